@@ -1,0 +1,11 @@
+#!/usr/bin/env -S node --import tsx
+// Development entry point: runs the TypeScript sources directly (no build needed).
+import {execute} from '@oclif/core';
+
+const args = process.argv.slice(2);
+const first = args[0];
+if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
+  if (args.length === 1 && first.toLowerCase() === '--version') args.splice(0, 1, 'version');
+  else args.unshift('node', 'start');
+}
+await execute({args, development: true, dir: import.meta.url});

@@ -1,0 +1,114 @@
+/**
+ * Running a node from a Go-style argument list: load items, run the phases, stay up until
+ * SIGINT/SIGTERM (a second signal forces exit), shut down cleanly.
+ */
+import type {Config} from '@oclif/core';
+import {loadConfig, type LoadResult} from './config/load.js';
+import {instantiate, PHASES, runPhase, type LiveItem} from './config/lifecycle.js';
+import {loadActionRegistry} from './config/plugins.js';
+import {actionHelp} from './config/help.js';
+import type {ActionRegistry} from './config/registry.js';
+import {ReceptorError} from './errors.js';
+import {createLogger} from './log.js';
+import {NodeRuntime, type ShutdownRequest} from './runtime.js';
+
+export interface DaemonOptions {
+  argv: string[];
+  config: Config;
+  /** Show listr2 progress (stdout is a TTY). */
+  progress?: boolean;
+  /** How the CLI re-invokes itself (for child processes). */
+  selfCommand?: string[];
+  /** For tests and embedding: registry to use instead of the oclif hook. */
+  registry?: ActionRegistry;
+}
+
+const SIGNAL_EXIT: Record<string, number> = {SIGINT: 130, SIGTERM: 143};
+
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const registry = opts.registry ?? (await loadActionRegistry(opts.config));
+  const loaded: LoadResult = loadConfig(opts.argv, registry);
+  if (loaded.help) {
+    process.stdout.write(actionHelp(registry, opts.config.bin) + '\n');
+    return 0;
+  }
+  const logger = createLogger('info');
+  for (const w of loaded.warnings) logger.warn(w);
+  const rt = new NodeRuntime(logger, {
+    configFiles: loaded.configFiles,
+    argv: opts.argv,
+    selfCommand: opts.selfCommand ?? [process.execPath, process.argv[1]],
+  });
+  const live = instantiate(loaded.items);
+  const exclusive = loaded.items.some((it) => it.def.exclusive);
+
+  // Keep the event loop alive from here until shutdown.
+  const keepAlive = setInterval(() => {}, 1 << 30);
+  let shuttingDown = false;
+  let resolveStop!: (req: ShutdownRequest) => void;
+  const stopped = new Promise<ShutdownRequest>((r) => (resolveStop = r));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (shuttingDown) {
+      logger.warn({signal: sig}, 'second signal: forcing exit');
+      process.exit(SIGNAL_EXIT[sig] ?? 1);
+    }
+    shuttingDown = true;
+    logger.info({signal: sig}, 'Shutting down');
+    resolveStop({reason: sig, exitCode: 0});
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  rt.onShutdownRequest((req) => {
+    shuttingDown = true;
+    resolveStop(req);
+  });
+  const cleanup = async () => {
+    await rt.shutdown();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    clearInterval(keepAlive);
+  };
+
+  try {
+    await runPhases(live, rt, opts.progress === true && !exclusive);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  if (exclusive) {
+    await cleanup();
+    return 0;
+  }
+  if (rt.hasNode && rt.node.backends.length === 0) {
+    logger.warn('Nothing to do - no backends are running.');
+    process.stdout.write(`Run ${opts.config.bin} --help for command line instructions.\n`);
+    await cleanup();
+    throw new ReceptorError('E_NO_BACKENDS', 'Nothing to do - no backends are running.');
+  }
+  logger.info('Initialization complete');
+  const req = await stopped;
+  await cleanup();
+  logger.info({reason: req.reason}, 'Shutdown complete');
+  return req.exitCode;
+}
+
+async function runPhases(live: LiveItem[], rt: NodeRuntime, progress: boolean): Promise<void> {
+  if (!progress) {
+    for (const phase of PHASES) await runPhase(phase, live, rt);
+    return;
+  }
+  const {Listr} = await import('listr2');
+  const titles: Record<string, string> = {init: 'Init', prepare: 'Prepare', run: 'Run'};
+  const tasks = new Listr(
+    PHASES.map((phase) => ({
+      title: `${titles[phase]} (${live.filter((l) => typeof l.instance[phase] === 'function').length} items)`,
+      task: async (_ctx: unknown, task: {output: string}) => {
+        await runPhase(phase, live, rt, (li) => {
+          task.output = li.item.key;
+        });
+      },
+    })),
+    {concurrent: false, exitOnError: true, registerSignalListeners: false, rendererOptions: {collapseErrors: false}},
+  );
+  await tasks.run();
+}

@@ -1,0 +1,19 @@
+/** oclif help, plus the action items (with plugin fields) under `node start` and `config check`. */
+import {Help, type Command} from '@oclif/core';
+import {actionHelp} from './core/config/help.js';
+import {loadActionRegistry} from './core/config/plugins.js';
+
+export default class ReceptorHelp extends Help {
+  override async showCommandHelp(command: Command.Loadable): Promise<void> {
+    await super.showCommandHelp(command);
+    if (command.id === 'node:start' || command.id === 'config:check') {
+      try {
+        const registry = await loadActionRegistry(this.config as never);
+        this.log('ACTIONS (config items)\n');
+        this.log(actionHelp(registry, this.config.bin));
+      } catch (err) {
+        this.log(`(could not list action items: ${(err as Error).message})`);
+      }
+    }
+  }
+}

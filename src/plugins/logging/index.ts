@@ -1,0 +1,35 @@
+/** `log-level` and `trace` (config.md §5.2–§5.3), mapped onto pino levels. */
+import type {ActionTypeDef} from '../../core/config/types.js';
+import {pinoLevel} from '../../core/log.js';
+
+export const logLevelType: ActionTypeDef<{level: string}> = {
+  key: 'log-level',
+  description: 'Specifies the verbosity level for command output',
+  singleton: true,
+  fields: [{name: 'level', type: 'string', bare: true, default: 'error', description: 'Log level: Error, Warning, Info or Debug'}],
+  validate(v) {
+    if (!pinoLevel(v.level)) throw new Error(`${v.level} is not a valid log level name`);
+  },
+  create(v) {
+    return {
+      init(rt) {
+        if (process.env.RECEPTOR_LOG_LEVEL) return; // the environment overrides the file
+        rt.logger.level = pinoLevel(v.level)!;
+      },
+    };
+  },
+};
+
+export const traceType: ActionTypeDef = {
+  key: 'trace',
+  description: 'Enables packet tracing output',
+  singleton: true,
+  fields: [],
+  create() {
+    return {
+      prepare(rt) {
+        rt.logger.level = 'trace';
+      },
+    };
+  },
+};

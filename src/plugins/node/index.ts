@@ -1,0 +1,71 @@
+/** The `node` item (config.md §5.1): node identity and data directory. */
+import {hostname} from 'node:os';
+import {parseGoDuration} from '../../core/config/go-values.js';
+import type {ActionTypeDef} from '../../core/config/types.js';
+import {BasicNode} from '../../core/runtime.js';
+
+export const DEFAULT_MAX_IDLE_MS = 21_000;
+
+export interface NodeValues {
+  id: string;
+  datadir: string;
+  firewallrules: Array<Record<string, unknown>>;
+  maxidleconnectiontimeout: string;
+  [k: string]: unknown;
+}
+
+/** Resolves the node ID (hostname by default) and refuses reserved names. */
+export function resolveNodeId(id: string, host: () => string = hostname): string {
+  if (id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
+  if (id !== '') return id;
+  const h = host();
+  if (h === 'localhost' || h.startsWith('localhost.')) throw new Error('no node ID specified and local host name is localhost');
+  return h;
+}
+
+/** Parses `maxidleconnectiontimeout` (Go duration, ≥ 21 s); empty means the default. */
+export function parseMaxIdle(text: string): number {
+  if (text === '') return DEFAULT_MAX_IDLE_MS;
+  let ms: number;
+  try {
+    ms = parseGoDuration(text);
+  } catch {
+    throw new Error("failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'");
+  }
+  if (ms < DEFAULT_MAX_IDLE_MS) {
+    throw new Error(
+      `user defined maxIdleConnectionTimeout [${Math.round(ms * 1e6)}] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`,
+    );
+  }
+  return ms;
+}
+
+export const nodeType: ActionTypeDef<NodeValues> = {
+  key: 'node',
+  description: 'Specifies the node configuration of this instance',
+  required: true,
+  singleton: true,
+  fields: [
+    {name: 'id', type: 'string', bare: true, description: 'Node ID. Defaults to the local hostname.'},
+    {name: 'datadir', type: 'string', default: '/tmp/receptor', description: 'Directory in which to store node data.'},
+    {name: 'firewallrules', type: 'json-list', description: 'Firewall rules, see documentation for syntax.'},
+    {name: 'maxidleconnectiontimeout', type: 'string', description: 'Max duration with no traffic before a backend connection is timed out and refreshed.'},
+    {name: 'receptorkubesupportreconnect', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_SUPPORT_RECONNECT).'},
+    {name: 'receptorkubeclientsetqps', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_QPS).'},
+    {name: 'receptorkubeclientsetburst', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_BURST).'},
+    {name: 'receptorkubeclientsetratelimiter', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_RATE_LIMITER).'},
+  ],
+  validate(v) {
+    if (v.id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
+    parseMaxIdle(v.maxidleconnectiontimeout);
+  },
+  create(v) {
+    return {
+      init(rt) {
+        const id = resolveNodeId(v.id);
+        rt.setNode(new BasicNode(id, v.datadir));
+        rt.logger.setBindings({node: id});
+      },
+    };
+  },
+};

@@ -1,0 +1,14 @@
+/** The root package's `receptor:register` hook: the built-in action types. */
+import type {RegisterHookResult} from '../core/config/types.js';
+import {localOnlyType} from './local-only/index.js';
+import {logLevelType, traceType} from './logging/index.js';
+import {nodeType} from './node/index.js';
+import {versionType} from './version/index.js';
+
+export function builtinTypes(): RegisterHookResult {
+  return [nodeType, localOnlyType, versionType, logLevelType, traceType];
+}
+
+export default async function register(): Promise<RegisterHookResult> {
+  return builtinTypes();
+}
