@@ -6,7 +6,8 @@ import {loadActionRegistry} from './core/config/plugins.js';
 export default class ReceptorHelp extends Help {
   override async showCommandHelp(command: Command.Loadable): Promise<void> {
     await super.showCommandHelp(command);
-    if (command.id === 'node:start' || command.id === 'config:check') {
+    const id = command.id.replaceAll(' ', ':');
+    if (id === 'node:start' || id === 'config:check') {
       try {
         const registry = await loadActionRegistry(this.config as never);
         this.log('ACTIONS (config items)\n');

@@ -23,10 +23,7 @@ export interface ConfigCheckResult {
 
 export default class ConfigCheck extends ReceptorCommand {
   static override summary = 'Validate configuration and print the resolved items.';
-  static override description = `Loads the files (and any Go-style actions given after them) exactly as "node start"
-would, without starting anything, and prints every item with its effective field values
-and the plugin that provides it. Exit code 1 and an error naming file, item, key, field
-and value when the configuration is invalid.`;
+  static override description = `Loads the files (and any Go-style actions given after them) exactly as "node start" would, without starting anything, and prints every item with its effective field values and the plugin that provides it. Exit code 1 and an error naming file, item, key, field and value when the configuration is invalid.`;
   static override examples = [
     '<%= config.bin %> config check -c receptor.conf',
     '<%= config.bin %> config check -c receptor.conf --json',

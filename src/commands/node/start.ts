@@ -3,10 +3,9 @@ import {runDaemon} from '../../core/daemon.js';
 
 export default class NodeStart extends ReceptorCommand {
   static override summary = 'Run a receptor node.';
-  static override description = `Takes Go receptor's action syntax: --config/-c FILE (repeatable, merged in order) and
---<action> key=value ... items, e.g. --node id=foo --tcp-listener port=2222 --log-level debug.
-"receptor -c FILE" and "receptor --node ..." are the same as "receptor node start ...".
-The daemon logs JSON lines (pino) to stderr and stops cleanly on SIGINT/SIGTERM.`;
+  static override description = `Takes Go receptor's action syntax: --config/-c FILE (repeatable, merged in order) and --<action> key=value ... items, e.g. --node id=foo --tcp-listener port=2222 --log-level debug. "receptor -c FILE" and "receptor --node ..." are the same as "receptor node start ...".
+
+The daemon logs JSON lines (pino) to stderr and stops cleanly on SIGINT/SIGTERM; a second signal forces exit.`;
   static override examples = [
     '<%= config.bin %> node start -c /etc/receptor/receptor.conf',
     '<%= config.bin %> node start --node id=foo --tcp-listener port=2222 --log-level debug',

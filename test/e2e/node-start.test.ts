@@ -1,0 +1,88 @@
+/** End-to-end: the real CLI starts, stops on signals, and refuses bad configs. */
+import {expect} from 'chai';
+import {Daemon, runCli} from '../support/cli.js';
+import {tempFiles} from '../support/config-fixtures.js';
+
+describe('e2e: receptor node start', function () {
+  this.timeout(60_000);
+
+  it('starts examples/local-only.yml and exits 0 on SIGINT', async () => {
+    const d = new Daemon(['node', 'start', '-c', 'examples/local-only.yml']);
+    const rec = await d.waitForLog('Initialization complete');
+    expect(rec.node).to.equal('local');
+    expect(rec.level).to.equal('info');
+    const res = await d.stop('SIGINT');
+    expect(res.code).to.equal(0);
+    expect(d.logs().map((r) => r.msg)).to.include.members(['Shutting down', 'Shutdown complete']);
+    expect(res.stdout).to.equal(''); // logs go to stderr only
+  });
+
+  it('the Go invocations "receptor -c FILE" and "receptor --node id=foo --local-only" behave the same, and SIGTERM is graceful', async () => {
+    const a = new Daemon(['-c', 'examples/local-only.yml']);
+    await a.waitForLog('Initialization complete');
+    expect((await a.stop('SIGTERM')).code).to.equal(0);
+    const b = new Daemon(['--node', 'id=foo', '--local-only', '--log-level', 'debug']);
+    const rec = await b.waitForLog('Initialization complete');
+    expect(rec.node).to.equal('foo');
+    expect((await b.stop('SIGINT')).code).to.equal(0);
+  });
+
+  it('refuses to start with no backends, like Go', async () => {
+    const res = await runCli(['--node', 'id=lonely']);
+    expect(res.code).to.equal(1);
+    expect(res.stderr).to.include('Error: Nothing to do - no backends are running.');
+    expect(res.stdout).to.include('Run receptor --help for command line instructions.');
+  });
+
+  it('a bad config exits 1 before anything starts, naming file, item, key, field and value, without a stack trace', async () => {
+    const dir = tempFiles({'bad.yml': '- node:\n    id: foo\n- local-only:\n- log-level:\n    level: loud\n'});
+    const res = await runCli(['node', 'start', '-c', 'bad.yml'], {cwd: dir});
+    expect(res.code).to.equal(1);
+    expect(res.stderr).to.equal('Error: loud is not a valid log level name (bad.yml, item 3, key log-level)\n');
+    const res2 = await runCli(['-c', 'bad2.yml'], {cwd: tempFiles({'bad2.yml': '- node:\n    id: foo\n- local-only:\n- tcp-bogus:\n'})});
+    expect(res2.code).to.equal(1);
+    expect(res2.stderr).to.match(/^Error: error loading config file: could not get config type for command tcp-bogus: unknown config type tcp-bogus \(bad2\.yml, item 3, key tcp-bogus\)\n$/);
+    expect(res2.stderr).not.to.match(/\bat .*\.js:\d+/);
+  });
+
+  it('an unknown command-line action exits 1', async () => {
+    const res = await runCli(['--node', 'id=a', '--bogus']);
+    expect(res.code).to.equal(1);
+    expect(res.stderr).to.include('Error: command error: unknown config type bogus');
+  });
+
+  it('receptor --version and receptor version print the version; --json gives an object', async () => {
+    const a = await runCli(['--version']);
+    expect(a.code).to.equal(0);
+    expect(a.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    const b = await runCli(['--version', '--node', 'id=a']);
+    expect(b.code).to.equal(1);
+    expect(b.stderr).to.include('cannot specify any other options with version');
+    const c = await runCli(['version', '--json']);
+    expect(JSON.parse(c.stdout)).to.have.keys(['version', 'node', 'platform']);
+  });
+
+  it('receptor config check prints resolved items with effective values; --json has a stable shape', async () => {
+    const dir = tempFiles({'ok.yml': '- node:\n    id: foo\n- log-level: debug\n- local-only\n'});
+    const human = await runCli(['config', 'check', '-c', 'ok.yml'], {cwd: dir});
+    expect(human.code).to.equal(0);
+    expect(human.stdout).to.include('Configuration is valid: 3 item(s) from 1 file(s).');
+    expect(human.stdout).to.include('datadir: "/tmp/receptor"  (default)');
+    const json = await runCli(['config', 'check', '-c', 'ok.yml', '--json'], {cwd: dir});
+    const out = JSON.parse(json.stdout);
+    expect(out.valid).to.equal(true);
+    expect(out.items.map((i: {key: string}) => i.key)).to.deep.equal(['node', 'log-level', 'local-only']);
+    expect(out.items[0]).to.deep.include({index: 1, key: 'node', plugin: 'receptor-mesh', implicit: false});
+    expect(out.items[0].values).to.deep.include({id: 'foo', datadir: '/tmp/receptor'});
+    const bad = await runCli(['config', 'check', '-c', 'nope.yml', '--json'], {cwd: dir});
+    expect(bad.code).to.equal(1);
+    expect(JSON.parse(bad.stdout).error).to.deep.include({code: 'E_CONFIG'});
+  });
+
+  it('--help on node start lists the action items and their fields', async () => {
+    const res = await runCli(['node', 'start', '--help']);
+    expect(res.code).to.equal(0);
+    expect(res.stdout).to.include('--node: Specifies the node configuration of this instance');
+    expect(res.stdout).to.include('datadir=<string>: Directory in which to store node data. (default: /tmp/receptor)');
+  });
+});
