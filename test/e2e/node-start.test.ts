@@ -1,6 +1,7 @@
 /** End-to-end: the real CLI starts, stops on signals, and refuses bad configs. */
 import {expect} from 'chai';
-import {Daemon, runCli} from '../support/cli.js';
+import {spawnSync} from 'node:child_process';
+import {BIN, Daemon, runCli} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 
 describe('e2e: receptor node start', function () {
@@ -32,6 +33,17 @@ describe('e2e: receptor node start', function () {
     expect(res.code).to.equal(1);
     expect(res.stderr).to.include('Error: Nothing to do - no backends are running.');
     expect(res.stdout).to.include('Run receptor --help for command line instructions.');
+  });
+
+  it('shows listr2 phase progress only when stdout is a terminal', async function () {
+    const hasScript = spawnSync('script', ['--version']).status === 0;
+    if (!hasScript) this.skip(); // util-linux `script` provides the pseudo-terminal
+    const tty = spawnSync('script', ['-qec', `stty cols 100; ${process.execPath} ${BIN} --node id=x`, '/dev/null'], {encoding: 'utf8', env: {...process.env, NODE_OPTIONS: ''}});
+    const text = tty.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+    expect(tty.status).to.equal(1);
+    expect(text).to.match(/✔ Init \(1 items\)[\s\S]*✔ Prepare \(0 items\)[\s\S]*✔ Run \(0 items\)/);
+    const plain = await runCli(['--node', 'id=x']);
+    expect(plain.stdout + plain.stderr).not.to.include('✔');
   });
 
   it('a bad config exits 1 before anything starts, naming file, item, key, field and value, without a stack trace', async () => {
