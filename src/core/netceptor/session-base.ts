@@ -1,0 +1,185 @@
+/**
+ * Shared BackendSession plumbing for the TCP, UDP and WebSocket backends: queueing of
+ * messages that arrive before `start()`, the size checks on `send()`, exactly-once
+ * `onClose`, and the `closed` promise. A transport subclass only moves bytes.
+ */
+import type {Logger} from 'pino';
+import type {BackendSession, SessionHandler} from './backend.js';
+
+export interface SessionInit {
+  remote: string;
+  outbound: boolean;
+  maxMessageSize: number;
+  logger?: Logger;
+  /** Messages kept while nobody has called start(); later ones are dropped (default unbounded). */
+  maxQueued?: number;
+}
+
+export abstract class BaseSession implements BackendSession {
+  abstract readonly kind: string;
+  readonly remote: string;
+  readonly outbound: boolean;
+  readonly maxMessageSize: number;
+  readonly closed: Promise<void>;
+  protected readonly logger: Logger | undefined;
+
+  private resolveClosed!: () => void;
+  private handler: SessionHandler | undefined;
+  private queue: Buffer[] = [];
+  private readonly maxQueued: number;
+  private open = true;
+  private endError: Error | undefined;
+  private notified = false;
+  private releasedOnce = false;
+
+  protected constructor(init: SessionInit) {
+    this.remote = init.remote;
+    this.outbound = init.outbound;
+    this.maxMessageSize = init.maxMessageSize;
+    this.logger = init.logger;
+    this.maxQueued = init.maxQueued ?? Infinity;
+    this.closed = new Promise<void>((resolve) => {
+      this.resolveClosed = resolve;
+    });
+  }
+
+  /** True until the session ended (locally or remotely). */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  start(h: SessionHandler): void {
+    if (this.handler) throw new Error('backend session started twice');
+    this.handler = h;
+    const pending = this.queue;
+    this.queue = [];
+    for (const m of pending) {
+      if (this.notified) break;
+      this.dispatch(m);
+    }
+    if (!this.open) this.notifyClose();
+  }
+
+  send(msg: Uint8Array): void {
+    if (!this.open) return;
+    if (msg.length === 0) {
+      this.logger?.debug({remote: this.remote}, 'not sending an empty message');
+      return;
+    }
+    if (msg.length > this.maxMessageSize) {
+      this.logger?.warn({remote: this.remote, size: msg.length, max: this.maxMessageSize}, 'message too large for this backend; not sent');
+      return;
+    }
+    try {
+      this.transmit(msg);
+    } catch (err) {
+      this.transportEnded(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  close(err?: Error): void {
+    if (!this.open) return;
+    this.open = false;
+    this.endError = err;
+    this.queue = []; // closed locally: nobody wants what had not been delivered yet
+    this.runShutdown(true);
+    this.notifyClose();
+  }
+
+  /** Transport: one whole received message. Empty messages are dropped here. */
+  protected receive(msg: Buffer): void {
+    if (!this.open || msg.length === 0) return;
+    if (this.handler) {
+      this.dispatch(msg);
+    } else if (this.queue.length < this.maxQueued) {
+      this.queue.push(msg);
+    } else {
+      this.logger?.debug({remote: this.remote}, 'session not started yet; dropping a message');
+    }
+  }
+
+  /** Transport: the remote end went away or the transport failed. */
+  protected transportEnded(err?: Error): void {
+    if (!this.open) return;
+    this.open = false;
+    this.endError = err;
+    this.runShutdown(false);
+    this.notifyClose();
+  }
+
+  /** Transport: all resources are released; resolves `closed`. */
+  protected released(): void {
+    if (this.releasedOnce) return;
+    this.releasedOnce = true;
+    this.resolveClosed();
+  }
+
+  /** Puts one message (already size-checked) on the wire. */
+  protected abstract transmit(msg: Uint8Array): void;
+
+  /**
+   * Releases the transport and eventually calls `released()`. `graceful` is true for a
+   * local close (flush what was queued first) and false when the transport is already dead.
+   */
+  protected abstract shutdown(graceful: boolean): void;
+
+  private runShutdown(graceful: boolean): void {
+    try {
+      this.shutdown(graceful);
+    } catch (err) {
+      this.logger?.debug({err, remote: this.remote}, 'error while closing a backend session');
+      this.released();
+    }
+  }
+
+  private dispatch(msg: Buffer): void {
+    try {
+      this.handler!.onMessage(msg);
+    } catch (err) {
+      this.logger?.error({err, remote: this.remote}, 'session message handler failed; closing the session');
+      this.close(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private notifyClose(): void {
+    if (!this.handler || this.notified) return;
+    this.notified = true;
+    try {
+      this.handler.onClose(this.endError);
+    } catch (err) {
+      this.logger?.error({err, remote: this.remote}, 'session close handler failed');
+    }
+  }
+}
+
+/** `host:port`, with IPv6 hosts in brackets (Go's net.JoinHostPort). */
+export function joinHostPort(host: string, port: number | string): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Go's net.SplitHostPort plus a numeric port check (Node cannot dial named services).
+ * Throws an Error with a short reason.
+ */
+export function splitHostPort(address: string): {host: string; port: number} {
+  let host: string;
+  let portText: string;
+  if (address.startsWith('[')) {
+    const end = address.indexOf(']');
+    if (end < 0) throw new Error(`address ${address}: missing ']' in address`);
+    host = address.slice(1, end);
+    const rest = address.slice(end + 1);
+    if (!rest.startsWith(':')) throw new Error(`address ${address}: missing port in address`);
+    portText = rest.slice(1);
+  } else {
+    const colon = address.lastIndexOf(':');
+    if (colon < 0) throw new Error(`address ${address}: missing port in address`);
+    host = address.slice(0, colon);
+    portText = address.slice(colon + 1);
+    if (host.includes(':')) throw new Error(`address ${address}: too many colons in address`);
+  }
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw new Error(`address ${address}: invalid port ${JSON.stringify(portText)}`);
+  }
+  return {host, port: Number(portText)};
+}

@@ -1,0 +1,108 @@
+/**
+ * Config-item plumbing shared by the six mesh-backend items (config.md §5.6): common
+ * fields, validation with Go's error texts, link options, the TLS lookup seam and logging
+ * of dialer progress.
+ */
+import type {ConnectionOptions, TlsOptions} from 'node:tls';
+import type {Logger} from 'pino';
+import type {FieldSpec, Runtime} from '../../core/config/types.js';
+import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
+import type {RedialEvent} from '../../core/netceptor/redial.js';
+
+/**
+ * TLS SEAM. Server-side TLS options for listeners, as registered under the `tls-server`
+ * registry by the (separately written) tls-server item: a Node `tls.TlsOptions` object
+ * (key, cert, ca, requestCert, minVersion, ciphers, ecdhCurve, …).
+ */
+export type TlsServerOptions = TlsOptions;
+/**
+ * TLS SEAM. Client-side TLS options for dialers, as registered under the `tls-client`
+ * registry: a Node `tls.ConnectionOptions` object (key, cert, ca, rejectUnauthorized,
+ * checkServerIdentity for pins, …). `host`/`port`/`servername` are filled in by the dialer.
+ */
+export type TlsClientOptions = ConnectionOptions;
+
+export interface CommonBackendValues {
+  cost: number;
+  nodecost?: Record<string, number>;
+  allowedpeers: string[];
+  [k: string]: unknown;
+}
+
+export const costField: FieldSpec = {name: 'cost', type: 'float', default: 1.0, description: 'Connection cost (weight)'};
+export const nodeCostField: FieldSpec = {name: 'nodecost', type: 'float-map', description: 'Per-node costs'};
+export const allowedPeersField: FieldSpec = {
+  name: 'allowedpeers',
+  type: 'string-list',
+  description: 'Peer node IDs to allow via this connection',
+};
+export const bindAddrField: FieldSpec = {name: 'bindaddr', type: 'string', default: '0.0.0.0', description: 'Local address to bind to'};
+export const redialField: FieldSpec = {name: 'redial', type: 'bool', default: true, description: 'Keep redialing on lost connection'};
+
+export function portField(what: string): FieldSpec {
+  return {name: 'port', type: 'int', bare: true, required: true, description: `Local ${what} port to listen on`};
+}
+
+/** `cost` > 0 and every `nodecost` > 0, with Go's messages. */
+export function validateCosts(v: CommonBackendValues): void {
+  if (!(v.cost > 0)) throw new Error('connection cost must be positive');
+  for (const [node, cost] of Object.entries(v.nodecost ?? {})) {
+    if (!(cost > 0)) throw new Error(`connection cost must be positive for ${node}`);
+  }
+}
+
+export function validatePort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${port}: must be 0-65535`);
+}
+
+export function linkOptions(v: CommonBackendValues): LinkOptions {
+  const opts: LinkOptions = {cost: v.cost};
+  if (v.nodecost && Object.keys(v.nodecost).length > 0) opts.nodeCost = {...v.nodecost};
+  if (v.allowedpeers.length > 0) opts.allowedPeers = [...v.allowedpeers];
+  return opts;
+}
+
+/** The node, if it is a mesh node; otherwise a clear error. */
+export function meshNode(rt: Runtime, key: string): MeshNodeHandle {
+  const node = rt.node;
+  if (!isMeshNode(node)) throw new Error(`${key} needs a mesh node, but this node cannot run mesh backends`);
+  return node;
+}
+
+/** TLS SEAM: resolves a named TLS config; `unknown TLS config <name>` when absent. */
+export function lookupTls(rt: Runtime, kind: 'tls-server', name: string): TlsServerOptions | undefined;
+export function lookupTls(rt: Runtime, kind: 'tls-client', name: string): TlsClientOptions | undefined;
+export function lookupTls(rt: Runtime, kind: 'tls-server' | 'tls-client', name: string): TlsOptions | ConnectionOptions | undefined {
+  if (name === '') return undefined;
+  const value = rt.registry(kind).get(name);
+  if (value === undefined || value === null) throw new Error(`unknown TLS config ${name}`);
+  return value as TlsOptions | ConnectionOptions;
+}
+
+/** Starts `backend` on the mesh node and logs where it listens / what it dials. */
+export async function startBackend(rt: Runtime, key: string, backend: MeshBackend, v: CommonBackendValues): Promise<void> {
+  const node = meshNode(rt, key);
+  const running = await node.addMeshBackend(backend, linkOptions(v));
+  if (running.localAddress !== undefined) rt.logger.info({backend: key, address: running.localAddress}, `${key} listening on ${running.localAddress}`);
+  else rt.logger.debug({backend: key}, `${key} started: ${backend.description}`);
+}
+
+/** Logs dialer progress the way Go does (warning while retrying, error when giving up). */
+export function logRedialEvent(logger: Logger, what: string, e: RedialEvent): void {
+  switch (e.type) {
+    case 'connected':
+      logger.debug({peer: what}, 'backend connection established');
+      break;
+    case 'dial-failed':
+      if (e.retryInMs !== undefined) {
+        logger.warn({peer: what, err: e.err.message, retryInMs: e.retryInMs}, `Backend connection failed (will retry): ${e.err.message}`);
+      } else {
+        logger.error({peer: what, err: e.err.message}, `Backend connection failed: ${e.err.message}`);
+      }
+      break;
+    case 'session-ended':
+      if (e.retryInMs !== undefined) logger.warn({peer: what, retryInMs: e.retryInMs}, 'Backend connection exited (will retry)');
+      else logger.info({peer: what}, 'Backend connection exited');
+      break;
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * TCP mesh backend (netceptor-wire.md §2.2): one netceptor message per frame of a u16
+ * little-endian length followed by the message. TCP_NODELAY, one socket write per frame.
+ * Optional TLS (§2.7): the listener is always the TLS server, the dialer the TLS client.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import type {Logger} from 'pino';
+import type {Clock} from '../../core/clock.js';
+import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
+import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
+import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
+import {logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
+
+/** Largest message a u16 length prefix can describe. */
+export const TCP_MAX_MESSAGE = MAX_TCP_MESSAGE;
+/** Go's TLS dialer: connect + handshake must finish within 15 s. */
+export const TLS_DIAL_TIMEOUT_MS = 15_000;
+/** A local close waits this long for queued frames to drain before destroying the socket. */
+export const TCP_CLOSE_GRACE_MS = 2_000;
+
+function remoteOf(socket: net.Socket): string {
+  return socket.remoteAddress ? joinHostPort(socket.remoteAddress, socket.remotePort ?? 0) : 'unknown';
+}
+
+/** One TCP (or TLS-over-TCP) connection carrying length-prefixed frames. */
+export class TcpSession extends BaseSession {
+  readonly kind: string = 'tcp';
+  private readonly framer = new TcpFramer();
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly socket: net.Socket, outbound: boolean, logger?: Logger, remote?: string) {
+    super({remote: remote ?? remoteOf(socket), outbound, maxMessageSize: TCP_MAX_MESSAGE, logger});
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.transportEnded());
+    socket.on('error', (err) => this.transportEnded(err));
+    socket.on('close', () => {
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      this.transportEnded();
+      this.released();
+    });
+    if (socket.destroyed) queueMicrotask(() => {
+      this.transportEnded();
+      this.released();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.isOpen) return;
+    let msgs: Buffer[];
+    try {
+      msgs = this.framer.push(chunk);
+    } catch (err) {
+      // whole messages before the bad frame still count
+      if (err instanceof TcpFrameError) for (const m of err.messages) this.receive(m);
+      this.logger?.warn({remote: this.remote, err: (err as Error).message}, 'malformed TCP frame; closing the session');
+      this.transportEnded(err as Error);
+      return;
+    }
+    for (const m of msgs) this.receive(m);
+  }
+
+  protected transmit(msg: Uint8Array): void {
+    if (this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(encodeTcpFrame(msg));
+  }
+
+  protected shutdown(graceful: boolean): void {
+    if (this.socket.destroyed) {
+      if (this.socket.closed) this.released();
+      return;
+    }
+    if (!graceful) {
+      this.socket.destroy();
+      return;
+    }
+    this.socket.end();
+    this.graceTimer = setTimeout(() => this.socket.destroy(), TCP_CLOSE_GRACE_MS);
+    this.graceTimer.unref();
+  }
+}
+
+export interface TcpListenerOptions {
+  port: number;
+  /** Default `0.0.0.0`; empty = all interfaces. */
+  bindAddr?: string;
+  /** TLS SEAM: server options from a tls-server config; absent = plain TCP. */
+  tls?: TlsServerOptions;
+}
+
+/** `tcp-listener`: accepts TCP (or TLS) connections; each one is a session. */
+export class TcpListenerBackend implements MeshBackend {
+  readonly kind = 'tcp-listener';
+  readonly description: string;
+  constructor(readonly options: TcpListenerOptions) {
+    const bind = options.bindAddr ?? '0.0.0.0';
+    this.description = `${options.tls ? 'TLS ' : ''}TCP listener on ${joinHostPort(bind, options.port)}`;
+  }
+
+  async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
+    const {tls: tlsOpts} = this.options;
+    const server: net.Server = tlsOpts ? tls.createServer(tlsOpts) : net.createServer();
+    const sessions = new Set<TcpSession>();
+    const sockets = new Set<net.Socket>();
+    let stopping = false;
+
+    server.on('connection', (raw: net.Socket) => {
+      if (stopping) {
+        raw.destroy();
+        return;
+      }
+      sockets.add(raw);
+      raw.once('close', () => sockets.delete(raw));
+    });
+    const accept = (socket: net.Socket) => {
+      if (stopping) {
+        socket.destroy();
+        return;
+      }
+      const s = new TcpSession(socket, false, logger);
+      sessions.add(s);
+      void s.closed.then(() => sessions.delete(s));
+      logger.debug({remote: s.remote}, 'accepted TCP backend connection');
+      try {
+        sink(s);
+      } catch (err) {
+        s.close(err as Error);
+      }
+    };
+    if (tlsOpts) {
+      server.on('secureConnection', accept);
+      server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+        logger.warn({remote: remoteOf(socket), err: err.message}, 'TLS handshake with backend peer failed');
+      });
+    } else {
+      server.on('connection', accept);
+    }
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => logger.error({err}, 'TCP listener error'));
+    const addr = server.address() as net.AddressInfo;
+    const localAddress = joinHostPort(addr.address, addr.port);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      localAddress,
+      stop: () => {
+        stopped ??= (async () => {
+          stopping = true;
+          const closedServer = new Promise<void>((resolve) => server.close(() => resolve()));
+          const list = [...sessions];
+          for (const s of list) s.close();
+          await Promise.all(list.map((s) => s.closed));
+          for (const raw of sockets) raw.destroy();
+          await closedServer;
+        })();
+        return stopped;
+      },
+    };
+  }
+}
+
+export interface TcpDialerOptions {
+  /** `host:port`. */
+  address: string;
+  /** Default true. */
+  redial?: boolean;
+  /** TLS SEAM: client options from a tls-client config; absent = plain TCP. */
+  tls?: TlsClientOptions;
+  clock?: Clock;
+  /** Overrides the 5 s ×1.5 ≤ 20 s back-off (tests). */
+  backoff?: BackoffOptions;
+}
+
+/** `tcp-peer`: dials `address`, redialling with back-off. */
+export class TcpDialerBackend implements MeshBackend {
+  readonly kind = 'tcp-peer';
+  readonly description: string;
+  private readonly host: string;
+  private readonly port: number;
+  constructor(readonly options: TcpDialerOptions) {
+    ({host: this.host, port: this.port} = splitHostPort(options.address));
+    this.description = `${options.tls ? 'TLS ' : ''}TCP peer ${options.address}`;
+  }
+
+  async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
+    const ac = new AbortController();
+    const loop = runRedialLoop({
+      dial: (signal) => this.dial(signal, logger),
+      onSession: sink,
+      redial: this.options.redial ?? true,
+      signal: ac.signal,
+      clock: this.options.clock,
+      backoff: this.options.backoff,
+      onEvent: (e) => logRedialEvent(logger, this.options.address, e),
+    });
+    return {
+      stop: async () => {
+        ac.abort();
+        await loop;
+      },
+    };
+  }
+
+  /** One transport dial: resolves with a session once TCP (and TLS) are up. */
+  dial(signal: AbortSignal, logger?: Logger): Promise<TcpSession> {
+    return new Promise<TcpSession>((resolve, reject) => {
+      const tlsOpts = this.options.tls;
+      const socket: net.Socket = tlsOpts
+        ? tls.connect({...tlsOpts, host: this.host, port: this.port})
+        : net.connect({host: this.host, port: this.port});
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        socket.off('error', fail);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: Error) => {
+        cleanup();
+        socket.destroy();
+        reject(err);
+      };
+      const onAbort = () => fail(new Error('dial aborted'));
+      socket.once('error', fail);
+      signal.addEventListener('abort', onAbort, {once: true});
+      if (tlsOpts) {
+        timer = setTimeout(() => fail(new Error(`TLS dial to ${this.options.address} timed out`)), TLS_DIAL_TIMEOUT_MS);
+        timer.unref();
+      }
+      socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
+        cleanup();
+        resolve(new TcpSession(socket, true, logger, this.options.address));
+      });
+    });
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * WebSocket mesh backend (netceptor-wire.md §2.4) on the `ws` package: one netceptor
+ * message per binary message, no subprotocol, no permessage-deflate, pings answered (ws
+ * default), abrupt closes tolerated. Text messages are accepted like Go's backend does
+ * (UTF-8 is not checked), but only binary messages are sent.
+ *
+ * Listener: an HTTP(S) server serving one path with Go ServeMux matching (404 otherwise),
+ * gorilla's upgrade checks (400/405) and same-origin check (403), 5 s header timeout.
+ * Dialer: sends `Origin: http(s)://<host[:port]>` and the optional extra header.
+ * HTTP(S)_PROXY / NO_PROXY are not supported (yet).
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type {AddressInfo} from 'node:net';
+import type {Duplex} from 'node:stream';
+import type {Logger} from 'pino';
+import WebSocket, {WebSocketServer} from 'ws';
+import type {Clock} from '../../core/clock.js';
+import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
+import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
+import {logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
+import {
+  dialerOrigin,
+  headerHasToken,
+  matchServeMuxPath,
+  parseExtraHeader,
+  sameOrigin,
+  validWebSocketKey,
+} from './http-rules.js';
+
+/**
+ * Largest WebSocket message accepted (Go has no limit). Netceptor messages are far
+ * smaller (MTU 16384, QUIC datagrams ≤ 1452 + 36); 16 MiB only bounds memory per peer.
+ */
+export const WS_MAX_RECEIVE = 16 * 1024 * 1024;
+/** Header read timeout of the listener (Go: ReadHeaderTimeout 5 s). */
+export const WS_HEADER_TIMEOUT_MS = 5_000;
+/** Dialer handshake timeout (gorilla's DefaultDialer value; receptor sets none). */
+export const WS_HANDSHAKE_TIMEOUT_MS = 45_000;
+/** A local close waits this long for the close handshake before dropping the socket. */
+export const WS_CLOSE_GRACE_MS = 2_000;
+
+function toBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** One WebSocket connection. */
+export class WsSession extends BaseSession {
+  readonly kind: string = 'ws';
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ws: WebSocket, remote: string, outbound: boolean, logger?: Logger) {
+    super({remote, outbound, maxMessageSize: Infinity, logger});
+    ws.on('message', (data) => this.receive(toBuffer(data)));
+    ws.on('error', (err) => {
+      this.logger?.debug({remote: this.remote, err: err.message}, 'WebSocket error');
+      this.transportEnded(err);
+    });
+    ws.on('close', () => {
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      this.transportEnded();
+      this.released();
+    });
+    if (ws.readyState === WebSocket.CLOSED) queueMicrotask(() => {
+      this.transportEnded();
+      this.released();
+    });
+  }
+
+  protected transmit(msg: Uint8Array): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    this.ws.send(msg, {binary: true, compress: false});
+  }
+
+  protected shutdown(graceful: boolean): void {
+    if (this.ws.readyState === WebSocket.CLOSED) {
+      this.released();
+      return;
+    }
+    if (!graceful) {
+      this.ws.terminate();
+      return;
+    }
+    this.ws.close();
+    this.graceTimer = setTimeout(() => this.ws.terminate(), WS_CLOSE_GRACE_MS);
+    this.graceTimer.unref();
+  }
+}
+
+/** Writes a Go-style plain-text error response on a raw socket and closes it. */
+function refuseUpgrade(socket: Duplex, status: number, headers: Record<string, string> = {}, body?: string): void {
+  const text = http.STATUS_CODES[status] ?? 'Error';
+  const payload = body ?? `${text}\n`;
+  const lines = [
+    `HTTP/1.1 ${status} ${text}`,
+    'Content-Type: text/plain; charset=utf-8',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    'X-Content-Type-Options: nosniff',
+    `Content-Length: ${Buffer.byteLength(payload)}`,
+    'Connection: close',
+    '',
+    '',
+  ];
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(lines.join('\r\n') + payload, () => socket.destroy());
+}
+
+export interface WsListenerOptions {
+  port: number;
+  /** Default `0.0.0.0`. */
+  bindAddr?: string;
+  /** URL path served (default `/`), Go ServeMux semantics. */
+  path?: string;
+  /** TLS SEAM: server options from a tls-server config; serves HTTPS when given. */
+  tls?: TlsServerOptions;
+}
+
+/** `ws-listener`: an HTTP(S) server accepting WebSocket upgrades on one path. */
+export class WsListenerBackend implements MeshBackend {
+  readonly kind = 'ws-listener';
+  readonly description: string;
+  readonly path: string;
+  constructor(readonly options: WsListenerOptions) {
+    this.path = options.path || '/';
+    const scheme = options.tls ? 'wss' : 'ws';
+    this.description = `WebSocket listener ${scheme}://${joinHostPort(options.bindAddr ?? '0.0.0.0', options.port)}${this.path}`;
+  }
+
+  async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
+    const serverOpts: http.ServerOptions = {headersTimeout: WS_HEADER_TIMEOUT_MS, connectionsCheckingInterval: 1_000};
+    const server: http.Server = this.options.tls
+      ? https.createServer({...this.options.tls, ...serverOpts})
+      : http.createServer(serverOpts);
+    const wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      clientTracking: false,
+      maxPayload: WS_MAX_RECEIVE,
+      skipUTF8Validation: true,
+      handleProtocols: () => false,
+    });
+    const sessions = new Set<WsSession>();
+    const upgrading = new Set<Duplex>();
+    let stopping = false;
+
+    const pathCheck = (target: string, reply: (status: number, headers?: Record<string, string>, body?: string) => void): boolean => {
+      const m = matchServeMuxPath(this.path, target);
+      if (m.kind === 'match') return true;
+      if (m.kind === 'redirect') reply(301, {Location: m.location}, '');
+      else reply(404, {}, '404 page not found\n');
+      return false;
+    };
+
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const reply = (status: number, headers: Record<string, string> = {}, body?: string) => {
+        const text = http.STATUS_CODES[status] ?? 'Error';
+        const payload = body ?? `${text}\n`;
+        res.writeHead(status, {'Content-Type': 'text/plain; charset=utf-8', ...headers, 'X-Content-Type-Options': 'nosniff'});
+        res.end(payload);
+      };
+      if (!pathCheck(req.url ?? '/', reply)) return;
+      // The path is ours, but this is not a WebSocket upgrade (gorilla: 400).
+      reply(400, {'Sec-Websocket-Version': '13'});
+    });
+
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if (stopping) {
+        socket.destroy();
+        return;
+      }
+      const reply = (status: number, headers: Record<string, string> = {}, body?: string) => {
+        logger.debug({remote: req.socket.remoteAddress, status, url: req.url}, 'refused WebSocket upgrade');
+        refuseUpgrade(socket, status, headers, body);
+      };
+      if (!pathCheck(req.url ?? '/', reply)) return;
+      const wsErr = {'Sec-Websocket-Version': '13'};
+      if (!headerHasToken(req.headers.connection, 'upgrade') || !headerHasToken(req.headers.upgrade, 'websocket')) return reply(400, wsErr);
+      if (req.method !== 'GET') return reply(405, wsErr);
+      if (!headerHasToken(req.headers['sec-websocket-version'], '13')) return reply(400, wsErr);
+      if (!sameOrigin(req.headers.origin, req.headers.host)) return reply(403, wsErr);
+      if (!validWebSocketKey(req.headers['sec-websocket-key'])) return reply(400, wsErr);
+      upgrading.add(socket);
+      socket.once('close', () => upgrading.delete(socket));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        upgrading.delete(socket);
+        const remote = joinHostPort(req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0);
+        const s = new WsSession(ws, remote, false, logger);
+        if (stopping) {
+          s.close();
+          return;
+        }
+        sessions.add(s);
+        void s.closed.then(() => sessions.delete(s));
+        logger.debug({remote}, 'accepted WebSocket backend connection');
+        try {
+          sink(s);
+        } catch (err) {
+          s.close(err as Error);
+        }
+      });
+    });
+    server.on('tlsClientError', (err: Error) => logger.warn({err: err.message}, 'TLS handshake with backend peer failed'));
+
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    server.on('error', (err) => logger.error({err}, 'WebSocket listener error'));
+    const addr = server.address() as AddressInfo;
+    const localAddress = joinHostPort(addr.address, addr.port);
+
+    let stopped: Promise<void> | undefined;
+    return {
+      localAddress,
+      stop: () => {
+        stopped ??= (async () => {
+          stopping = true;
+          const closedServer = new Promise<void>((resolve) => server.close(() => resolve()));
+          const list = [...sessions];
+          for (const s of list) s.close();
+          await Promise.all(list.map((s) => s.closed));
+          server.closeAllConnections();
+          for (const sock of upgrading) sock.destroy();
+          await closedServer;
+        })();
+        return stopped;
+      },
+    };
+  }
+}
+
+export interface WsDialerOptions {
+  /** `ws://…` or `wss://…` URL (path and query included). */
+  address: string;
+  /** Default true. */
+  redial?: boolean;
+  /** `Name:Value`, split at the first `:`. */
+  extraHeader?: string;
+  /** TLS SEAM: client options from a tls-client config (for `wss://`). */
+  tls?: TlsClientOptions;
+  clock?: Clock;
+  backoff?: BackoffOptions;
+}
+
+/** `ws-peer`: dials a WebSocket URL, redialling with back-off. */
+export class WsDialerBackend implements MeshBackend {
+  readonly kind = 'ws-peer';
+  readonly description: string;
+  private readonly url: URL;
+  private readonly headers: Record<string, string>;
+  constructor(readonly options: WsDialerOptions) {
+    this.url = parseWsUrl(options.address);
+    this.headers = {Origin: dialerOrigin(this.url)};
+    if (options.extraHeader) {
+      const {name, value} = parseExtraHeader(options.extraHeader);
+      this.headers[name] = value;
+    }
+    this.description = `WebSocket peer ${options.address}`;
+  }
+
+  async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
+    const ac = new AbortController();
+    const loop = runRedialLoop({
+      dial: (signal) => this.dial(signal, logger),
+      onSession: sink,
+      redial: this.options.redial ?? true,
+      signal: ac.signal,
+      clock: this.options.clock,
+      backoff: this.options.backoff,
+      onEvent: (e) => logRedialEvent(logger, this.options.address, e),
+    });
+    return {
+      stop: async () => {
+        ac.abort();
+        await loop;
+      },
+    };
+  }
+
+  /** One dial: resolves once the upgrade succeeded. */
+  dial(signal: AbortSignal, logger?: Logger): Promise<WsSession> {
+    return new Promise<WsSession>((resolve, reject) => {
+      const ws = new WebSocket(this.url, {
+        ...(this.options.tls as WebSocket.ClientOptions | undefined),
+        perMessageDeflate: false,
+        followRedirects: false,
+        handshakeTimeout: WS_HANDSHAKE_TIMEOUT_MS,
+        maxPayload: WS_MAX_RECEIVE,
+        skipUTF8Validation: true,
+        headers: {...this.headers},
+      });
+      const cleanup = () => {
+        ws.off('error', fail);
+        ws.off('open', onOpen);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const fail = (err: Error) => {
+        cleanup();
+        ws.on('error', () => undefined); // late errors after terminate
+        ws.terminate();
+        reject(err);
+      };
+      const onAbort = () => fail(new Error('dial aborted'));
+      const onOpen = () => {
+        cleanup();
+        resolve(new WsSession(ws, this.options.address, true, logger));
+      };
+      ws.once('error', fail);
+      ws.once('open', onOpen);
+      signal.addEventListener('abort', onAbort, {once: true});
+    });
+  }
+}
+
+/** Parses a ws-peer address; throws an Error saying what is wrong. */
+export function parseWsUrl(address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new Error(`address ${address} is not a valid URL`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new Error(`address ${address} is not a valid URL: the scheme must be ws or wss`);
+  }
+  return url;
+}
