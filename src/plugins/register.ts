@@ -1,12 +1,26 @@
 /** The root package's `receptor:register` hook: the built-in action types. */
 import type {RegisterHookResult} from '../core/config/types.js';
+import {tcpBackendTypes} from './backend-tcp/index.js';
+import {udpBackendTypes} from './backend-udp/index.js';
+import {wsBackendTypes} from './backend-ws/index.js';
+import {certificateTypes} from './certificates/index.js';
 import {localOnlyType} from './local-only/index.js';
 import {logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
 import {versionType} from './version/index.js';
 
 export function builtinTypes(): RegisterHookResult {
-  return [nodeType, localOnlyType, versionType, logLevelType, traceType];
+  return [
+    nodeType,
+    localOnlyType,
+    versionType,
+    logLevelType,
+    traceType,
+    ...tcpBackendTypes,
+    ...udpBackendTypes,
+    ...wsBackendTypes,
+    ...certificateTypes,
+  ];
 }
 
 export default async function register(): Promise<RegisterHookResult> {

@@ -2,7 +2,8 @@
 import {hostname} from 'node:os';
 import {parseGoDuration} from '../../core/config/go-values.js';
 import type {ActionTypeDef} from '../../core/config/types.js';
-import {BasicNode} from '../../core/runtime.js';
+import {parseFirewallRules} from '../../core/netceptor/firewall.js';
+import {Netceptor} from '../../core/netceptor/node.js';
 
 export const DEFAULT_MAX_IDLE_MS = 21_000;
 
@@ -58,13 +59,27 @@ export const nodeType: ActionTypeDef<NodeValues> = {
   validate(v) {
     if (v.id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
     parseMaxIdle(v.maxidleconnectiontimeout);
+    parseFirewallRules(v.firewallrules);
   },
   create(v) {
     return {
       init(rt) {
         const id = resolveNodeId(v.id);
-        rt.setNode(new BasicNode(id, v.datadir));
         rt.logger.setBindings({node: id});
+        const rules = parseFirewallRules(v.firewallrules);
+        for (const r of rules) {
+          for (const ig of r.ignored) rt.logger.warn({field: ig.field, value: ig.value}, `firewall rule condition ignored: ${ig.reason}`);
+        }
+        const node = new Netceptor({
+          nodeId: id,
+          dataDir: v.datadir,
+          logger: rt.logger,
+          maxIdleMs: parseMaxIdle(v.maxidleconnectiontimeout),
+          firewallRules: rules,
+          onFatal: (reason) => rt.requestShutdown(reason, 0),
+        });
+        rt.setNode(node);
+        rt.onShutdown(() => node.shutdown());
       },
     };
   },

@@ -1,0 +1,708 @@
+/**
+ * The mesh node ("netceptor"): runs the netceptor protocol on backend sessions
+ * (handshake, routing updates, service advertisements, rejects), keeps the link-state
+ * routing table, forwards and delivers data messages, and hosts datagram services.
+ * Byte-compatible with Go receptor 1.4.x (netceptor-wire.md §4–§10).
+ */
+import {EventEmitter} from 'node:events';
+import type {Logger} from 'pino';
+import {systemClock, type Clock, type TimerHandle} from '../clock.js';
+import type {BackendHandle} from '../config/types.js';
+import {ReceptorError} from '../errors.js';
+import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
+import {
+  CONN_TYPE_DATAGRAM,
+  DecodeError,
+  decodeMessage,
+  decodeUnreachable,
+  encodeData,
+  encodeReject,
+  encodeRoutingUpdate,
+  encodeServiceAdvertisement,
+  encodeUnreachable,
+  forwardData,
+  goTimeNow,
+  MAX_FORWARDING_HOPS,
+  MAX_SERVICE_NAME_BYTES,
+  MSG_TYPE_DATA,
+  MSG_TYPE_REJECT,
+  MSG_TYPE_ROUTING_UPDATE,
+  MSG_TYPE_SERVICE_ADVERTISEMENT,
+  PROBLEM_EXPIRED,
+  PROBLEM_FIREWALLED,
+  PROBLEM_SERVICE_UNKNOWN,
+  SERVICE_PING,
+  SERVICE_UNREACH,
+  type DecodedServiceAdvertisement,
+  type RoutingUpdate,
+  type ServiceAdvertisement,
+  type WorkCommand,
+} from './codec.js';
+import {evaluateFirewall, type FirewallRule} from './firewall.js';
+import {ephemeralServiceName, isReservedService} from './ids.js';
+import {nameHash} from './name-hash.js';
+import {PacketConn, type PacketConnHost} from './packet-conn.js';
+import {RoutingState} from './routing.js';
+import {ServiceAdStore} from './service-ads.js';
+
+/** Protocol timers (netceptor-wire.md §4.10); overridable for tests. */
+export interface NetceptorTimings {
+  handshakeIntervalMs: number;
+  /** Handshake messages sent before giving up (Go: 10 reach the wire, closed at 10 s). */
+  handshakeAttempts: number;
+  routeUpdatePeriodMs: number;
+  triggerDelayMs: number;
+  serviceAdPeriodMs: number;
+  serviceAdFirstDelayMs: number;
+  idleCheckMs: number;
+}
+
+export const DEFAULT_TIMINGS: NetceptorTimings = {
+  handshakeIntervalMs: 1000,
+  handshakeAttempts: 10,
+  routeUpdatePeriodMs: 10_000,
+  triggerDelayMs: 100,
+  serviceAdPeriodMs: 60_000,
+  serviceAdFirstDelayMs: 5000,
+  idleCheckMs: 5000,
+};
+
+export interface NetceptorOptions {
+  nodeId: string;
+  dataDir?: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Drop a connection after this long without receiving anything (default 21 s). */
+  maxIdleMs?: number;
+  firewallRules?: FirewallRule[];
+  timings?: Partial<NetceptorTimings>;
+  epoch?: bigint;
+  /** Called when this node learns it is a duplicate and must stop (§6.7). */
+  onFatal?: (reason: string) => void;
+}
+
+type LinkState = 'pending' | 'established' | 'closed';
+
+/** One backend session running the netceptor protocol. */
+class Link {
+  state: LinkState = 'pending';
+  peerId = '';
+  cost: number;
+  remoteEstablished = false;
+  lastRx: number;
+  attempts = 0;
+  handshakeTimer: TimerHandle | undefined;
+  constructor(
+    readonly session: BackendSession,
+    readonly opts: LinkOptions,
+    readonly backend: string,
+    now: number,
+  ) {
+    this.cost = opts.cost;
+    this.lastRx = now;
+  }
+}
+
+/** A data message on its way through the node (names already resolved). */
+interface Datum {
+  hops: number;
+  fromNode: string;
+  toNode: string;
+  fromService: string;
+  toService: string;
+  payload: Buffer;
+  /** The received bytes, when forwarding a received message. */
+  raw?: Buffer;
+}
+
+interface LocalService {
+  pc: PacketConn;
+  connType: number;
+  tags: Record<string, string> | null;
+}
+
+interface StoredAd {
+  nodeId: string;
+  service: string;
+  timeNs: bigint;
+  cancel: boolean;
+  ad: DecodedServiceAdvertisement;
+}
+
+export interface StatusAdvertisement {
+  NodeID: string;
+  Service: string;
+  Time: string;
+  ConnType: number;
+  Tags: Record<string, string> | null;
+  WorkCommands: Array<{WorkType: string; Secure: boolean}> | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketConnHost {
+  readonly id: string;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly routing: RoutingState;
+  private readonly timings: NetceptorTimings;
+  private readonly maxIdleMs: number;
+  private firewall: FirewallRule[];
+  private readonly onFatal?: (reason: string) => void;
+
+  private readonly links = new Set<Link>();
+  private readonly conns = new Map<string, Link>();
+  private readonly names = new Map<bigint, string>();
+  private readonly services = new Map<string, LocalService>();
+  private readonly ads = new ServiceAdStore<StoredAd>();
+  private readonly backendList: BackendHandle[] = [];
+  private readonly running: BackendRunning[] = [];
+  private workCommands: WorkCommand[] = [];
+
+  private routeTimer: TimerHandle | undefined;
+  private routeTriggered = false;
+  private recomputeTimer: TimerHandle | undefined;
+  private adTimer: TimerHandle | undefined;
+  private adDueAt = Infinity;
+  private idleTimer: TimerHandle | undefined;
+  private shut = false;
+
+  constructor(opts: NetceptorOptions) {
+    super();
+    this.id = opts.nodeId;
+    this.dataDir = opts.dataDir ?? '/tmp/receptor';
+    this.logger = opts.logger;
+    this.clock = opts.clock ?? systemClock;
+    this.timings = {...DEFAULT_TIMINGS, ...opts.timings};
+    this.maxIdleMs = opts.maxIdleMs ?? 21_000;
+    this.firewall = opts.firewallRules ?? [];
+    this.onFatal = opts.onFatal;
+    this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch});
+    this.learnName(this.id);
+    this.armRoutePeriod();
+    this.armIdleCheck();
+  }
+
+  get nodeId(): string {
+    return this.id;
+  }
+
+  get epoch(): bigint {
+    return this.routing.epoch;
+  }
+
+  // ---------------------------------------------------------------- backends -----------
+
+  addBackend(b: BackendHandle): void {
+    this.backendList.push(b);
+  }
+
+  get backends(): readonly BackendHandle[] {
+    return this.backendList;
+  }
+
+  async addMeshBackend(backend: MeshBackend, opts: LinkOptions): Promise<BackendRunning> {
+    const run = await backend.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
+    this.backendList.push(backend);
+    this.running.push(run);
+    return run;
+  }
+
+  /** Stops every backend (all links drop); used by reload and shutdown. */
+  async stopBackends(): Promise<void> {
+    const runs = this.running.splice(0);
+    this.backendList.splice(0);
+    await Promise.all(runs.map((r) => r.stop().catch((err: unknown) => this.logger.warn({err}, 'error stopping backend'))));
+  }
+
+  /** Runs the netceptor protocol on a new backend session (exported for tests). */
+  attachSession(session: BackendSession, opts: LinkOptions, backend = session.kind): void {
+    if (this.shut) {
+      session.close();
+      return;
+    }
+    const link = new Link(session, opts, backend, this.clock.now());
+    this.links.add(link);
+    this.logger.debug({remote: session.remote, backend}, 'Backend session started');
+    session.start({
+      onMessage: (m) => this.onMessage(link, m),
+      onClose: (err) => this.onLinkClosed(link, err),
+    });
+    if (link.state === 'pending') this.sendHandshake(link);
+  }
+
+  // ---------------------------------------------------------------- handshake ----------
+
+  private sendHandshake(link: Link): void {
+    link.handshakeTimer = undefined;
+    if (link.state !== 'pending') return;
+    if (link.attempts >= this.timings.handshakeAttempts) {
+      this.logger.warn({remote: link.session.remote}, 'Giving up on connection initialization');
+      link.session.close(new Error('handshake timed out'));
+      return;
+    }
+    link.attempts++;
+    link.session.send(encodeRoutingUpdate(this.routing.buildUpdate()));
+    link.handshakeTimer = this.clock.setTimeout(() => this.sendHandshake(link), this.timings.handshakeIntervalMs);
+  }
+
+  private onHandshakeUpdate(link: Link, u: RoutingUpdate): void {
+    const peer = u.forwardingNode;
+    if (peer === this.id) return this.reject(link, 'it tried to connect using our own node ID');
+    const allowed = link.opts.allowedPeers;
+    if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
+      return this.reject(link, `it is not in the allowed peers list`, peer);
+    }
+    const override = link.opts.nodeCost?.[peer];
+    if (override !== undefined) link.cost = override;
+    if (this.conns.has(peer)) return this.reject(link, 'it connected using a node ID we are already connected to', peer);
+    this.stopHandshake(link);
+    link.state = 'established';
+    link.peerId = peer;
+    this.conns.set(peer, link);
+    this.learnName(peer);
+    this.routing.addConnection(peer, link.cost);
+    this.logger.info({peer, remote: link.session.remote, cost: link.cost}, 'Connection established');
+    this.triggerRouteUpdate();
+    this.triggerRecompute();
+    this.emit('connection', peer);
+  }
+
+  private stopHandshake(link: Link): void {
+    if (link.handshakeTimer) this.clock.clearTimeout(link.handshakeTimer);
+    link.handshakeTimer = undefined;
+  }
+
+  private reject(link: Link, reason: string, peer?: string): void {
+    this.logger.warn({peer: peer ?? link.peerId, remote: link.session.remote}, `Rejecting connection: ${reason}`);
+    link.session.send(encodeReject());
+    link.session.close(new Error(`rejected: ${reason}`));
+  }
+
+  private onLinkClosed(link: Link, err?: Error): void {
+    if (link.state === 'closed') return;
+    const wasEstablished = link.state === 'established';
+    link.state = 'closed';
+    this.stopHandshake(link);
+    this.links.delete(link);
+    if (wasEstablished && this.conns.get(link.peerId) === link) {
+      this.conns.delete(link.peerId);
+      this.routing.removeConnection(link.peerId);
+      this.logger.info({peer: link.peerId, reason: err?.message}, 'Connection closed');
+      this.triggerRouteUpdate();
+      this.triggerRecompute();
+      this.emit('disconnection', link.peerId);
+    } else {
+      this.logger.debug({remote: link.session.remote, reason: err?.message}, 'Backend session ended');
+    }
+  }
+
+  // ---------------------------------------------------------------- receiving ----------
+
+  private onMessage(link: Link, buf: Buffer): void {
+    if (link.state === 'closed') return;
+    link.lastRx = this.clock.now();
+    let msg;
+    try {
+      msg = decodeMessage(buf);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        const level = link.state === 'established' ? 'warn' : 'debug';
+        this.logger[level]({peer: link.peerId || link.session.remote, code: err.code}, `Dropping malformed message: ${err.message}`);
+        return;
+      }
+      throw err;
+    }
+    if (link.state === 'pending') {
+      if (msg.type === MSG_TYPE_ROUTING_UPDATE) this.onHandshakeUpdate(link, msg);
+      else if (msg.type === MSG_TYPE_REJECT) this.onRejected(link);
+      return;
+    }
+    switch (msg.type) {
+      case MSG_TYPE_DATA:
+        this.onData(msg.hopsToLive, msg.fromHash, msg.toHash, msg.fromService, msg.toService, msg.payload, buf);
+        return;
+      case MSG_TYPE_ROUTING_UPDATE:
+        this.onRoutingUpdate(link, msg);
+        return;
+      case MSG_TYPE_SERVICE_ADVERTISEMENT:
+        this.onServiceAd(link, msg);
+        return;
+      case MSG_TYPE_REJECT:
+        this.onRejected(link);
+        return;
+    }
+  }
+
+  private onRejected(link: Link): void {
+    this.logger.warn({peer: link.peerId || link.session.remote}, 'Received a rejection message from peer.');
+    link.session.close(new Error('rejected by peer'));
+  }
+
+  private onRoutingUpdate(link: Link, u: RoutingUpdate): void {
+    if (u.forwardingNode !== link.peerId) return this.reject(link, 'remote node ID changed unexpectedly');
+    if (u.nodeId === link.peerId) {
+      const listed = u.connections.get(this.id);
+      if (listed === undefined) {
+        if (link.remoteEstablished) return this.reject(link, 'remote node no longer lists us as a connection');
+        return; // a late handshake message
+      }
+      if (!link.remoteEstablished) {
+        link.remoteEstablished = true;
+        this.sendKnownAds(link);
+      }
+      if (listed !== link.cost) return this.reject(link, 'we disagree about the connection cost');
+    }
+    const res = this.routing.handleUpdate(u);
+    for (const n of res.learnNames) this.learnName(n);
+    for (const n of u.connections.keys()) this.learnName(n);
+    if (res.duplicate?.action === 'shutdown') {
+      this.logger.error({epoch: this.epoch.toString()}, 'We are a duplicate node with the same node ID as another node. Shutting down.');
+      this.onFatal?.('duplicate node ID');
+      return;
+    }
+    if (res.duplicate?.action === 'notify') {
+      this.floodRoutingUpdate(encodeRoutingUpdate(this.routing.buildUpdate(res.duplicate.suspectedDuplicate)));
+      return;
+    }
+    if (res.sendOwnUpdateSoon) this.triggerRouteUpdate();
+    if (res.recompute) this.triggerRecompute();
+    if (res.flood) this.floodRoutingUpdate(encodeRoutingUpdate({...u, forwardingNode: this.id}), link);
+  }
+
+  private onServiceAd(link: Link, ad: DecodedServiceAdvertisement): void {
+    if (ad.nodeId === this.id) return;
+    const res = this.ads.receive({nodeId: ad.nodeId, service: ad.service, timeNs: ad.time.unixNano, cancel: ad.cancel, ad});
+    if (!res.flood) return;
+    this.learnName(ad.nodeId);
+    for (const l of this.conns.values()) if (l !== link) l.session.send(ad.raw);
+    this.emit('advertisement', ad);
+  }
+
+  private onData(hops: number, fromHash: bigint, toHash: bigint, fromService: string, toService: string, payload: Buffer, raw: Buffer): void {
+    const fromNode = this.names.get(fromHash);
+    const toNode = this.names.get(toHash);
+    if (fromNode === undefined || toNode === undefined) {
+      this.logger.debug({fromHash: fromHash.toString(16), toHash: toHash.toString(16)}, 'hash not found; dropping data message');
+      return;
+    }
+    try {
+      this.route({hops, fromNode, toNode, fromService, toService, payload, raw}, false);
+    } catch (err) {
+      this.logger.debug({err}, 'error handling data message');
+    }
+  }
+
+  // ---------------------------------------------------------------- data path ----------
+
+  /** Originates a data message from a local service (PacketConnHost). */
+  sendFrom(fromService: string, toNode: string, toService: string, payload: Uint8Array, hopsToLive = MAX_FORWARDING_HOPS): void {
+    if (this.shut) throw new ReceptorError('E_INTERNAL', 'netceptor shutdown');
+    checkServiceName(toService);
+    const to = toNode.toLowerCase() === 'localhost' ? this.id : toNode;
+    this.learnName(to);
+    const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    this.route({hops: hopsToLive, fromNode: this.id, toNode: to, fromService, toService, payload: data}, true);
+  }
+
+  /**
+   * §5.6: firewall, then local delivery or forwarding. `local` = originated here; errors
+   * for local senders are thrown (no route, service unknown).
+   */
+  private route(m: Datum, local: boolean): void {
+    if (this.firewall.length > 0) {
+      const action = evaluateFirewall(this.firewall, m);
+      if (action === 'drop') return;
+      if (action === 'reject') {
+        if (m.fromService !== SERVICE_UNREACH) this.sendUnreachable(m, PROBLEM_FIREWALLED);
+        return;
+      }
+    }
+    if (m.toNode === this.id) {
+      this.deliver(m, local);
+      return;
+    }
+    if (m.hops <= 0) {
+      if (m.fromService !== SERVICE_UNREACH) this.sendUnreachable(m, PROBLEM_EXPIRED);
+      return;
+    }
+    const nextHop = this.routing.routes().get(m.toNode);
+    const link = nextHop === undefined ? undefined : this.conns.get(nextHop);
+    if (!link) {
+      if (local) throw new ReceptorError('E_INTERNAL', 'no route to node');
+      this.logger.debug({to: m.toNode}, 'no route to node; dropping message');
+      return;
+    }
+    const bytes = m.raw
+      ? forwardData(m.raw, m.hops - 1)
+      : encodeData({hopsToLive: m.hops - 1, fromHash: nameHash(m.fromNode), toHash: nameHash(m.toNode), fromService: m.fromService, toService: m.toService, payload: m.payload});
+    if (bytes.length > link.session.maxMessageSize) {
+      this.logger.warn({to: m.toNode, size: bytes.length}, 'message too large for the next link; dropped');
+      return;
+    }
+    link.session.send(bytes);
+  }
+
+  private deliver(m: Datum, local: boolean): void {
+    if (m.toService === SERVICE_PING) {
+      try {
+        this.route({hops: MAX_FORWARDING_HOPS, fromNode: this.id, toNode: m.fromNode, fromService: SERVICE_PING, toService: m.fromService, payload: EMPTY}, true);
+      } catch (err) {
+        this.logger.debug({err, to: m.fromNode}, 'cannot answer ping');
+      }
+      return;
+    }
+    if (m.toService === SERVICE_UNREACH) {
+      this.onUnreachable(m);
+      return;
+    }
+    const svc = this.services.get(m.toService);
+    if (svc) {
+      svc.pc.deliver({node: m.fromNode, service: m.fromService, data: m.payload});
+      return;
+    }
+    if (local && m.fromNode === this.id) throw new ReceptorError('E_INTERNAL', PROBLEM_SERVICE_UNKNOWN);
+    this.sendUnreachable(m, PROBLEM_SERVICE_UNKNOWN);
+  }
+
+  private sendUnreachable(m: Datum, problem: string): void {
+    const payload = encodeUnreachable({fromNode: m.fromNode, toNode: m.toNode, fromService: m.fromService, toService: m.toService, problem});
+    try {
+      this.route({hops: MAX_FORWARDING_HOPS, fromNode: this.id, toNode: m.fromNode, fromService: SERVICE_UNREACH, toService: SERVICE_UNREACH, payload}, true);
+    } catch (err) {
+      this.logger.debug({err, to: m.fromNode, problem}, 'cannot send unreachable message');
+    }
+  }
+
+  private onUnreachable(m: Datum): void {
+    let u;
+    try {
+      u = decodeUnreachable(m.payload);
+    } catch {
+      this.logger.debug({from: m.fromNode}, 'malformed unreachable message dropped');
+      return;
+    }
+    this.logger.debug({reporter: m.fromNode, problem: u.problem, to: u.toNode, service: u.toService}, 'unreachable message received');
+    if (u.fromNode !== this.id) return;
+    this.services.get(u.fromService)?.pc.deliverUnreachable({reporter: m.fromNode, ...u});
+  }
+
+  // ---------------------------------------------------------------- services -----------
+
+  /** Opens a datagram service; an empty name picks an ephemeral one (§12.3). */
+  listenPacket(service = ''): PacketConn {
+    return this.openService(service, false, CONN_TYPE_DATAGRAM, null);
+  }
+
+  /** Opens a service and advertises it (5 s later, then every 60 s). */
+  listenPacketAndAdvertise(service: string, connType: number = CONN_TYPE_DATAGRAM, tags: Record<string, string> | null = null): PacketConn {
+    return this.openService(service, true, connType, tags);
+  }
+
+  private openService(service: string, advertise: boolean, connType: number, tags: Record<string, string> | null): PacketConn {
+    if (this.shut) throw new ReceptorError('E_INTERNAL', 'netceptor shutdown');
+    const name = service === '' ? ephemeralServiceName((n) => this.services.has(n)) : service;
+    checkServiceName(name);
+    if (isReservedService(name) || this.services.has(name)) throw new ReceptorError('E_INTERNAL', `service ${name} is already listening`);
+    const pc = new PacketConn(this, name, advertise);
+    this.services.set(name, {pc, connType, tags});
+    if (advertise) {
+      this.logger.debug({service: name}, 'added service to listener registry');
+      this.scheduleAdRound(this.timings.serviceAdFirstDelayMs);
+    }
+    return pc;
+  }
+
+  /** PacketConnHost: a PacketConn closed. Advertised services send a cancel at once. */
+  closePacketConn(pc: PacketConn): void {
+    const svc = this.services.get(pc.service);
+    if (!svc || svc.pc !== pc) return;
+    this.services.delete(pc.service);
+    if (pc.advertised && !this.shut) {
+      const ad: ServiceAdvertisement = {nodeId: this.id, service: pc.service, time: goTimeNow(this.clock), connType: svc.connType, tags: null, workCommands: null, cancel: true};
+      this.floodAll(encodeServiceAdvertisement(ad));
+    }
+  }
+
+  /** The work types put on this node's Control Service advertisements. */
+  setWorkCommands(list: WorkCommand[]): void {
+    this.workCommands = [...list];
+  }
+
+  private ownAd(service: string, svc: LocalService): ServiceAdvertisement {
+    const isControl = svc.tags?.type === 'Control Service';
+    return {
+      nodeId: this.id,
+      service,
+      time: goTimeNow(this.clock),
+      connType: svc.connType,
+      tags: svc.tags ? new Map(Object.entries(svc.tags)) : null,
+      workCommands: isControl && this.workCommands.length > 0 ? this.workCommands : null,
+      cancel: false,
+    };
+  }
+
+  private scheduleAdRound(delayMs: number): void {
+    const due = this.clock.now() + delayMs;
+    if (due >= this.adDueAt) return;
+    if (this.adTimer) this.clock.clearTimeout(this.adTimer);
+    this.adDueAt = due;
+    this.adTimer = this.clock.setTimeout(() => this.adRound(), delayMs);
+    this.adTimer.unref?.();
+  }
+
+  private adRound(): void {
+    this.adTimer = undefined;
+    this.adDueAt = Infinity;
+    if (this.shut) return;
+    for (const [service, svc] of this.services) {
+      if (svc.pc.advertised) this.floodAll(encodeServiceAdvertisement(this.ownAd(service, svc)));
+    }
+    if ([...this.services.values()].some((s) => s.pc.advertised)) this.scheduleAdRound(this.timings.serviceAdPeriodMs);
+  }
+
+  /** Once a peer lists us, send it our ads and those we know, so it need not wait for the 60 s round. */
+  private sendKnownAds(link: Link): void {
+    for (const [service, svc] of this.services) {
+      if (svc.pc.advertised) link.session.send(encodeServiceAdvertisement(this.ownAd(service, svc)));
+    }
+    for (const s of this.ads.list()) if (s.nodeId !== link.peerId) link.session.send(s.ad.raw);
+  }
+
+  // ---------------------------------------------------------------- routing updates ----
+
+  private floodAll(bytes: Buffer): void {
+    for (const l of this.conns.values()) l.session.send(bytes);
+  }
+
+  private floodRoutingUpdate(bytes: Buffer, except?: Link): void {
+    for (const l of this.conns.values()) if (l !== except) l.session.send(bytes);
+  }
+
+  private triggerRouteUpdate(): void {
+    if (this.routeTriggered || this.shut) return;
+    this.routeTriggered = true;
+    if (this.routeTimer) this.clock.clearTimeout(this.routeTimer);
+    this.routeTimer = this.clock.setTimeout(() => this.sendRouteUpdate(), this.timings.triggerDelayMs);
+    this.routeTimer.unref?.();
+  }
+
+  private armRoutePeriod(): void {
+    if (this.routeTimer) this.clock.clearTimeout(this.routeTimer);
+    this.routeTimer = this.clock.setTimeout(() => this.sendRouteUpdate(), this.timings.routeUpdatePeriodMs);
+    this.routeTimer.unref?.();
+  }
+
+  private sendRouteUpdate(): void {
+    this.routeTriggered = false;
+    this.routeTimer = undefined;
+    if (this.shut) return;
+    if (this.conns.size > 0) this.floodAll(encodeRoutingUpdate(this.routing.buildUpdate()));
+    this.armRoutePeriod();
+  }
+
+  private triggerRecompute(): void {
+    if (this.recomputeTimer || this.shut) return;
+    this.recomputeTimer = this.clock.setTimeout(() => {
+      this.recomputeTimer = undefined;
+      this.routing.computeRoutes();
+      this.emit('routes', this.routing.routes());
+    }, this.timings.triggerDelayMs);
+    this.recomputeTimer.unref?.();
+  }
+
+  private armIdleCheck(): void {
+    this.idleTimer = this.clock.setTimeout(() => {
+      const now = this.clock.now();
+      for (const l of this.links) {
+        if (l.state === 'established' && now - l.lastRx > this.maxIdleMs) {
+          this.logger.warn({peer: l.peerId}, `Timing out connection, idle for the past ${Math.round(this.maxIdleMs / 1000)}s`);
+          l.session.close(new Error('idle timeout'));
+        }
+      }
+      if (!this.shut) this.armIdleCheck();
+    }, this.timings.idleCheckMs);
+    this.idleTimer.unref?.();
+  }
+
+  // ---------------------------------------------------------------- names & status -----
+
+  private learnName(name: string): void {
+    const h = nameHash(name);
+    if (!this.names.has(h)) this.names.set(h, name);
+  }
+
+  /** Replaces the firewall rules (validated by the caller). */
+  setFirewallRules(rules: FirewallRule[]): void {
+    this.firewall = rules;
+  }
+
+  /** Direct neighbours for `status`. */
+  statusConnections(): Array<{NodeID: string; Cost: number}> {
+    return this.routing.statusConnections();
+  }
+
+  statusRoutingTable(): Record<string, string> {
+    return this.routing.statusRoutingTable();
+  }
+
+  knownConnectionCosts(): Record<string, Record<string, number>> {
+    return this.routing.knownConnectionCosts();
+  }
+
+  /** Every advertisement known, own services first (with the current time). */
+  statusAdvertisements(): StatusAdvertisement[] {
+    const local = this.workCommands.length > 0 ? this.workCommands.map((w) => ({WorkType: w.workType, Secure: w.secure})) : null;
+    const out: StatusAdvertisement[] = [];
+    const now = goTimeNow(this.clock).text;
+    for (const [service, svc] of this.services) {
+      if (!svc.pc.advertised) continue;
+      out.push({NodeID: this.id, Service: service, Time: now, ConnType: svc.connType, Tags: svc.tags, WorkCommands: local});
+    }
+    for (const s of this.ads.list()) {
+      const a = s.ad;
+      out.push({
+        NodeID: a.nodeId,
+        Service: a.service,
+        Time: a.time.text,
+        ConnType: a.connType,
+        Tags: a.tags ? Object.fromEntries(a.tags) : null,
+        WorkCommands: a.workCommands ? a.workCommands.map((w) => ({WorkType: w.workType, Secure: w.secure})) : null,
+      });
+    }
+    return out;
+  }
+
+  /** Peers with an established connection. */
+  connectedPeers(): string[] {
+    return [...this.conns.keys()];
+  }
+
+  /** Is there a route (or is it us)? */
+  reachable(node: string): boolean {
+    return node === this.id || node.toLowerCase() === 'localhost' || this.routing.routes().has(node);
+  }
+
+  // ---------------------------------------------------------------- shutdown -----------
+
+  async shutdown(): Promise<void> {
+    if (this.shut) return;
+    this.shut = true;
+    for (const t of [this.routeTimer, this.recomputeTimer, this.adTimer, this.idleTimer]) if (t) this.clock.clearTimeout(t);
+    for (const svc of [...this.services.values()]) svc.pc.close();
+    await this.stopBackends();
+    for (const l of [...this.links]) l.session.close(new Error('netceptor shutdown'));
+    this.emit('shutdown');
+  }
+
+  get isShutdown(): boolean {
+    return this.shut;
+  }
+}
+
+function checkServiceName(name: string): void {
+  if (Buffer.byteLength(name, 'utf8') > MAX_SERVICE_NAME_BYTES) {
+    throw new ReceptorError('E_INTERNAL', `service name ${name} too long`);
+  }
+}
