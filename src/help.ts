@@ -9,7 +9,7 @@ export default class ReceptorHelp extends Help {
     const id = command.id.replaceAll(' ', ':');
     if (id === 'node:start' || id === 'config:check') {
       try {
-        const registry = await loadActionRegistry(this.config as never);
+        const registry = await loadActionRegistry(this.config.root);
         this.log('ACTIONS (config items)\n');
         this.log(actionHelp(registry, this.config.bin));
       } catch (err) {

@@ -2,7 +2,6 @@
  * Running a node from a Go-style argument list: load items, run the phases, stay up until
  * SIGINT/SIGTERM (a second signal forces exit), shut down cleanly.
  */
-import type {Config} from '@oclif/core';
 import {loadConfig, type LoadResult} from './config/load.js';
 import {instantiate, PHASES, runPhase, type LiveItem} from './config/lifecycle.js';
 import {loadActionRegistry} from './config/plugins.js';
@@ -14,7 +13,10 @@ import {NodeRuntime, type ShutdownRequest} from './runtime.js';
 
 export interface DaemonOptions {
   argv: string[];
-  config: Config;
+  /** The command name, for messages (`receptor`). */
+  bin?: string;
+  /** Package root whose plugins to load (defaults to this package). */
+  root?: string;
   /** Show listr2 progress (stdout is a TTY). */
   progress?: boolean;
   /** How the CLI re-invokes itself (for child processes). */
@@ -26,10 +28,10 @@ export interface DaemonOptions {
 const SIGNAL_EXIT: Record<string, number> = {SIGINT: 130, SIGTERM: 143};
 
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const registry = opts.registry ?? (await loadActionRegistry(opts.config));
+  const registry = opts.registry ?? (await loadActionRegistry(opts.root));
   const loaded: LoadResult = loadConfig(opts.argv, registry);
   if (loaded.help) {
-    process.stdout.write(actionHelp(registry, opts.config.bin) + '\n');
+    process.stdout.write(actionHelp(registry, opts.bin ?? 'receptor') + '\n');
     return 0;
   }
   const logger = createLogger('info');
@@ -81,7 +83,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   if (rt.hasNode && rt.node.backends.length === 0) {
     logger.warn('Nothing to do - no backends are running.');
-    process.stdout.write(`Run ${opts.config.bin} --help for command line instructions.\n`);
+    process.stdout.write(`Run ${opts.bin ?? 'receptor'} --help for command line instructions.\n`);
     await cleanup();
     throw new ReceptorError('E_NO_BACKENDS', 'Nothing to do - no backends are running.');
   }

@@ -4,7 +4,7 @@ import {readFileSync} from 'node:fs';
 import * as net from 'node:net';
 import {pino} from 'pino';
 import {TcpFramer} from '../../src/core/netceptor/tcp-framer.js';
-import {TCP_MAX_MESSAGE, TcpDialerBackend, TcpListenerBackend} from '../../src/plugins/backend-tcp/index.js';
+import {TCP_MAX_MESSAGE, TcpDialerBackend, TcpListenerBackend} from '../../src/plugins/backend-tcp/backend.js';
 import type {BackendSession} from '../../src/core/netceptor/backend.js';
 import {backendCompliance, Endpoint, retryOn, TEST_TLS, testLogger, waitFor, type GarbageCase, type MakePair} from './backend.js';
 

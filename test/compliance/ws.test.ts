@@ -5,7 +5,7 @@ import {readFileSync} from 'node:fs';
 import type {IncomingMessage} from 'node:http';
 import * as net from 'node:net';
 import {WebSocketServer} from 'ws';
-import {WsDialerBackend, WsListenerBackend} from '../../src/plugins/backend-ws/index.js';
+import {WsDialerBackend, WsListenerBackend} from '../../src/plugins/backend-ws/backend.js';
 import {backendCompliance, Endpoint, TEST_TLS, waitFor, type MakePair} from './backend.js';
 
 const FAST = {initialMs: 10, maxMs: 50};

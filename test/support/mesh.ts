@@ -54,7 +54,7 @@ export class MemSession implements BackendSession {
       this.held = copy;
       return;
     }
-    const batch = [copy];
+    const batch: Buffer[] = [copy];
     if (this.held) {
       batch.push(this.held);
       this.held = undefined;

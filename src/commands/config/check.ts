@@ -37,7 +37,7 @@ export default class ConfigCheck extends ReceptorCommand {
   async run(): Promise<ConfigCheckResult> {
     const {flags, argv} = await this.parse(ConfigCheck);
     const goArgs = [...flags.config.flatMap((f) => ['--config', f]), ...(argv as string[])];
-    const registry = await loadActionRegistry(this.config);
+    const registry = await loadActionRegistry(this.config.root);
     const loaded = loadConfig(goArgs, registry);
     const items: CheckedItem[] = loaded.items.map((it, i) => ({
       index: i + 1,

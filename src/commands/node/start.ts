@@ -17,7 +17,8 @@ The daemon logs JSON lines (pino) to stderr and stops cleanly on SIGINT/SIGTERM;
   async run(): Promise<void> {
     const code = await runDaemon({
       argv: this.argv,
-      config: this.config,
+      bin: this.config.bin,
+      root: this.config.root,
       progress: process.stdout.isTTY === true,
       selfCommand: [process.execPath, process.argv[1]],
     });

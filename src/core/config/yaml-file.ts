@@ -4,7 +4,10 @@
  * is octal and `yes`/`no` are booleans; integers arrive as bigint.
  */
 import {readFileSync} from 'node:fs';
-import {parseDocument} from 'yaml';
+import {createRequire} from 'node:module';
+
+/** `yaml` is loaded only when a file is actually read (a node started from flags never needs it). */
+const requireYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 import {ConfigError} from '../errors.js';
 import type {RawItem, RawParam} from './model.js';
 import type {ActionRegistry} from './registry.js';
@@ -20,7 +23,7 @@ export function fileError(reason: string, file: string, index?: number, extra: {
 
 /** Parses YAML text as yaml.v2 would (YAML 1.1 scalars, no timestamp type). */
 export function parseYaml11(text: string, file: string): unknown {
-  const doc = parseDocument(text, {
+  const doc = requireYaml().parseDocument(text, {
     version: '1.1',
     intAsBigInt: true,
     uniqueKeys: false,

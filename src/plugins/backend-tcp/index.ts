@@ -1,6 +1,5 @@
 /** `tcp-listener` and `tcp-peer` items (config.md §5.6) on the TCP backend. */
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
-import {TcpDialerBackend, TcpListenerBackend} from './backend.js';
 import {
   allowedPeersField,
   bindAddrField,
@@ -15,8 +14,6 @@ import {
   type CommonBackendValues,
 } from '../backend-common/items.js';
 import {splitHostPort} from '../../core/netceptor/session-base.js';
-
-export * from './backend.js';
 
 export interface TcpListenerValues extends CommonBackendValues {
   port: number;
@@ -57,7 +54,7 @@ export const tcpListenerType: ActionTypeDef<TcpListenerValues> = {
   create(v) {
     const start = async (rt: Runtime) => {
       const tls = lookupTls(rt, 'tls-server', v.tls);
-      await startBackend(rt, 'tcp-listener', new TcpListenerBackend({port: v.port, bindAddr: v.bindaddr, tls}), v);
+      await startBackend(rt, 'tcp-listener', new (await import('./backend.js')).TcpListenerBackend({port: v.port, bindAddr: v.bindaddr, tls}), v);
     };
     return {run: start, preReload: () => validateListener(v), reload: start};
   },
@@ -78,7 +75,7 @@ export const tcpPeerType: ActionTypeDef<TcpPeerValues> = {
   create(v) {
     const start = async (rt: Runtime) => {
       const tls = lookupTls(rt, 'tls-client', v.tls);
-      await startBackend(rt, 'tcp-peer', new TcpDialerBackend({address: v.address, redial: v.redial, tls}), v);
+      await startBackend(rt, 'tcp-peer', new (await import('./backend.js')).TcpDialerBackend({address: v.address, redial: v.redial, tls}), v);
     };
     return {run: start, preReload: () => validatePeer(v), reload: start};
   },

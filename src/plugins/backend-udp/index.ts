@@ -13,9 +13,6 @@ import {
   type CommonBackendValues,
 } from '../backend-common/items.js';
 import {splitHostPort} from '../../core/netceptor/session-base.js';
-import {UdpDialerBackend, UdpListenerBackend} from './backend.js';
-
-export * from './backend.js';
 
 export interface UdpListenerValues extends CommonBackendValues {
   port: number;
@@ -46,7 +43,7 @@ export const udpListenerType: ActionTypeDef<UdpListenerValues> = {
   validate: validateListener,
   create(v) {
     const start = async (rt: Runtime) => {
-      await startBackend(rt, 'udp-listener', new UdpListenerBackend({port: v.port, bindAddr: v.bindaddr}), v);
+      await startBackend(rt, 'udp-listener', new (await import('./backend.js')).UdpListenerBackend({port: v.port, bindAddr: v.bindaddr}), v);
     };
     return {run: start, preReload: () => validateListener(v), reload: start};
   },
@@ -65,7 +62,7 @@ export const udpPeerType: ActionTypeDef<UdpPeerValues> = {
   validate: validatePeer,
   create(v) {
     const start = async (rt: Runtime) => {
-      await startBackend(rt, 'udp-peer', new UdpDialerBackend({address: v.address, redial: v.redial}), v);
+      await startBackend(rt, 'udp-peer', new (await import('./backend.js')).UdpDialerBackend({address: v.address, redial: v.redial}), v);
     };
     return {run: start, preReload: () => validatePeer(v), reload: start};
   },

@@ -21,6 +21,7 @@ import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js
 import {logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
+  parseWsUrl,
   dialerOrigin,
   headerHasToken,
   matchServeMuxPath,
@@ -321,18 +322,4 @@ export class WsDialerBackend implements MeshBackend {
       signal.addEventListener('abort', onAbort, {once: true});
     });
   }
-}
-
-/** Parses a ws-peer address; throws an Error saying what is wrong. */
-export function parseWsUrl(address: string): URL {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    throw new Error(`address ${address} is not a valid URL`);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new Error(`address ${address} is not a valid URL: the scheme must be ws or wss`);
-  }
-  return url;
 }

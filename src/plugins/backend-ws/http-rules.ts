@@ -112,3 +112,17 @@ export function parseExtraHeader(text: string): {name: string; value: string} {
 export function dialerOrigin(url: URL): string {
   return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
 }
+
+/** Parses a ws-peer address; throws an Error saying what is wrong. */
+export function parseWsUrl(address: string): URL {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new Error(`address ${address} is not a valid URL`);
+  }
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new Error(`address ${address} is not a valid URL: the scheme must be ws or wss`);
+  }
+  return url;
+}

@@ -13,10 +13,8 @@ import {
   validatePort,
   type CommonBackendValues,
 } from '../backend-common/items.js';
-import {parseWsUrl, WsDialerBackend, WsListenerBackend} from './backend.js';
-import {parseExtraHeader} from './http-rules.js';
+import {parseExtraHeader, parseWsUrl} from './http-rules.js';
 
-export * from './backend.js';
 export * from './http-rules.js';
 
 export interface WsListenerValues extends CommonBackendValues {
@@ -63,7 +61,7 @@ export const wsListenerType: ActionTypeDef<WsListenerValues> = {
   create(v) {
     const start = async (rt: Runtime) => {
       const tls = lookupTls(rt, 'tls-server', v.tls);
-      await startBackend(rt, 'ws-listener', new WsListenerBackend({port: v.port, bindAddr: v.bindaddr, path: v.path, tls}), v);
+      await startBackend(rt, 'ws-listener', new (await import('./backend.js')).WsListenerBackend({port: v.port, bindAddr: v.bindaddr, path: v.path, tls}), v);
     };
     return {run: start, preReload: () => validateListener(v), reload: start};
   },
@@ -85,7 +83,7 @@ export const wsPeerType: ActionTypeDef<WsPeerValues> = {
   create(v) {
     const start = async (rt: Runtime) => {
       const tls = lookupTls(rt, 'tls-client', v.tls);
-      const backend = new WsDialerBackend({address: v.address, redial: v.redial, extraHeader: v.extraheader || undefined, tls});
+      const backend = new (await import('./backend.js')).WsDialerBackend({address: v.address, redial: v.redial, extraHeader: v.extraheader || undefined, tls});
       await startBackend(rt, 'ws-peer', backend, v);
     };
     return {run: start, preReload: () => validatePeer(v), reload: start};

@@ -4,7 +4,10 @@
  * error texts are Go receptor's.
  */
 import type {ActionTypeDef, FieldSpec} from '../../core/config/types.js';
-import {certInit, certMakeReq, certSignReq, checkMakeReqKeyOptions, readLineFrom} from './tools.js';
+import {checkMakeReqKeyOptions} from './options.js';
+
+/** The implementation (and the crypto behind it) loads only when a certificate item runs. */
+const tools = () => import('./tools.js');
 
 export type CertInitValues = {
   commonname: string;
@@ -86,7 +89,7 @@ function makeReqKeyOptions(v: CertMakeReqValues) {
 
 /** The three action types; `io` replaces stdin for the `cert-signreq` prompt. */
 export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTypeDef[] {
-  const readLine = io.readLine ?? (() => readLineFrom(process.stdin));
+  const readLine = io.readLine ?? (async () => (await tools()).readLineFrom(process.stdin));
 
   const certInitType: ActionTypeDef<CertInitValues> = {
     key: 'cert-init',
@@ -96,7 +99,7 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
     create(v) {
       return {
         async run() {
-          await certInit({
+          await (await tools()).certInit({
             commonName: str(v.commonname),
             bits: num(v.bits),
             notBefore: str(v.notbefore),
@@ -123,7 +126,7 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
           checkMakeReqKeyOptions(makeReqKeyOptions(v));
         },
         async run() {
-          await certMakeReq({
+          await (await tools()).certMakeReq({
             ...makeReqKeyOptions(v),
             commonName: str(v.commonname),
             dnsNames: list(v.dnsname),
@@ -144,7 +147,7 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
     create(v) {
       return {
         async run(rt) {
-          await certSignReq(
+          await (await tools()).certSignReq(
             {
               req: str(v.req),
               caCert: str(v.cacert),

@@ -19,20 +19,10 @@ import {
   type ParsedCsr,
 } from '../../core/pki/x509.js';
 import {parseIpAddress, type CertNames} from '../../core/pki/names.js';
+import {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
 
-/**
- * An error of the certificate tools. `usage` marks mistakes in the given options (as opposed to
- * unreadable or unusable input files).
- */
-export class CertToolError extends Error {
-  constructor(
-    message: string,
-    readonly usage = false,
-  ) {
-    super(message);
-    this.name = 'CertToolError';
-  }
-}
+export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
+
 
 // ---------------------------------------------------------------------------------------------
 // Files and times
@@ -196,21 +186,7 @@ export async function certInit(p: CertInitParams): Promise<CertInitResult> {
 // cert-makereq
 // ---------------------------------------------------------------------------------------------
 
-export interface MakeReqKeyOptions {
-  bits: number;
-  inKey?: string;
-  outKey?: string;
-}
 
-/** Go's MakeReqConfig.Prepare checks on `bits`, `inkey`, `outkey`. */
-export function checkMakeReqKeyOptions(o: MakeReqKeyOptions): void {
-  const inKey = o.inKey ?? '';
-  const outKey = o.outKey ?? '';
-  if (inKey === '' && outKey === '') throw new CertToolError('must provide either InKey or OutKey', true);
-  if (inKey !== '' && outKey !== '') throw new CertToolError('cannot use both InKey and OutKey', true);
-  if (inKey !== '' && o.bits !== 0) throw new CertToolError('cannot specify key bits when reading an already-existing key', true);
-  if (outKey !== '' && o.bits === 0) throw new CertToolError('must specify key bits when creating a new key', true);
-}
 
 export interface MakeReqParams extends MakeReqKeyOptions {
   commonName: string;
