@@ -9,6 +9,7 @@ import {actionHelp} from './config/help.js';
 import type {ActionRegistry} from './config/registry.js';
 import {ReceptorError} from './errors.js';
 import {createLogger} from './log.js';
+import {createReloader} from './reload.js';
 import {NodeRuntime, type ShutdownRequest} from './runtime.js';
 
 export interface DaemonOptions {
@@ -86,6 +87,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.stdout.write(`Run ${opts.bin ?? 'receptor'} --help for command line instructions.\n`);
     await cleanup();
     throw new ReceptorError('E_NO_BACKENDS', 'Nothing to do - no backends are running.');
+  }
+  const configIndex = opts.argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  if (configIndex >= 0 && loaded.configFiles.length > 0) {
+    const reloader = createReloader(rt, registry, opts.argv, loaded.configFiles[0]);
+    rt.registry('reload').register('reload', () => reloader.reload());
   }
   logger.info('Initialization complete');
   const req = await stopped;

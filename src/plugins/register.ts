@@ -4,6 +4,7 @@ import {tcpBackendTypes} from './backend-tcp/index.js';
 import {udpBackendTypes} from './backend-udp/index.js';
 import {wsBackendTypes} from './backend-ws/index.js';
 import {certificateTypes} from './certificates/index.js';
+import {controlServiceType} from './control-service/index.js';
 import {localOnlyType} from './local-only/index.js';
 import {logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
@@ -19,6 +20,7 @@ export function builtinTypes(): RegisterHookResult {
     ...tcpBackendTypes,
     ...udpBackendTypes,
     ...wsBackendTypes,
+    controlServiceType,
     ...certificateTypes,
   ];
 }

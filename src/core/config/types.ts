@@ -93,6 +93,8 @@ export interface NodeHandle {
   readonly dataDir: string;
   addBackend(b: BackendHandle): void;
   readonly backends: readonly BackendHandle[];
+  /** Stops every backend (reload restarts them from the file). */
+  stopBackends?(): Promise<void>;
 }
 
 /** A named-value registry (TLS configs, work types, control commands, …). */

@@ -1,0 +1,44 @@
+/** `status` (control-service.md §4.1). */
+import {availableParallelism, totalmem} from 'node:os';
+import {receptorVersion} from '../../version.js';
+import {ControlError, goMap} from '../protocol.js';
+import type {ControlCommand} from '../server.js';
+import {netceptorOf} from './common.js';
+
+export function nodeVersionString(): string {
+  const v = receptorVersion();
+  return v.startsWith('v') || v === 'Version unknown' ? v : `v${v}`;
+}
+
+export const statusCommand: ControlCommand = {
+  name: 'status',
+  execute(req, ctx) {
+    let fields: string[] | undefined;
+    if (req.form === 'text') {
+      if (req.params !== '') throw new ControlError('status command does not take parameters');
+    } else if ('requested_fields' in req.args) {
+      const rf = req.args.requested_fields;
+      // Go panics on a non-array (quirk Q2); answer with an error instead.
+      if (!Array.isArray(rf) || rf.some((x) => typeof x !== 'string')) {
+        throw new ControlError('each element of requested_fields must be a string');
+      }
+      fields = rf as string[];
+    }
+    const node = netceptorOf(ctx.rt);
+    const all: Record<string, () => unknown> = {
+      Version: () => nodeVersionString(),
+      SystemCPUCount: () => availableParallelism(),
+      SystemMemoryMiB: () => Math.floor(totalmem() / 1048576),
+      NodeID: () => node.id,
+      Connections: () => node.statusConnections(),
+      RoutingTable: () => goMap(node.statusRoutingTable()),
+      Advertisements: () =>
+        node.statusAdvertisements().map((a) => ({...a, Tags: a.Tags === null ? null : goMap(a.Tags)})),
+      KnownConnectionCosts: () =>
+        goMap(Object.fromEntries(Object.entries(node.knownConnectionCosts()).map(([k, v]) => [k, goMap(v)]))),
+    };
+    const reply: Record<string, unknown> = {};
+    for (const [k, get] of Object.entries(all)) if (!fields || fields.includes(k)) reply[k] = get();
+    return reply;
+  },
+};

@@ -1,0 +1,60 @@
+/** Starting a control service: its listeners and the built-in command table. */
+import type {Runtime} from '../config/types.js';
+import type {ControlServiceValues} from '../../plugins/control-service/index.js';
+import {pingCommand, tracerouteCommand} from './commands/ping.js';
+import {reloadCommand} from './commands/reload.js';
+import {statusCommand} from './commands/status.js';
+import {listenTcp, listenUnix, type Listening} from './listeners.js';
+import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server.js';
+import type net from 'node:net';
+import type tls from 'node:tls';
+
+const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand];
+
+declare module '../config/types.js' {
+  interface RegistryKinds {
+    'control-service-name': true;
+  }
+}
+
+/** Adds the built-in commands to the node's command table (once). */
+export function registerBuiltinCommands(rt: Runtime): void {
+  const table = rt.registry(CONTROL_COMMANDS);
+  for (const c of BUILTIN) if (!table.has(c.name)) table.register(c.name, c, 'receptor-mesh');
+}
+
+export async function startControlService(rt: Runtime, v: ControlServiceValues): Promise<void> {
+  registerBuiltinCommands(rt);
+  const logger = rt.logger.child({controlService: v.service || undefined});
+  const listening: Listening[] = [];
+  rt.onShutdown(async () => {
+    await Promise.all(listening.map((l) => l.close()));
+  });
+  const session = (transport: string, isUnix: boolean) => (socket: net.Socket) => {
+    socket.on('error', () => {});
+    const remote = isUnix ? 'unix' : `${socket.remoteAddress}:${socket.remotePort}`;
+    void runControlSession(socket, {isUnix, remote, transport}, rt, logger);
+  };
+
+  if (v.service !== '') {
+    const names = rt.registry('control-service-name');
+    if (names.has(v.service)) throw new Error(`error opening Unix socket: service ${v.service} is already listening`);
+    names.register(v.service, true);
+  }
+  if (v.filename !== '') {
+    listening.push(await listenUnix(v.filename, v.permissions, session('unix', true)));
+  }
+  if (v.tcplisten !== '') {
+    let tlsOptions: tls.TlsOptions | undefined;
+    if (v.tcptls !== '') {
+      tlsOptions = rt.registry('tls-server').get(v.tcptls) as tls.TlsOptions | undefined;
+      if (!tlsOptions) throw new Error(`unknown TLS config ${v.tcptls}`);
+    } else if (v.tls !== '') {
+      logger.warn(`Control service ${v.service} has TLS configured on the Receptor listener but not the TCP listener.`);
+    }
+    const l = await listenTcp(v.tcplisten, tlsOptions, session(tlsOptions ? 'tls' : 'tcp', false), logger);
+    logger.info({address: l.address}, `control service listening on TCP ${l.address}`);
+    listening.push(l);
+  }
+  logger.info(`Running control service ${v.service}`);
+}
