@@ -35,10 +35,12 @@ export function ping(node: Netceptor, target: string, opts: PingOptions = {}): P
       done = true;
       if (timer) node.clock.clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
+      node.off('shutdown', onShutdown);
       pc?.close();
       resolve({...r, timeNs: elapsed()});
     };
     const onAbort = () => finish({from: node.id, error: 'user cancelled'});
+    const onShutdown = () => finish({from: node.id, error: 'netceptor shutdown'});
     try {
       pc = node.listenPacket();
     } catch (err) {
@@ -47,7 +49,7 @@ export function ping(node: Netceptor, target: string, opts: PingOptions = {}): P
     }
     pc.setHandler((d) => finish({from: d.node}));
     pc.onUnreachable((n) => finish({from: n.reporter, error: n.problem}));
-    node.once('shutdown', () => finish({from: node.id, error: 'netceptor shutdown'}));
+    node.once('shutdown', onShutdown);
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener('abort', onAbort, {once: true});
     timer = node.clock.setTimeout(() => finish({from: node.id, error: 'timeout'}), opts.timeoutMs ?? PING_TIMEOUT_MS);
