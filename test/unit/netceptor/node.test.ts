@@ -230,7 +230,7 @@ describe('netceptor node', () => {
       await b.shutdown();
       await until(() => a.statusRoutingTable().c === undefined && c.statusRoutingTable().a === undefined, 'routes withdrawn');
       expect((await ping(a, 'c')).error).to.equal('no route to node');
-      const b2 = node('b');
+      const b2 = node('b', {epoch: b.epoch + (1n << 24n)}); // a restart must bring a larger epoch
       link(a, b2);
       link(b2, c);
       await until(() => a.statusRoutingTable().c === 'b', 'route restored');
