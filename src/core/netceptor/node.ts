@@ -12,6 +12,7 @@ import {ReceptorError} from '../errors.js';
 import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
 import {
   CONN_TYPE_DATAGRAM,
+  DATA_HEADER_LENGTH,
   DecodeError,
   decodeMessage,
   decodeUnreachable,
@@ -154,6 +155,9 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private readonly links = new Set<Link>();
   private readonly conns = new Map<string, Link>();
   private readonly names = new Map<bigint, string>();
+  /** The same table keyed by the 8 wire bytes (latin1), for the forwarding fast path. */
+  private readonly namesByBytes = new Map<string, string>();
+  private ownHashBytes = '';
   private readonly services = new Map<string, LocalService>();
   private readonly ads = new ServiceAdStore<StoredAd>();
   private readonly backendList: BackendHandle[] = [];
@@ -303,6 +307,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private onMessage(link: Link, buf: Buffer): void {
     if (link.state === 'closed') return;
     link.lastRx = this.clock.now();
+    if (buf[0] === MSG_TYPE_DATA && link.state === 'established' && this.forwardFast(buf)) return;
     let msg;
     try {
       msg = decodeMessage(buf);
@@ -427,7 +432,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       if (m.fromService !== SERVICE_UNREACH) this.sendUnreachable(m, PROBLEM_EXPIRED);
       return;
     }
-    const nextHop = this.routing.routes().get(m.toNode);
+    const nextHop = this.routing.nextHop(m.toNode);
     const link = nextHop === undefined ? undefined : this.conns.get(nextHop);
     if (!link) {
       if (local) throw new ReceptorError('E_INTERNAL', 'no route to node');
@@ -630,7 +635,33 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   private learnName(name: string): void {
     const h = nameHash(name);
-    if (!this.names.has(h)) this.names.set(h, name);
+    if (this.names.has(h)) return;
+    this.names.set(h, name);
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigUInt64BE(h);
+    this.namesByBytes.set(b.toString('latin1'), name);
+    if (name === this.id) this.ownHashBytes = b.toString('latin1');
+  }
+
+  /**
+   * Transit fast path: a data message for another node is forwarded from its bytes without
+   * decoding it (HopsToLive decremented, reserved bytes zeroed, as Go's rebuilt header).
+   * Returns false when the full path is needed (firewall rules, expiry, local delivery).
+   */
+  private forwardFast(buf: Buffer): boolean {
+    if (buf.length < DATA_HEADER_LENGTH || this.firewall.length > 0 || buf[1] === 0) return false;
+    const toKey = buf.toString('latin1', 12, 20);
+    if (toKey === this.ownHashBytes) return false;
+    const toNode = this.namesByBytes.get(toKey);
+    if (toNode === undefined || !this.namesByBytes.has(buf.toString('latin1', 4, 12))) return false;
+    const nextHop = this.routing.nextHop(toNode);
+    const link = nextHop === undefined ? undefined : this.conns.get(nextHop);
+    if (!link || buf.length > link.session.maxMessageSize) return false;
+    buf[1] -= 1;
+    buf[2] = 0;
+    buf[3] = 0;
+    link.session.send(buf);
+    return true;
   }
 
   /** Replaces the firewall rules (validated by the caller). */
@@ -681,7 +712,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   /** Is there a route (or is it us)? */
   reachable(node: string): boolean {
-    return node === this.id || node.toLowerCase() === 'localhost' || this.routing.routes().has(node);
+    return node === this.id || node.toLowerCase() === 'localhost' || this.routing.nextHop(node) !== undefined;
   }
 
   // ---------------------------------------------------------------- shutdown -----------

@@ -120,8 +120,10 @@ export class PacketConn {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.host.closePacketConn(this);
-    const err = new ReceptorError('E_INTERNAL', 'packet connection closed');
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    if (this.waiters.length > 0) {
+      const err = new ReceptorError('E_INTERNAL', 'packet connection closed');
+      for (const w of this.waiters.splice(0)) w.reject(err);
+    }
     this.queue = [];
     this.unreachableHandlers.clear();
     this.handler = undefined;

@@ -280,6 +280,11 @@ export class RoutingState {
     return new Map([...this.table].map(([dest, e]) => [dest, e.nextHop]));
   }
 
+  /** Next hop toward `dest` per the last computeRoutes() (hot path: no copy). */
+  nextHop(dest: string): string | undefined {
+    return this.table.get(dest)?.nextHop;
+  }
+
   /** Path cost to a destination per the last computeRoutes(). */
   pathCost(dest: string): number | undefined {
     return this.table.get(dest)?.cost;

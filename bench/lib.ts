@@ -1,0 +1,124 @@
+/** Shared helpers for benchmarks: spawning real node processes and talking to their control sockets. */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import net from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../bin/run.js', import.meta.url));
+
+export function workDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `receptor-bench-${prefix}-`));
+}
+
+export class NodeProc {
+  readonly child: ChildProcess;
+  stderr = '';
+  constructor(readonly id: string, readonly config: string, readonly socket: string) {
+    this.child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), BIN, '-c', config], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NODE_OPTIONS: ''}});
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      if (this.stderr.length > 1 << 20) this.stderr = this.stderr.slice(-(1 << 19));
+    });
+  }
+  async ready(timeoutMs = 30_000): Promise<void> {
+    await waitUntil(() => this.stderr.includes('"Initialization complete"'), timeoutMs, `${this.id} start`);
+  }
+  /** Resident set size in KiB (VmRSS). */
+  rssKiB(): number {
+    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  }
+  /** User + system CPU time in milliseconds. */
+  cpuMs(): number {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100; // CLK_TCK is 100 on Linux
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) return resolve();
+      this.child.once('exit', () => resolve());
+      this.child.kill('SIGINT');
+      setTimeout(() => this.child.kill('SIGKILL'), 5000).unref();
+    });
+  }
+}
+
+export function writeConfig(dir: string, id: string, items: string[]): {config: string; socket: string} {
+  const socket = join(dir, `${id}.sock`);
+  const config = join(dir, `${id}.yml`);
+  writeFileSync(config, [`- node:\n    id: ${id}\n    datadir: ${join(dir, 'data')}`, `- control-service:\n    service: ""\n    filename: ${socket}`, ...items].join('\n') + '\n');
+  return {config, socket};
+}
+
+export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A control-socket session that sends lines and reads reply lines. */
+export class Control {
+  private buf = '';
+  private waiter: (() => void) | undefined;
+  private constructor(private readonly s: net.Socket) {
+    s.on('data', (d) => {
+      this.buf += d.toString();
+      this.waiter?.();
+    });
+  }
+  static async open(path: string): Promise<Control> {
+    const s = net.connect(path);
+    await new Promise((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    const c = new Control(s);
+    await c.line();
+    return c;
+  }
+  async line(): Promise<string> {
+    for (;;) {
+      const i = this.buf.indexOf('\n');
+      if (i >= 0) {
+        const l = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        return l;
+      }
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+  async command(line: string): Promise<Record<string, unknown>> {
+    this.s.write(`${line}\n`);
+    const reply = await this.line();
+    if (reply.startsWith('ERROR')) throw new Error(reply);
+    return JSON.parse(reply) as Record<string, unknown>;
+  }
+  close(): void {
+    this.s.destroy();
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function freePorts(n: number): Promise<number[]> {
+  return Promise.all(
+    Array.from({length: n}, () =>
+      new Promise<number>((resolve) => {
+        const s = net.createServer();
+        s.listen(0, '127.0.0.1', () => {
+          const p = (s.address() as net.AddressInfo).port;
+          s.close(() => resolve(p));
+        });
+      }),
+    ),
+  );
+}
