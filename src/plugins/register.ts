@@ -5,6 +5,7 @@ import {udpBackendTypes} from './backend-udp/index.js';
 import {wsBackendTypes} from './backend-ws/index.js';
 import {certificateTypes} from './certificates/index.js';
 import {controlServiceType} from './control-service/index.js';
+import {tlsTypes} from './tls/index.js';
 import {localOnlyType} from './local-only/index.js';
 import {logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
@@ -20,6 +21,7 @@ export function builtinTypes(): RegisterHookResult {
     ...tcpBackendTypes,
     ...udpBackendTypes,
     ...wsBackendTypes,
+    ...tlsTypes,
     controlServiceType,
     ...certificateTypes,
   ];

@@ -3,7 +3,7 @@
  * fields, validation with Go's error texts, link options, the TLS lookup seam and logging
  * of dialer progress.
  */
-import type {ConnectionOptions, TlsOptions} from 'node:tls';
+import type {ConnectionOptions, TlsOptions, TLSSocket} from 'node:tls';
 import type {Logger} from 'pino';
 import type {FieldSpec, Runtime} from '../../core/config/types.js';
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
@@ -105,4 +105,18 @@ export function logRedialEvent(logger: Logger, what: string, e: RedialEvent): vo
       else logger.info({peer: what}, 'Backend connection exited');
       break;
   }
+}
+
+/**
+ * Checks a TLS client certificate with the tls-server config's own hook (pinned client
+ * fingerprints: Node has no server-side hook for them). Destroys the socket and returns
+ * true when the certificate is refused.
+ */
+export function clientCertRefused(tlsOpts: TlsServerOptions | undefined, socket: TLSSocket, logger: Logger): boolean {
+  const check = (tlsOpts as {checkClientIdentity?: (s: TLSSocket) => Error | undefined} | undefined)?.checkClientIdentity;
+  const err = check?.(socket);
+  if (!err) return false;
+  logger.warn({remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message}, `TLS client certificate refused: ${err.message}`);
+  socket.destroy();
+  return true;
 }

@@ -10,7 +10,7 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
-import {logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
@@ -119,6 +119,7 @@ export class TcpListenerBackend implements MeshBackend {
         socket.destroy();
         return;
       }
+      if (tlsOpts && clientCertRefused(tlsOpts, socket as tls.TLSSocket, logger)) return;
       const s = new TcpSession(socket, false, logger);
       sessions.add(s);
       void s.closed.then(() => sessions.delete(s));
@@ -216,7 +217,7 @@ export class TcpDialerBackend implements MeshBackend {
     return new Promise<TcpSession>((resolve, reject) => {
       const tlsOpts = this.options.tls;
       const socket: net.Socket = tlsOpts
-        ? tls.connect({...tlsOpts, host: this.host, port: this.port})
+        ? tls.connect({...tlsOpts, host: this.host, port: this.port, servername: net.isIP(this.host) ? undefined : this.host})
         : net.connect({host: this.host, port: this.port});
       let timer: NodeJS.Timeout | undefined;
       const cleanup = () => {

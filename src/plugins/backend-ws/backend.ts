@@ -18,7 +18,7 @@ import WebSocket, {WebSocketServer} from 'ws';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
-import {logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
   parseWsUrl,
@@ -187,6 +187,7 @@ export class WsListenerBackend implements MeshBackend {
       if (!headerHasToken(req.headers['sec-websocket-version'], '13')) return reply(400, wsErr);
       if (!sameOrigin(req.headers.origin, req.headers.host)) return reply(403, wsErr);
       if (!validWebSocketKey(req.headers['sec-websocket-key'])) return reply(400, wsErr);
+      if (this.options.tls && clientCertRefused(this.options.tls, req.socket as import('node:tls').TLSSocket, logger)) return;
       upgrading.add(socket);
       socket.once('close', () => upgrading.delete(socket));
       wss.handleUpgrade(req, socket, head, (ws) => {
