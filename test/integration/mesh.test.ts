@@ -1,7 +1,7 @@
 /**
  * A 5-node mesh over real sockets on 127.0.0.1, mixing TCP, UDP and WebSocket links:
  *
- *   a ─tcp─ b ─udp─ c ─ws─ d ─tcp─ e        (and a TCP link b ─ d for a second path)
+ *   a ─tcp─ b ─udp─ c ─ws─ d ─tcp+TLS─ e
  *
  * Convergence, ping and traceroute across 3 hops, route withdrawal when the middle node
  * dies and recovery when it comes back, firewall reject and drop.
@@ -14,6 +14,21 @@ import {ping, traceroute} from '../../src/core/netceptor/ping.js';
 import {TcpDialerBackend, TcpListenerBackend} from '../../src/plugins/backend-tcp/backend.js';
 import {UdpDialerBackend, UdpListenerBackend} from '../../src/plugins/backend-udp/backend.js';
 import {WsDialerBackend, WsListenerBackend} from '../../src/plugins/backend-ws/backend.js';
+import {buildTlsClientConfig, buildTlsServerConfig, loadCaBundle, loadKeyPair} from '../../src/core/tls/config.js';
+import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
+
+/** A CA and certificates for d (server) and e (client), as the tls items would load them. */
+async function tlsPair() {
+  const ca = await createCa({commonName: 'mesh CA', bits: 2048});
+  const issue = async (id: string) => {
+    const r = await createCsr({commonName: id, bits: 2048, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], nodeIds: [id]});
+    return loadKeyPair(signCsr({csrPem: r.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, r.keyPem!);
+  };
+  const cas = loadCaBundle(ca.certPem);
+  const server = buildTlsServerConfig({name: 'srv', keyPair: await issue('d'), clientCas: cas, requireClientCert: true});
+  const client = buildTlsClientConfig({name: 'cli', keyPair: await issue('e'), rootCas: cas});
+  return {server: server.nodeOptions, client: client.nodeOptions};
+}
 import {FAST, makeNode, until} from '../support/mesh.js';
 
 const fastRedial = {initialMs: 50, maxMs: 200};
@@ -61,8 +76,10 @@ describe('integration: 5-node mixed mesh over real sockets', function () {
     await dial('c', 'udp', 'b');
     await listen('c', 'ws');
     await dial('d', 'ws', 'c');
-    await listen('d', 'tcp');
-    await dial('e', 'tcp', 'd');
+    const tls = await tlsPair();
+    const run = await nodes.get('d')!.addMeshBackend(new TcpListenerBackend({port: 0, bindAddr: '127.0.0.1', tls: tls.server}), {cost: 1});
+    const dPort = Number(run.localAddress!.split(':').at(-1));
+    await nodes.get('e')!.addMeshBackend(new TcpDialerBackend({address: `127.0.0.1:${dPort}`, tls: tls.client, backoff: fastRedial}), {cost: 1});
   });
   after(async () => {
     await Promise.all([...nodes.values()].map((n) => n.shutdown()));
@@ -75,7 +92,7 @@ describe('integration: 5-node mixed mesh over real sockets', function () {
     expect(nodes.get('e')!.statusRoutingTable()).to.deep.equal({a: 'd', b: 'd', c: 'd', d: 'd'});
   });
 
-  it('pings across 3 hops (TCP, UDP, WebSocket links) and traces them', async () => {
+  it('pings across 3 hops (TCP, UDP, WebSocket links) and traces 4 hops (plus TLS)', async () => {
     const a = nodes.get('a')!;
     const r = await ping(a, 'd');
     expect(r.error).to.equal(undefined);
