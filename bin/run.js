@@ -3,8 +3,15 @@
 // id=foo ...`) mean `receptor node start`; running a node skips the oclif framework (less
 // memory for a long-running process); everything else is an oclif command.
 const args = process.argv.slice(2);
-const first = args[0];
 const isHelp = (a) => a === '--help' || a === '-h';
+// receptorctl's order (`receptor --socket S status`): options first, then the command.
+const CLIENT_FLAGS = new Set(['--socket', '-s', '--rootcas', '--cert', '--key', '--insecureskipverify', '--tls-client']);
+const CLIENT_COMMANDS = new Set(['status', 'ping', 'traceroute', 'reload', 'connect', 'version', 'work']);
+if (args.length > 0 && CLIENT_FLAGS.has(args[0].split('=')[0])) {
+  const i = args.findIndex((a) => CLIENT_COMMANDS.has(a));
+  if (i > 0) args.unshift(...args.splice(i, 1));
+}
+const first = args[0];
 if (first !== undefined && first.startsWith('-') && !isHelp(first)) {
   if (args.length === 1 && first.toLowerCase() === '--version') args.splice(0, 1, 'version');
   else args.unshift('node', 'start');

@@ -1,0 +1,578 @@
+/**
+ * Client side of the control-service protocol (control-service.md §3, §8): connect over a unix
+ * socket, TCP or TLS, check the greeting, send one request line at a time and read one reply
+ * line each, and hand the raw connection to streaming commands (connect, work submit/results)
+ * without losing any byte that arrived after a reply line.
+ *
+ * Independent of the server implementation: only the wire format is shared.
+ */
+import {existsSync, readFileSync} from 'node:fs';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import {goParseBool, ValueError} from '../config/go-values.js';
+import {parseYaml11, readConfigText} from '../config/yaml-file.js';
+import {errorMessage, ReceptorError} from '../errors.js';
+import {parseControlAddress, type ControlAddress} from './address.js';
+
+/** TLS settings for `tls://` addresses (file paths, like receptorctl's options). */
+export interface ControlTlsSettings {
+  /** CA bundle (PEM) used instead of the system trust store. */
+  rootcas?: string;
+  /** Client certificate (PEM); used only together with `key`. */
+  cert?: string;
+  /** Client private key (PEM). */
+  key?: string;
+  /** Turn off the host-name check only; the chain is still verified (receptorctl semantics). */
+  insecureSkipVerify?: boolean;
+  /** Require TLS 1.3 (from a tls-client item's `mintls13`). */
+  minTls13?: boolean;
+}
+
+export interface ControlConnectOptions {
+  tls?: ControlTlsSettings;
+  /** Limit for connecting plus reading the greeting (default: none, like receptorctl). */
+  timeoutMs?: number;
+  /** Home directory for `~` in unix socket paths (tests). */
+  home?: string;
+}
+
+export interface ReadOptions {
+  /** Give up after this many ms (the buffered bytes stay available). */
+  timeoutMs?: number;
+}
+
+/** The connection could not be made, was lost, or timed out (exit 1). */
+export class ControlConnectError extends ReceptorError {
+  constructor(message: string, cause?: unknown) {
+    super('E_CONNECT', message, {cause});
+    this.name = 'ControlConnectError';
+  }
+}
+
+/** The node answered `ERROR: <message>` (message = `remoteMessage`), or sent something unparseable. */
+export class ControlRemoteError extends ReceptorError {
+  /** The text after `ERROR: ` (or the whole unexpected line). */
+  readonly remoteMessage: string;
+  /** The reply line as received. */
+  readonly line: string;
+  constructor(message: string, line: string, remoteMessage = message) {
+    super('E_REMOTE', message);
+    this.name = 'ControlRemoteError';
+    this.line = line;
+    this.remoteMessage = remoteMessage;
+  }
+}
+
+/** The socket handed over to a streaming command, with the bytes already read past the last line. */
+export interface DetachedConnection {
+  socket: net.Socket;
+  /** Bytes received but not consumed; they come before anything the socket emits later. */
+  head: Buffer;
+  /** The node had already closed its sending side (no 'end' event will follow). */
+  ended: boolean;
+}
+
+const GREETING_RE = /^Receptor Control, node ([^\n]+)$/;
+const LF = 0x0a;
+
+/** Text after `ERROR:` (receptorctl drops the first 7 characters of `ERROR: <msg>`). */
+function errorText(line: string): string {
+  const rest = line.slice('ERROR:'.length);
+  return rest.startsWith(' ') ? rest.slice(1) : rest;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as NodeJS.ErrnoException).code;
+  // OpenSSL messages look like "…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
+  // certificate required:../deps/…:SSL alert number 116"; keep the reason.
+  const ssl = /SSL routines:[^:]*:([^:\n]+)/.exec(err.message);
+  if (ssl) return `TLS error: ${ssl[1].trim()}`;
+  if (code && !err.message.includes(code)) return `${err.message} (${code})`;
+  return err.message;
+}
+
+function pemBlocks(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+function readTlsFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new ReceptorError('E_USAGE', `could not read ${what} file ${path}: ${why}`);
+  }
+}
+
+/** Where the TLS settings come from: receptorctl's --config/--tls-client or the direct options. */
+export interface ControlTlsOptions {
+  config?: string;
+  tlsClient?: string;
+  rootcas?: string;
+  cert?: string;
+  key?: string;
+  insecureSkipVerify?: boolean;
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Case-insensitive key lookup (receptor matches field names case-insensitively). */
+function field(m: Record<string, unknown>, name: string): unknown {
+  if (name in m) return m[name];
+  const k = Object.keys(m).find((x) => x.toLowerCase() === name);
+  return k === undefined ? undefined : m[k];
+}
+
+function tlsClientItems(doc: unknown): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  if (Array.isArray(doc)) {
+    // v1: a list of single-key maps; receptorctl looks for the `tls-client` items.
+    for (const el of doc) {
+      if (!isMap(el)) continue;
+      const v = field(el, 'tls-client');
+      if (isMap(v)) out.push(v);
+    }
+  } else if (isMap(doc)) {
+    // v2 (an extension; receptorctl reads only v1): `tls-clients: [ {...}, ... ]`.
+    const list = field(doc, 'tls-clients');
+    if (Array.isArray(list)) for (const v of list) if (isMap(v)) out.push(v);
+  }
+  return out;
+}
+
+function boolField(v: unknown, what: string): boolean | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    try {
+      return goParseBool(v);
+    } catch (err) {
+      if (err instanceof ValueError) throw new ReceptorError('E_USAGE', `${what}: ${err.message}`);
+      throw err;
+    }
+  }
+  throw new ReceptorError('E_USAGE', `${what} must be a boolean`);
+}
+
+function stringField(v: unknown, what: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return v;
+  throw new ReceptorError('E_USAGE', `${what} must be a string`);
+}
+
+/**
+ * Resolves the TLS settings for a `tls://` control address the way receptorctl does:
+ * `--config FILE --tls-client NAME` takes rootcas/cert/key/insecureskipverify (and, as an
+ * extension, mintls13) from the `tls-client` item called NAME; otherwise the direct options.
+ * Errors (E_USAGE): `Cannot specify both config and rootcas, key, cert`,
+ * `Must specify both config and tlsclient`, unknown tls-client name, unreadable file.
+ * A tls-client without cert/key is accepted (no client certificate is sent).
+ */
+export function resolveControlTls(o: ControlTlsOptions): ControlTlsSettings {
+  if (o.config && (o.rootcas || o.key || o.cert)) throw new ReceptorError('E_USAGE', 'Cannot specify both config and rootcas, key, cert');
+  if (o.config && !o.tlsClient) throw new ReceptorError('E_USAGE', 'Must specify both config and tlsclient');
+  if (!o.config) {
+    if (Boolean(o.cert) !== Boolean(o.key)) throw new ReceptorError('E_USAGE', '--cert and --key must be given together');
+    return {rootcas: o.rootcas || undefined, cert: o.cert || undefined, key: o.key || undefined, insecureSkipVerify: o.insecureSkipVerify ?? false};
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml11(readConfigText(o.config), o.config);
+  } catch (err) {
+    throw new ReceptorError('E_USAGE', errorMessage(err), {cause: err});
+  }
+  const item = tlsClientItems(doc).find((it) => {
+    const name = field(it, 'name');
+    return name !== undefined && name !== null && String(name) === o.tlsClient;
+  });
+  if (!item) throw new ReceptorError('E_USAGE', `no tls-client named ${o.tlsClient} in ${o.config}`);
+  const what = (f: string) => `tls-client ${o.tlsClient} in ${o.config}: ${f}`;
+  const cert = stringField(field(item, 'cert'), what('cert'));
+  const key = stringField(field(item, 'key'), what('key'));
+  if (Boolean(cert) !== Boolean(key)) throw new ReceptorError('E_USAGE', `${what('cert and key')} must be given together`);
+  return {
+    rootcas: stringField(field(item, 'rootcas'), what('rootcas')),
+    cert,
+    key,
+    insecureSkipVerify: boolField(field(item, 'insecureskipverify'), what('insecureskipverify')) ?? o.insecureSkipVerify ?? false,
+    minTls13: boolField(field(item, 'mintls13'), what('mintls13')) ?? false,
+  };
+}
+
+/** Builds Node TLS options from receptorctl-style settings. */
+export function tlsConnectOptions(host: string, port: number, s: ControlTlsSettings = {}): tls.ConnectionOptions {
+  // allowHalfOpen is passed on to the TLSSocket by tls.connect (missing from the typings).
+  const opts: tls.ConnectionOptions & {allowHalfOpen?: boolean} = {host, port, minVersion: s.minTls13 ? 'TLSv1.3' : 'TLSv1.2', allowHalfOpen: true};
+  if (net.isIP(host) === 0) opts.servername = host;
+  if (s.rootcas) {
+    const text = readTlsFile(s.rootcas, 'rootcas');
+    const blocks = pemBlocks(text);
+    if (blocks.length === 0) throw new ReceptorError('E_USAGE', `no certificates found in rootcas file ${s.rootcas}`);
+    opts.ca = blocks;
+  }
+  if (s.cert && s.key) {
+    opts.cert = readTlsFile(s.cert, 'cert');
+    opts.key = readTlsFile(s.key, 'key');
+  }
+  // Host-name check off, chain verification kept (rejectUnauthorized stays true).
+  if (s.insecureSkipVerify) opts.checkServerIdentity = () => undefined;
+  return opts;
+}
+
+function openSocket(addr: ControlAddress, opts: ControlConnectOptions): Promise<net.Socket> {
+  return new Promise<net.Socket>((resolve, reject) => {
+    let sock: net.Socket;
+    let where: string;
+    let readyEvent: 'connect' | 'secureConnect';
+    try {
+      if (addr.kind === 'unix') {
+        if (!existsSync(addr.path)) throw new ControlConnectError(`Socket path does not exist: ${addr.path}`);
+        where = `socket ${addr.path}`;
+        sock = net.createConnection({path: addr.path, allowHalfOpen: true});
+        readyEvent = 'connect';
+      } else if (addr.kind === 'tcp') {
+        where = `host ${addr.host} port ${addr.port}`;
+        sock = net.createConnection({host: addr.host, port: addr.port, allowHalfOpen: true});
+        readyEvent = 'connect';
+      } else {
+        where = `host ${addr.host} port ${addr.port}`;
+        sock = tls.connect(tlsConnectOptions(addr.host, addr.port, opts.tls));
+        readyEvent = 'secureConnect';
+      }
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      sock.removeListener(readyEvent, onReady);
+      sock.removeListener('error', onError);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve(sock);
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      sock.destroy();
+      reject(new ControlConnectError(`Could not connect to ${where}: ${describe(err)}`, err));
+    };
+    sock.once(readyEvent, onReady);
+    sock.once('error', onError);
+    if (opts.timeoutMs !== undefined) {
+      timer = setTimeout(() => onError(new Error(`timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    }
+  });
+}
+
+/**
+ * One control-service connection. Replies are read from an internal buffer fed by the socket,
+ * so lines may arrive split or coalesced in any way; bytes after a line are never dropped.
+ */
+export class ControlClient {
+  readonly address: ControlAddress;
+  readonly socket: net.Socket;
+  /** Node ID from the greeting (updated by {@link handshake}). */
+  nodeId = '';
+
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** chunks[0..scanned) are known to hold no LF. */
+  private scanned = 0;
+  private eof = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private reading = false;
+  private detached = false;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  private readonly onData = (chunk: Buffer) => {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.notify();
+  };
+  private readonly onEnd = () => {
+    this.eof = true;
+    this.notify();
+  };
+  private readonly onError = (err: Error) => {
+    this.failure ??= err;
+    this.notify();
+  };
+  private readonly onClose = () => {
+    this.eof = true;
+    this.notify();
+  };
+
+  /** Wraps a connected socket (no greeting is read; see {@link ControlClient.connect}). */
+  constructor(socket: net.Socket, address: ControlAddress) {
+    this.socket = socket;
+    this.address = address;
+    if (address.kind === 'tcp') socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  /**
+   * Connects, reads the greeting and checks it (`Receptor Control, node <id>`); otherwise
+   * `Failed to connect to Receptor socket`. Errors are ControlConnectError (E_CONNECT) or
+   * ReceptorError E_USAGE (bad address, unreadable TLS files).
+   */
+  static async connect(address: string | ControlAddress, opts: ControlConnectOptions = {}): Promise<ControlClient> {
+    const addr = typeof address === 'string' ? parseControlAddress(address, {home: opts.home}) : address;
+    const started = Date.now();
+    const sock = await openSocket(addr, opts);
+    const client = new ControlClient(sock, addr);
+    try {
+      const left = opts.timeoutMs === undefined ? undefined : Math.max(1, opts.timeoutMs - (Date.now() - started));
+      await client.handshake({timeoutMs: left});
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  /** Reads and checks a greeting line; returns the node ID (also used after `connect <node> control`). */
+  async handshake(opts: ReadOptions = {}): Promise<string> {
+    let line: string | null;
+    try {
+      line = await this.readLine(opts);
+    } catch (err) {
+      const why = err instanceof ControlConnectError ? err.message : describe(err);
+      throw new ControlConnectError(`Failed to connect to Receptor socket: ${why}`, err);
+    }
+    if (line === null) throw new ControlConnectError('Failed to connect to Receptor socket: the connection was closed before the greeting');
+    const m = GREETING_RE.exec(line.trim());
+    if (!m) throw new ControlConnectError(`Failed to connect to Receptor socket: unexpected greeting ${JSON.stringify(line)}`);
+    this.nodeId = m[1];
+    return this.nodeId;
+  }
+
+  /** True once the node has closed its sending side and every buffered byte was consumed. */
+  get ended(): boolean {
+    return this.eof && this.buffered === 0;
+  }
+
+  /**
+   * Sends one request line and returns the parsed JSON reply. An `ERROR: <msg>` reply throws
+   * ControlRemoteError with `msg`; a reply that is not JSON throws ControlRemoteError too.
+   * Commands on one client run one after another.
+   */
+  command(line: string, opts: ReadOptions = {}): Promise<unknown> {
+    return this.exclusive(async () => {
+      const reply = await this.requestUnlocked(line, opts);
+      return parseReply(reply);
+    });
+  }
+
+  /** Sends the JSON form of a command (`{"command": …, …}`) and returns the parsed reply. */
+  jsonCommand(request: Record<string, unknown>, opts: ReadOptions = {}): Promise<unknown> {
+    return this.command(JSON.stringify(request), opts);
+  }
+
+  /**
+   * Sends one request line and returns the raw reply line (ERROR lines are returned, not
+   * thrown). Empty lines before the reply are skipped.
+   */
+  request(line: string, opts: ReadOptions = {}): Promise<string> {
+    return this.exclusive(() => this.requestUnlocked(line, opts));
+  }
+
+  private async requestUnlocked(line: string, opts: ReadOptions): Promise<string> {
+    await this.sendLine(line);
+    for (;;) {
+      const reply = await this.readLine(opts);
+      if (reply === null) throw new ControlConnectError('The node closed the connection without replying');
+      if (reply.trim() !== '') return reply;
+    }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes `line` + LF. The line must not contain LF. */
+  async sendLine(line: string): Promise<void> {
+    if (line.includes('\n')) throw new ReceptorError('E_USAGE', 'a control request must be a single line');
+    await this.write(line + '\n');
+  }
+
+  /** Writes raw bytes (resolves when they were handed to the OS). */
+  write(data: string | Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.socket.destroyed || this.socket.writableEnded) {
+        reject(new ControlConnectError('Cannot send to the node: the connection is closed'));
+        return;
+      }
+      this.socket.write(data, (err) => {
+        if (err) reject(new ControlConnectError(`Cannot send to the node: ${describe(err)}`, err));
+        else resolve();
+      });
+    });
+  }
+
+  /** Half-closes: the node sees EOF, replies can still be read. */
+  end(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.socket.destroyed || this.socket.writableEnded) {
+        resolve();
+        return;
+      }
+      this.socket.end(() => resolve());
+    });
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * Next line without its LF (and without a trailing CR). `null` at a clean end of stream.
+   * Throws ControlConnectError if the stream ends in the middle of a line (the partial bytes
+   * stay buffered), on a socket error, or on timeout.
+   */
+  async readLine(opts: ReadOptions = {}): Promise<string | null> {
+    return this.waitFor(opts, 'a reply line', () => {
+      const line = this.takeLine();
+      if (line !== undefined) return {value: line};
+      if (this.failure) throw this.lostError();
+      if (this.eof) {
+        if (this.buffered === 0) return {value: null};
+        const partial = this.peek().toString('utf8');
+        throw new ControlConnectError(`The connection was closed in the middle of a reply (received ${JSON.stringify(partial.length > 200 ? partial.slice(0, 200) + '…' : partial)})`);
+      }
+      return undefined;
+    });
+  }
+
+  /** Next chunk of raw bytes (buffered bytes first); `null` at end of stream. */
+  async readChunk(opts: ReadOptions = {}): Promise<Buffer | null> {
+    return this.waitFor(opts, 'data', () => {
+      if (this.buffered > 0) return {value: this.takeBuffered()};
+      if (this.failure) throw this.lostError();
+      if (this.eof) return {value: null};
+      return undefined;
+    });
+  }
+
+  /** Removes and returns every buffered byte. */
+  takeBuffered(): Buffer {
+    const all = this.peek();
+    this.chunks = [];
+    this.buffered = 0;
+    this.scanned = 0;
+    return all;
+  }
+
+  /**
+   * Hands the socket over for raw streaming: stops this client's reading (the socket is left
+   * paused) and returns the bytes already received. The client must not be used afterwards.
+   */
+  detach(): DetachedConnection {
+    if (this.reading) throw new Error('detach() while a read is in progress');
+    this.socket.pause();
+    this.socket.removeListener('data', this.onData);
+    this.socket.removeListener('end', this.onEnd);
+    this.socket.removeListener('close', this.onClose);
+    // The error listener stays, so a late error can't crash the process before the new owner listens.
+    this.detached = true;
+    return {socket: this.socket, head: this.takeBuffered(), ended: this.eof};
+  }
+
+  private lostError(): ControlConnectError {
+    const err = this.failure;
+    return new ControlConnectError(`The connection to the node was lost: ${describe(err)}`, err);
+  }
+
+  private peek(): Buffer {
+    if (this.chunks.length === 1) return this.chunks[0];
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = this.buffered > 0 ? [all] : [];
+    this.scanned = 0;
+    return all;
+  }
+
+  private takeLine(): string | undefined {
+    for (let i = this.scanned; i < this.chunks.length; i++) {
+      const idx = this.chunks[i].indexOf(LF);
+      if (idx < 0) {
+        this.scanned = i + 1;
+        continue;
+      }
+      const parts = this.chunks.slice(0, i);
+      parts.push(this.chunks[i].subarray(0, idx));
+      const rest = this.chunks[i].subarray(idx + 1);
+      const lineBytes = Buffer.concat(parts);
+      this.chunks = rest.length > 0 ? [rest, ...this.chunks.slice(i + 1)] : this.chunks.slice(i + 1);
+      this.buffered -= lineBytes.length + 1;
+      this.scanned = 0;
+      let line = lineBytes.toString('utf8');
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      return line;
+    }
+    return undefined;
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async waitFor<T>(opts: ReadOptions, what: string, probe: () => {value: T} | undefined): Promise<T> {
+    if (this.detached) throw new Error('the connection was detached from this client');
+    if (this.reading) throw new Error('only one read at a time');
+    this.reading = true;
+    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
+    try {
+      for (;;) {
+        const r = probe();
+        if (r) return r.value;
+        await new Promise<void>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
+          this.wake = () => {
+            if (timer) clearTimeout(timer);
+            resolve();
+          };
+          if (deadline !== undefined) {
+            const left = deadline - Date.now();
+            const fail = () => {
+              this.wake = undefined;
+              reject(new ControlConnectError(`Timed out after ${opts.timeoutMs} ms waiting for ${what} from the node`));
+            };
+            if (left <= 0) fail();
+            else timer = setTimeout(fail, left);
+          }
+        });
+      }
+    } finally {
+      this.reading = false;
+    }
+  }
+}
+
+/** Parses one reply line the way receptorctl does: `ERROR:` → error, else JSON. */
+export function parseReply(line: string): unknown {
+  const text = line.trim();
+  if (text.startsWith('ERROR:')) {
+    const msg = errorText(text);
+    throw new ControlRemoteError(msg, line, msg);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    const shown = text.length > 200 ? text.slice(0, 200) + '…' : text;
+    throw new ControlRemoteError(`Unexpected reply from the node: ${JSON.stringify(shown)}`, line, text);
+  }
+}
