@@ -7,7 +7,9 @@ import type {ConnectionOptions, TlsOptions, TLSSocket} from 'node:tls';
 import type {Logger} from 'pino';
 import type {FieldSpec, Runtime} from '../../core/config/types.js';
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
-import type {RedialEvent} from '../../core/netceptor/redial.js';
+import {runRedialLoop, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
+import type {Clock} from '../../core/clock.js';
+import type {BackendRunning} from '../../core/netceptor/backend.js';
 
 /**
  * TLS SEAM. Server-side TLS options for listeners, as registered under the `tls-server`
@@ -119,4 +121,37 @@ export function clientCertRefused(tlsOpts: TlsServerOptions | undefined, socket:
   logger.warn({remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message}, `TLS client certificate refused: ${err.message}`);
   socket.destroy();
   return true;
+}
+
+/** What a dialler backend needs to run its redial loop (shared by the TCP, UDP and WebSocket peers). */
+export interface DialerSettings {
+  address: string;
+  redial?: boolean;
+  clock?: Clock;
+  backoff?: BackoffOptions;
+}
+
+/** Starts the redial loop of a dialler; `stop()` aborts it and closes the live session. */
+export function startDialer<S extends RedialSession>(
+  settings: DialerSettings,
+  dial: (signal: AbortSignal) => Promise<S>,
+  sink: (s: S) => void,
+  logger: Logger,
+): BackendRunning {
+  const ac = new AbortController();
+  const loop = runRedialLoop({
+    dial,
+    onSession: sink,
+    redial: settings.redial ?? true,
+    signal: ac.signal,
+    clock: settings.clock,
+    backoff: settings.backoff,
+    onEvent: (e) => logRedialEvent(logger, settings.address, e),
+  });
+  return {
+    stop: async () => {
+      ac.abort();
+      await loop;
+    },
+  };
 }

@@ -8,9 +8,9 @@ import * as tls from 'node:tls';
 import type {Logger} from 'pino';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
-import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
+import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
-import {clientCertRefused, logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
@@ -194,22 +194,7 @@ export class TcpDialerBackend implements MeshBackend {
   }
 
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
-    const ac = new AbortController();
-    const loop = runRedialLoop({
-      dial: (signal) => this.dial(signal, logger),
-      onSession: sink,
-      redial: this.options.redial ?? true,
-      signal: ac.signal,
-      clock: this.options.clock,
-      backoff: this.options.backoff,
-      onEvent: (e) => logRedialEvent(logger, this.options.address, e),
-    });
-    return {
-      stop: async () => {
-        ac.abort();
-        await loop;
-      },
-    };
+    return startDialer(this.options, (signal) => this.dial(signal, logger), sink, logger);
   }
 
   /** One transport dial: resolves with a session once TCP (and TLS) are up. */

@@ -11,8 +11,8 @@ import {isIP} from 'node:net';
 import type {Logger} from 'pino';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
-import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
-import {logRedialEvent} from '../backend-common/items.js';
+import type {BackoffOptions} from '../../core/netceptor/redial.js';
+import {startDialer} from '../backend-common/items.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Go refuses to send larger datagrams. */
@@ -185,22 +185,7 @@ export class UdpDialerBackend implements MeshBackend {
   }
 
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
-    const ac = new AbortController();
-    const loop = runRedialLoop({
-      dial: (signal) => this.dial(signal, logger),
-      onSession: sink,
-      redial: this.options.redial ?? true,
-      signal: ac.signal,
-      clock: this.options.clock,
-      backoff: this.options.backoff,
-      onEvent: (e) => logRedialEvent(logger, this.options.address, e),
-    });
-    return {
-      stop: async () => {
-        ac.abort();
-        await loop;
-      },
-    };
+    return startDialer(this.options, (signal) => this.dial(signal, logger), sink, logger);
   }
 
   async dial(signal: AbortSignal, logger?: Logger): Promise<UdpDialerSession> {

@@ -17,8 +17,8 @@ import type {Logger} from 'pino';
 import WebSocket, {WebSocketServer} from 'ws';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
-import {runRedialLoop, type BackoffOptions} from '../../core/netceptor/redial.js';
-import {clientCertRefused, logRedialEvent, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import type {BackoffOptions} from '../../core/netceptor/redial.js';
+import {clientCertRefused, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
   parseWsUrl,
@@ -272,22 +272,7 @@ export class WsDialerBackend implements MeshBackend {
   }
 
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
-    const ac = new AbortController();
-    const loop = runRedialLoop({
-      dial: (signal) => this.dial(signal, logger),
-      onSession: sink,
-      redial: this.options.redial ?? true,
-      signal: ac.signal,
-      clock: this.options.clock,
-      backoff: this.options.backoff,
-      onEvent: (e) => logRedialEvent(logger, this.options.address, e),
-    });
-    return {
-      stop: async () => {
-        ac.abort();
-        await loop;
-      },
-    };
+    return startDialer(this.options, (signal) => this.dial(signal, logger), sink, logger);
   }
 
   /** One dial: resolves once the upgrade succeeded. */
