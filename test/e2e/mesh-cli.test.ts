@@ -16,7 +16,7 @@ describe('e2e: 3-node mesh through the client commands', function () {
     const [p1, p2] = [await freePort(), await freePort()];
     writeFileSync(join(dir, 'foo.yml'), `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- control-service:\n    filename: ${sock}\n`);
     writeFileSync(join(dir, 'bar.yml'), `- node:\n    id: bar\n- tcp-peer: 127.0.0.1:${p1}\n- ws-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
-    writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- ws-peer: ws://127.0.0.1:${p2}/\n`);
+    writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- ws-peer: ws://127.0.0.1:${p2}/\n- control-service:\n    service: control\n`);
     for (const n of ['foo', 'bar', 'baz']) {
       const d = new Daemon(['-c', join(dir, `${n}.yml`)]);
       daemons.push(d);
@@ -59,6 +59,27 @@ describe('e2e: 3-node mesh through the client commands', function () {
     const r = await runCli(['--socket', sock, 'traceroute', 'baz']);
     expect(r.code).to.equal(0);
     expect(r.stdout.trim().split('\n').map((l) => l.split(' ')[1])).to.deep.equal(['foo', 'bar', 'baz']);
+  });
+
+  it('connect reaches baz\'s control service over the mesh (QUIC stream, 2 hops)', async () => {
+    const r = await runCli(['connect', 'baz', 'control', '--socket', sock], {input: 'status\n'});
+    expect(r.code, r.stderr).to.equal(0);
+    const [greeting, reply] = r.stdout.split('\n');
+    expect(greeting).to.equal('Receptor Control, node baz');
+    expect(JSON.parse(reply).NodeID).to.equal('baz');
+  });
+
+  it('status lists the control services advertised across the mesh', async () => {
+    const ads = await waitFor(
+      async () => {
+        const st = JSON.parse((await runCli(['status', '--json', '--socket', sock])).stdout);
+        return st.Advertisements.length >= 2 ? st.Advertisements : undefined;
+      },
+      20_000,
+      () => 'advertisements',
+    );
+    const baz = ads.find((a: {NodeID: string}) => a.NodeID === 'baz');
+    expect(baz).to.deep.include({Service: 'control', ConnType: 1, Tags: {type: 'Control Service'}, WorkCommands: null});
   });
 
   it('version shows both sides; reload succeeds', async () => {

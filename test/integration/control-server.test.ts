@@ -174,6 +174,24 @@ describe('control service: captured receptorctl sessions', function () {
       d.close();
     });
 
+    it('connect argument errors (text and JSON forms) keep the session going', async () => {
+      const out = await converse(ctl.path, [
+        'connect\nconnect bar\nconnect a b c d\n{"command":"connect"}\n{"command":"connect","node":1}\n{"command":"connect","node":"bar"}\n{"command":"connect","node":"bar","service":2}\n{"command":"connect","node":"bar","service":"x","tls":3}\nconnect bar x nosuchtls\nping localhost\n',
+      ]);
+      expect(out.split('\n').slice(1, 10)).to.deep.equal([
+        'ERROR: no connect target',
+        'ERROR: no connect target',
+        'ERROR: too many parameters',
+        'ERROR: no connect target node',
+        'ERROR: connect target node must be string',
+        'ERROR: no connect target service',
+        'ERROR: connect target service must be string',
+        'ERROR: connect tls name must be string',
+        'ERROR: unknown TLS config nosuchtls',
+      ]);
+      expect(JSON.parse(out.split('\n')[10])).to.deep.include({From: 'foo', Success: true});
+    });
+
     it('reload replies come from the registered handler', async () => {
       ctl.rt.registry('reload');
       const out = await converse(ctl.path, ['reload extra stuff\n{"command":"reload","x":1}\n']);

@@ -4,12 +4,15 @@ import type {ControlServiceValues} from '../../plugins/control-service/index.js'
 import {pingCommand, tracerouteCommand} from './commands/ping.js';
 import {reloadCommand} from './commands/reload.js';
 import {statusCommand} from './commands/status.js';
+import {connectCommand} from './commands/connect.js';
+import {netceptorOf} from './commands/common.js';
+import type {MeshStream} from '../netceptor/streams.js';
 import {listenTcp, listenUnix, type Listening} from './listeners.js';
 import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
 
-const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand];
+const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand, connectCommand];
 
 declare module '../config/types.js' {
   interface RegistryKinds {
@@ -40,6 +43,20 @@ export async function startControlService(rt: Runtime, v: ControlServiceValues):
     const names = rt.registry('control-service-name');
     if (names.has(v.service)) throw new Error(`error opening Unix socket: service ${v.service} is already listening`);
     names.register(v.service, true);
+    let tlsConfig;
+    if (v.tls !== '') {
+      const {tlsServerConfigOf} = await import('../tls/config.js');
+      tlsConfig = tlsServerConfigOf(rt.registry('tls-server').get(v.tls));
+      if (!tlsConfig) throw new Error(`unknown TLS config ${v.tls}`);
+    }
+    const {listenStream} = await import('../netceptor/streams.js');
+    const listener = await listenStream(netceptorOf(rt), v.service, {tls: tlsConfig, tags: {type: 'Control Service'}});
+    listener.on('stream', (s: MeshStream) => {
+      s.conn.stream.on('error', () => {});
+      void runControlSession(s.conn.stream, {isUnix: false, remote: `${s.remoteNode}:${s.remoteService}`, transport: 'mesh'}, rt, logger);
+    });
+    listener.on('refused', (peer: string, err: Error) => logger.warn({peer, err: err.message}, 'mesh control connection refused'));
+    listening.push({address: `mesh:${v.service}`, close: async () => listener.close()});
   }
   if (v.filename !== '') {
     listening.push(await listenUnix(v.filename, v.permissions, session('unix', true)));
