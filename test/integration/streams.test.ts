@@ -3,6 +3,8 @@ import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
 import {dialStream, listenStream, type MeshStream} from '../../src/core/netceptor/streams.js';
+import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
+import {buildTlsClientConfig, buildTlsServerConfig, loadCaBundle, loadKeyPair, type TlsClientConfig, type TlsServerConfig} from '../../src/core/tls/config.js';
 import {FAST, link, makeNode, until} from '../support/mesh.js';
 
 function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
@@ -69,5 +71,67 @@ describe('integration: mesh streams', function () {
     let err: Error | undefined;
     await dialStream(nodes[0], 'nosuch', 'x').catch((e: Error) => (err = e));
     expect(err?.message).to.match(/no route to node/);
+  });
+});
+
+describe('integration: TLS mesh streams (node IDs in certificates)', function () {
+  this.timeout(60_000);
+  const nodes: Netceptor[] = [];
+  let mk: (id: string, ca?: 'main' | 'other') => Promise<{server: TlsServerConfig; client: TlsClientConfig}>;
+
+  before(async () => {
+    const main = await createCa({commonName: 'main CA', bits: 2048});
+    const other = await createCa({commonName: 'other CA', bits: 2048});
+    const cas = loadCaBundle(main.certPem);
+    mk = async (id, which = 'main') => {
+      const issuer = which === 'main' ? main : other;
+      const r = await createCsr({commonName: id, bits: 2048, nodeIds: [id]});
+      const kp = loadKeyPair(signCsr({csrPem: r.csrPem, caCertPem: issuer.certPem, caKeyPem: issuer.keyPem}).certPem, r.keyPem!);
+      return {
+        server: buildTlsServerConfig({name: 's', keyPair: kp, clientCas: cas, requireClientCert: true}),
+        client: buildTlsClientConfig({name: 'c', keyPair: kp, rootCas: cas}),
+      };
+    };
+    for (const id of ['a', 'b']) nodes.push(makeNode(id, {timings: FAST}));
+    link(nodes[0], nodes[1]);
+    await until(() => nodes[0].statusRoutingTable().b === 'b' && nodes[1].statusRoutingTable().a === 'a', 'linked');
+  });
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.shutdown()));
+  });
+
+  it('a verified TLS stream carries data; the advertisement says ConnType 2', async () => {
+    const [a, b] = nodes;
+    const bCerts = await mk('b');
+    const aCerts = await mk('a');
+    const listener = await listenStream(b, 'sec', {tls: bCerts.server});
+    listener.on('stream', (s: MeshStream) => s.conn.stream.pipe(s.conn.stream));
+    const s = await dialStream(a, 'b', 'sec', {tls: aCerts.client});
+    const back = readAll(s.conn.stream);
+    s.conn.stream.end('secret');
+    expect((await back).toString()).to.equal('secret');
+    await until(() => a.statusAdvertisements().find((x) => x.NodeID === 'b' && x.Service === 'sec'), 'ad');
+    expect(a.statusAdvertisements().find((x) => x.Service === 'sec')!.ConnType).to.equal(2);
+    listener.close();
+  });
+
+  it('refuses a server certificate naming another node, one from another CA, and a plain dial to a TLS service', async () => {
+    const [a, b] = nodes;
+    const wrongId = await mk('x');
+    const wrongCa = await mk('b', 'other');
+    const aCerts = await mk('a');
+    const l1 = await listenStream(b, 'wid', {tls: wrongId.server});
+    let e1: Error | undefined;
+    await dialStream(a, 'b', 'wid', {tls: aCerts.client}).catch((e: Error) => (e1 = e));
+    expect(e1?.message).to.equal('CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID x, not b');
+    const l2 = await listenStream(b, 'wca', {tls: wrongCa.server});
+    let e2: Error | undefined;
+    await dialStream(a, 'b', 'wca', {tls: aCerts.client}).catch((e: Error) => (e2 = e));
+    expect(e2?.message).to.equal('CRYPTO_ERROR 0x12a (local): x509: certificate signed by unknown authority');
+    let e3: Error | undefined;
+    await dialStream(a, 'b', 'wid').catch((e: Error) => (e3 = e));
+    expect(e3?.message).to.equal('CRYPTO_ERROR 0x12a (local): insecure connection to secure service');
+    l1.close();
+    l2.close();
   });
 });
