@@ -279,8 +279,8 @@ describe('QUIC engine (quiche)', function () {
       expect((err as Error).message).to.include('@matrixai/quic-nonexistent-platform');
     });
 
-    it('refuses packet sizes above 1452', () => {
-      expect(() => new QuicEndpoint({engine: quicheEngine(), send: () => undefined, maxPacketSize: 1500})).to.throw(RangeError);
+    it('refuses packet sizes above one mesh message (16348)', () => {
+      expect(() => new QuicEndpoint({engine: quicheEngine(), send: () => undefined, maxPacketSize: 16349})).to.throw(RangeError);
     });
   });
 
@@ -298,7 +298,19 @@ describe('QUIC engine (quiche)', function () {
       expect(client.stream.id).to.equal(0);
       expect(server.stream.id).to.equal(0);
       expect(pair.wire.firstPacket.get('A:dial0001')).to.be.at.least(1200);
-      expect(pair.wire.maxPacket).to.be.at.most(1350);
+      expect(pair.wire.maxPacket).to.be.at.most(16348);
+    });
+
+    it('never sends more than a Go peer advertises (max_udp_payload_size 1452), Initials stay 1200', async () => {
+      // B plays a Go peer: it advertises 1452 and sends at most 1452.
+      const wire = new TestWire({});
+      const a = wire.endpoint('A:dial0001', {});
+      const b = wire.endpoint('B:control', {maxPacketSize: 1452, params: {maxRecvUdpPayloadSize: 1452}});
+      pair = {wire, a, b, listener: await listenQuic(b, {insecureCert})};
+      const {client, server} = await connectPair(pair);
+      await bidirectionalTransfer(client, server, 512 * 1024);
+      expect(pair.wire.firstPacket.get([...pair.wire.firstPacket.keys()][0])).to.equal(1200);
+      expect(pair.wire.maxPacket).to.be.at.most(1452);
     });
 
     it('sends no SNI when the node ID is an IP literal', async () => {
