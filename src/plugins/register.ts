@@ -5,6 +5,7 @@ import {udpBackendTypes} from './backend-udp/index.js';
 import {wsBackendTypes} from './backend-ws/index.js';
 import {certificateTypes} from './certificates/index.js';
 import {controlServiceType} from './control-service/index.js';
+import {serviceTypes} from './services/index.js';
 import {tlsTypes} from './tls/index.js';
 import {localOnlyType} from './local-only/index.js';
 import {logLevelType, traceType} from './logging/index.js';
@@ -23,6 +24,7 @@ export function builtinTypes(): RegisterHookResult {
     ...wsBackendTypes,
     ...tlsTypes,
     controlServiceType,
+    ...serviceTypes,
     ...certificateTypes,
   ];
 }

@@ -1,0 +1,246 @@
+/**
+ * Service proxies over the mesh (config.md §5.7): `tcp-server` / `tcp-client`,
+ * `udp-server` / `udp-client` and (not on Windows) `unix-socket-server` /
+ * `unix-socket-client`. All have phase Run only.
+ *
+ * This module is loaded for every node start, so it only declares fields and checks values;
+ * each Run lazy-imports its implementation from src/core/services/.
+ */
+import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
+import {splitHostPort} from '../../core/netceptor/session-base.js';
+
+export interface TcpServerValues {
+  port: number;
+  bindaddr: string;
+  remotenode: string;
+  remoteservice: string;
+  tlsserver: string;
+  tlsclient: string;
+  [k: string]: unknown;
+}
+
+export interface TcpClientValues {
+  service: string;
+  address: string;
+  tlsserver: string;
+  tlsclient: string;
+  [k: string]: unknown;
+}
+
+export interface UdpServerValues {
+  port: number;
+  bindaddr: string;
+  remotenode: string;
+  remoteservice: string;
+  [k: string]: unknown;
+}
+
+export interface UdpClientValues {
+  service: string;
+  address: string;
+  [k: string]: unknown;
+}
+
+export interface UnixServerValues {
+  filename: string;
+  permissions: number;
+  remotenode: string;
+  remoteservice: string;
+  tls: string;
+  [k: string]: unknown;
+}
+
+export interface UnixClientValues {
+  service: string;
+  filename: string;
+  tls: string;
+  [k: string]: unknown;
+}
+
+/** Mesh service names are at most 8 bytes on the wire (netceptor-wire.md). */
+const MAX_SERVICE_BYTES = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Load-time checks
+// ---------------------------------------------------------------------------------------------
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${port}: must be 0-65535`);
+}
+
+/** A service this node listens on: Go fails the same way when listening. */
+function checkLocalService(service: string): void {
+  if (service === '') throw new Error('error listening on Receptor network: service name must not be empty');
+  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw new Error(`error listening on Receptor network: service name ${service} too long`);
+}
+
+/** The node and service every connection is forwarded to. */
+function checkRemote(node: string, service: string): void {
+  if (node === '') throw new Error('remotenode must not be empty');
+  if (service === '') throw new Error('remoteservice must not be empty');
+  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw new Error(`remoteservice: service name ${service} too long`);
+}
+
+/** `host:port` with a numeric port (Go's net.SplitHostPort texts). */
+function checkAddress(address: string): void {
+  splitHostPort(address);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields
+// ---------------------------------------------------------------------------------------------
+
+const remoteNodeField: FieldSpec = {name: 'remotenode', type: 'string', required: true, description: 'Receptor node to connect to'};
+const remoteServiceField: FieldSpec = {name: 'remoteservice', type: 'string', required: true, description: 'Receptor service name to connect to'};
+const serviceField: FieldSpec = {name: 'service', type: 'string', required: true, description: 'Receptor service name to bind to'};
+
+function portField(proto: string): FieldSpec {
+  return {name: 'port', type: 'int', required: true, description: `Local ${proto} port to bind to`};
+}
+
+function bindAddrField(proto: string): FieldSpec {
+  return {name: 'bindaddr', type: 'string', default: '0.0.0.0', description: `Address to bind ${proto} listener to`};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Items
+// ---------------------------------------------------------------------------------------------
+
+export const tcpServerType: ActionTypeDef<TcpServerValues> = {
+  key: 'tcp-server',
+  description: 'Listen for TCP and forward via Receptor',
+  fields: [
+    portField('TCP'),
+    bindAddrField('TCP'),
+    remoteNodeField,
+    remoteServiceField,
+    {name: 'tlsserver', type: 'string', description: 'Name of TLS server config for the TCP listener'},
+    {name: 'tlsclient', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
+  ],
+  validate(v) {
+    checkPort(v.port);
+    checkRemote(v.remotenode, v.remoteservice);
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startTcpServer} = await import('../../core/services/tcp-proxy.js');
+        await startTcpServer(rt, v);
+      },
+    };
+  },
+};
+
+export const tcpClientType: ActionTypeDef<TcpClientValues> = {
+  key: 'tcp-client',
+  description: 'Listen on a Receptor service and forward via TCP',
+  fields: [
+    serviceField,
+    {name: 'address', type: 'string', required: true, description: 'Address for outbound TCP connection'},
+    {name: 'tlsserver', type: 'string', description: 'Name of TLS server config for the Receptor service'},
+    {name: 'tlsclient', type: 'string', description: 'Name of TLS client config for the TCP connection'},
+  ],
+  validate(v) {
+    checkLocalService(v.service);
+    checkAddress(v.address);
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startTcpClient} = await import('../../core/services/tcp-proxy.js');
+        await startTcpClient(rt, v);
+      },
+    };
+  },
+};
+
+export const udpServerType: ActionTypeDef<UdpServerValues> = {
+  key: 'udp-server',
+  description: 'Listen for UDP and forward via Receptor',
+  fields: [portField('UDP'), bindAddrField('UDP'), remoteNodeField, remoteServiceField],
+  validate(v) {
+    checkPort(v.port);
+    checkRemote(v.remotenode, v.remoteservice);
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startUdpServer} = await import('../../core/services/udp-proxy.js');
+        await startUdpServer(rt, v);
+      },
+    };
+  },
+};
+
+export const udpClientType: ActionTypeDef<UdpClientValues> = {
+  key: 'udp-client',
+  description: 'Listen on a Receptor service and forward via UDP',
+  fields: [serviceField, {name: 'address', type: 'string', required: true, description: 'Address for outbound UDP connection'}],
+  validate(v) {
+    checkLocalService(v.service);
+    checkAddress(v.address);
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startUdpClient} = await import('../../core/services/udp-proxy.js');
+        await startUdpClient(rt, v);
+      },
+    };
+  },
+};
+
+export const unixSocketServerType: ActionTypeDef<UnixServerValues> = {
+  key: 'unix-socket-server',
+  description: 'Listen on a Unix socket and forward via Receptor',
+  fields: [
+    {name: 'filename', type: 'string', required: true, description: 'Socket filename, which will be overwritten'},
+    {name: 'permissions', type: 'int', default: '0600', description: 'Socket file permissions'},
+    remoteNodeField,
+    remoteServiceField,
+    {name: 'tls', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
+  ],
+  validate(v) {
+    if (v.filename === '') throw new Error('error opening Unix socket: filename must not be empty');
+    checkRemote(v.remotenode, v.remoteservice);
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startUnixServer} = await import('../../core/services/unix-proxy.js');
+        await startUnixServer(rt, v);
+      },
+    };
+  },
+};
+
+export const unixSocketClientType: ActionTypeDef<UnixClientValues> = {
+  key: 'unix-socket-client',
+  description: 'Listen via Receptor and forward to a Unix socket',
+  fields: [
+    serviceField,
+    {name: 'filename', type: 'string', required: true, description: 'Socket filename, which must already exist'},
+    {name: 'tls', type: 'string', description: 'Name of TLS server config for the Receptor connection'},
+  ],
+  validate(v) {
+    checkLocalService(v.service);
+    if (v.filename === '') throw new Error('filename must not be empty');
+  },
+  create(v) {
+    return {
+      async run(rt: Runtime) {
+        const {startUnixClient} = await import('../../core/services/unix-proxy.js');
+        await startUnixClient(rt, v);
+      },
+    };
+  },
+};
+
+/** The six proxy items; the unix-socket ones do not exist on Windows (config.md §5.17). */
+export const serviceTypes: ActionTypeDef[] = [
+  tcpServerType,
+  tcpClientType,
+  udpServerType,
+  udpClientType,
+  ...(process.platform === 'win32' ? [] : [unixSocketServerType, unixSocketClientType]),
+] as ActionTypeDef[];
