@@ -1,0 +1,109 @@
+/**
+ * TCP proxy throughput between real daemons: a line n0-n1-n2-n3 over TCP mesh links;
+ * n0 runs tcp-servers forwarding to tcp-clients on n1 (1 hop) and n3 (3 hops), which connect
+ * to a sink/source in this process. Upload and download MB/s, daemon CPU ms per MB, and raw
+ * loopback TCP in the same run as the ceiling. Prints JSON.
+ */
+import net from 'node:net';
+import {freePorts, NodeProc, waitUntil, workDir, writeConfig} from './lib.js';
+
+const quick = process.argv.includes('--quick');
+const MB = quick ? 16 : 64;
+const total = MB << 20;
+const chunk = Buffer.alloc(1 << 16, 7);
+
+/** A local service: mode `sink` counts bytes and answers "ok" at EOF; `source` sends `total` bytes. */
+function service(mode: 'sink' | 'source'): Promise<{port: number; close(): void}> {
+  const srv = net.createServer({allowHalfOpen: true}, (s) => {
+    if (mode === 'sink') {
+      s.on('data', () => {});
+      s.on('end', () => s.end('ok'));
+    } else {
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!s.write(chunk)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+      s.resume();
+    }
+  });
+  return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({port: (srv.address() as net.AddressInfo).port, close: () => srv.close()})));
+}
+
+async function upload(port: number): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const c = net.connect({port, host: '127.0.0.1', allowHalfOpen: true});
+    c.on('error', reject);
+    c.on('data', () => {});
+    c.on('end', () => resolve());
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!c.write(chunk)) return void c.once('drain', pump);
+      }
+      c.end();
+    };
+    c.once('connect', pump);
+  });
+  return MB / ((performance.now() - t0) / 1000);
+}
+
+async function download(port: number): Promise<number> {
+  const t0 = performance.now();
+  let got = 0;
+  await new Promise<void>((resolve, reject) => {
+    const c = net.connect({port, host: '127.0.0.1'});
+    c.on('error', reject);
+    c.on('data', (d) => (got += d.length));
+    c.on('end', () => resolve());
+    c.end();
+  });
+  if (got < total) throw new Error(`download got ${got} of ${total} bytes`);
+  return MB / ((performance.now() - t0) / 1000);
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+const sink = await service('sink');
+const source = await service('source');
+const result: Record<string, unknown> = {benchmark: 'proxy-procs', megabytes: MB, raw: {uploadMBps: round(await upload(sink.port)), downloadMBps: round(await download(source.port))}};
+
+const dir = workDir('proxy');
+const ports = await freePorts(8);
+const [l0, l1, l2] = ports;
+const [up1, down1, up3, down3] = ports.slice(3);
+const cfgs = [
+  [`- tcp-listener:\n    port: ${l0}\n    bindaddr: 127.0.0.1`, ...[['up1', up1, 'n1', 'sink'], ['down1', down1, 'n1', 'source'], ['up3', up3, 'n3', 'sink'], ['down3', down3, 'n3', 'source']].map(([, port, node, svc]) => `- tcp-server:\n    port: ${port}\n    bindaddr: 127.0.0.1\n    remotenode: ${node}\n    remoteservice: ${svc}`)],
+  [`- tcp-peer: 127.0.0.1:${l0}`, `- tcp-listener:\n    port: ${l1}\n    bindaddr: 127.0.0.1`, `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`, `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`],
+  [`- tcp-peer: 127.0.0.1:${l1}`, `- tcp-listener:\n    port: ${l2}\n    bindaddr: 127.0.0.1`],
+  [`- tcp-peer: 127.0.0.1:${l2}`, `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`, `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`],
+];
+const nodes: NodeProc[] = [];
+try {
+  for (let i = 0; i < 4; i++) {
+    const {config, socket} = writeConfig(dir, `n${i}`, cfgs[i]);
+    const p = new NodeProc(`n${i}`, config, socket);
+    nodes.push(p);
+    await p.ready();
+  }
+  // Wait until a 3-hop connection works end to end.
+  await waitUntil(async () => (await download(down3).then(() => true, () => false)), 30_000, '3-hop route');
+  const measure = async (f: () => Promise<number>) => {
+    const before = nodes.reduce((a, n) => a + n.cpuMs(), 0);
+    const mbps = await f();
+    const cpu = nodes.reduce((a, n) => a + n.cpuMs(), 0) - before;
+    return {MBps: round(mbps), daemonCpuMsPerMB: round(cpu / MB)};
+  };
+  result.hop1 = {upload: await measure(() => upload(up1)), download: await measure(() => download(down1))};
+  result.hop3 = {upload: await measure(() => upload(up3)), download: await measure(() => download(down3))};
+} finally {
+  await Promise.all(nodes.map((n) => n.stop()));
+  sink.close();
+  source.close();
+}
+console.log(JSON.stringify(result, null, 2));
