@@ -25,6 +25,9 @@ function remoteOf(socket: net.Socket): string {
 }
 
 /** One TCP (or TLS-over-TCP) connection carrying length-prefixed frames. */
+/** Messages at least this long are written without copying them into a frame buffer. */
+const LARGE_FRAME = 2048;
+
 export class TcpSession extends BaseSession {
   readonly kind: string = 'tcp';
   private readonly framer = new TcpFramer();
@@ -62,9 +65,31 @@ export class TcpSession extends BaseSession {
     for (const m of msgs) this.receive(m);
   }
 
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    if (!this.socket.destroyed) this.socket.uncork();
+  };
+
+  /**
+   * Frames written in the same tick go out in one writev (cork until the next tick); large
+   * messages are written with a separate 2-byte header instead of being copied.
+   */
   protected transmit(msg: Uint8Array): void {
     if (this.socket.destroyed || !this.socket.writable) return;
-    this.socket.write(encodeTcpFrame(msg));
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    if (msg.length < LARGE_FRAME) {
+      this.socket.write(encodeTcpFrame(msg));
+      return;
+    }
+    const header = Buffer.allocUnsafe(2);
+    header.writeUInt16LE(msg.length, 0);
+    this.socket.write(header);
+    this.socket.write(msg);
   }
 
   protected shutdown(graceful: boolean): void {
