@@ -11,6 +11,8 @@ import {localOnlyType} from './local-only/index.js';
 import {logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
 import {versionType} from './version/index.js';
+import {workCommandTypes} from './work-command/index.js';
+import {workSigningTypes} from './work-signing/index.js';
 
 export function builtinTypes(): RegisterHookResult {
   return [
@@ -26,6 +28,8 @@ export function builtinTypes(): RegisterHookResult {
     controlServiceType,
     ...serviceTypes,
     ...certificateTypes,
+    ...workSigningTypes,
+    ...workCommandTypes,
   ];
 }
 

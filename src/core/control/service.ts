@@ -5,6 +5,7 @@ import {pingCommand, tracerouteCommand} from './commands/ping.js';
 import {reloadCommand} from './commands/reload.js';
 import {statusCommand} from './commands/status.js';
 import {connectCommand} from './commands/connect.js';
+import {workCommand} from './commands/work.js';
 import {netceptorOf} from './commands/common.js';
 import type {MeshStream} from '../netceptor/streams.js';
 import {listenTcp, listenUnix, type Listening} from './listeners.js';
@@ -12,7 +13,7 @@ import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server
 import type net from 'node:net';
 import type tls from 'node:tls';
 
-const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand, connectCommand];
+const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand, connectCommand, workCommand];
 
 declare module '../config/types.js' {
   interface RegistryKinds {

@@ -63,7 +63,7 @@ export const nodeType: ActionTypeDef<NodeValues> = {
   },
   create(v) {
     return {
-      init(rt) {
+      async init(rt) {
         const id = resolveNodeId(v.id);
         rt.logger.setBindings({node: id});
         const rules = parseFirewallRules(v.firewallrules);
@@ -80,6 +80,9 @@ export const nodeType: ActionTypeDef<NodeValues> = {
         });
         rt.setNode(node);
         rt.onShutdown(() => node.shutdown());
+        // The work manager: registers `remote` and resumes units found on disk (§10).
+        const {initWorkceptor} = await import('../../core/work/plugin-glue.js');
+        await initWorkceptor(rt);
       },
     };
   },

@@ -1,0 +1,174 @@
+/**
+ * `work-command` units (workceptor.md §7.1): the node spawns a detached command runner
+ * (this CLI re-executed with `--command-runner`) which runs the job and writes the status
+ * file; the node records the runner's PID, learns of its exit, and cancels with SIGINT.
+ */
+import type {ChildProcess} from 'node:child_process';
+import {spawnCommandRunner} from './spawn-runner.js';
+import {isComplete, stdoutSize, STATE_CANCELED, STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
+import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
+import {WorkError, type WorkTypeDef, type Workceptor} from './workceptor.js';
+
+export interface CommandTypeConfig {
+  workType: string;
+  command: string;
+  params: string;
+  allowRuntimeParams: boolean;
+  verifySignature: boolean;
+}
+
+/** Go receptor log-level names for the runner's `--log-level`. */
+function runnerLogLevel(pinoLevel: string): string {
+  switch (pinoLevel) {
+    case 'debug':
+    case 'trace':
+      return 'debug';
+    case 'info':
+      return 'info';
+    case 'warn':
+      return 'warning';
+    default:
+      return 'error';
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class CommandUnit extends WorkUnit {
+  private params: string;
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> | undefined;
+
+  constructor(
+    wc: Workceptor,
+    id: string,
+    private readonly cfg: CommandTypeConfig,
+  ) {
+    super(wc, id, cfg.workType);
+    this.params = cfg.params;
+  }
+
+  override setParams(p: Record<string, string>): void {
+    const extra = p.params ?? '';
+    if (extra !== '') {
+      if (!this.cfg.allowRuntimeParams) throw new WorkError('extra params provided but not allowed');
+      this.params = this.cfg.params === '' ? extra : `${this.cfg.params} ${extra}`;
+    }
+  }
+
+  override initialExtraData(): unknown {
+    return {Pid: 0, Params: this.params};
+  }
+
+  private extra(): {Pid: number; Params: string} | null {
+    const e = this.readRaw().ExtraData as {Pid?: unknown; Params?: unknown} | null;
+    if (e && typeof e === 'object') return {Pid: typeof e.Pid === 'number' ? e.Pid : 0, Params: typeof e.Params === 'string' ? e.Params : ''};
+    return null;
+  }
+
+  async start(): Promise<StartResult> {
+    const params = this.extra()?.Params ?? this.params;
+    let child: ChildProcess;
+    try {
+      child = spawnCommandRunner({
+        selfCommand: this.wc.selfCommand,
+        logLevel: runnerLogLevel((this.wc.rt?.logger ?? this.wc.logger).level),
+        command: this.cfg.command,
+        params,
+        unitdir: this.dir,
+      });
+      if (child.pid === undefined) {
+        const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+        throw err;
+      }
+    } catch (err) {
+      const msg = `Failed to start command runner: ${(err as Error).message}`;
+      this.updateBasic(STATE_FAILED, msg, 0);
+      throw new WorkError(msg);
+    }
+    this.child = child;
+    child.on('error', () => {});
+    child.unref();
+    this.exited = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        this.child = undefined;
+        try {
+          // The process that spawned the runner resets ExtraData once it is gone (quirk W2).
+          if (!this.released) this.updateFull((s) => (s.ExtraData = null));
+        } catch {
+          // released meanwhile
+        }
+        resolve();
+      });
+    });
+    this.updateFull((s) => {
+      s.State = STATE_PENDING;
+      s.Detail = 'Launching command runner';
+      s.ExtraData = {Pid: child.pid, Params: params};
+    });
+    return 'started';
+  }
+
+  async restart(): Promise<void> {
+    const s = this.readRaw();
+    if (isComplete(s.State)) return;
+    if (s.State === STATE_PENDING) {
+      this.updateBasic(STATE_FAILED, 'Pending at restart', stdoutSize(this.dir));
+      return;
+    }
+    // Running: the detached runner (if alive) keeps writing the file. Improvement on Go
+    // (quirk W9): a runner that is gone leaves a unit that can never complete — fail it.
+    const pid = this.extra()?.Pid ?? 0;
+    if (pid > 0 && !pidAlive(pid)) {
+      const again = this.readRaw();
+      if (!isComplete(again.State) && again.State !== STATE_CANCELED) {
+        this.updateBasic(STATE_FAILED, 'Failed to restart: command runner is gone', stdoutSize(this.dir));
+      }
+    }
+  }
+
+  async cancel(): Promise<CancelResult> {
+    const pid = this.extra()?.Pid ?? 0;
+    if (pid <= 0) return 'cancelled';
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      return 'cancelled'; // os: process already finished
+    }
+    if (this.exited && this.child) await this.exited;
+    else {
+      while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!this.released) this.updateBasic(STATE_CANCELED, 'Canceled', -1);
+    return 'cancelled';
+  }
+
+  async release(force: boolean): Promise<ReleaseResult> {
+    try {
+      await this.cancel();
+    } catch (err) {
+      if (!force) throw err;
+    }
+    await this.deleteUnit(force);
+    return 'released';
+  }
+}
+
+/** The work type of a `work-command` item. */
+export function commandTypeDef(cfg: CommandTypeConfig): WorkTypeDef {
+  return {
+    name: cfg.workType,
+    verifySignature: cfg.verifySignature,
+    advertise: true,
+    create: (wc, id) => new CommandUnit(wc, id, cfg),
+  };
+}
+
+export type {StatusRecord};
