@@ -3,6 +3,11 @@
 // id=foo ...`) mean `receptor node start`; running a node skips the oclif framework (less
 // memory for a long-running process); everything else is an oclif command.
 const args = process.argv.slice(2);
+// A command runner (one per running work unit, spawned by the node) loads only what it needs.
+if (args.some((a) => /^--?command-runner$/i.test(a))) {
+  const {main} = await import('../dist/work-runner-main.js');
+  await main(args);
+}
 const isHelp = (a) => a === '--help' || a === '-h';
 // receptorctl's order (`receptor --socket S status`): options first, then the command.
 const CLIENT_FLAGS = new Set(['--socket', '-s', '--rootcas', '--cert', '--key', '--insecureskipverify', '--tls-client']);
