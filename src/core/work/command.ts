@@ -45,6 +45,11 @@ export class CommandUnit extends WorkUnit {
   private params: string;
   private child: ChildProcess | undefined;
   private exited: Promise<void> | undefined;
+  /**
+   * While a cancel is in progress readers see the status from before it: the runner's own
+   * `Killed` (Failed, complete) must not end result streams of a unit about to be Canceled.
+   */
+  private frozen: StatusRecord | undefined;
 
   constructor(
     wc: Workceptor,
@@ -63,6 +68,10 @@ export class CommandUnit extends WorkUnit {
     }
   }
 
+  override status(): StatusRecord {
+    return this.frozen ?? super.status();
+  }
+
   override initialExtraData(): unknown {
     return {Pid: 0, Params: this.params};
   }
@@ -75,6 +84,9 @@ export class CommandUnit extends WorkUnit {
 
   async start(): Promise<StartResult> {
     const params = this.extra()?.Params ?? this.params;
+    // Go writes this before spawning; afterwards only ExtraData.Pid changes, so nothing the
+    // runner writes (it takes ~80 ms to start) is overwritten.
+    this.updateBasic(STATE_PENDING, 'Launching command runner', -1);
     let child: ChildProcess;
     try {
       child = spawnCommandRunner({
@@ -108,11 +120,7 @@ export class CommandUnit extends WorkUnit {
         resolve();
       });
     });
-    this.updateFull((s) => {
-      s.State = STATE_PENDING;
-      s.Detail = 'Launching command runner';
-      s.ExtraData = {Pid: child.pid, Params: params};
-    });
+    this.updateFull((s) => (s.ExtraData = {Pid: child.pid, Params: params}));
     return 'started';
   }
 
@@ -137,16 +145,22 @@ export class CommandUnit extends WorkUnit {
   async cancel(): Promise<CancelResult> {
     const pid = this.extra()?.Pid ?? 0;
     if (pid <= 0) return 'cancelled';
+    this.frozen = this.readRaw();
     try {
-      process.kill(pid, 'SIGINT');
-    } catch {
-      return 'cancelled'; // os: process already finished
+      try {
+        process.kill(pid, 'SIGINT');
+      } catch {
+        return 'cancelled'; // os: process already finished
+      }
+      if (this.exited && this.child) await this.exited;
+      else {
+        while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+      }
+      this.frozen = undefined;
+      if (!this.released) this.updateBasic(STATE_CANCELED, 'Canceled', -1);
+    } finally {
+      this.frozen = undefined;
     }
-    if (this.exited && this.child) await this.exited;
-    else {
-      while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
-    }
-    if (!this.released) this.updateBasic(STATE_CANCELED, 'Canceled', -1);
     return 'cancelled';
   }
 

@@ -208,6 +208,7 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
     await reply(`ERROR: ${copied.message}\n`);
     return undefined;
   }
+  if (wc.isShutDown) return undefined; // the node is stopping: the unit is "Pending at restart"
   unit.updateBasic(STATE_PENDING, 'Starting Worker', 0);
   let started: 'started' | 'pending';
   try {
