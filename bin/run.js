@@ -14,7 +14,8 @@ const CLIENT_FLAGS = new Set(['--socket', '-s', '--rootcas', '--cert', '--key', 
 const CLIENT_COMMANDS = new Set(['status', 'ping', 'traceroute', 'reload', 'connect', 'version', 'work']);
 if (args.length > 0 && CLIENT_FLAGS.has(args[0].split('=')[0])) {
   const i = args.findIndex((a) => CLIENT_COMMANDS.has(a));
-  if (i > 0) args.unshift(...args.splice(i, 1));
+  // `work` moves together with its sub-command (`work list`).
+  if (i > 0) args.unshift(...args.splice(i, args[i] === 'work' ? 2 : 1));
 }
 const first = args[0];
 if (first !== undefined && first.startsWith('-') && !isHelp(first)) {
