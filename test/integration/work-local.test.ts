@@ -88,6 +88,7 @@ describe('integration: local work units over the control protocol', function () 
     expect(statSync(dir).mode & 0o777).to.equal(0o700);
     expect(statSync(join(foo.dataDir, 'foo')).mode & 0o777).to.equal(0o700);
     for (const f of ['status', 'status.lock', 'stdin', 'stdout']) expect(statSync(join(dir, f)).mode & 0o777, f).to.equal(0o600);
+    await until(() => readFileSync(join(dir, 'status'), 'utf8').includes('"ExtraData":null'), 'runner exit recorded');
     expect(readFileSync(join(dir, 'status'), 'utf8')).to.equal('{"State":2,"Detail":"exit status 0","StdoutSize":6,"WorkType":"echo","ExtraData":null}\n');
     expect(readFileSync(join(dir, 'stdin'), 'utf8')).to.equal('hello\n');
     expect(readFileSync(join(dir, 'status.lock'), 'utf8')).to.equal('');

@@ -113,15 +113,16 @@ export function parseGoDuration(s: string): number {
   if (rest === '0') return 0;
   if (rest === '') throw bad();
   let total = 0;
-  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/;
   while (rest.length > 0) {
-    const m = re.exec(rest);
-    if (!m) {
-      if (/^(\d+\.?\d*|\.\d+)/.test(rest)) throw new ValueError(`time: missing unit in duration ${goQuote(s)}`);
-      throw bad();
-    }
-    total += Number(m[1]) * DURATION_UNITS[m[2]];
-    rest = rest.slice(m[0].length);
+    const num = /^(\d+\.?\d*|\.\d+)/.exec(rest);
+    if (!num) throw bad();
+    rest = rest.slice(num[0].length);
+    const unit = /^[^0-9.]*/.exec(rest)![0];
+    if (unit === '') throw new ValueError(`time: missing unit in duration ${goQuote(s)}`);
+    const scale = Object.hasOwn(DURATION_UNITS, unit) ? DURATION_UNITS[unit] : undefined;
+    if (scale === undefined) throw new ValueError(`time: unknown unit ${goQuote(unit)} in duration ${goQuote(s)}`);
+    total += Number(num[1]) * scale;
+    rest = rest.slice(unit.length);
   }
   return sign * total;
 }

@@ -69,7 +69,12 @@ export class CommandUnit extends WorkUnit {
   }
 
   override status(): StatusRecord {
-    return this.frozen ?? super.status();
+    if (this.frozen) return this.frozen;
+    const s = super.status();
+    // The runner writes its final status and exits a moment later; readers already see the
+    // ExtraData the node is about to write (null), so "complete" always looks the same.
+    if (this.child && isComplete(s.State) && s.ExtraData !== null) return {...s, ExtraData: null};
+    return s;
   }
 
   override initialExtraData(): unknown {

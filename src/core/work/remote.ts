@@ -1036,6 +1036,7 @@ export const remoteTypeDef: WorkTypeDef = {
   verifySignature: false,
   advertise: false,
   create: (wc, id) => new RemoteUnit(wc, id),
+  allocateRemote: (wc, opts) => allocateRemoteUnit(wc, opts),
 };
 
 /** Allocates a `remote` unit for a submission to another node (workceptor.md §8.1). */
@@ -1056,9 +1057,7 @@ export async function allocateRemoteUnit(wc: Workceptor, opts: RemoteSubmitOptio
       throw new WorkError((err as Error).message);
     }
   }
-  // Use the registered definition: some loaders give a dynamically imported module its own
-  // copies of the classes this one uses, and the unit should be the node's own kind.
-  const unit = wc.allocate(wc.workType('remote') ?? remoteTypeDef, opts.params) as RemoteUnit;
+  const unit = wc.allocate(remoteTypeDef, opts.params) as RemoteUnit;
   const expiration = ttlMs === undefined ? GO_ZERO_TIME_TEXT : formatRfc3339Nano(performance.timeOrigin + performance.now() + ttlMs);
   try {
     unit.updateExtra((e) => {

@@ -19,6 +19,8 @@ export interface WorkTypeDef {
   readonly advertise: boolean;
   /** A unit object for `id` (allocation or restart). */
   create(wc: Workceptor, id: string): WorkUnit;
+  /** The `remote` type: allocation for a submission to another node (§8.1). */
+  allocateRemote?(wc: Workceptor, opts: RemoteSubmitOptions): Promise<WorkUnit>;
 }
 
 /** An error reported to the control client as `ERROR: <message>`. */
@@ -133,8 +135,9 @@ export class Workceptor {
 
   /** Remote submission (§8.1). */
   async allocateRemote(opts: RemoteSubmitOptions): Promise<WorkUnit> {
-    const {allocateRemoteUnit} = await import('./remote.js');
-    return allocateRemoteUnit(this, opts);
+    const def = this.types.get('remote');
+    if (!def?.allocateRemote) throw new WorkError('remote work is not available on this node');
+    return def.allocateRemote(this, opts);
   }
 
   /** A unit by ID; an unknown ID triggers a one-off rescan of that directory (§6.2). */
