@@ -216,7 +216,10 @@ export class RoutingState {
     return {
       outcome: 'accepted',
       flood: true,
-      sendOwnUpdateSoon: !rec,
+      // A newer epoch is a restarted node that knows nothing about us: tell it at once rather
+      // than at our next periodic update (up to 10 s later in Go). Wire-compatible: it is one
+      // more ordinary update.
+      sendOwnUpdateSoon: !rec || u.updateEpoch > rec.epoch,
       recompute: changed,
       learnNames: rec ? [] : [u.nodeId],
     };

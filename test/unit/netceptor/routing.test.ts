@@ -221,12 +221,13 @@ describe('netceptor routing', () => {
       expect(s.nodeRecord('b')).to.deep.equal({epoch: 2000n, sequence: 5n});
     });
 
-    it('accepts a restarted node (larger epoch) whose sequence starts over', () => {
+    it('accepts a restarted node (larger epoch) whose sequence starts over, and answers with our own update (it forgot us)', () => {
       const s = node();
       s.handleUpdate(update('b', {c: 1}, {epoch: 2000n, seq: 50n}));
+      expect(s.handleUpdate(update('b', {c: 1}, {epoch: 2000n, seq: 51n})).sendOwnUpdateSoon).to.equal(false);
       const r = s.handleUpdate(update('b', {d: 1}, {epoch: 2001n, seq: 1n}));
       expect(r.outcome).to.equal('accepted');
-      expect(r.sendOwnUpdateSoon).to.equal(false);
+      expect(r.sendOwnUpdateSoon).to.equal(true);
       expect(r.recompute).to.equal(true);
       expect(s.nodeRecord('b')).to.deep.equal({epoch: 2001n, sequence: 1n});
       expect(s.knownConnectionCosts().b).to.deep.equal({d: 1});
