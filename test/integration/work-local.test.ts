@@ -10,7 +10,7 @@ import net from 'node:net';
 import {join} from 'node:path';
 import {converse, LineClient} from '../support/control.js';
 import {until} from '../support/mesh.js';
-import {commandType, startWorkNode, type WorkNode} from '../support/work.js';
+import {ask, commandType, readResults, startWorkNode, submitWork, type WorkNode} from '../support/work.js';
 
 const TYPES = [
   commandType('echo', 'cat'),
@@ -21,46 +21,8 @@ const TYPES = [
   commandType('missing', '/nonexistent/bin'),
 ];
 
-/** Submits over a fresh connection; returns [created line, final reply line]. */
-async function submit(sock: string, request: Record<string, string> | string, payload: Buffer | string = ''): Promise<{id: string; created: string; reply: string}> {
-  const line = typeof request === 'string' ? request : JSON.stringify({command: 'work', subcommand: 'submit', ...request});
-  const out = await new Promise<Buffer>((resolve, reject) => {
-    const s = net.connect(sock);
-    const parts: Buffer[] = [];
-    s.on('data', (d) => parts.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(parts)));
-    s.once('connect', () => {
-      s.write(line + '\n');
-      s.end(payload);
-    });
-  });
-  const lines = out.toString().split('\n');
-  const created = lines[1] ?? '';
-  const m = /^Work unit created with ID ([a-zA-Z0-9]+)\. Send stdin data and EOF\.$/.exec(created);
-  return {id: m?.[1] ?? '', created, reply: lines[2] ?? ''};
-}
-
-/** Reads `work results` fully (header checked); resolves with the bytes after the header. */
-async function results(sock: string, id: string, startPos = 0): Promise<Buffer> {
-  const out = await new Promise<Buffer>((resolve, reject) => {
-    const s = net.connect(sock);
-    const parts: Buffer[] = [];
-    s.on('data', (d) => parts.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(parts)));
-    s.once('connect', () => s.end(`work results ${id} ${startPos}\n`));
-  });
-  const greet = out.indexOf(0x0a);
-  const hdr = out.indexOf(0x0a, greet + 1);
-  expect(out.subarray(greet + 1, hdr).toString()).to.equal(`Streaming results for work unit ${id}`);
-  return out.subarray(hdr + 1);
-}
-
-async function ask(sock: string, line: string): Promise<string> {
-  const out = await converse(sock, [line + '\n']);
-  return out.split('\n').slice(1).join('\n').trimEnd();
-}
+const submit = submitWork;
+const results = readResults;
 
 async function statusOf(sock: string, id: string): Promise<Record<string, unknown>> {
   return JSON.parse(await ask(sock, `work status ${id}`)) as Record<string, unknown>;

@@ -7,25 +7,18 @@ import {expect} from 'chai';
 import {createHash, generateKeyPairSync, randomBytes} from 'node:crypto';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import {readFile, writeFile, appendFile} from 'node:fs/promises';
-import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {createLogger} from '../../src/core/log.js';
-import type {Netceptor} from '../../src/core/netceptor/node.js';
 import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
-import {NodeRuntime} from '../../src/core/runtime.js';
-import {startControlService} from '../../src/core/control/service.js';
 import {buildTlsClientConfig, buildTlsServerConfig, loadCaBundle, loadKeyPair} from '../../src/core/tls/config.js';
-import {initWorkceptor, registerWorkType} from '../../src/core/work/plugin-glue.js';
 import {formatGoStamp, parseRfc3339, remoteTimings, RemoteUnit} from '../../src/core/work/remote.js';
 import {readStatus, STATE_CANCELED, STATE_FAILED, STATE_RUNNING, STATE_SUCCEEDED} from '../../src/core/work/status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../../src/core/work/unit.js';
 import type {Workceptor, WorkTypeDef} from '../../src/core/work/workceptor.js';
-import {registerCommandWorkType} from '../../src/core/work/plugin-glue.js';
-import {converse} from '../support/control.js';
-import {commandType} from '../support/work.js';
+import {ask, commandType, readResults, startWorkNode, submitWork, type WorkNode, type WorkNodeOptions} from '../support/work.js';
+import type {CommandTypeConfig} from '../../src/core/work/command.js';
 import {BIN} from '../support/cli.js';
-import {FAST, link, makeNode, until} from '../support/mesh.js';
+import {link, until} from '../support/mesh.js';
 
 // ---------------------------------------------------------------------------------------------
 // In-process work types for node B
@@ -123,42 +116,10 @@ const B_TYPES: WorkTypeDef[] = [
 // Nodes
 // ---------------------------------------------------------------------------------------------
 
-interface TNode {
-  id: string;
-  node: Netceptor;
-  rt: NodeRuntime;
-  wc: Workceptor;
-  sock: string;
-  dataDir: string;
-  close(): Promise<void>;
-}
+type TNode = WorkNode;
 
-async function startNode(
-  id: string,
-  opts: {types?: WorkTypeDef[]; commands?: Parameters<typeof registerCommandWorkType>[1][]; dataDir?: string; controlTls?: string; prepare?: (rt: NodeRuntime) => void | Promise<void>} = {},
-): Promise<TNode> {
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `receptor-rw-${id}-`));
-  const node = makeNode(id, {timings: FAST, dataDir});
-  const rt = new NodeRuntime(createLogger((process.env.TEST_LOG_LEVEL as 'debug') ?? 'silent'), {configFiles: [], argv: [], selfCommand: [process.execPath, BIN]});
-  rt.setNode(node);
-  await opts.prepare?.(rt);
-  const wc = await initWorkceptor(rt);
-  for (const t of opts.types ?? []) await registerWorkType(rt, t);
-  for (const c of opts.commands ?? []) await registerCommandWorkType(rt, c);
-  const sock = join(mkdtempSync(join(tmpdir(), `receptor-rwctl-${id}-`)), 'ctl.sock');
-  await startControlService(rt, {service: 'control', filename: sock, permissions: 0o600, tls: opts.controlTls ?? '', tcplisten: '', tcptls: ''});
-  return {
-    id,
-    node,
-    rt,
-    wc,
-    sock,
-    dataDir,
-    close: async () => {
-      await rt.shutdown();
-      await node.shutdown();
-    },
-  };
+function startNode(id: string, opts: {types?: WorkTypeDef[]; commands?: CommandTypeConfig[]; dataDir?: string; controlTls?: string; prepare?: WorkNodeOptions['prepare']} = {}): Promise<TNode> {
+  return startWorkNode(id, {workTypes: opts.types, types: opts.commands, dataDir: opts.dataDir, controlTls: opts.controlTls, prepare: opts.prepare});
 }
 
 async function linked(a: TNode, b: TNode): Promise<void> {
@@ -173,43 +134,8 @@ async function linked(a: TNode, b: TNode): Promise<void> {
 // Control client helpers (A's unix socket)
 // ---------------------------------------------------------------------------------------------
 
-async function submit(sock: string, request: Record<string, string>, payload: Buffer | string = ''): Promise<{id: string; created: string; reply: string}> {
-  const out = await new Promise<Buffer>((resolve, reject) => {
-    const s = net.connect(sock);
-    const parts: Buffer[] = [];
-    s.on('data', (d) => parts.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(parts)));
-    s.once('connect', () => {
-      s.write(JSON.stringify({command: 'work', subcommand: 'submit', ...request}) + '\n');
-      s.end(payload);
-    });
-  });
-  const lines = out.toString().split('\n');
-  const created = lines[1] ?? '';
-  const m = /^Work unit created with ID ([a-zA-Z0-9]+)\. Send stdin data and EOF\.$/.exec(created);
-  return {id: m?.[1] ?? '', created, reply: m ? (lines[2] ?? '') : created};
-}
-
-async function results(sock: string, id: string): Promise<Buffer> {
-  const out = await new Promise<Buffer>((resolve, reject) => {
-    const s = net.connect(sock);
-    const parts: Buffer[] = [];
-    s.on('data', (d) => parts.push(d));
-    s.on('error', reject);
-    s.on('close', () => resolve(Buffer.concat(parts)));
-    s.once('connect', () => s.end(`work results ${id} 0\n`));
-  });
-  const greet = out.indexOf(0x0a);
-  const hdr = out.indexOf(0x0a, greet + 1);
-  expect(out.subarray(greet + 1, hdr).toString()).to.equal(`Streaming results for work unit ${id}`);
-  return out.subarray(hdr + 1);
-}
-
-async function ask(sock: string, line: string): Promise<string> {
-  const out = await converse(sock, [line + '\n']);
-  return out.split('\n').slice(1).join('\n').trimEnd();
-}
+const submit = submitWork;
+const results = (sock: string, id: string) => readResults(sock, id);
 
 interface Status {
   State: number;

@@ -593,6 +593,23 @@ export class RemoteUnit extends WorkUnit {
 
   // -- exchanges -------------------------------------------------------------------------------
 
+  /** Sends one JSON request line (signed when the unit signs its work) and reads B's reply line. */
+  private async request(conn: RemoteControlConn, req: Record<string, unknown>, signal: AbortSignal): Promise<string> {
+    const e = this.extra();
+    const node = e.RemoteNode;
+    if (e.SignWork) req.signature = await this.signature(node);
+    try {
+      await conn.write(encodeReply(req));
+    } catch (err) {
+      throw new Error(`write error sending to ${node}: ${(err as Error).message}`);
+    }
+    try {
+      return await conn.readLine(signal);
+    } catch (err) {
+      throw new Error(`read error reading from ${node}: ${(err as Error).message}`);
+    }
+  }
+
   /** §8.3: the submit line, the payload with a half-close, and B's reply. */
   private async submitExchange(conn: RemoteControlConn, signal: AbortSignal): Promise<void> {
     try {
@@ -604,18 +621,7 @@ export class RemoteUnit extends WorkUnit {
       req.node = node;
       req.worktype = e.RemoteWorkType;
       req.tlsclient = e.TLSClient;
-      if (e.SignWork) req.signature = await this.signature(node);
-      try {
-        await conn.write(encodeReply(req));
-      } catch (err) {
-        throw new Error(`write error sending to ${node}: ${(err as Error).message}`);
-      }
-      let response: string;
-      try {
-        response = await conn.readLine(signal);
-      } catch (err) {
-        throw new Error(`read error reading from ${node}: ${(err as Error).message}`);
-      }
+      const response = await this.request(conn, req, signal);
       const m = /with ID ([a-zA-Z0-9]+)\./.exec(response);
       if (!m) throw new Error(`could not parse response: ${response.replace(/\n+$/, '')}`);
       const remoteId = m[1];
@@ -639,12 +645,13 @@ export class RemoteUnit extends WorkUnit {
         await fh.close();
       }
       conn.endWrite();
+      let result: string;
       try {
-        response = await conn.readLine(signal);
+        result = await conn.readLine(signal);
       } catch (err) {
         throw new Error(`read error reading from ${node}: ${(err as Error).message}`);
       }
-      const em = /ERROR: (.*)/.exec(response);
+      const em = /ERROR: (.*)/.exec(result);
       if (em) throw new Error(`error from remote: ${em[1]}`);
       this.updateExtra((x) => (x.RemoteStarted = true));
       this.clearExpiry();
@@ -659,18 +666,7 @@ export class RemoteUnit extends WorkUnit {
       const e = this.extra();
       const node = e.RemoteNode;
       const req: Record<string, unknown> = {command: 'work', subcommand: release ? 'release' : 'cancel', unitid: e.RemoteUnitID};
-      if (e.SignWork) req.signature = await this.signature(node);
-      try {
-        await conn.write(encodeReply(req));
-      } catch (err) {
-        throw new Error(`write error sending to ${node}: ${(err as Error).message}`);
-      }
-      let response: string;
-      try {
-        response = await conn.readLine(signal);
-      } catch (err) {
-        throw new Error(`read error reading from ${node}: ${(err as Error).message}`);
-      }
+      const response = await this.request(conn, req, signal);
       // Go keeps everything after `ERROR` (so two spaces) and the LF (quirk W7); we drop the LF.
       if (response.startsWith('ERROR')) throw new WorkError(`error cancelling remote unit: ${response.slice(6).replace(/\r?\n$/, '')}`);
     } finally {
