@@ -22,6 +22,7 @@ import {readFileSync} from 'node:fs';
 import {goQuote as goStrconvQuote} from '../config/go-values.js';
 import {goDurationString} from '../control/protocol.js';
 import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
+import {goPathErrorText} from '../go-errors.js';
 
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
@@ -215,34 +216,16 @@ function pemDecode(data: Buffer): {block?: PemBlock; rest: Buffer} {
 
 type PemItem = {kind: 'rsa-private'; key: KeyObject} | {kind: 'rsa-public'; key: KeyObject} | {kind: 'other'};
 
-/** Go's texts for the errno values a key file read can produce (libuv's differ, e.g. EISDIR). */
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  ELOOP: 'too many levels of symbolic links',
-  ENAMETOOLONG: 'file name too long',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in system',
-  EIO: 'input/output error',
-  ENXIO: 'no such device or address',
-};
-
 /** A Go `*PathError` text for a failed file system call: `<op> <path>: <errno text>`. */
-function goPathErrorText(err: unknown, op: string, path: string): string {
-  const e = err as NodeJS.ErrnoException;
-  const code = e?.code ?? '';
-  const text = ERRNO_TEXT[code] ?? String(e?.message ?? err).replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
-  return `${e?.syscall ?? op} ${path}: ${text}`;
+function pathError(err: unknown, op: string, path: string): string {
+  return goPathErrorText(err, (err as NodeJS.ErrnoException)?.syscall ?? op, path);
 }
 
 function readKeyFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(goPathErrorText(err, 'open', path));
+    throw new Error(pathError(err, 'open', path));
   }
 }
 

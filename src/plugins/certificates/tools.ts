@@ -20,6 +20,7 @@ import {
 } from '../../core/pki/x509.js';
 import {parseIpAddress, type CertNames} from '../../core/pki/names.js';
 import {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
+import {goPathErrorText} from '../../core/go-errors.js';
 
 export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
 
@@ -28,21 +29,10 @@ export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './o
 // Files and times
 // ---------------------------------------------------------------------------------------------
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-  EROFS: 'read-only file system',
-  ENOSPC: 'no space left on device',
-};
 
 /** A Node fs error in Go's `open <path>: <reason>` form. */
 function goFileError(op: 'open' | 'read', path: string, err: unknown): CertToolError {
-  const code = (err as NodeJS.ErrnoException)?.code ?? '';
-  const reason = ERRNO_TEXT[code] ?? (err instanceof Error ? err.message : String(err));
-  return new CertToolError(`${op} ${path}: ${reason}`);
+  return new CertToolError(goPathErrorText(err, op, path));
 }
 
 /** Reads a file; errors are worded like Go's os.ReadFile. */
