@@ -12,7 +12,10 @@
 import {statSync} from 'node:fs';
 import {parseGoDuration} from '../../core/config/go-values.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
-import {DEFAULT_TOKEN_LIFETIME_MS, type WorkSigningConfig, type WorkVerificationConfig} from '../../core/work/signing.js';
+import type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
+
+/** Token lifetime when `tokenexpiration` is omitted (Go crashes instead; signing.ts has the same value). */
+const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
 export type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
 

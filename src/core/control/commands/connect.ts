@@ -1,6 +1,4 @@
 /** `connect` (control-service.md §4.4): a raw bridge between the control socket and a mesh stream. */
-import {tlsClientConfigOf} from '../../tls/config.js';
-import {dialStream} from '../../netceptor/streams.js';
 import {ControlError} from '../protocol.js';
 import type {ControlCommand} from '../server.js';
 import {netceptorOf} from './common.js';
@@ -26,6 +24,8 @@ export const connectCommand: ControlCommand = {
   async execute(req, ctx) {
     const {node: target, service, tls} = args(req);
     const node = netceptorOf(ctx.rt);
+    // Loaded on first use: the stream layer (QUIC, TLS, X.509) is large and many nodes never dial.
+    const [{tlsClientConfigOf}, {dialStream}] = await Promise.all([import('../../tls/config.js'), import('../../netceptor/streams.js')]);
     let tlsConfig;
     if (tls !== '') {
       tlsConfig = tlsClientConfigOf(ctx.rt.registry('tls-client').get(tls));

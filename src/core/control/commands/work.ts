@@ -5,7 +5,6 @@
 import {createWriteStream} from 'node:fs';
 import {open} from 'node:fs/promises';
 import type {Duplex} from 'node:stream';
-import {checkWorkSignature} from '../../work/signing.js';
 import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} from '../../work/status.js';
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
@@ -74,10 +73,13 @@ function unitIdArg(p: Parsed, sub: string): string {
   return p.words[0];
 }
 
-function verify(ctx: CommandContext, wc: Workceptor, workType: string, signFlag: boolean, signature: string): void {
+async function verify(ctx: CommandContext, wc: Workceptor, workType: string, signFlag: boolean, signature: string): Promise<void> {
+  const shouldVerify = wc.shouldVerify(workType, signFlag);
+  if (!shouldVerify && signature === '') return; // nothing to check: don't load the JWT code
+  const {checkWorkSignature} = await import('../../work/signing.js');
   try {
     checkWorkSignature({
-      shouldVerify: wc.shouldVerify(workType, signFlag),
+      shouldVerify,
       isUnix: ctx.conn.isUnix,
       signature,
       cfg: workVerificationOf(ctx.rt),
@@ -124,7 +126,7 @@ export const workCommand: ControlCommand = {
       case 'force-release': {
         const id = unitIdArg(p, p.sub);
         const unit = lookup(wc, id);
-        verify(ctx, wc, unit.workType, unit.signFlag(), optStr(p.args, 'signature'));
+        await verify(ctx, wc, unit.workType, unit.signFlag(), optStr(p.args, 'signature'));
         try {
           if (p.sub === 'cancel') return {[await unit.cancel()]: id};
           return {[await unit.release(p.sub === 'force-release')]: id};
@@ -165,7 +167,7 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
     signature = optStr(p.args, 'signature');
     for (const [k, v] of Object.entries(p.args)) if (!RESERVED.has(k)) params[k] = v as string;
   }
-  verify(ctx, wc, workType, signWork, signature);
+  await verify(ctx, wc, workType, signWork, signature);
   let unit: WorkUnit;
   try {
     unit = wc.isLocal(node)
@@ -251,7 +253,7 @@ async function results(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<
     signature = optStr(p.args, 'signature');
   }
   const unit = lookup(wc, id);
-  verify(ctx, wc, unit.workType, unit.signFlag(), signature);
+  await verify(ctx, wc, unit.workType, unit.signFlag(), signature);
   ctx.writeLine(`Streaming results for work unit ${id}`);
   const raw = ctx.takeRaw();
   raw.on('error', () => {});
