@@ -34,7 +34,6 @@ function submit(sock: string, req: Record<string, string>, payload = ''): Promis
 function results(sock: string, id: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const c = net.connect(sock);
-    let seen = 0;
     let lines = 0;
     let bytes = 0;
     c.on('data', (d: Buffer) => {
@@ -44,7 +43,6 @@ function results(sock: string, id: string): Promise<number> {
         i++;
       }
       bytes += d.length - i;
-      seen += d.length;
     });
     c.on('error', reject);
     c.on('close', () => resolve(bytes));
@@ -110,7 +108,7 @@ try {
   const bytes = await results(sock, id);
   const secs = (performance.now() - t0) / 1000;
   if (bytes !== BIG_MB << 20) throw new Error(`big results: got ${bytes} bytes`);
-  result.results3Hop = {megabytes: BIG_MB, seconds: round(secs * 100) / 100 / 1, MBps: round(BIG_MB / secs)};
+  result.results3Hop = {megabytes: BIG_MB, seconds: Math.round(secs * 1000) / 1000, MBps: round(BIG_MB / secs)};
   await command(sock, `work release ${id}`);
 } finally {
   await Promise.all(nodes.map((n) => n.stop()));
