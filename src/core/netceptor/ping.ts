@@ -24,7 +24,8 @@ export interface PingOptions {
 
 /** Sends one ping; never rejects: failures come back in `error`. */
 export function ping(node: Netceptor, target: string, opts: PingOptions = {}): Promise<PingResult> {
-  const start = process.hrtime.bigint();
+  // Like Go, the clock starts once the reply socket exists, just before the ping is sent.
+  let start = process.hrtime.bigint();
   const elapsed = () => process.hrtime.bigint() - start;
   return new Promise<PingResult>((resolve) => {
     let pc: ReturnType<Netceptor['listenPacket']> | undefined;
@@ -54,6 +55,7 @@ export function ping(node: Netceptor, target: string, opts: PingOptions = {}): P
     opts.signal?.addEventListener('abort', onAbort, {once: true});
     timer = node.clock.setTimeout(() => finish({from: node.id, error: 'timeout'}), opts.timeoutMs ?? PING_TIMEOUT_MS);
     try {
+      start = process.hrtime.bigint();
       pc.writeTo(Buffer.alloc(0), target, SERVICE_PING, opts.hopsToLive ?? MAX_FORWARDING_HOPS);
     } catch (err) {
       finish({from: node.id, error: (err as Error).message});
