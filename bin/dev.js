@@ -3,6 +3,11 @@
 import {execute} from '@oclif/core';
 
 const args = process.argv.slice(2);
+// Command runners spawned by a node started from here run the TypeScript runner too.
+if (args.some((a) => /^--?command-runner$/i.test(a))) {
+  const {main} = await import('../src/work-runner-main.ts');
+  await main(args);
+}
 const first = args[0];
 if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
   if (args.length === 1 && first.toLowerCase() === '--version') args.splice(0, 1, 'version');

@@ -12,7 +12,7 @@ export async function main(argv: string[]): Promise<void> {
       argv,
       bin: 'receptor',
       progress: process.stdout.isTTY === true,
-      selfCommand: [process.execPath, process.argv[1]],
+      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]],
     });
     process.exitCode = code;
   } catch (err) {

@@ -40,7 +40,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const rt = new NodeRuntime(logger, {
     configFiles: loaded.configFiles,
     argv: opts.argv,
-    selfCommand: opts.selfCommand ?? [process.execPath, process.argv[1]],
+    selfCommand: opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]],
   });
   const live = instantiate(loaded.items);
   const exclusive = loaded.items.some((it) => it.def.exclusive);

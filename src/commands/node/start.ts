@@ -20,7 +20,7 @@ The daemon logs JSON lines (pino) to stderr and stops cleanly on SIGINT/SIGTERM;
       bin: this.config.bin,
       root: this.config.root,
       progress: process.stdout.isTTY === true,
-      selfCommand: [process.execPath, process.argv[1]],
+      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]],
     });
     if (code !== 0) this.exit(code);
   }

@@ -64,7 +64,7 @@ export class Workceptor {
     this.unitsDir = join(opts.dataDir, opts.nodeId);
     this.logger = opts.logger.child({component: 'workceptor'});
     this.rt = opts.rt;
-    this.selfCommand = opts.selfCommand ?? [process.execPath, process.argv[1]];
+    this.selfCommand = opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]];
     this.logLevel = opts.logLevel ?? 'error';
   }
 
