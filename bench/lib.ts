@@ -27,7 +27,17 @@ export class NodeProc {
   }
   /** Resident set size in KiB (VmRSS). */
   rssKiB(): number {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
+    return this.statusField('VmRSS');
+  }
+  /**
+   * Private resident memory in KiB (RssAnon): what one more node costs. The rest of VmRSS is
+   * RssFile, pages of the node binary shared by every Node process on the machine.
+   */
+  privateKiB(): number {
+    return this.statusField('RssAnon');
+  }
+  private statusField(name: string): number {
+    const m = new RegExp(`${name}:\\s+(\\d+)`).exec(readFileSync(`/proc/${this.child.pid}/status`, 'utf8'));
     return m ? Number(m[1]) : NaN;
   }
   /** User + system CPU time in milliseconds. */

@@ -53,7 +53,9 @@ async function convergence(parents: number[], tag: string): Promise<Record<strin
     const ms = performance.now() - m.lastStarted;
     ends.forEach((c) => c.close());
     const rss = m.nodes.map((n) => n.rssKiB() / 1024);
-    return {nodes: parents.length, convergenceMs: round(ms), rssMiB: {median: round(percentile([...rss].sort((a, b) => a - b), 50)), max: round(Math.max(...rss))}};
+    const priv = m.nodes.map((n) => n.privateKiB() / 1024);
+    const stats = (xs: number[]) => ({median: round(percentile([...xs].sort((a, b) => a - b), 50)), max: round(Math.max(...xs))});
+    return {nodes: parents.length, convergenceMs: round(ms), rssMiB: stats(rss), privateMiB: stats(priv)};
   } finally {
     await stopAll(m);
   }
@@ -102,7 +104,7 @@ async function idleCpu(): Promise<Record<string, unknown>> {
     // report the window right after convergence and the steady state after it.
     const afterStart = await window();
     const steady = await window();
-    return {seconds, afterStart, steady, rssMiB: m.nodes.map((n) => round(n.rssKiB() / 1024))};
+    return {seconds, afterStart, steady, rssMiB: m.nodes.map((n) => round(n.rssKiB() / 1024)), privateMiB: m.nodes.map((n) => round(n.privateKiB() / 1024))};
   } finally {
     await stopAll(m);
   }
