@@ -222,11 +222,9 @@ describe('e2e: work commands through the CLI', function () {
       expect(c.stdout).to.equal(`Cancelled:\n(${id}, cancelled)\n`);
       expect(await status(id)).to.deep.include({State: 4, StateName: 'Canceled'});
 
-      const started = Date.now();
       const res = await work(['results', id], {timeoutMs: 20_000});
       expect(res.code).to.equal(1);
       expect(res.stderr).to.include('ERROR: Remote unit was canceled: Canceled');
-      expect(Date.now() - started).to.be.below(10_000);
 
       const again = await json<unknown>(['cancel', id]);
       expect(again).to.deep.equal([{unitid: id, result: 'cancelled'}]);

@@ -192,12 +192,9 @@ describe('integration: remote work units', function () {
   });
 
   it('echo round trip: exact bytes, ExtraData, status file and the remote unit on B', async () => {
-    const t0 = performance.now();
     const r = await submit(a.sock, {node: 'b', worktype: 'echo', params: 'p1', other: 'v'}, 'hello\n');
-    const tReply = performance.now();
     expect(r.reply).to.equal(`{"result":"Job Started","unitid":"${r.id}"}`);
     const out = await results(a.sock, r.id);
-    const tDone = performance.now();
     expect(out.toString()).to.equal('hello\n');
     const s = await statusOf(a.sock, r.id);
     expect(s).to.include({State: 2, StateName: 'Succeeded', Detail: 'exit status 0', StdoutSize: 6, WorkType: 'remote'});
@@ -218,23 +215,25 @@ describe('integration: remote work units', function () {
     expect(readFileSync(join(b.dataDir, 'b', remoteId, 'stdin'), 'utf8')).to.equal('hello\n');
     // Monitoring is over: no background job is left on the unit.
     await until(() => (a.wc.unit(r.id) as unknown as {job?: unknown}).job === undefined, 'monitor finished', 5000);
-    console.log(`      submit→reply ${(tReply - t0).toFixed(1)} ms, submit→results EOF ${(tDone - t0).toFixed(1)} ms`);
   });
 
-  it('measures submit → Succeeded on A (1 hop, in-process echo on B)', async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      const r = await submit(a.sock, {node: 'b', worktype: 'echo'}, `run ${i}\n`);
-      expect(r.reply).to.contain('Job Started');
-      const u = a.wc.unit(r.id);
-      await until(() => u.status().State === STATE_SUCCEEDED && u.status().StdoutSize === `run ${i}\n`.length, 'succeeded', 10_000);
-      times.push(performance.now() - t0);
-      expect((await results(a.sock, r.id)).toString()).to.equal(`run ${i}\n`);
+  it('mirrors completion without waiting for a status poll (event-driven between our nodes)', async () => {
+    // With the poll interval an hour long, completion can only come from the results stream
+    // ending and the immediate status query it triggers.
+    const saved = remoteTimings.statusPollMs;
+    remoteTimings.statusPollMs = 3_600_000;
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await submit(a.sock, {node: 'b', worktype: 'echo'}, `run ${i}\n`);
+        expect(r.reply).to.contain('Job Started');
+        const u = a.wc.unit(r.id);
+        await until(() => u.status().State === STATE_SUCCEEDED && u.status().StdoutSize === `run ${i}\n`.length, 'succeeded', 15_000);
+        expect((await results(a.sock, r.id)).toString()).to.equal(`run ${i}\n`);
+        expect(await ask(a.sock, `work release ${r.id}`)).to.match(/released/);
+      }
+    } finally {
+      remoteTimings.statusPollMs = saved;
     }
-    const sorted = [...times].sort((x, y) => x - y);
-    console.log(`      submit→Succeeded on A: median ${sorted[2].toFixed(1)} ms, max ${sorted[4].toFixed(1)} ms (poll interval ${remoteTimings.statusPollMs} ms)`);
-    expect(sorted[2]).to.be.below(remoteTimings.statusPollMs);
   });
 
   it('5 MB payload goes out and comes back byte-exact (SHA-256)', async () => {
@@ -303,17 +302,18 @@ describe('integration: remote work units', function () {
   it('ttl: an unreachable target gives Job Submitted, then Failed "Work unit expired on …"', async () => {
     const t0 = Date.now();
     const r = await submit(a.sock, {node: 'nowhere', worktype: 'echo', ttl: '400ms'}, 'x');
+    const t1 = Date.now();
     expect(r.reply).to.equal(`{"result":"Job Submitted","unitid":"${r.id}"}`);
     const pending = await statusOf(a.sock, r.id);
     expect(pending).to.include({State: 0, Detail: 'Starting Worker'});
     const exp = pending.ExtraData.Expiration as string;
     expect(exp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
     const expMs = parseRfc3339(exp)!;
-    expect(expMs - t0).to.be.within(300, 1500);
+    // now + ttl, taken while the submission was being handled.
+    expect(expMs).to.be.within(t0 + 400 - 50, t1 + 400 + 50); // slack: performance vs Date clocks
     const s = await waitStatus(a.sock, r.id, (x) => x.State === STATE_FAILED, 'expiry');
     expect(s.Detail).to.equal(`Work unit expired on ${formatGoStamp(expMs)}`);
     expect(s.Detail).to.match(/^Work unit expired on (Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} \d{1,2} \d\d:\d\d:\d\d$/);
-    expect(Date.now() - expMs).to.be.below(1000);
     expect(s.ExtraData).to.include({RemoteStarted: false});
     expect(await ask(a.sock, `work release ${r.id}`)).to.equal(`{"released":"${r.id}"}`);
   });
@@ -321,18 +321,17 @@ describe('integration: remote work units', function () {
   it('Job Submitted for a node that is not there yet, delivered when it appears', async () => {
     const r = await submit(a.sock, {node: 'c', worktype: 'echo', params: 'late'}, 'late payload\n');
     expect(r.reply).to.equal(`{"result":"Job Submitted","unitid":"${r.id}"}`);
-    // Keep the back-off long: delivery must come from the route/advertisement wake-up.
-    remoteTimings.retryFirstMs = 5000;
-    remoteTimings.retryMaxMs = 5000;
+    // Keep the back-off far longer than the test: delivery must come from the
+    // route/advertisement wake-up.
+    remoteTimings.retryFirstMs = 3_600_000;
+    remoteTimings.retryMaxMs = 3_600_000;
     try {
       await new Promise((res) => setTimeout(res, 150));
       const c = await startNode('c', {types: B_TYPES});
       extra.push(c);
-      const t0 = Date.now();
       link(b.node, c.node);
       const out = await results(a.sock, r.id);
       expect(out.toString()).to.equal('late payload\n');
-      expect(Date.now() - t0).to.be.below(4000);
       const s = await statusOf(a.sock, r.id);
       expect(s).to.include({State: 2, Detail: 'exit status 0'});
       expect(s.ExtraData).to.include({RemoteNode: 'c', RemoteStarted: true});
@@ -548,11 +547,9 @@ describe('integration: remote work units', function () {
     extra.push(h);
     link(b.node, h.node);
     await until(() => a.node.statusAdvertisements().some((x) => x.NodeID === 'h' && x.Service === 'control'), 'a sees h');
-    const t0 = performance.now();
     const r = await submit(a.sock, {node: 'h', worktype: 'cat'}, 'through a runner\n');
     expect(r.reply).to.equal(`{"result":"Job Started","unitid":"${r.id}"}`);
     expect((await results(a.sock, r.id)).toString()).to.equal('through a runner\n');
-    console.log(`      2 hops, real runner: submit→results EOF ${(performance.now() - t0).toFixed(1)} ms`);
     expect(await statusOf(a.sock, r.id)).to.include({State: 2, Detail: 'exit status 0', StdoutSize: 17});
 
     const z = await submit(a.sock, {node: 'h', worktype: 'sleep'});
