@@ -160,6 +160,11 @@ describe('control service: captured receptorctl sessions', function () {
       expect(Object.keys(lines[2])).to.deep.equal(['0', '1']);
     });
 
+    it('a request line longer than 16 MiB ends the session with an error (no unbounded buffering)', async () => {
+      const out = await converse(ctl.path, [Buffer.alloc(17 << 20, 0x61)]);
+      expect(out.split('\n')[1]).to.equal(`ERROR: request line longer than ${16 << 20} bytes`);
+    });
+
     it('handles a very long line, an abrupt disconnect mid-command, and keeps other sessions working', async () => {
       const big = await converse(ctl.path, [`ping ${'x'.repeat(1 << 20)}\n`]);
       expect(big.split('\n')[1]).to.equal('{"Error":"no route to node","Success":false}');

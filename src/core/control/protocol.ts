@@ -4,6 +4,12 @@
  */
 import {compareBytewise, parseGoJson, writeGoJson, type GoJsonOut, type JsonValue} from '../netceptor/go-json.js';
 
+/**
+ * Longest request line a session buffers (Go has no limit; an endless line would exhaust
+ * memory). A longer one ends the session with an error.
+ */
+export const MAX_REQUEST_LINE = 16 << 20;
+
 /** An error whose message goes to the client as `ERROR: <message>`. */
 export class ControlError extends Error {}
 
@@ -62,6 +68,11 @@ export function parseRequestLine(line: string): ParsedLine {
  */
 export class LineBuffer {
   private buf: Buffer = Buffer.alloc(0);
+
+  /** Bytes buffered (the unfinished line and anything after it). */
+  get size(): number {
+    return this.buf.length;
+  }
 
   push(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);

@@ -6,7 +6,7 @@
 import type {Duplex} from 'node:stream';
 import type {Logger} from 'pino';
 import type {Runtime} from '../config/types.js';
-import {ControlError, encodeReply, LineBuffer, parseRequestLine, type Request} from './protocol.js';
+import {ControlError, encodeReply, LineBuffer, MAX_REQUEST_LINE, parseRequestLine, type Request} from './protocol.js';
 import {rawChannel} from './raw.js';
 
 export interface ControlConnection {
@@ -70,6 +70,12 @@ class Session {
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
   private readonly onData = (chunk: Buffer) => {
     this.lines.push(chunk);
+    if (this.lines.size > MAX_REQUEST_LINE && !chunk.includes(0x0a)) {
+      this.logger.warn({remote: this.conn.remote}, 'control request line too long; closing the session');
+      this.write(`ERROR: request line longer than ${MAX_REQUEST_LINE} bytes\n`);
+      this.finish(true);
+      return;
+    }
     void this.pump();
   };
   private readonly onEnd = () => {

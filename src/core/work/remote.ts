@@ -223,6 +223,9 @@ function fsErrorText(err: unknown, path: string): string {
  * One mesh stream to B's `control` service with a line reader that never loses the bytes after
  * a line: whatever was read past the LF stays buffered for the next line or for raw reading.
  */
+/** Longest reply line accepted from a remote control service (a status line is ~400 bytes). */
+const MAX_REPLY_LINE = 1 << 20;
+
 export class RemoteControlConn {
   private buf: Buffer = Buffer.alloc(0);
   private ended = false;
@@ -284,6 +287,7 @@ export class RemoteControlConn {
         this.buf = this.buf.subarray(i + 1);
         return line;
       }
+      if (this.buf.length > MAX_REPLY_LINE) throw new Error(`reply line longer than ${MAX_REPLY_LINE} bytes`);
       if (this.pull()) continue;
       if (signal?.aborted) throw abortError();
       if (this.failure) throw this.failure;
