@@ -12,6 +12,7 @@ import {logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
 import {versionType} from './version/index.js';
 import {workCommandTypes} from './work-command/index.js';
+import {workKubernetesType} from './work-kubernetes/index.js';
 import {workSigningTypes} from './work-signing/index.js';
 
 export function builtinTypes(): RegisterHookResult {
@@ -30,6 +31,7 @@ export function builtinTypes(): RegisterHookResult {
     ...certificateTypes,
     ...workSigningTypes,
     ...workCommandTypes,
+    workKubernetesType,
   ];
 }
 
