@@ -61,6 +61,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A promise rejected without a handler is a bug somewhere, but not a reason to take the
+  // mesh node (and the work it supervises) down: log it and keep running.
+  const onRejection = (reason: unknown) => logger.error({err: reason}, 'unhandled promise rejection (a bug); the node keeps running');
+  process.on('unhandledRejection', onRejection);
   rt.onShutdownRequest((req) => {
     shuttingDown = true;
     resolveStop(req);
@@ -69,6 +73,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await rt.shutdown();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('unhandledRejection', onRejection);
     clearInterval(keepAlive);
   };
 
