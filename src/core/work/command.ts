@@ -170,13 +170,7 @@ export class CommandUnit extends WorkUnit {
   }
 
   async release(force: boolean): Promise<ReleaseResult> {
-    try {
-      await this.cancel();
-    } catch (err) {
-      if (!force) throw err;
-    }
-    await this.deleteUnit(force);
-    return 'released';
+    return this.releaseLocal(force);
   }
 }
 

@@ -183,6 +183,20 @@ export abstract class WorkUnit extends EventEmitter {
     this.wc.forget(this.id);
   }
 
+  /**
+   * Release of a unit that runs on this node (workceptor.md §6.5): cancel first (a cancel error
+   * aborts a release, not a force-release), then delete the directory and forget the unit.
+   */
+  protected async releaseLocal(force: boolean): Promise<ReleaseResult> {
+    try {
+      await this.cancel();
+    } catch (err) {
+      if (!force) throw err;
+    }
+    await this.deleteUnit(force);
+    return 'released';
+  }
+
   /** Marks a unit Failed with the size of its stdout file (restart failures). */
   failWith(detail: string): void {
     this.updateBasic(STATE_FAILED, detail, stdoutSize(this.dir));
