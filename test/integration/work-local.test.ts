@@ -204,6 +204,30 @@ async function waitStatus(sock: string, id: string, ok: (s: Record<string, unkno
   }
 }
 
+describe('integration: payload tracing (RECEPTOR_PAYLOAD_TRACE_LEVEL)', function () {
+  this.timeout(30_000);
+
+  it('logs the connection type, the unit and the payload at debug level; the payload is stored unchanged', async () => {
+    const lines: string[] = [];
+    const n = await startWorkNode('foo', {types: [commandType('echo', 'cat')], logLines: lines});
+    const saved = process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL;
+    try {
+      process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL = '3';
+      const r = await submit(n.sock, {node: 'localhost', worktype: 'echo'}, 'traced\npayload\n');
+      expect((await results(n.sock, r.id)).toString()).to.equal('traced\npayload\n');
+      const msgs = lines.map((l) => (JSON.parse(l) as {msg: string}).msg);
+      expect(msgs).to.include(`PACKET TRACING ENABLED: Reading from unix socket, work unit ${r.id} with a payload of: traced\npayload\n`);
+      process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL = '1';
+      await submit(n.sock, {node: 'localhost', worktype: 'echo'}, 'x');
+      expect(lines.map((l) => (JSON.parse(l) as {msg: string}).msg)).to.include('PACKET TRACING ENABLED: Reading from unix socket');
+    } finally {
+      if (saved === undefined) delete process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL;
+      else process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL = saved;
+      await n.close();
+    }
+  });
+});
+
 describe('integration: work units survive a node restart', function () {
   this.timeout(60_000);
 

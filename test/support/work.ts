@@ -7,6 +7,7 @@ import {mkdtempSync} from 'node:fs';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {pino} from 'pino';
 import {createLogger} from '../../src/core/log.js';
 import {NodeRuntime} from '../../src/core/runtime.js';
 import {startControlService} from '../../src/core/control/service.js';
@@ -39,6 +40,8 @@ export interface WorkNodeOptions {
   controlTls?: string;
   /** Runs before the work manager is created (register TLS configs, signing keys, …). */
   prepare?: (rt: NodeRuntime) => void | Promise<void>;
+  /** Log records (debug and up) go here instead of being dropped. */
+  logLines?: string[];
 }
 
 export function commandType(workType: string, command: string, params = '', extra: Partial<CommandTypeConfig> = {}): CommandTypeConfig {
@@ -49,7 +52,9 @@ export function commandType(workType: string, command: string, params = '', extr
 export async function startWorkNode(id: string, opts: WorkNodeOptions = {}): Promise<WorkNode> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `receptor-work-${id}-`));
   const node = makeNode(id, {timings: FAST, dataDir});
-  const rt = new NodeRuntime(createLogger((process.env.TEST_LOG_LEVEL as 'debug') ?? 'silent'), {configFiles: [], argv: [], selfCommand: [process.execPath, BIN]});
+  const lines = opts.logLines;
+  const logger = lines ? pino({level: 'debug'}, {write: (l: string) => void lines.push(l)}) : createLogger((process.env.TEST_LOG_LEVEL as 'debug') ?? 'silent');
+  const rt = new NodeRuntime(logger, {configFiles: [], argv: [], selfCommand: [process.execPath, BIN]});
   rt.setNode(node);
   await opts.prepare?.(rt);
   const wc = await initWorkceptor(rt);

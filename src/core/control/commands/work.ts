@@ -186,6 +186,9 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
       raw.end(line, () => resolve());
     });
   const file = createWriteStream(unit.stdinPath, {mode: 0o600});
+  const traceLevel = Number.parseInt(process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0;
+  const traced: Buffer[] = [];
+  if (traceLevel >= 3) raw.on('data', (c: Buffer) => traced.push(c));
   unit.updateBasic(STATE_PENDING, 'Waiting for Input Data', 0);
   raw.write(`Work unit created with ID ${unit.id}. Send stdin data and EOF.\n`);
   const copied = await new Promise<Error | undefined>((resolve) => {
@@ -205,6 +208,13 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
     file.on('finish', () => finish());
     raw.pipe(file);
   });
+  if (traceLevel >= 1) {
+    // Optional payload tracing (control-service.md §6), at debug level.
+    let msg = `PACKET TRACING ENABLED: Reading from ${ctx.conn.isUnix ? 'unix socket' : 'network connection'}`;
+    if (traceLevel >= 2) msg += `, work unit ${unit.id}`;
+    if (traceLevel >= 3) msg += ` with a payload of: ${Buffer.concat(traced).toString('utf8')}`;
+    ctx.logger.debug(msg);
+  }
   if (copied) {
     unit.updateBasic(STATE_FAILED, `Error reading input data: ${copied.message}`, 0);
     await reply(`ERROR: ${copied.message}\n`);
