@@ -174,6 +174,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   constructor(opts: NetceptorOptions) {
     super();
+    // Every remote work unit waiting to reconnect, every ping and dial listens here.
+    this.setMaxListeners(0);
     this.id = opts.nodeId;
     this.dataDir = opts.dataDir ?? '/tmp/receptor';
     this.logger = opts.logger;
