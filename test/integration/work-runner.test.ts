@@ -10,7 +10,8 @@ import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spawnCommandRunner} from '../../src/core/work/spawn-runner.js';
-import {goResolveCommand, goStrconvQuote} from '../../src/core/work/runner.js';
+import {goQuote} from '../../src/core/config/go-values.js';
+import {goResolveCommand} from '../../src/core/work/runner.js';
 import {readStatus, type StatusRecord} from '../../src/core/work/status.js';
 import {parseRunnerArgs} from '../../src/work-runner-main.js';
 
@@ -406,7 +407,7 @@ describe('work: command runner argv and command resolution', () => {
       } finally {
         process.chdir(cwd);
       }
-      expect(goStrconvQuote('a"b\\c\n\x01é')).to.equal('"a\\"b\\\\c\\n\\x01é"');
+      expect(goQuote('a"b\\c\n\x01é')).to.equal('"a\\"b\\\\c\\n\\x01é"');
     } finally {
       rmSync(dir, {recursive: true, force: true});
     }

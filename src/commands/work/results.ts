@@ -1,7 +1,8 @@
 import {Args, Flags} from '@oclif/core';
 import {Writable} from 'node:stream';
 import {ControlCommand} from '../../core/cli/control-command.js';
-import {followResults, WORK_STATE, type ClientOpener} from '../../core/control/work-client.js';
+import {followResults, type ClientOpener} from '../../core/control/work-client.js';
+import {STATE_CANCELED, STATE_FAILED} from '../../core/work/status.js';
 import {nodeFlags, workOpener} from './list.js';
 
 /** How a followed unit ended (the --json shape shared by `work results` and `work submit -f`). */
@@ -48,8 +49,8 @@ export async function followToOutput(open: ClientOpener, unitid: string, startpo
     output: Buffer.concat(chunks).toString('utf8'),
   };
   let error: string | undefined;
-  if (st.State === WORK_STATE.Failed) error = `Remote unit failed: ${st.Detail ?? 'Unknown'}`;
-  else if (r.canceled || st.State === WORK_STATE.Canceled) error = `Remote unit was canceled: ${st.Detail ?? 'Unknown'}`;
+  if (st.State === STATE_FAILED) error = `Remote unit failed: ${st.Detail ?? 'Unknown'}`;
+  else if (r.canceled || st.State === STATE_CANCELED) error = `Remote unit was canceled: ${st.Detail ?? 'Unknown'}`;
   return {json, error};
 }
 

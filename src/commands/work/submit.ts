@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream';
 import {ControlCommand, openControlClient} from '../../core/cli/control-command.js';
 import {submitWork, WorkSubmitError, type ClientOpener} from '../../core/control/work-client.js';
 import {errorMessage, ReceptorError} from '../../core/errors.js';
+import {goErrorText} from '../../core/go-errors.js';
 import {opOnUnits} from './cancel.js';
 import {followToOutput, type FollowJson} from './results.js';
 
@@ -24,14 +25,6 @@ const SUBMIT_FAILED = 101;
 
 function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
-}
-
-function fileError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e.code === 'ENOENT') return 'no such file or directory';
-  if (e.code === 'EACCES') return 'permission denied';
-  if (e.code === 'EISDIR') return 'is a directory';
-  return errorMessage(err);
 }
 
 /**
@@ -56,7 +49,7 @@ export function buildParams(pairs: string[], paramsFlag: string | undefined, wor
       try {
         value = readFileSync(file, 'utf8');
       } catch (err) {
-        throw new ReceptorError('E_USAGE', `Failed to read the file for parameter ${key}: ${file}: ${fileError(err)}`);
+        throw new ReceptorError('E_USAGE', `Failed to read the file for parameter ${key}: ${file}: ${goErrorText(err)}`);
       }
     }
     params[key] = value;
@@ -135,7 +128,7 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
       try {
         payload = createReadStream('', {fd: openSync(file, 'r')});
       } catch (err) {
-        throw new ReceptorError('E_USAGE', `Failed to load payload file: ${file}: ${fileError(err)}`);
+        throw new ReceptorError('E_USAGE', `Failed to load payload file: ${file}: ${goErrorText(err)}`);
       }
     }
 

@@ -9,10 +9,8 @@
 import type * as net from 'node:net';
 import type {Readable, Writable} from 'node:stream';
 import {ReceptorError} from '../errors.js';
+import {STATE_CANCELED} from '../work/status.js';
 import {ControlClient, ControlConnectError, ControlRemoteError} from './client.js';
-
-/** State codes of a unit (workceptor.md §5.1). */
-export const WORK_STATE = {Pending: 0, Running: 1, Succeeded: 2, Failed: 3, Canceled: 4} as const;
 
 /** The status object of `work status` / the values of `work list` (control-service.md §4.6.3). */
 export interface WorkStatus {
@@ -437,7 +435,7 @@ export async function followResults(open: ClientOpener, unitid: string, out: Wri
           }
           throw err;
         }
-        if (st.State === WORK_STATE.Canceled) {
+        if (st.State === STATE_CANCELED) {
           canceledSince ??= Date.now();
           const size = typeof st.StdoutSize === 'number' ? st.StdoutSize : 0;
           if (startpos + bytes >= size || Date.now() - canceledSince >= graceMs) {
@@ -471,7 +469,7 @@ export async function followResults(open: ClientOpener, unitid: string, out: Wri
   const client = await open();
   try {
     const status = await workStatus(client, unitid);
-    return {bytes, status, canceled: status.State === WORK_STATE.Canceled};
+    return {bytes, status, canceled: status.State === STATE_CANCELED};
   } finally {
     client.close();
   }

@@ -5,7 +5,7 @@
  */
 import type {ChildProcess} from 'node:child_process';
 import {spawnCommandRunner} from './spawn-runner.js';
-import {isComplete, stdoutSize, STATE_CANCELED, STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
+import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from './workceptor.js';
 
@@ -133,7 +133,7 @@ export class CommandUnit extends WorkUnit {
     const s = this.readRaw();
     if (isComplete(s.State)) return;
     if (s.State === STATE_PENDING) {
-      this.updateBasic(STATE_FAILED, 'Pending at restart', stdoutSize(this.dir));
+      this.failWith('Pending at restart');
       return;
     }
     // Running: the detached runner (if alive) keeps writing the file. Improvement on Go
@@ -142,7 +142,7 @@ export class CommandUnit extends WorkUnit {
     if (pid > 0 && !pidAlive(pid)) {
       const again = this.readRaw();
       if (!isComplete(again.State) && again.State !== STATE_CANCELED) {
-        this.updateBasic(STATE_FAILED, 'Failed to restart: command runner is gone', stdoutSize(this.dir));
+        this.failWith('Failed to restart: command runner is gone');
       }
     }
   }
@@ -184,4 +184,3 @@ export function commandTypeDef(cfg: CommandTypeConfig): WorkTypeDef {
   };
 }
 
-export type {StatusRecord};

@@ -1,8 +1,8 @@
 /**
- * Go's texts for process outcomes and system errors on Linux, so that command units show
- * the Details Go receptor shows (workceptor.md §5.3): `(*os.ProcessState).String()`
- * (`exit status 3`, `signal: killed`) and `syscall.Errno.Error()` (`no such file or
- * directory`), both taken from Go's syscall tables for Linux (zerrors_linux_amd64.go).
+ * Go's texts for process outcomes on Linux, so that command units show the Details Go
+ * receptor shows (workceptor.md §5.3): `(*os.ProcessState).String()` (`exit status 3`,
+ * `signal: killed`), from Go's signal table for Linux (zerrors_linux_amd64.go). Errno texts
+ * are in src/core/go-errors.ts.
  */
 import {constants} from 'node:os';
 
@@ -116,4 +116,3 @@ export function goExitCode(code: number | null, signal: NodeJS.Signals | null): 
   return code === null || code === undefined ? 255 : code & 0xff;
 }
 
-export {goErrnoString, goErrorText} from '../go-errors.js';

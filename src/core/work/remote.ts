@@ -16,7 +16,7 @@
 import {open} from 'node:fs/promises';
 import type {Duplex} from 'node:stream';
 import {parseGoDuration} from '../config/go-values.js';
-import {compareBytewise} from '../netceptor/go-json.js';
+import {sortedMap} from '../netceptor/go-json.js';
 import type {Netceptor} from '../netceptor/node.js';
 import type {MeshStream} from '../netceptor/streams.js';
 import {encodeReply, goMap} from '../control/protocol.js';
@@ -57,18 +57,12 @@ export interface RemoteExtraData {
 
 export const GO_ZERO_TIME_TEXT = '0001-01-01T00:00:00Z';
 
-function sortedParams(p: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const k of Object.keys(p).sort(compareBytewise)) out[k] = p[k];
-  return out;
-}
-
 /** Builds the record with keys in struct order and RemoteParams sorted (Go encodes maps sorted). */
 function makeExtra(e: RemoteExtraData): RemoteExtraData {
   return {
     RemoteNode: e.RemoteNode,
     RemoteWorkType: e.RemoteWorkType,
-    RemoteParams: sortedParams(e.RemoteParams),
+    RemoteParams: Object.fromEntries(sortedMap(Object.entries(e.RemoteParams))),
     RemoteUnitID: e.RemoteUnitID,
     RemoteStarted: e.RemoteStarted,
     LocalCancelled: e.LocalCancelled,

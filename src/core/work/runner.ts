@@ -25,7 +25,9 @@
 import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import {accessSync, closeSync, constants as fsConstants, fsyncSync, openSync, readdirSync, readSync, statSync} from 'node:fs';
 import {isAbsolute, join} from 'node:path';
-import {goErrorText, goExitCode, goProcessStateString} from './go-exit.js';
+import {goQuote} from '../config/go-values.js';
+import {goErrorText, goPathErrorText} from '../go-errors.js';
+import {goExitCode, goProcessStateString} from './go-exit.js';
 import {shlexSplit} from './shlex.js';
 import {STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, updateBasicStatus} from './status.js';
 
@@ -59,37 +61,10 @@ function killDelayFromEnv(): number {
   return Number.isFinite(n) && n >= 0 ? n : DEFAULT_KILL_DELAY_MS;
 }
 
-/** Go's `strconv.Quote` for the names in exec errors. */
-export function goStrconvQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"') out += '\\"';
-    else if (ch === '\\') out += '\\\\';
-    else if (c === 7) out += '\\a';
-    else if (c === 8) out += '\\b';
-    else if (c === 12) out += '\\f';
-    else if (c === 10) out += '\\n';
-    else if (c === 13) out += '\\r';
-    else if (c === 9) out += '\\t';
-    else if (c === 11) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if ((c >= 0x80 && c < 0xa0) || c === 0xad || c === 0x2028 || c === 0x2029 || c === 0xfeff) {
-      out += `\\u${c.toString(16).padStart(4, '0')}`;
-    } else out += ch;
-  }
-  return out + '"';
-}
-
-/** Go's text for a failed file operation: `open <path>: <errno text>`. */
-function goPathError(op: string, path: string, err: unknown): string {
-  return `${op} ${path}: ${goErrorText(err)}`;
-}
-
 /** Go-style text of an error thrown by a status-file write. */
 function statusErrorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.syscall === 'string' && typeof e.path === 'string') return goPathError(e.syscall, e.path, e);
+  if (e && typeof e.syscall === 'string' && typeof e.path === 'string') return goPathErrorText(e, e.syscall, e.path);
   return e instanceof Error ? e.message : String(err);
 }
 
@@ -118,12 +93,12 @@ export function goResolveCommand(name: string, pathEnv = process.env.PATH ?? '')
     const candidate = join(dir, name);
     if (isExecutable(candidate)) {
       if (!isAbsolute(candidate)) {
-        throw new RunnerError(`exec: ${goStrconvQuote(name)}: cannot run executable found relative to current directory`);
+        throw new RunnerError(`exec: ${goQuote(name)}: cannot run executable found relative to current directory`);
       }
       return candidate;
     }
   }
-  throw new RunnerError(`exec: ${goStrconvQuote(name)}: executable file not found in $PATH`);
+  throw new RunnerError(`exec: ${goQuote(name)}: executable file not found in $PATH`);
 }
 
 let binfmtCache: boolean | undefined;
@@ -257,7 +232,7 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
       stdin = openSync(stdinPath, 'r');
       openFds.push(stdin);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return fail(goPathError('open', stdinPath, err));
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return fail(goPathErrorText(err, 'open', stdinPath));
       stdin = 'ignore';
     }
     const stdoutPath = join(unitdir, 'stdout');
@@ -266,7 +241,7 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
       stdout = openSync(stdoutPath, fsConstants.O_CREAT | fsConstants.O_WRONLY, 0o600);
       openFds.push(stdout);
     } catch (err) {
-      return fail(goPathError('open', stdoutPath, err));
+      return fail(goPathErrorText(err, 'open', stdoutPath));
     }
 
     let child: ChildProcess;

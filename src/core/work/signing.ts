@@ -19,7 +19,7 @@
  */
 import {constants, createPrivateKey, createPublicKey, type KeyObject, sign as cryptoSign, verify as cryptoVerify, X509Certificate} from 'node:crypto';
 import {readFileSync} from 'node:fs';
-import {goQuote as goStrconvQuote} from '../config/go-values.js';
+import {goQuote} from '../config/go-values.js';
 import {goDurationString} from '../control/protocol.js';
 import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
 import {goPathErrorText} from '../go-errors.js';
@@ -542,7 +542,7 @@ function decodeNumericDate(v: JsonValue): bigint {
   } else if (v.kind === 'string') {
     if (!JSON_NUMBER.test(v.value)) {
       const literal = v.escaped ? JSON.stringify(v.value) : `"${v.value}"`;
-      throw new JwtError(`could not parse NumericData: json: invalid number literal, trying to unmarshal ${goStrconvQuote(literal)} into Number`);
+      throw new JwtError(`could not parse NumericData: json: invalid number literal, trying to unmarshal ${goQuote(literal)} into Number`);
     }
     text = v.value;
   } else {
@@ -550,7 +550,7 @@ function decodeNumericDate(v: JsonValue): bigint {
   }
   const f = Number(text);
   if (!Number.isFinite(f)) {
-    throw new JwtError(`could not convert json number value to float: strconv.ParseFloat: parsing ${goStrconvQuote(text)}: value out of range`);
+    throw new JwtError(`could not convert json number value to float: strconv.ParseFloat: parsing ${goQuote(text)}: value out of range`);
   }
   // time.Unix(int64(whole), int64(frac*1e9)).Truncate(time.Second); int64 conversion of
   // an out-of-range float gives math.MinInt64 on amd64.

@@ -139,14 +139,6 @@ export function updateBasicStatus(unitDir: string, state: number, detail: string
   return next;
 }
 
-/** Full update: read, change, write. */
-export function updateFullStatus(unitDir: string, change: (s: StatusRecord) => void): StatusRecord {
-  const cur = readStatus(unitDir);
-  change(cur);
-  writeStatus(unitDir, cur);
-  return cur;
-}
-
 /** Size of `<unitDir>/stdout`, or 0 when it does not exist. */
 export function stdoutSize(unitDir: string): number {
   try {

@@ -15,9 +15,6 @@ export type StartResult = 'started' | 'pending';
 export type CancelResult = 'cancelled' | 'cancel pending';
 export type ReleaseResult = 'released' | 'release pending';
 
-/** Thrown by `start` when the start is still going on in the background (remote units). */
-export class StartPending extends Error {}
-
 export abstract class WorkUnit extends EventEmitter {
   readonly dir: string;
   readonly logger: Logger;

@@ -7,7 +7,7 @@ import {join} from 'node:path';
 import type {Logger} from 'pino';
 import type {Runtime} from '../config/types.js';
 import {randomId} from '../netceptor/ids.js';
-import {readStatus, STATE_PENDING, writeStatus} from './status.js';
+import {readStatus, STATE_PENDING} from './status.js';
 import {UnknownTypeUnit, WorkUnit} from './unit.js';
 
 /** A registered work type (work-command, remote, …). */
@@ -218,11 +218,6 @@ export class Workceptor {
   shutdown(): void {
     this.shut = true;
     for (const u of this.units.values()) u.dispose();
-  }
-
-  /** Test helper: writes a status record directly. */
-  static writeStatusFor(unitDir: string, s: Parameters<typeof writeStatus>[1]): void {
-    writeStatus(unitDir, s);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Go's process-state and errno texts (workceptor.md §5.3). */
 import {expect} from 'chai';
-import {goErrnoString, goErrorText, goExitCode, goProcessStateString, goSignalName} from '../../../src/core/work/go-exit.js';
+import {goErrnoString, goErrorText} from '../../../src/core/go-errors.js';
+import {goExitCode, goProcessStateString, goSignalName} from '../../../src/core/work/go-exit.js';
 
 describe('work: Go process-state strings', () => {
   it('exit status <n>', () => {
