@@ -63,6 +63,16 @@ export function writeConfig(dir: string, id: string, items: string[]): {config: 
   return {config, socket};
 }
 
+/** Starts node `n<i>` with `cfgs[i]` for each i, in order, pushing each onto `into` (for cleanup) before it is ready. */
+export async function startNodes(dir: string, cfgs: string[][], into: NodeProc[]): Promise<void> {
+  for (let i = 0; i < cfgs.length; i++) {
+    const {config, socket} = writeConfig(dir, `n${i}`, cfgs[i]);
+    const p = new NodeProc(`n${i}`, config, socket);
+    into.push(p);
+    await p.ready();
+  }
+}
+
 export async function waitUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {

@@ -5,7 +5,7 @@
  * loopback TCP in the same run as the ceiling. Prints JSON.
  */
 import net from 'node:net';
-import {freePorts, NodeProc, waitUntil, workDir, writeConfig} from './lib.js';
+import {freePorts, startNodes, waitUntil, workDir, type NodeProc} from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const MB = quick ? 16 : 64;
@@ -85,12 +85,7 @@ const cfgs = [
 ];
 const nodes: NodeProc[] = [];
 try {
-  for (let i = 0; i < 4; i++) {
-    const {config, socket} = writeConfig(dir, `n${i}`, cfgs[i]);
-    const p = new NodeProc(`n${i}`, config, socket);
-    nodes.push(p);
-    await p.ready();
-  }
+  await startNodes(dir, cfgs, nodes);
   // Wait until a 3-hop connection works end to end.
   await waitUntil(async () => (await download(down3).then(() => true, () => false)), 30_000, '3-hop route');
   const measure = async (f: () => Promise<number>) => {

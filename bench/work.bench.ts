@@ -5,7 +5,7 @@
  * away. Prints JSON.
  */
 import net from 'node:net';
-import {freePorts, NodeProc, percentile, waitUntil, workDir, writeConfig} from './lib.js';
+import {freePorts, percentile, startNodes, waitUntil, workDir, type NodeProc} from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 5 : 15;
@@ -90,12 +90,7 @@ const cfgs = [
 const nodes: NodeProc[] = [];
 const result: Record<string, unknown> = {benchmark: 'work', rounds: ROUNDS};
 try {
-  for (let i = 0; i < 4; i++) {
-    const {config, socket} = writeConfig(dir, `n${i}`, cfgs[i]);
-    const p = new NodeProc(`n${i}`, config, socket);
-    nodes.push(p);
-    await p.ready();
-  }
+  await startNodes(dir, cfgs, nodes);
   const sock = nodes[0].socket;
   await waitUntil(async () => (await command(sock, 'status')).includes('"NodeID":"n3","Service":"control"'), 30_000, 'n3 control advertised');
   // Warm-up (first QUIC connections, first runner spawn).

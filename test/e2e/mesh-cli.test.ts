@@ -2,7 +2,7 @@
 import {expect} from 'chai';
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {Daemon, runCli, waitFor} from '../support/cli.js';
+import {runCli, startDaemons, waitFor, type Daemon} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
 
@@ -17,11 +17,7 @@ describe('e2e: 3-node mesh through the client commands', function () {
     writeFileSync(join(dir, 'foo.yml'), `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- control-service:\n    filename: ${sock}\n`);
     writeFileSync(join(dir, 'bar.yml'), `- node:\n    id: bar\n- tcp-peer: 127.0.0.1:${p1}\n- ws-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
     writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- ws-peer: ws://127.0.0.1:${p2}/\n- control-service:\n    service: control\n`);
-    for (const n of ['foo', 'bar', 'baz']) {
-      const d = new Daemon(['-c', join(dir, `${n}.yml`)]);
-      daemons.push(d);
-      await d.waitForLog('Initialization complete');
-    }
+    await startDaemons(['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)), daemons);
     await waitFor(
       async () => {
         const r = await runCli(['status', '--json', '--socket', sock]);

@@ -4,7 +4,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {writeFileSync} from 'node:fs';
 import net from 'node:net';
 import {join} from 'node:path';
-import {Daemon, waitFor} from '../support/cli.js';
+import {startDaemons, waitFor, type Daemon} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
 
@@ -28,11 +28,7 @@ describe('e2e: tcp proxy through a 3-node mesh', function () {
     writeFileSync(join(dir, 'foo.yml'), `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- tcp-server:\n    port: ${proxyPort}\n    bindaddr: 127.0.0.1\n    remotenode: baz\n    remoteservice: sha\n`);
     writeFileSync(join(dir, 'bar.yml'), `- node:\n    id: bar\n- tcp-peer: 127.0.0.1:${p1}\n- tcp-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
     writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- tcp-peer: 127.0.0.1:${p2}\n- tcp-client:\n    service: sha\n    address: 127.0.0.1:${echoPort}\n`);
-    for (const n of ['foo', 'bar', 'baz']) {
-      const d = new Daemon(['-c', join(dir, `${n}.yml`)]);
-      daemons.push(d);
-      await d.waitForLog('Initialization complete');
-    }
+    await startDaemons(['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)), daemons);
   });
   after(async () => {
     for (const d of daemons.reverse()) await d.stop();

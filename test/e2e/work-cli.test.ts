@@ -7,18 +7,11 @@ import {expect} from 'chai';
 import {randomBytes} from 'node:crypto';
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {Daemon, runCli, waitFor, type CliOptions, type CliResult} from '../support/cli.js';
+import {Daemon, runCli, startDaemons, waitFor, type CliOptions, type CliResult} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
+import type {WorkStatus} from '../../src/core/control/work-client.js';
 
-interface UnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  WorkType: string;
-  ExtraData: unknown;
-}
 
 describe('e2e: work commands through the CLI', function () {
   this.timeout(120_000);
@@ -33,7 +26,7 @@ describe('e2e: work commands through the CLI', function () {
     expect(r.code, `work ${args.join(' ')}: ${r.stderr}${r.stdout}`).to.equal(0);
     return JSON.parse(r.stdout) as T;
   };
-  const status = (id: string) => json<UnitStatus>(['status', id]);
+  const status = (id: string) => json<WorkStatus>(['status', id]);
   const submitted = (r: CliResult): string => {
     expect(r.code, r.stderr).to.equal(0);
     const m = /^Unit ID: ([a-zA-Z0-9]+)$/m.exec(r.stdout);
@@ -74,11 +67,7 @@ describe('e2e: work commands through the CLI', function () {
         '',
       ].join('\n'),
     );
-    for (const n of ['foo', 'bar']) {
-      const d = new Daemon(['-c', join(dir, `${n}.yml`)]);
-      daemons.push(d);
-      await d.waitForLog('Initialization complete');
-    }
+    await startDaemons(['foo', 'bar'].map((n) => join(dir, `${n}.yml`)), daemons);
     await waitFor(
       async () => {
         const r = await runCli(['status', '--json', '--socket', sock]);
@@ -112,7 +101,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(human.stdout).to.match(/^State:\s+Succeeded \(2\)$/m);
       expect(human.stdout).to.match(/^Stdout size:\s+6 bytes$/m);
 
-      const list = await json<Record<string, UnitStatus>>(['list']);
+      const list = await json<Record<string, WorkStatus>>(['list']);
       expect(list[id]).to.deep.include({StateName: 'Succeeded', WorkType: 'echo'});
       const quiet = await work(['list', '-q']);
       expect(quiet.stdout.trim().split('\n')).to.include(id);
@@ -242,7 +231,7 @@ describe('e2e: work commands through the CLI', function () {
       const follower = new Daemon(['work', 'submit', 'sleep', '-n', '-f', '--socket', sock]);
       const id = await waitFor(
         async () => {
-          const list = await json<Record<string, UnitStatus>>(['list']);
+          const list = await json<Record<string, WorkStatus>>(['list']);
           return Object.keys(list).find((k) => !before.includes(k) && list[k].WorkType === 'sleep' && list[k].State === 1);
         },
         20_000,
@@ -310,11 +299,11 @@ describe('e2e: work commands through the CLI', function () {
         30_000,
         () => 'the remote unit finished',
       );
-      const barList = await json<Record<string, UnitStatus>>(['list', '--node', 'bar']);
+      const barList = await json<Record<string, WorkStatus>>(['list', '--node', 'bar']);
       expect(barList[remoteId]).to.deep.include({WorkType: 'echo', State: 2});
       const quiet = await work(['list', '-q', '--node', 'bar']);
       expect(quiet.stdout.split('\n')).to.include(remoteId);
-      expect(await json<UnitStatus>(['status', remoteId, '--node', 'bar'])).to.deep.include({StdoutSize: 7, StateName: 'Succeeded'});
+      expect(await json<WorkStatus>(['status', remoteId, '--node', 'bar'])).to.deep.include({StdoutSize: 7, StateName: 'Succeeded'});
       const res = await work(['results', remoteId, '--node', 'bar']);
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout).to.equal('remote\n');

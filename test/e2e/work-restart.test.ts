@@ -9,14 +9,8 @@ import {join} from 'node:path';
 import {Daemon, runCli, waitFor, type CliResult} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
+import type {WorkStatus} from '../../src/core/control/work-client.js';
 
-interface UnitStatus {
-  State: number;
-  StateName: string;
-  Detail: string;
-  StdoutSize: number;
-  ExtraData: Record<string, unknown> | null;
-}
 
 describe('e2e: remote work across restarts, and signed work', function () {
   this.timeout(120_000);
@@ -26,10 +20,10 @@ describe('e2e: remote work across restarts, and signed work', function () {
   let ports: number[] = [];
 
   const work = (args: string[]): Promise<CliResult> => runCli(['work', ...args, '--socket', sock]);
-  const status = async (id: string): Promise<UnitStatus> => {
+  const status = async (id: string): Promise<WorkStatus> => {
     const r = await work(['status', id, '--json']);
     expect(r.code, r.stderr).to.equal(0);
-    return JSON.parse(r.stdout) as UnitStatus;
+    return JSON.parse(r.stdout) as WorkStatus;
   };
   const start = async (n: string) => {
     const d = new Daemon(['-c', join(dir, `${n}.yml`)]);

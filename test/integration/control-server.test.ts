@@ -5,24 +5,14 @@
  * the work tests.
  */
 import {expect} from 'chai';
-import {readFileSync} from 'node:fs';
 import {nodeVersionString} from '../../src/core/control/commands/status.js';
 import {goDurationString} from '../../src/core/control/protocol.js';
 import {CONN_TYPE_STREAM} from '../../src/core/netceptor/codec.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
-import {converse, LineClient, startControl, type ControlFixture} from '../support/control.js';
+import {capturedSessions, converse, LineClient, startControl, type ControlFixture} from '../support/control.js';
 import {FAST, link, makeNode, until} from '../support/mesh.js';
 
-interface Exchange {
-  dir: string;
-  data?: string;
-  event?: string;
-}
-interface Session {
-  conn: number;
-  exchange: Exchange[];
-}
-const sessions = JSON.parse(readFileSync(new URL('../vectors/captures/control.sessions.json', import.meta.url), 'utf8')) as Session[];
+const sessions = capturedSessions();
 
 /** Same keys in the same order and the same JSON types, recursively (arrays: element-wise on the shorter). */
 function sameShape(ours: unknown, theirs: unknown, path = '$'): void {

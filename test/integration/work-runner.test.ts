@@ -38,6 +38,14 @@ function tryStatus(dir: string): StatusRecord | undefined {
   }
 }
 
+/** Polls the unit's status file until `ok` holds for it; returns that status. */
+function untilStatus(dir: string, ok: (s: StatusRecord) => boolean, what: string, timeoutMs?: number, stepMs?: number): Promise<StatusRecord> {
+  return until(() => {
+    const s = tryStatus(dir);
+    return s && ok(s) && s;
+  }, what, timeoutMs, stepMs);
+}
+
 /** Whether `pid` is a live (non-zombie) process. */
 function alive(pid: number): boolean {
   try {
@@ -190,10 +198,7 @@ describe('work: command runner (real processes)', function () {
   it('shows Running right after the spawn, so short jobs are visible', async () => {
     const dir = makeUnit('');
     const {exit} = startRunner('sleep', '0.3', dir);
-    const running = await until(() => {
-      const s = tryStatus(dir);
-      return s && s.State === 1 && s;
-    }, 'Running');
+    const running = await untilStatus(dir, (x) => x.State === 1, 'Running');
     expect(running.Detail).to.match(/^Running: PID \d+$/);
     expect(await exit).to.equal(0);
     expect(readStatus(dir)).to.deep.include({State: 2, Detail: 'exit status 0'});
@@ -205,19 +210,13 @@ describe('work: command runner (real processes)', function () {
     execFileSync('mkfifo', ['-m', '600', join(dir, 'stdin')]);
     const t0 = process.hrtime.bigint();
     const {child, exit} = startRunner('sh', `-c 'cat; echo fed; exec sleep 30'`, dir);
-    const notStarted = await until(() => {
-      const s = tryStatus(dir);
-      return s && s.Detail === 'Not started yet' && s;
-    }, 'Not started yet', 10_000, 1);
+    const notStarted = await untilStatus(dir, (x) => x.Detail === 'Not started yet', 'Not started yet', 10_000, 1);
     const startupMs = Number(process.hrtime.bigint() - t0) / 1e6;
     expect(notStarted).to.deep.equal({State: 0, Detail: 'Not started yet', StdoutSize: 0, WorkType: 'echo', ExtraData: EXTRA});
     const fd = openSync(join(dir, 'stdin'), 'w');
     writeSync(fd, 'payload\n');
     closeSync(fd);
-    const s = await until(() => {
-      const st = tryStatus(dir);
-      return st && st.State === 1 && st.StdoutSize === 'payload\nfed\n'.length && st;
-    }, 'Running with output');
+    const s = await untilStatus(dir, (x) => x.State === 1 && x.StdoutSize === 'payload\nfed\n'.length, 'Running with output');
     const jobPid = Number(/^Running: PID (\d+)$/.exec(s.Detail)![1]);
     const runnerPid = child.pid!;
     expect(jobPid).to.not.equal(runnerPid);
@@ -250,10 +249,7 @@ describe('work: command runner (real processes)', function () {
       else process.env.RECEPTOR_RUNNER_KILL_DELAY_MS = saved;
     }
     const {child, exit} = started;
-    const s = await until(() => {
-      const st = tryStatus(dir);
-      return st && st.State === 1 && st;
-    }, 'Running');
+    const s = await untilStatus(dir, (x) => x.State === 1, 'Running');
     const jobPid = Number(/^Running: PID (\d+)$/.exec(s.Detail)![1]);
     pids.push(jobPid);
     expect(alive(jobPid)).to.equal(true);
@@ -288,10 +284,7 @@ describe('work: command runner (real processes)', function () {
       if (saved === undefined) delete process.env.RECEPTOR_RUNNER_KILL_DELAY_MS;
       else process.env.RECEPTOR_RUNNER_KILL_DELAY_MS = saved;
     }
-    const s = await until(() => {
-      const st = tryStatus(dir);
-      return st && st.State === 1 && st.StdoutSize === 6 && st;
-    }, 'Running');
+    const s = await untilStatus(dir, (x) => x.State === 1 && x.StdoutSize === 6, 'Running');
     const jobPid = Number(/^Running: PID (\d+)$/.exec(s.Detail)![1]);
     pids.push(jobPid);
     process.kill(started.child.pid!, 'SIGINT');
@@ -325,10 +318,7 @@ describe('work: command runner (real processes)', function () {
     await until(() => !alive(middle.pid!), 'the spawner to die');
     await until(() => Number(procStat(runnerPid)[1]) !== middle.pid, 'the runner to be re-parented');
     expect(alive(runnerPid)).to.equal(true);
-    const done = await until(() => {
-      const s = tryStatus(dir);
-      return s && s.State === 2 && s;
-    }, 'Succeeded');
+    const done = await untilStatus(dir, (x) => x.State === 2, 'Succeeded');
     expect(done).to.deep.equal({State: 2, Detail: 'exit status 0', StdoutSize: 5, WorkType: 'echo', ExtraData: EXTRA});
     expect(stdoutOf(dir).toString()).to.equal('done\n');
     await until(() => !alive(runnerPid), 'the runner to exit');
@@ -337,10 +327,7 @@ describe('work: command runner (real processes)', function () {
   it('gives up (exit 255) after more than 3 consecutive failed status writes', async () => {
     const dir = makeUnit('');
     const {exit} = startRunner('sleep', '30', dir);
-    const s = await until(() => {
-      const st = tryStatus(dir);
-      return st && st.State === 1 && st;
-    }, 'Running');
+    const s = await untilStatus(dir, (x) => x.State === 1, 'Running');
     const jobPid = Number(/^Running: PID (\d+)$/.exec(s.Detail)![1]);
     pids.push(jobPid);
     // A non-empty directory in place of `status`: every rename over it fails.

@@ -6,21 +6,12 @@
  * types and the values that do not vary (State, StateName, Detail, StdoutSize, ExtraData).
  */
 import {expect} from 'chai';
-import {readFileSync} from 'node:fs';
 import net from 'node:net';
+import {capturedSessions, type Session} from '../support/control.js';
 import {link, until} from '../support/mesh.js';
 import {commandType, startWorkNode, type WorkNode} from '../support/work.js';
 
-interface Exchange {
-  dir: string;
-  data?: string;
-  event?: string;
-}
-interface Session {
-  conn: number;
-  exchange: Exchange[];
-}
-const sessions = JSON.parse(readFileSync(new URL('../vectors/captures/control.sessions.json', import.meta.url), 'utf8')) as Session[];
+const sessions = capturedSessions();
 const session = (n: number) => sessions.find((s) => s.conn === n)!;
 
 /** Captured ID → our ID (units are mapped as they appear). */

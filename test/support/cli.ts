@@ -99,6 +99,19 @@ export class Daemon {
   }
 }
 
+/**
+ * Starts one daemon per config file (`receptor -c FILE`), one after another, each pushed
+ * onto `into` before it is awaited (so the caller's cleanup also stops one that failed), and
+ * waits until each has logged `Initialization complete`.
+ */
+export async function startDaemons(configs: string[], into: Daemon[]): Promise<void> {
+  for (const config of configs) {
+    const d = new Daemon(['-c', config]);
+    into.push(d);
+    await d.waitForLog('Initialization complete');
+  }
+}
+
 /** Polls `probe` every 25 ms until it returns a value other than undefined/false. */
 export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: () => string, daemon?: Daemon): Promise<T> {
   const deadline = Date.now() + timeoutMs;

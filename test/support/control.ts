@@ -1,6 +1,6 @@
 /** In-process control service over a real unix socket, on in-memory mesh nodes. */
 import net from 'node:net';
-import {mkdtempSync} from 'node:fs';
+import {mkdtempSync, readFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createLogger} from '../../src/core/log.js';
@@ -82,4 +82,22 @@ export class LineClient {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** One direction's chunk (or `eof`) of a captured control session. */
+export interface Exchange {
+  dir: string;
+  data?: string;
+  event?: string;
+}
+
+/** A captured receptorctl session (vectors/control.sessions.json). */
+export interface Session {
+  conn: number;
+  exchange: Exchange[];
+}
+
+/** The captured receptorctl sessions against Go node foo. */
+export function capturedSessions(): Session[] {
+  return JSON.parse(readFileSync(new URL('../vectors/captures/control.sessions.json', import.meta.url), 'utf8')) as Session[];
 }
