@@ -814,7 +814,10 @@ export class RemoteUnit extends WorkUnit {
           this.logger.error(`Error unmarshalling JSON: ${line.replace(/\n+$/, '')}`);
           return;
         }
-        if (!this.safely('status', () => this.updateBasic(si.State, si.Detail, si.StdoutSize))) return;
+        const cur = this.readRaw();
+        // Rewrite the file only when B reported something new (a long job polls every second).
+        const same = cur.State === si.State && cur.Detail === si.Detail && cur.StdoutSize === si.StdoutSize;
+        if (!same && !this.safely('status', () => this.updateBasic(si.State, si.Detail, si.StdoutSize))) return;
         updated.fire();
         await kick.wait(remoteTimings.statusPollMs, signal);
       }
