@@ -17,7 +17,7 @@ import {open} from 'node:fs/promises';
 import type {Duplex} from 'node:stream';
 import {parseGoDuration} from '../config/go-values.js';
 import {sortedMap} from '../netceptor/go-json.js';
-import type {Netceptor} from '../netceptor/node.js';
+import {Netceptor} from '../netceptor/node.js';
 import type {MeshStream} from '../netceptor/streams.js';
 import {encodeReply, goMap} from '../control/protocol.js';
 import {decodeStatus, isComplete, stdoutSize, STATE_FAILED, type StatusRecord} from './status.js';
@@ -487,14 +487,11 @@ export class RemoteUnit extends WorkUnit {
 
   // -- connections -----------------------------------------------------------------------------
 
-  /**
-   * The mesh node. Checked by shape, not `instanceof`: this module may be loaded twice under
-   * some loaders (a static and a dynamic import), each with its own copy of the class.
-   */
+  /** The mesh node. */
   private netceptor(): Netceptor {
-    const node = this.wc.rt?.hasNode ? (this.wc.rt.node as unknown as Partial<Netceptor>) : undefined;
-    if (!node || typeof node.listenPacket !== 'function' || typeof node.statusRoutingTable !== 'function') throw new Error('this node has no mesh layer');
-    return node as Netceptor;
+    const node = this.wc.rt?.hasNode ? this.wc.rt.node : undefined;
+    if (!(node instanceof Netceptor)) throw new Error('this node has no mesh layer');
+    return node;
   }
 
   /** Single attempt: dial B's `control` (TLS per unit), read the greeting (5 s), check B's ID. */
