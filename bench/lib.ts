@@ -12,18 +12,35 @@ export function workDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `receptor-bench-${prefix}-`));
 }
 
+/**
+ * Which implementation the node processes run: ours (default), or the Go receptor binary named
+ * by BENCH_IMPL_BIN (scripts/bench.js sets it for `npm run bench -- --impl go`).
+ */
+export const IMPL: {kind: 'ts'} | {kind: 'go'; bin: string} = process.env.BENCH_IMPL_BIN ? {kind: 'go', bin: process.env.BENCH_IMPL_BIN} : {kind: 'ts'};
+
+/** The command line that runs a node with `config`. */
+export function nodeCommand(config: string): [string, string[]] {
+  if (IMPL.kind === 'go') return [IMPL.bin, ['-c', config]];
+  return [process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), BIN, '-c', config]];
+}
+
 export class NodeProc {
   readonly child: ChildProcess;
   stderr = '';
   constructor(readonly id: string, readonly config: string, readonly socket: string) {
-    this.child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), BIN, '-c', config], {stdio: ['ignore', 'ignore', 'pipe'], env: {...process.env, NODE_OPTIONS: ''}});
-    this.child.stderr!.on('data', (d: Buffer) => {
+    const [cmd, args] = nodeCommand(config);
+    // Go receptor logs to stdout, ours to stderr: both are kept in `stderr`.
+    this.child = spawn(cmd, args, {stdio: ['ignore', IMPL.kind === 'go' ? 'pipe' : 'ignore', 'pipe'], env: {...process.env, NODE_OPTIONS: ''}});
+    const keep = (d: Buffer) => {
       this.stderr += d.toString();
       if (this.stderr.length > 1 << 20) this.stderr = this.stderr.slice(-(1 << 19));
-    });
+    };
+    this.child.stderr!.on('data', keep);
+    this.child.stdout?.on('data', keep);
   }
   async ready(timeoutMs = 30_000): Promise<void> {
-    await waitUntil(() => this.stderr.includes('"Initialization complete"'), timeoutMs, `${this.id} start`);
+    // Both implementations log it at info level (ours as JSON, Go as text).
+    await waitUntil(() => this.stderr.includes('Initialization complete'), timeoutMs, `${this.id} start`);
   }
   /** Resident set size in KiB (VmRSS). */
   rssKiB(): number {

@@ -177,6 +177,11 @@ export class InteropNode {
     return this;
   }
 
+  /** Everything the daemon logged: Go receptor logs to stdout, ours to stderr. */
+  output(): string {
+    return this.stdout + this.stderr;
+  }
+
   describe(): string {
     return `${this.impl.label} node ${this.id}`;
   }
