@@ -406,7 +406,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   /** Originates a data message from a local service (PacketConnHost). */
   sendFrom(fromService: string, toNode: string, toService: string, payload: Uint8Array, hopsToLive = MAX_FORWARDING_HOPS): void {
     if (this.shut) throw new ReceptorError('E_INTERNAL', 'netceptor shutdown');
-    checkServiceName(toService);
+    // Go names the service when opening one, not when sending to one (SendMessageWithHopsToLive)
+    checkServiceName(toService, false);
     const to = toNode.toLowerCase() === 'localhost' ? this.id : toNode;
     this.learnName(to);
     const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -734,8 +735,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   }
 }
 
-function checkServiceName(name: string): void {
+function checkServiceName(name: string, named = true): void {
   if (Buffer.byteLength(name, 'utf8') > MAX_SERVICE_NAME_BYTES) {
-    throw new ReceptorError('E_INTERNAL', `service name ${name} too long`);
+    throw new ReceptorError('E_INTERNAL', named ? `service name ${name} too long` : 'service name too long');
   }
 }

@@ -256,6 +256,8 @@ describe('netceptor node', () => {
       expect(reply.data.toString()).to.equal('echo:hello');
       expect(() => a.listenPacket('ping')).to.throw('service ping is already listening');
       expect(() => a.listenPacket('waytoolongname')).to.throw('service name waytoolongname too long');
+      // sending to one: Go's text does not name it (a dial to it ends with this text on the wire)
+      expect(() => client.writeTo(Buffer.from('x'), 'c', 'waytoolongname')).to.throw(/^service name too long$/);
     });
 
     it('forwards with HopsToLive decremented and reserved bytes zeroed', async () => {
