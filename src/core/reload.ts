@@ -8,7 +8,15 @@ import type {ActionRegistry} from './config/registry.js';
 import type {Runtime} from './config/types.js';
 import {loadConfigFile} from './config/yaml-file.js';
 import type {ReloadOutcome} from './control/commands/reload.js';
-import {errorMessage} from './errors.js';
+import {ConfigError, errorMessage} from './errors.js';
+
+/**
+ * The text a reload reply carries: Go's message alone. A ConfigError's message adds where the
+ * problem is (file, item, key…) for people reading the CLI; the reply to `reload` must not.
+ */
+function reloadError(err: unknown): string {
+  return err instanceof ConfigError ? err.reason : errorMessage(err);
+}
 
 /** Canonical text of an item as written (keys sorted), for comparing files. */
 export function canonicalItem(raw: unknown): string {
@@ -49,14 +57,14 @@ export function createReloader(rt: Runtime, registry: ActionRegistry, argv: stri
       live = instantiate(loadConfig(argv, registry).items.filter((it) => it.def.reloadable));
       await runPhase('preReload', live, rt);
     } catch (err) {
-      return {error: errorMessage(err), code: 4};
+      return {error: reloadError(err), code: 4};
     }
     // 2–3. Non-reloadable items must be exactly as they were.
     let current: Map<string, string>;
     try {
       current = nonReloadableSnapshot(file, registry);
     } catch (err) {
-      return {error: errorMessage(err), code: 4};
+      return {error: reloadError(err), code: 4};
     }
     for (const [text, key] of current) {
       if (!snapshot.has(text)) {
@@ -74,7 +82,7 @@ export function createReloader(rt: Runtime, registry: ActionRegistry, argv: stri
     try {
       await runPhase('reload', live, rt);
     } catch (err) {
-      return {error: errorMessage(err), code: 4};
+      return {error: reloadError(err), code: 4};
     }
     return {};
   };

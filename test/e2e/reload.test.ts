@@ -41,9 +41,14 @@ describe('e2e: reload', function () {
         Success: false,
       });
       writeFileSync(cfg, `${base}- bogus-item:\n`);
-      expect((await reload()).Error).to.match(/^error loading config file: could not get config type for command bogus-item: unknown config type bogus-item.* ERRORCODE 4$/);
+      // Go's text only: no file/item location (that is for the CLI, not the reply).
+      expect((await reload()).Error).to.equal('error loading config file: could not get config type for command bogus-item: unknown config type bogus-item ERRORCODE 4');
       writeFileSync(cfg, `${base}- tcp-listener:\n    port: notanint\n`);
-      expect((await reload()).Error).to.match(/strconv.ParseInt: parsing \\"notanint\\"|parsing "notanint".*ERRORCODE 4$/);
+      expect((await reload()).Error).to.equal('error loading config file: error setting field port in command tcp-listener: strconv.ParseInt: parsing "notanint": invalid syntax ERRORCODE 4');
+      writeFileSync(cfg, `${base}- tcp-listener:\n    port: 1\n    bogusfield: 2\n`);
+      expect((await reload()).Error).to.equal('error loading config file: field bogusfield not defined for command tcp-listener: unknown field name bogusfield ERRORCODE 4');
+      writeFileSync(cfg, `${base}- tcp-listener\n`);
+      expect((await reload()).Error).to.equal('error loading config file: error in tcp-listener: required parameter missing: port ERRORCODE 4');
 
       writeFileSync(cfg, base); // back to one listener: the second one goes away
       expect(await reload()).to.deep.equal({Success: true});
