@@ -1,0 +1,530 @@
+/**
+ * AWX's job flow, for real: a control node submits ansible-runner jobs to an execution node
+ * the way AWX's controller does (receptorctl's Python API, test/interop/awx_driver.py), and
+ * the way an operator does with the CLIs (ansible-runner transmit | receptorctl work submit;
+ * receptorctl work results | ansible-runner process). Every mesh shape runs a signed work
+ * type (`ansible-runner`, verifysignature: true, as AWX submits with signwork) and an unsigned
+ * one (`ansible-runner-unsigned`) side by side.
+ */
+import {expect} from 'chai';
+import {createHash, randomBytes, randomUUID} from 'node:crypto';
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {waitFor} from '../support/cli.js';
+import {freePort} from '../support/ports.js';
+import {controlRequest, goImpl, goRefs, type Impl, InteropNode, type Item, OURS, requireAnsibleRunner, requireGo, run, tempDir, waitRoutes} from './support.js';
+
+const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
+const SIGNED = 'ansible-runner';
+const UNSIGNED = 'ansible-runner-unsigned';
+const DEADLINE = 120_000;
+
+/** Lines one task prints (its result travels back in one large event). */
+const COUNT = 30_000;
+/**
+ * Runs to the end; checks on the execution node that the private data dir's blob.bin arrived
+ * intact (sha1 `blobSha1`), and prints a large result.
+ */
+const okPlaybook = (blobSha1: string) => `- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: greet
+      debug:
+        msg: hello from the execution node
+    - name: run a command
+      command: echo interop-ok
+      register: out
+    - name: keep its output
+      set_fact:
+        said: "{{ out.stdout }}"
+    - name: show it
+      debug:
+        var: said
+    - name: payload
+      stat:
+        path: "{{ playbook_dir }}/blob.bin"
+        checksum_algorithm: sha1
+      register: blob
+    - name: payload intact
+      assert:
+        that: blob.stat.checksum == '${blobSha1}'
+    - name: count
+      command: seq 1 ${COUNT}
+      register: counted
+    - name: show count
+      debug:
+        var: counted.stdout_lines
+`;
+const OK_TASKS = 8;
+const FAILING_PLAYBOOK = () => `- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: fine
+      debug:
+        msg: before the failure
+    - name: fails
+      command: /bin/false
+    - name: never runs
+      debug:
+        msg: unreachable
+`;
+
+/**
+ * Runs until cancelled: task `wait` writes its process group (ansible-playbook's) to `pgidFile`,
+ * then sleeps.
+ */
+const sleepingPlaybook = (pgidFile: string) => () => `- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: wait
+      shell: ps -o pgid= -p $$ > ${pgidFile} && exec sleep 600
+`;
+
+/**
+ * Cancelling a unit stops ansible-runner's worker, but ansible-playbook (in its own session)
+ * outlives it, with Go's nodes as with ours: the test ends the process group it started.
+ */
+async function endProcessGroup(pgidFile: string): Promise<void> {
+  if (!existsSync(pgidFile)) return;
+  const pgid = Number(readFileSync(pgidFile, 'utf8').trim());
+  if (!(pgid > 1)) return;
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (alive()) process.kill(-pgid, 'SIGKILL');
+  await waitFor(() => !alive(), 60_000, () => `process group ${pgid} to end`);
+}
+
+interface Tools {
+  python: string;
+  ansibleRunner: string;
+  receptorctl: string;
+}
+
+/** What the tests need of a running mesh: where AWX submits, and where the work runs. */
+interface Mesh {
+  control: InteropNode;
+  exec: InteropNode;
+  all: InteropNode[];
+}
+
+interface Keys {
+  priv: string;
+  pub: string;
+}
+
+interface JobReply {
+  connType: string;
+  result: {result: string; unitid: string};
+  unitid: string;
+  status: string;
+  statuses: string[];
+  events: Array<{counter: number; event: string}>;
+  artifactStatus: string | null;
+  artifactRc: string | null;
+  stdout: string | null;
+  afterEof: string;
+  workStatus: WorkStatus;
+  released: unknown;
+}
+interface WorkStatus {
+  State: number;
+  StateName: string;
+  Detail: string;
+  WorkType: string;
+  StdoutSize: number;
+  ExtraData: {RemoteNode?: string; RemoteWorkType?: string; RemoteUnitID?: string; RemoteParams?: Record<string, string>; RemoteStarted?: boolean; LocalCancelled?: boolean; LocalReleased?: boolean} | null;
+}
+
+/** Environment of an execution node: ansible-playbook on PATH, HOME and ansible's temp in the test dir. */
+function execEnv(dir: string, tools: Tools): Record<string, string> {
+  const home = join(dir, 'home');
+  mkdirSync(join(home, 'tmp'), {recursive: true});
+  return {PATH: `${dirname(tools.ansibleRunner)}:${process.env.PATH ?? ''}`, HOME: home, ANSIBLE_LOCAL_TEMP: join(home, 'tmp'), ANSIBLE_REMOTE_TMP: join(home, 'tmp')};
+}
+
+function execItems(keys: Keys, tools: Tools): Item[] {
+  const workType = (worktype: string, verifysignature: boolean): Item => ({
+    'work-command': {worktype, command: tools.ansibleRunner, params: 'worker', allowruntimeparams: true, verifysignature},
+  });
+  return [{'work-verification': {publickey: keys.pub}}, workType(SIGNED, true), workType(UNSIGNED, false)];
+}
+
+function controlItems(keys: Keys): Item[] {
+  return [{'work-signing': {privatekey: keys.priv, tokenexpiration: '1m'}}];
+}
+
+/** Starts node `id` (pushed onto `all` first, so that the suite stops it even if it fails to start). */
+async function startNode(all: InteropNode[], impl: Impl, id: string, dir: string, opts: ConstructorParameters<typeof InteropNode>[3]): Promise<InteropNode> {
+  const node = new InteropNode(impl, id, dir, opts);
+  all.push(node);
+  return node.start();
+}
+
+/** The execution node `exec` and the control node `awx` (AWX's), each with a link item, once they route to each other. */
+async function awxAndExec(all: InteropNode[], dir: string, keys: Keys, tools: Tools, control: [Impl, Item], exec: [Impl, Item]): Promise<Mesh> {
+  const execNode = await startNode(all, exec[0], 'exec', dir, {items: [exec[1], ...execItems(keys, tools)], env: execEnv(dir, tools)});
+  const controlNode = await startNode(all, control[0], 'awx', dir, {items: [control[1], ...controlItems(keys)]});
+  await waitRoutes(controlNode, ['exec'], 60_000);
+  await waitRoutes(execNode, ['awx'], 60_000);
+  return {control: controlNode, exec: execNode, all};
+}
+
+const listener = (port: number): Item => ({'tcp-listener': {port, bindaddr: '127.0.0.1'}});
+const peer = (port: number): Item => ({'tcp-peer': {address: `127.0.0.1:${port}`}});
+
+/** control ⇄ exec over TCP (exec listens), `controlImpl` and `execImpl` any implementation. */
+async function twoNodes(dir: string, keys: Keys, tools: Tools, controlImpl: Impl, execImpl: Impl, all: InteropNode[]): Promise<Mesh> {
+  const port = await freePort();
+  return awxAndExec(all, dir, keys, tools, [controlImpl, peer(port)], [execImpl, listener(port)]);
+}
+
+/** control (ours) → hop (Go) ← exec (ours): the work crosses a Go node. */
+async function throughGoHop(dir: string, keys: Keys, tools: Tools, hopImpl: Impl, all: InteropNode[]): Promise<Mesh> {
+  const port = await freePort();
+  await startNode(all, hopImpl, 'hop', dir, {items: [listener(port)]});
+  return awxAndExec(all, dir, keys, tools, [OURS, peer(port)], [OURS, peer(port)]);
+}
+
+interface Shape {
+  title: string;
+  needsGo: boolean;
+  start(dir: string, keys: Keys, tools: Tools, all: InteropNode[]): Promise<Mesh>;
+}
+
+function shapes(): Shape[] {
+  const list: Shape[] = [{title: 'ours → ours', needsGo: false, start: (d, k, t, a) => twoNodes(d, k, t, OURS, OURS, a)}];
+  for (const g of goRefs()) {
+    const go = goImpl(g);
+    list.push(
+      {title: `ours → ${go.label}`, needsGo: true, start: (d, k, t, a) => twoNodes(d, k, t, OURS, go, a)},
+      {title: `${go.label} → ours`, needsGo: true, start: (d, k, t, a) => twoNodes(d, k, t, go, OURS, a)},
+      {title: `ours → ${go.label} hop → ours`, needsGo: true, start: (d, k, t, a) => throughGoHop(d, k, t, go, a)},
+    );
+  }
+  if (goRefs().length === 0) {
+    // listed so that the run says what it skipped
+    list.push({title: 'ours → go, go → ours, ours → go hop → ours', needsGo: true, start: () => Promise.reject(new Error('no Go'))});
+  }
+  return list;
+}
+
+async function python(tools: Tools, args: string[], env: Record<string, string>): Promise<unknown> {
+  const r = await run(tools.python, [DRIVER, ...args], {env, timeoutMs: DEADLINE});
+  if (r.code !== 0) throw new Error(`awx_driver ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as unknown;
+}
+
+/**
+ * A private data dir as AWX prepares it: project/main.yml, the playbook `playbook(sha1)` given the
+ * sha1 of project/blob.bin (2 MiB of random bytes, so that the payload spans many packets).
+ */
+function privateDataDir(dir: string, name: string, playbook: (blobSha1: string) => string): string {
+  const pdd = join(dir, 'pdd', name);
+  mkdirSync(join(pdd, 'project'), {recursive: true});
+  const blob = randomBytes(2 << 20);
+  writeFileSync(join(pdd, 'project', 'blob.bin'), blob);
+  writeFileSync(join(pdd, 'project', 'main.yml'), playbook(createHash('sha1').update(blob).digest('hex')));
+  return pdd;
+}
+
+function unitDir(node: InteropNode, unitId: string): string {
+  return join(node.dataDir, node.id, unitId);
+}
+
+async function workStatus(node: InteropNode, unitId: string): Promise<WorkStatus> {
+  return JSON.parse(await controlRequest(node.sock, `work status ${unitId}`, {lines: 1})) as WorkStatus;
+}
+
+async function workList(node: InteropNode): Promise<Record<string, WorkStatus>> {
+  return JSON.parse(await controlRequest(node.sock, 'work list', {lines: 1})) as Record<string, WorkStatus>;
+}
+
+/** Release cleaned up both ends: the unit is gone from both nodes' lists and data dirs. */
+async function expectReleasedOnBothEnds(mesh: Mesh, unitId: string, remoteUnitId: string): Promise<void> {
+  const gone = async (node: InteropNode, id: string) => !existsSync(unitDir(node, id)) && !(id in (await workList(node)));
+  await waitFor(
+    async () => (await gone(mesh.control, unitId)) && (await gone(mesh.exec, remoteUnitId)),
+    60_000,
+    () => `unit ${unitId} (remote ${remoteUnitId}) to be gone on both ends: control has dir=${existsSync(unitDir(mesh.control, unitId))}, exec has dir=${existsSync(unitDir(mesh.exec, remoteUnitId))}`,
+  );
+}
+
+/**
+ * Every event arrived: counters 1..N without a gap, from playbook_on_start to playbook_on_stats
+ * (ansible's warnings come before as `verbose` events). Returns the event names.
+ */
+function expectAllEvents(events: Array<{counter: number; event: string}>): string[] {
+  expect(events.map((e) => e.counter)).to.deep.equal(events.map((_, i) => i + 1));
+  const names = events.map((e) => e.event);
+  expectPlaybookEvents(names);
+  return names;
+}
+
+function expectPlaybookEvents(names: string[]): void {
+  const playbook = names.filter((n) => n !== 'verbose');
+  expect(playbook[0]).to.equal('playbook_on_start');
+  expect(playbook[playbook.length - 1]).to.equal('playbook_on_stats');
+  expect(playbook).to.include('playbook_on_play_start');
+}
+
+function count(names: string[], name: string): number {
+  return names.filter((n) => n === name).length;
+}
+
+interface JobEvent {
+  counter: number;
+  event: string;
+  stdout?: string;
+  event_data?: {task?: string};
+}
+
+/** The job events the processor wrote to the artifacts dir, in order. */
+function artifactJobEvents(pdd: string, ident: string): JobEvent[] {
+  const dir = join(pdd, 'artifacts', ident, 'job_events');
+  return readdirSync(dir)
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as JobEvent)
+    .sort((a, b) => a.counter - b.counter);
+}
+
+function artifactEvents(pdd: string, ident: string): string[] {
+  return artifactJobEvents(pdd, ident).map((e) => e.event);
+}
+
+/** The playbook's large result (one event with 1..COUNT, one per line) arrived whole. */
+function expectCountResult(pdd: string, ident: string): void {
+  const ok = artifactJobEvents(pdd, ident).find((e) => e.event === 'runner_on_ok' && e.event_data?.task === 'show count');
+  const numbers = [...(ok?.stdout ?? '').matchAll(/"(\d+)"/g)].map((m) => Number(m[1]));
+  expect(numbers.length).to.equal(COUNT);
+  expect(numbers.every((n, i) => n === i + 1)).to.equal(true);
+}
+
+describe('interop: AWX job flow (ansible-runner over receptor)', function () {
+  this.timeout(DEADLINE * 2);
+  let tools: Tools;
+  let keys: Keys;
+  let top: string;
+
+  before(async function () {
+    tools = requireAnsibleRunner(this);
+    top = tempDir('receptor-awx-');
+    keys = {priv: join(top, 'work-private.pem'), pub: join(top, 'work-public.pem')};
+    for (const args of [
+      ['genrsa', '-out', keys.priv, '2048'],
+      ['rsa', '-in', keys.priv, '-pubout', '-out', keys.pub],
+    ]) {
+      const r = await run('openssl', args);
+      if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+
+  for (const shape of shapes()) {
+    describe(shape.title, function () {
+      let mesh: Mesh;
+      let dir: string;
+      let env: Record<string, string>;
+      const all: InteropNode[] = [];
+
+      before(async function () {
+        if (shape.needsGo) requireGo(this);
+        dir = tempDir('receptor-awx-');
+        env = execEnv(join(dir, 'client'), tools);
+        mesh = await shape.start(dir, keys, tools, all);
+      });
+      after(async () => {
+        await Promise.all(all.map((n) => n.stop()));
+      });
+
+      const job = async (name: string, worktype: string, sign: boolean, playbook: (blobSha1: string) => string) => {
+        const pdd = privateDataDir(dir, name, playbook);
+        const ident = randomUUID();
+        const args = ['job', '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype, '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', name), '--playbook', 'main.yml', '--ident', ident];
+        const reply = (await python(tools, sign ? [...args, '--sign'] : args, env)) as JobReply;
+        return {reply, pdd, ident};
+      };
+
+      const expectSuccessfulJob = async (name: string, worktype: string, sign: boolean) => {
+        const {reply, pdd, ident} = await job(name, worktype, sign, okPlaybook);
+        expect(reply.connType).to.equal('STREAM');
+        expect(reply.result.result).to.equal('Job Started');
+        expect(reply.status).to.equal('successful');
+        expect(reply.statuses).to.include.members(['starting', 'running', 'successful']);
+        expect(reply.artifactStatus).to.equal('successful');
+        expect(reply.artifactRc).to.equal('0');
+        const names = expectAllEvents(reply.events);
+        expect(count(names, 'playbook_on_task_start')).to.equal(OK_TASKS);
+        expect(count(names, 'runner_on_ok')).to.equal(OK_TASKS);
+        expect(names).to.not.include('runner_on_failed');
+        expect(artifactEvents(pdd, ident)).to.deep.equal(names);
+        expectCountResult(pdd, ident);
+        expect(reply.stdout).to.include('"said": "interop-ok"');
+        // the results stream ended after the worker's eof line, once the unit had completed
+        expect(reply.afterEof).to.equal('');
+        expect(reply.workStatus.StateName).to.equal('Succeeded');
+        expect(reply.workStatus.WorkType).to.equal('remote');
+        expect(reply.workStatus.ExtraData?.RemoteNode).to.equal(mesh.exec.id);
+        expect(reply.workStatus.ExtraData?.RemoteWorkType).to.equal(worktype);
+        expect(reply.released).to.deep.equal({released: reply.unitid});
+        await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
+      };
+
+      it('a signed job runs to the end (receptorctl Python API, as AWX submits)', async () => {
+        await expectSuccessfulJob('signed-ok', SIGNED, true);
+      });
+
+      it('an unsigned job runs to the end', async () => {
+        await expectSuccessfulJob('unsigned-ok', UNSIGNED, false);
+      });
+
+      it('a failing task: status failed, rc 2', async () => {
+        const {reply, pdd, ident} = await job('signed-failing', SIGNED, true, FAILING_PLAYBOOK);
+        expect(reply.status).to.equal('failed');
+        expect(reply.artifactStatus).to.equal('failed');
+        expect(reply.artifactRc).to.equal('2');
+        const names = expectAllEvents(reply.events);
+        expect(count(names, 'runner_on_failed')).to.equal(1);
+        expect(count(names, 'playbook_on_task_start')).to.equal(2);
+        expect(artifactEvents(pdd, ident)).to.deep.equal(names);
+        // the worker exits with the playbook's rc: the unit failed with it
+        expect(reply.afterEof).to.equal('');
+        expect(reply.workStatus.StateName).to.equal('Failed');
+        expect(reply.workStatus.Detail).to.equal('exit status 2');
+        expect(reply.released).to.deep.equal({released: reply.unitid});
+        await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
+      });
+
+      it('the CLIs: ansible-runner transmit | receptorctl work submit, receptorctl work results | ansible-runner process', async () => {
+        const pdd = privateDataDir(dir, 'cli', okPlaybook);
+        const ident = randomUUID();
+        const ar = tools.ansibleRunner;
+        const rc = `${tools.receptorctl} --socket ${mesh.control.sock}`;
+        const submit = await run('bash', ['-c', `set -o pipefail; ${ar} transmit ${pdd} -p main.yml --ident ${ident} | ${rc} work submit ${SIGNED} --signwork --node ${mesh.exec.id} --payload - -a params=--private-data-dir=${join(dir, 'exec-pdd', 'cli')}`], {env, timeoutMs: DEADLINE});
+        expect(submit.code, submit.stderr).to.equal(0);
+        const unitId = /Unit ID: (\S+)/.exec(submit.stdout)?.[1];
+        expect(unitId, submit.stdout).to.be.a('string');
+        const processed = await run('bash', ['-c', `set -o pipefail; ${rc} work results ${unitId} | ${ar} process ${pdd} --ident ${ident}`], {env, timeoutMs: DEADLINE});
+        expect(processed.code, processed.stderr).to.equal(0);
+        expect(processed.stdout).to.include('"said": "interop-ok"');
+        expect(processed.stdout).to.match(/PLAY RECAP/);
+        const art = join(pdd, 'artifacts', ident);
+        expect(readFileSync(join(art, 'status'), 'utf8').trim()).to.equal('successful');
+        expect(readFileSync(join(art, 'rc'), 'utf8').trim()).to.equal('0');
+        const names = artifactEvents(pdd, ident);
+        expectPlaybookEvents(names);
+        expect(count(names, 'runner_on_ok')).to.equal(OK_TASKS);
+        expectCountResult(pdd, ident);
+        const status = await workStatus(mesh.control, unitId!);
+        const released = await run(tools.receptorctl, ['--socket', mesh.control.sock, 'work', 'release', unitId!], {env});
+        expect(released.code, released.stderr).to.equal(0);
+        expect(released.stdout).to.equal(`Released:\n(${unitId}, released)\n`);
+        await expectReleasedOnBothEnds(mesh, unitId!, status.ExtraData!.RemoteUnitID!);
+      });
+
+      it('a job cancelled while it runs (work cancel, as AWX): both units Canceled, then release cleans up both ends', async () => {
+        const pgidFile = join(dir, 'cancel.pgid');
+        const pdd = privateDataDir(dir, 'cancel', sleepingPlaybook(pgidFile));
+        const args = ['cancel', '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', SIGNED, '--sign', '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'cancel'), '--playbook', 'main.yml', '--ident', randomUUID(), '--task', 'wait', '--wait-file', pgidFile, '--exec-socket', mesh.exec.sock];
+        try {
+          const reply = (await python(tools, args, env)) as {unitid: string; cancelled: unknown; events: string[]; workStatus: WorkStatus; execStatus: WorkStatus; released: unknown};
+          expect(reply.cancelled).to.deep.equal({cancelled: reply.unitid});
+          expect(reply.events).to.include('runner_on_start');
+          expect(reply.events).to.not.include('playbook_on_stats');
+          expect(reply.workStatus).to.include({StateName: 'Canceled', Detail: 'Canceled', WorkType: 'remote'});
+          expect(reply.workStatus.ExtraData).to.include({RemoteStarted: true, LocalCancelled: true, LocalReleased: false});
+          expect(reply.execStatus).to.include({StateName: 'Canceled', Detail: 'Canceled', WorkType: SIGNED});
+          expect(reply.execStatus.StdoutSize).to.equal(reply.workStatus.StdoutSize);
+          expect(reply.released).to.deep.equal({released: reply.unitid});
+          await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
+        } finally {
+          await endProcessGroup(pgidFile);
+        }
+      });
+
+      for (const [worktype, sign] of [
+        [SIGNED, true],
+        [UNSIGNED, false],
+      ] as const) {
+        it(`health check: ansible-runner worker --worker-info (${sign ? 'signed' : 'unsigned'})`, async () => {
+          const args = ['info', '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype];
+          const reply = (await python(tools, sign ? [...args, '--sign'] : args, env)) as {
+            connType: string;
+            unitid: string;
+            workStatus: WorkStatus;
+            released: unknown;
+            stdout: string;
+            data: Record<string, unknown>;
+          };
+          expect(reply.connType).to.equal('STREAM');
+          expect(reply.workStatus.StateName, JSON.stringify(reply)).to.equal('Succeeded');
+          expect(reply.data, reply.stdout).to.be.an('object');
+          expect(reply.data.errors).to.deep.equal([]);
+          expect(reply.data.runner_version).to.match(/^\d+\.\d+/);
+          expect(reply.data.mem_in_bytes).to.be.a('number').above(0);
+          expect(reply.data.cpu_count).to.be.a('number').at.least(1);
+          expect(reply.released).to.deep.equal({released: reply.unitid});
+          await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
+        });
+      }
+
+      it('the execution node refuses unsigned work for the signed type and signed work for the unsigned one', async () => {
+        const refused = async (worktype: string, sign: boolean) => {
+          const args = ['submit', '--refused', '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype];
+          return ((await python(tools, sign ? [...args, '--sign'] : args, env)) as {error?: string; unitid?: string}).error;
+        };
+        const execUnits = Object.keys(await workList(mesh.exec));
+        expect(await refused(SIGNED, false)).to.equal('Remote error: ERROR: could not parse response: ERROR: could not verify signature: signature is empty');
+        expect(await refused(UNSIGNED, true)).to.equal('Remote error: ERROR: could not parse response: ERROR: work type did not expect a signature');
+        // the control node keeps a failed unit for each, which it releases (nothing to release remotely)
+        const failed = Object.entries(await workList(mesh.control)).filter(([, u]) => u.StateName === 'Failed' && !u.ExtraData?.RemoteUnitID);
+        expect(failed.map(([, u]) => u.Detail).sort()).to.deep.equal([
+          'Error starting worker: could not parse response: ERROR: could not verify signature: signature is empty',
+          'Error starting worker: could not parse response: ERROR: work type did not expect a signature',
+        ]);
+        for (const [id] of failed) expect(JSON.parse(await controlRequest(mesh.control.sock, `work release ${id}`, {lines: 1}))).to.deep.equal({released: id});
+        expect(Object.keys(await workList(mesh.exec))).to.deep.equal(execUnits);
+      });
+
+      it("AWX's reaper: work list, then release of finished health checks on both ends", async () => {
+        const submitted: string[] = [];
+        for (const [worktype, sign] of [
+          [SIGNED, true],
+          [UNSIGNED, false],
+        ] as const) {
+          const args = ['submit', '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype];
+          submitted.push(((await python(tools, sign ? [...args, '--sign'] : args, env)) as {unitid: string}).unitid);
+        }
+        const finished = await waitFor(
+          async () => {
+            const s = await Promise.all(submitted.map((id) => workStatus(mesh.control, id)));
+            return s.every((x) => x.StateName === 'Succeeded' && x.ExtraData?.RemoteUnitID) ? s : undefined;
+          },
+          DEADLINE,
+          () => `units ${submitted.join(', ')} to succeed on ${mesh.control.describe()}`,
+        );
+        for (const [i, s] of finished.entries()) {
+          expect(existsSync(unitDir(mesh.exec, s.ExtraData!.RemoteUnitID!)), `exec unit of ${submitted[i]}`).to.equal(true);
+        }
+        const reaped = (await python(tools, ['reap', '--socket', mesh.control.sock, '--worktypes', `${SIGNED},${UNSIGNED}`], env)) as {
+          list: Record<string, WorkStatus>;
+          released: Record<string, unknown>;
+          skipped: Record<string, string>;
+        };
+        expect(Object.keys(reaped.list)).to.include.members(submitted);
+        for (const id of submitted) {
+          expect(reaped.list[id].ExtraData?.RemoteParams).to.deep.equal({params: '--worker-info'});
+          expect(reaped.released[id]).to.deep.equal({released: id});
+        }
+        for (const [i, s] of finished.entries()) await expectReleasedOnBothEnds(mesh, submitted[i], s.ExtraData!.RemoteUnitID!);
+      });
+    });
+  }
+});

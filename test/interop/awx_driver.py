@@ -1,0 +1,297 @@
+"""AWX's side of a receptor job, driven through receptorctl's Python API (interop tests).
+
+Written for test/interop/awx.test.ts: it follows the calls AWX's controller makes
+(awx/main/tasks/receptor.py) without depending on AWX. Each sub-command prints one JSON
+object on stdout for the test to check.
+
+  job    transmit a private data dir through a socketpair into submit_work, stream the unit's
+         results into ansible-runner's processor, then release the unit
+  cancel a job cancelled by its user while it runs: work cancel, then release
+  info   the health check: `ansible-runner worker --worker-info` as a work unit
+  submit an info unit that is left behind (for the reaper), or (--refused) report why the
+         submission was refused
+  reap   the administrative reaper: `work list`, release finished ansible-runner units
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+
+import yaml
+import ansible_runner
+from receptorctl.socket_interface import ReceptorControl
+
+ACTIVE = ('Pending', 'Running')
+CONN_TYPES = {0: 'DATAGRAM', 1: 'STREAM', 2: 'STREAMTLS'}
+
+
+def transmit(sock, runner_params, failures):
+    try:
+        out = sock.makefile('wb')
+        ansible_runner.interface.run(streamer='transmit', _output=out, **runner_params)
+        out.close()
+    except Exception as e:  # reported by the caller
+        failures.append(repr(e))
+    finally:
+        # the reader sees EOF only after this
+        sock.shutdown(socket.SHUT_WR)
+
+
+def conn_type(ctl, node, deadline):
+    """Like AWX before each submission: the node's first advertisement in `status`, its ConnType."""
+    end = time.monotonic() + deadline
+    while True:
+        for ad in ctl.simple_command('status').get('Advertisements') or []:
+            if ad.get('NodeID') == node:
+                return CONN_TYPES[ad.get('ConnType')]
+        if time.monotonic() > end:
+            raise RuntimeError(f'{node} is not in the receptor mesh')
+        time.sleep(0.2)
+
+
+def runner_params(a):
+    return {'private_data_dir': a.pdd, 'playbook': a.playbook, 'ident': a.ident}
+
+
+def submit_job(ctl, a):
+    """Like AWXReceptorJob: ansible-runner's transmit stream, written in a thread into one end of a
+    socketpair, is the payload of submit_work, read from the other end."""
+    sockin, sockout = socket.socketpair()
+    failures = []
+    t = threading.Thread(target=transmit, args=(sockin, runner_params(a), failures))
+    t.start()
+    result = ctl.submit_work(
+        payload=sockout.makefile('rb'), worktype=a.worktype, node=a.node, signwork=a.sign,
+        params={'params': f'--private-data-dir={a.exec_pdd} --delete'},
+    )
+    sockin.close()
+    sockout.close()
+    t.join()
+    if failures:
+        raise RuntimeError(f'transmit failed: {failures}')
+    return result
+
+
+def wait_done(ctl, unit_id, deadline):
+    """Polls `work status` until the unit is no longer Pending or Running; returns the status."""
+    end = time.monotonic() + deadline
+    while True:
+        status = ctl.simple_command(f'work status {unit_id}')
+        if status.get('StateName') not in ACTIVE:
+            return status
+        if time.monotonic() > end:
+            raise RuntimeError(f'unit {unit_id} still {status.get("StateName")} after {deadline} s')
+        time.sleep(0.2)
+
+
+def job(a):
+    ctl = ReceptorControl(a.socket)
+    connection = conn_type(ctl, a.node, a.deadline)
+    result = submit_job(ctl, a)
+    unit_id = result['unitid']
+
+    artifacts = os.path.join(a.pdd, 'artifacts')
+    if os.path.exists(artifacts):
+        shutil.rmtree(artifacts)
+
+    events = []
+    statuses = []
+
+    def on_event(ev):
+        events.append({'counter': ev.get('counter'), 'event': ev.get('event')})
+        return True
+
+    def on_status(data, runner_config=None):
+        statuses.append(data.get('status'))
+
+    resultsock, resultfile = ctl.get_work_results(unit_id, return_socket=True, return_sockfile=True)
+    res = ansible_runner.interface.run(
+        streamer='process', quiet=True, _input=resultfile, event_handler=on_event, status_handler=on_status, **runner_params(a)
+    )
+    # The processor stops at the worker's eof line; the results stream itself ends only once the
+    # unit has completed (AWX does not wait for that, the test does, to check the unit's state).
+    after_eof = resultfile.read()
+    resultfile.close()
+    resultsock.close()
+
+    work_status = ctl.simple_command(f'work status {unit_id}')
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+
+    art = os.path.join(artifacts, a.ident)
+
+    def read(name):
+        p = os.path.join(art, name)
+        return open(p).read().strip() if os.path.exists(p) else None
+
+    return {
+        'connType': connection,
+        'result': result,
+        'unitid': unit_id,
+        'status': res.status,
+        'statuses': statuses,
+        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'artifactStatus': read('status'),
+        'artifactRc': read('rc'),
+        'stdout': read('stdout'),
+        'afterEof': after_eof.decode(errors='replace'),
+        'workStatus': work_status,
+        'released': released,
+    }
+
+
+def cancel(a):
+    """Like AWX when a user cancels a running job: `work cancel` while the processor reads the
+    results, yank the results socket from under it, then release the unit."""
+    ctl = ReceptorControl(a.socket)
+    unit_id = submit_job(ctl, a)['unitid']
+
+    started = threading.Event()
+    events = []
+
+    def on_event(ev):
+        events.append(ev.get('event'))
+        if ev.get('event') == 'runner_on_start' and (ev.get('event_data') or {}).get('task') == a.task:
+            started.set()
+        return True
+
+    resultsock, resultfile = ctl.get_work_results(unit_id, return_socket=True, return_sockfile=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
+        processor = ex.submit(
+            ansible_runner.interface.run, streamer='process', quiet=True, _input=resultfile, event_handler=on_event, **runner_params(a)
+        )
+        if not started.wait(a.deadline):
+            raise RuntimeError(f'task {a.task} did not start within {a.deadline} s; events: {events}')
+        deadline = time.monotonic() + a.deadline
+        while not (os.path.exists(a.wait_file) and os.path.getsize(a.wait_file) > 0):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f'{a.wait_file} was not written within {a.deadline} s')
+            time.sleep(0.1)
+        cancelled = ctl.simple_command(f'work cancel {unit_id}')
+        resultsock.shutdown(socket.SHUT_RDWR)
+        resultfile.close()
+        # the processor ends on the closed stream (AWX ignores how)
+        concurrent.futures.wait([processor])
+    status = wait_done(ctl, unit_id, a.deadline)
+    exec_status = None
+    if a.exec_socket:  # the test's look at the execution node's unit before the release
+        exec_ctl = ReceptorControl(a.exec_socket)
+        exec_status = exec_ctl.simple_command(f'work status {status["ExtraData"]["RemoteUnitID"]}')
+        exec_ctl.close()
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    return {
+        'unitid': unit_id,
+        'cancelled': cancelled,
+        'events': events,
+        'workStatus': status,
+        'execStatus': exec_status,
+        'released': released,
+    }
+
+
+def info(a, release=True):
+    """Like AWX's worker_info(): submit, read results, poll the status, release."""
+    ctl = ReceptorControl(a.socket)
+    connection = conn_type(ctl, a.node, a.deadline)  # on the session that then submits, as AWX does
+    try:
+        result = ctl.submit_work(
+            worktype=a.worktype, node=a.node, signwork=a.sign, ttl='20s', payload='', params={'params': '--worker-info'}
+        )
+    except RuntimeError as e:
+        if not getattr(a, 'refused', False):
+            raise
+        return {'error': str(e)}
+    unit_id = result['unitid']
+    out = {'connType': connection, 'result': result, 'unitid': unit_id}
+    if not release:
+        return out
+    resultfile = ctl.get_work_results(unit_id)
+    status = wait_done(ctl, unit_id, a.deadline)
+    stdout = str(resultfile.read(), encoding='utf-8')
+    resultfile.close()
+    out['workStatus'] = status
+    out['released'] = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    out['stdout'] = stdout
+    out['data'] = yaml.safe_load(stdout.strip())
+    return out
+
+
+def reap(a):
+    """AWX's administrative reaper: release finished health-check / cleanup units."""
+    ctl = ReceptorControl(a.socket)
+    work_list = ctl.simple_command('work list')
+    types = a.worktypes.split(',')
+    released = {}
+    skipped = {}
+    for unit_id, work in work_list.items():
+        extra = work.get('ExtraData')
+        if extra is None:
+            skipped[unit_id] = 'no ExtraData'
+            continue
+        if isinstance(extra, str):
+            if not work.get('StateName') or work.get('StateName') in ACTIVE:
+                skipped[unit_id] = 'active'
+                continue
+        else:
+            params = (extra.get('RemoteParams') or {}).get('params') or ''
+            if extra.get('RemoteWorkType') not in types:
+                skipped[unit_id] = 'work type'
+                continue
+            if not (params == '--worker-info' or params.startswith('cleanup')):
+                skipped[unit_id] = 'not a health check'
+                continue
+            if work.get('StateName') in ACTIVE:
+                skipped[unit_id] = 'active'
+                continue
+        released[unit_id] = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    return {'list': work_list, 'released': released, 'skipped': skipped}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest='cmd', required=True)
+    for name in ('job', 'cancel', 'info', 'submit', 'reap'):
+        s = sub.add_parser(name)
+        s.add_argument('--socket', required=True)
+        if name != 'reap':
+            s.add_argument('--node', required=True)
+            s.add_argument('--worktype', required=True)
+            s.add_argument('--sign', action='store_true')
+        s.add_argument('--deadline', type=float, default=90)
+        if name == 'submit':
+            s.add_argument('--refused', action='store_true', help='expect the submission to be refused')
+    for name in ('job', 'cancel'):
+        j = sub.choices[name]
+        j.add_argument('--pdd', required=True)
+        j.add_argument('--exec-pdd', required=True)
+        j.add_argument('--playbook', required=True)
+        j.add_argument('--ident', required=True)
+    sub.choices['cancel'].add_argument('--task', required=True, help='cancel once this task has started')
+    sub.choices['cancel'].add_argument('--wait-file', required=True, help='... and has written this file')
+    sub.choices['cancel'].add_argument('--exec-socket', help="also report the execution node's unit status")
+    sub.choices['reap'].add_argument('--worktypes', required=True)
+    a = p.parse_args()
+    if a.cmd == 'job':
+        out = job(a)
+    elif a.cmd == 'cancel':
+        out = cancel(a)
+    elif a.cmd == 'info':
+        out = info(a)
+    elif a.cmd == 'submit':
+        out = info(a, release=False)
+    else:
+        out = reap(a)
+    json.dump(out, sys.stdout)
+    sys.stdout.write('\n')
+
+
+if __name__ == '__main__':
+    main()
