@@ -124,6 +124,8 @@ export interface NodeOptions {
   items?: Item[];
   /** Extra fields of the `node` item (datadir defaults to <dir>/<id>-data). */
   node?: Record<string, unknown>;
+  /** Extra fields of the `control-service` item (e.g. `tls`: the mesh service over TLS). */
+  controlService?: Record<string, unknown>;
   /** Log level (both implementations): default info. */
   logLevel?: 'error' | 'warning' | 'info' | 'debug';
   env?: Record<string, string | undefined>;
@@ -152,7 +154,7 @@ export class InteropNode {
     const items: Item[] = [
       {node: {id, datadir: this.dataDir, ...opts.node}},
       {'log-level': opts.logLevel ?? 'info'},
-      {'control-service': {service: 'control', filename: this.sock}},
+      {'control-service': {service: 'control', filename: this.sock, ...opts.controlService}},
       ...(opts.items ?? []),
     ];
     writeFileSync(this.config, stringify(items));
