@@ -26,6 +26,7 @@
  *
  * This module pulls in the PKI code; the tls items load it lazily (`await import`).
  */
+import {PEER_CERT_MISSING_MESSAGE, VERIFY_FAILED_PREFIX, goVerifyErrorText} from './go-tls-errors.js';
 import {createHash, createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto';
 import {createSecureContext, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions} from 'node:tls';
 import type {Logger} from 'pino';
@@ -66,9 +67,7 @@ export function flavourOptions(minTls13: boolean): TlsFlavourOptions {
 // ---------------------------------------------------------------------------------------------
 
 export const PIN_MISMATCH_MESSAGE = 'RVF failed: presented certificate does not match any pinned fingerprint';
-export const PEER_CERT_MISSING_MESSAGE = 'RVF failed: peer certificate missing';
-/** Go's tls client puts this in front of chain / hostname errors. */
-export const VERIFY_FAILED_PREFIX = 'tls: failed to verify certificate: ';
+export {PEER_CERT_MISSING_MESSAGE, VERIFY_FAILED_PREFIX, goVerifyErrorText} from './go-tls-errors.js';
 
 /** A peer certificate was refused; `code` is what Node records as `authorizationError`. */
 export class TlsVerifyError extends Error {
@@ -474,34 +473,6 @@ function leafOf(cert: PeerCertificate | Buffer | undefined | null): Buffer | und
   if (Buffer.isBuffer(cert)) return cert.length > 0 ? cert : undefined;
   const raw = (cert as Partial<PeerCertificate>).raw;
   return raw && raw.length > 0 ? raw : undefined;
-}
-
-/**
- * Go's x509 text for an OpenSSL verification error code as Node reports it
- * (`socket.authorizationError`), with Go's `tls: failed to verify certificate: ` in front.
- */
-export function goVerifyErrorText(code: string): string {
-  let x509: string;
-  switch (code) {
-    case 'UNABLE_TO_GET_ISSUER_CERT':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'CERT_UNTRUSTED':
-      x509 = 'certificate signed by unknown authority';
-      break;
-    case 'CERT_HAS_EXPIRED':
-    case 'CERT_NOT_YET_VALID':
-      x509 = 'certificate has expired or is not yet valid';
-      break;
-    case 'INVALID_PURPOSE':
-      x509 = 'certificate specifies an incompatible key usage';
-      break;
-    default:
-      x509 = code;
-  }
-  return `${VERIFY_FAILED_PREFIX}x509: ${x509}`;
 }
 
 function attachConfig<O extends object, C>(options: O, config: C): void {

@@ -9,6 +9,7 @@ import type {FieldSpec, Runtime} from '../../core/config/types.js';
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
 import {runRedialLoop, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
 import type {Clock} from '../../core/clock.js';
+import {goTlsErrorText, goVerifyErrorText} from '../../core/tls/go-tls-errors.js';
 import type {BackendRunning} from '../../core/netceptor/backend.js';
 
 /**
@@ -121,6 +122,17 @@ export function clientCertRefused(tlsOpts: TlsServerOptions | undefined, socket:
   logger.warn({remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message}, `TLS client certificate refused: ${err.message}`);
   socket.destroy();
   return true;
+}
+
+/**
+ * Go's text for a failed TLS handshake on a listener (the client's alert, a missing or
+ * untrusted client certificate), for the listener's log line. Node drops a client whose
+ * certificate does not verify with a bare "socket hang up"; why is in `authorizationError`.
+ */
+export function handshakeFailureText(tlsOpts: TlsServerOptions | undefined, err: Error, socket: TLSSocket | undefined): string {
+  if (socket?.authorizationError) return goVerifyErrorText(String(socket.authorizationError));
+  const requireClientCert = (tlsOpts as {receptor?: {requireClientCert?: boolean}} | undefined)?.receptor?.requireClientCert ?? false;
+  return goTlsErrorText(err, {requireClientCert});
 }
 
 /** What a dialler backend needs to run its redial loop (shared by the TCP, UDP and WebSocket peers). */

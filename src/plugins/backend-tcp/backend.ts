@@ -10,7 +10,8 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
-import {clientCertRefused, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {goTlsError} from '../../core/tls/go-tls-errors.js';
+import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
@@ -158,7 +159,7 @@ export class TcpListenerBackend implements MeshBackend {
     if (tlsOpts) {
       server.on('secureConnection', accept);
       server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-        logger.warn({remote: remoteOf(socket), err: err.message}, 'TLS handshake with backend peer failed');
+        logger.warn({remote: remoteOf(socket), err: handshakeFailureText(tlsOpts, err, socket)}, 'TLS handshake with backend peer failed');
       });
     } else {
       server.on('connection', accept);
@@ -238,7 +239,7 @@ export class TcpDialerBackend implements MeshBackend {
       const fail = (err: Error) => {
         cleanup();
         socket.destroy();
-        reject(err);
+        reject(tlsOpts ? goTlsError(err) : err);
       };
       const onAbort = () => fail(new Error('dial aborted'));
       socket.once('error', fail);

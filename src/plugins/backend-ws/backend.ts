@@ -18,7 +18,8 @@ import WebSocket, {WebSocketServer} from 'ws';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
-import {clientCertRefused, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {goTlsError} from '../../core/tls/go-tls-errors.js';
+import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
   parseWsUrl,
@@ -208,7 +209,7 @@ export class WsListenerBackend implements MeshBackend {
         }
       });
     });
-    server.on('tlsClientError', (err: Error) => logger.warn({err: err.message}, 'TLS handshake with backend peer failed'));
+    server.on('tlsClientError', (err: Error, socket: import('node:tls').TLSSocket) => logger.warn({err: handshakeFailureText(this.options.tls, err, socket)}, 'TLS handshake with backend peer failed'));
 
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -296,7 +297,7 @@ export class WsDialerBackend implements MeshBackend {
         cleanup();
         ws.on('error', () => undefined); // late errors after terminate
         ws.terminate();
-        reject(err);
+        reject(this.options.tls ? goTlsError(err) : err);
       };
       const onAbort = () => fail(new Error('dial aborted'));
       const onOpen = () => {

@@ -18,6 +18,7 @@
 import {randomBytes} from 'node:crypto';
 import {EventEmitter} from 'node:events';
 import {systemClock, type Clock, type TimerHandle} from '../../clock.js';
+import {tlsAlertText} from '../../tls/go-tls-errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Constants (netceptor-wire.md §11, §13)
@@ -208,49 +209,6 @@ const TRANSPORT_ERROR_NAMES = [
   'AEAD_LIMIT_REACHED',
   'NO_VIABLE_PATH',
 ];
-
-/** Go crypto/tls alert texts. */
-const TLS_ALERT_TEXT: Record<number, string> = {
-  0: 'close notify',
-  10: 'unexpected message',
-  20: 'bad record MAC',
-  21: 'decryption failed',
-  22: 'record overflow',
-  30: 'decompression failure',
-  40: 'handshake failure',
-  42: 'bad certificate',
-  43: 'unsupported certificate',
-  44: 'revoked certificate',
-  45: 'expired certificate',
-  46: 'unknown certificate',
-  47: 'illegal parameter',
-  48: 'unknown certificate authority',
-  49: 'access denied',
-  50: 'error decoding message',
-  51: 'error decrypting message',
-  60: 'export restriction',
-  70: 'protocol version not supported',
-  71: 'insufficient security level',
-  80: 'internal error',
-  86: 'inappropriate fallback',
-  90: 'user canceled',
-  100: 'no renegotiation',
-  109: 'missing extension',
-  110: 'unsupported extension',
-  111: 'certificate unobtainable',
-  112: 'unrecognized name',
-  113: 'bad certificate status response',
-  114: 'bad certificate hash value',
-  115: 'unknown PSK identity',
-  116: 'certificate required',
-  120: 'no application protocol',
-};
-
-/** Go's `tls.AlertError(n).Error()`. */
-export function tlsAlertText(alert: number): string {
-  const t = TLS_ALERT_TEXT[alert];
-  return t === undefined ? `tls: alert(${alert})` : `tls: ${t}`;
-}
 
 export function isCryptoErrorCode(code: number): boolean {
   return code >= 0x100 && code <= 0x1ff;
