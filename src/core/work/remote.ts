@@ -379,6 +379,8 @@ export class RemoteUnit extends WorkUnit {
   private job: Job | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** Open connections of the monitor tasks. */
+  private readonly monitorConns = new Set<RemoteControlConn>();
 
   constructor(wc: Workceptor, id: string) {
     super(wc, id, 'remote');
@@ -748,14 +750,56 @@ export class RemoteUnit extends WorkUnit {
     parent.addEventListener('abort', onParent, {once: true});
     const kick = new Kicker();
     const updated = new Pulse();
+    const unwatch = this.dropConnsOnPathLoss(this.extra().RemoteNode);
     try {
       const tasks = [this.statusTask(ac.signal, forRelease, kick, updated).finally(() => ac.abort())];
       if (!forRelease) tasks.push(this.stdoutTask(ac.signal, kick, updated).finally(() => ac.abort()));
       await Promise.all(tasks);
     } finally {
+      unwatch();
       parent.removeEventListener('abort', onParent);
       ac.abort();
     }
+  }
+
+  /**
+   * The monitor's open connections to B (status poll, results stream) are closed when the path
+   * to B breaks (our link to B closes, or B leaves the routing table). B may come back as a new
+   * process (kill -9 and restart) that knows nothing of them, and a connection that only reads
+   * — the results stream — would otherwise notice only at the QUIC idle timeout (30–45 s),
+   * leaving the local copy short of the StdoutSize B reports. The tasks reconnect once B is
+   * reachable and the results stream resumes from the local size.
+   */
+  private dropConnsOnPathLoss(remoteNode: string): () => void {
+    let node: Netceptor;
+    try {
+      node = this.netceptor();
+    } catch {
+      return () => {};
+    }
+    const dropAll = () => {
+      for (const c of this.monitorConns) c.close();
+      this.monitorConns.clear();
+    };
+    const onDisconnect = (peer: string) => {
+      if (peer === remoteNode) dropAll();
+    };
+    const onRoutes = (routes: Map<string, string>) => {
+      if (!routes.has(remoteNode)) dropAll();
+    };
+    node.on('disconnection', onDisconnect);
+    node.on('routes', onRoutes);
+    return () => {
+      node.off('disconnection', onDisconnect);
+      node.off('routes', onRoutes);
+    };
+  }
+
+  /** Registers a monitor connection (see dropConnsOnPathLoss) until it is closed. */
+  private tracked(conn: RemoteControlConn): RemoteControlConn {
+    this.monitorConns.add(conn);
+    conn.stream.once('close', () => this.monitorConns.delete(conn));
+    return conn;
   }
 
   /** Polls `work status <id>` on one connection; mirrors State/Detail/StdoutSize. */
@@ -768,6 +812,7 @@ export class RemoteUnit extends WorkUnit {
         if (!conn) {
           conn = await this.connectRetrying(signal);
           if (!conn) return;
+          this.tracked(conn);
         }
         try {
           await conn.write(`work status ${remoteId}\n`);
@@ -865,6 +910,7 @@ export class RemoteUnit extends WorkUnit {
   private async fetchResults(signal: AbortSignal): Promise<void> {
     const conn = await this.connectRetrying(signal);
     if (!conn) return;
+    this.tracked(conn);
     const e = this.extra();
     const node = e.RemoteNode;
     try {
