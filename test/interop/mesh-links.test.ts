@@ -16,7 +16,7 @@
 import {expect} from 'chai';
 import {join} from 'node:path';
 import {freePort} from '../support/ports.js';
-import {CertTool, later, logOf, waitConnection, waitLog, waitPing, type CertPair} from './mesh-support.js';
+import {CertTool, later, logOf, waitConnection, waitListening, waitLog, waitPing, type CertPair} from './mesh-support.js';
 import {InteropNode, OURS, meshStatus, mixedPairs, requireGo, tempDir, type Impl, type Item} from './support.js';
 
 const GOOD = ['tcp', 'tcp-tls', 'tcp-mtls', 'udp', 'ws', 'ws-tls', 'ws-mtls'] as const;
@@ -130,6 +130,7 @@ async function startPair(listener: Impl, dialer: Impl, label: string, pki: Pki):
   const listeners = oursListens ? [hub] : Object.values(goNodes);
   const dialers = oursListens ? Object.values(goNodes) : [hub];
   await Promise.all(listeners.map((n) => n.start(60_000)));
+  if (oursListens) await waitListening(hub, Object.values(ports));
   await Promise.all(dialers.map((n) => n.start(60_000)));
   return pair;
 }

@@ -23,7 +23,7 @@ import net from 'node:net';
 import {join} from 'node:path';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
-import {CertTool, later, logOf, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
+import {CertTool, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
 import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, requireGo, tempDir, waitRoutes, type Impl, type Item} from './support.js';
 
 const IDS = ['left', 'mid', 'right', 'side'] as const;
@@ -105,6 +105,9 @@ async function startLine(ends: Impl, middle: Impl, label: string, echo: EchoTarg
   const ourNodes = IDS.filter((id) => nodes[id].impl.kind === 'ours');
   const goNodes = IDS.filter((id) => nodes[id].impl.kind === 'go');
   await Promise.all(ourNodes.map((id) => nodes[id].start(60_000)));
+  // ours listen (see the file comment): wait for the ports before Go dials
+  if (midDials) await Promise.all([waitListening(nodes.left, [pTcp]), waitListening(nodes.right, [pWs]), waitListening(nodes.side, [pUdp])]);
+  else await waitListening(nodes.mid, [pTcp, pWs, pUdp]);
   await Promise.all(goNodes.map((id) => nodes[id].start(60_000)));
   await Promise.all([waitRoutes(nodes.left, ['mid', 'right', 'side'], 60_000), waitRoutes(nodes.right, ['mid', 'left', 'side'], 60_000), waitRoutes(nodes.side, ['mid', 'left', 'right'], 60_000)]);
   await waitRoutes(nodes.mid, ['left', 'right', 'side'], 60_000);
@@ -166,11 +169,13 @@ describe('interop mesh: a line through the other implementation', function () {
 
       it('service advertisements of each node reach the others unchanged', async () => {
         const l = await line(label);
-        const own = async (id: Id) =>
-          ((await meshStatus(l.nodes[id].sock)).Advertisements ?? []).filter((a) => a.NodeID === id).map((a) => ({...a, Time: undefined}));
-        const midOwn = await own('mid');
-        const rightOwn = await own('right');
+        // a node's own services register after it greets: wait for all of them first
+        const own = async (id: Id, services: string[]) =>
+          ((await waitAds(l.nodes[id], services.map((svc) => [id, svc]), 30_000)).Advertisements ?? []).filter((a) => a.NodeID === id).map((a) => ({...a, Time: undefined}));
+        const midOwn = await own('mid', ['control', 'etcp', 'etls', 'eudp', 'eunix']);
+        const rightOwn = await own('right', ['control', 'etcp', 'etls', 'eudp', 'eunix']);
         expect(midOwn.map((a) => a.Service).sort()).to.deep.equal(['control', 'etcp', 'etls', 'eudp', 'eunix']);
+        expect(rightOwn.map((a) => a.Service).sort()).to.deep.equal(['control', 'etcp', 'etls', 'eudp', 'eunix']);
         const want = [...midOwn, ...rightOwn].map((a) => [a.NodeID, a.Service] as [string, string]);
         const seen = await waitAds(l.nodes.left, want);
         for (const ad of [...midOwn, ...rightOwn]) {
@@ -179,7 +184,7 @@ describe('interop mesh: a line through the other implementation', function () {
         }
         const tags = Object.fromEntries(midOwn.map((a) => [a.Service, a.Tags?.type]));
         expect(tags).to.deep.equal({control: 'Control Service', 'etcp': 'TCP Proxy', 'etls': 'TCP Proxy', 'eudp': 'UDP Proxy', 'eunix': 'Unix Proxy'});
-        const leftOwn = await own('left');
+        const leftOwn = await own('left', ['control']);
         await waitAds(l.nodes.right, leftOwn.map((a) => [a.NodeID, a.Service]));
       });
 
