@@ -2,10 +2,10 @@
  * Interop: a mesh whose middle node is the other implementation.
  *
  *     left ──TCP (cost 2.5)── mid ──WebSocket── right
- *                              │
- *                             UDP
- *                              │
- *                             side
+ *                              │                │
+ *                             UDP          TCP (cost 5)
+ *                              │                │
+ *                             side ─────────────┘
  *
  * left, right and side run one implementation, mid the other; every case runs with ours at
  * the ends and Go in the middle, and the reverse, against every Go binary. Go nodes dial and
@@ -16,20 +16,26 @@
  * advertisements, ping and traceroute (hops to live), unreachable answers, firewall rules
  * applied by either implementation to the other's traffic, TCP / TLS-over-mesh / UDP / unix
  * service proxies with one end on each implementation, the idle timeout of a frozen middle
- * node (SIGSTOP) and the redial after it is killed (SIGKILL) and restarted.
+ * node (SIGSTOP) and the redial after it is killed (SIGKILL) and restarted. right and side
+ * route to each other through mid (cost 2) rather than over their own link (cost 5) while mid
+ * is up, and over their link while it is not.
  */
 import {expect} from 'chai';
 import net from 'node:net';
 import {join} from 'node:path';
+import {isDeepStrictEqual} from 'node:util';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {CertTool, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
-import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, requireGo, tempDir, waitRoutes, type Impl, type Item} from './support.js';
+import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, ours, requireGo, tempDir, waitRoutes, type Impl, type Item, type MeshStatus} from './support.js';
 
 const IDS = ['left', 'mid', 'right', 'side'] as const;
 type Id = (typeof IDS)[number];
 const ENDS: Id[] = ['left', 'right', 'side'];
 const TCP_COST = 2.5;
+const DETOUR_COST = 5;
+/** Every link's cost, as each node's KnownConnectionCosts must show it. */
+const COSTS = {left: {mid: TCP_COST}, mid: {left: TCP_COST, right: 1, side: 1}, right: {mid: 1, side: DETOUR_COST}, side: {mid: 1, right: DETOUR_COST}};
 const MB = 1024 * 1024;
 
 interface Line {
@@ -69,7 +75,7 @@ function tlsItems(ca: CertPair, cert: CertPair): Item[] {
 
 async function startLine(ends: Impl, middle: Impl, label: string, echo: EchoTargets, ca: CertPair, cert: CertPair): Promise<Line> {
   const dir = tempDir('receptor-interop-line-');
-  const [pTcp, pWs, pUdp] = [await freePort(), await freePort(), await freePort()];
+  const [pTcp, pWs, pUdp, pDetour] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const proxy = {
     left: {tcp: await freePort(), tls: await freePort(), udp: await freePort(), unix: join(dir, 'left-proxy.sock')},
     mid: {tcp: await freePort(), tls: await freePort(), udp: await freePort(), unix: join(dir, 'mid-proxy.sock')},
@@ -97,9 +103,12 @@ async function startLine(ends: Impl, middle: Impl, label: string, echo: EchoTarg
       },
       items: [...midLinks, ...tls, ...proxyClients(echo), ...proxyServers('right', proxy.mid)],
     }),
-    right: new InteropNode(ends, 'right', dir, {items: [link.right, ...tls, ...proxyClients(echo)]}),
+    right: new InteropNode(ends, 'right', dir, {items: [link.right, {'tcp-listener': {port: pDetour, bindaddr: '127.0.0.1', cost: DETOUR_COST}}, ...tls, ...proxyClients(echo)]}),
     // side rejects every ping from mid
-    side: new InteropNode(ends, 'side', dir, {node: {firewallrules: [{action: 'reject', fromnode: 'mid', toservice: 'ping'}]}, items: [link.side]}),
+    side: new InteropNode(ends, 'side', dir, {
+      node: {firewallrules: [{action: 'reject', fromnode: 'mid', toservice: 'ping'}]},
+      items: [link.side, {'tcp-peer': {address: `127.0.0.1:${pDetour}`, cost: DETOUR_COST}}],
+    }),
   };
   const line: Line = {label, ends, middle, nodes, proxy, background: {}};
   const ourNodes = IDS.filter((id) => nodes[id].impl.kind === 'ours');
@@ -153,18 +162,18 @@ describe('interop mesh: a line through the other implementation', function () {
     describe(label, () => {
       it('routing tables and known connection costs agree across the middle', async () => {
         const l = await line(label);
-        const s = await meshStatus(l.nodes.left.sock);
+        // the right–side link may come up after a redial
+        const s = await waitStatus(l.nodes.left, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
         expect(s.RoutingTable).to.deep.equal({mid: 'mid', right: 'mid', side: 'mid'});
-        const costs = {left: {mid: TCP_COST}, mid: {left: TCP_COST, right: 1, side: 1}, right: {mid: 1}, side: {mid: 1}};
-        expect(s.KnownConnectionCosts).to.deep.equal(costs);
         expect(s.Connections).to.deep.equal([{NodeID: 'mid', Cost: TCP_COST}]);
-        const m = await meshStatus(l.nodes.mid.sock);
+        const m = await waitStatus(l.nodes.mid, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
         expect(m.RoutingTable).to.deep.equal({left: 'left', right: 'right', side: 'side'});
-        expect(m.KnownConnectionCosts).to.deep.equal(costs);
         expect(new Map((m.Connections ?? []).map((c) => [c.NodeID, c.Cost]))).to.deep.equal(new Map([['left', TCP_COST], ['right', 1], ['side', 1]]));
-        const r = await meshStatus(l.nodes.right.sock);
+        // right and side: through mid (1 + 1) rather than directly (5)
+        const r = await waitStatus(l.nodes.right, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
         expect(r.RoutingTable).to.deep.equal({left: 'mid', mid: 'mid', side: 'mid'});
-        expect(r.KnownConnectionCosts).to.deep.equal(costs);
+        const sd = await waitStatus(l.nodes.side, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
+        expect(sd.RoutingTable).to.deep.equal({left: 'mid', mid: 'mid', right: 'mid'});
       });
 
       it('service advertisements of each node reach the others unchanged', async () => {
@@ -205,6 +214,15 @@ describe('interop mesh: a line through the other implementation', function () {
         expect(ml).to.include({Success: true, From: 'left'});
         expect(lr.Time).to.be.a('number').above(0);
         expect(lr.TimeStr).to.match(/^[0-9.]+(ns|µs|ms|s)$/);
+        // our client commands on mid's control socket, whichever implementation serves it
+        const [ping, trace] = await Promise.all([
+          ours(['ping', 'right', '--socket', l.nodes.mid.sock, '--count', '2', '--delay', '0.1']),
+          ours(['traceroute', 'left', '--socket', l.nodes.right.sock]),
+        ]);
+        expect(ping.code, ping.stderr).to.equal(0);
+        expect(ping.stdout).to.match(/^Reply from right in [0-9.]+(ns|µs|ms|s)\nReply from right in [0-9.]+(ns|µs|ms|s)\n$/);
+        expect(trace.code, trace.stderr).to.equal(0);
+        expect(trace.stdout).to.match(/^0: right in \S+\n1: mid in \S+\n2: left in \S+\n$/);
       });
 
       it('traceroute names each hop: hops to live expire at the middle', async () => {
@@ -314,7 +332,7 @@ async function freezeMiddle(l: Line): Promise<void> {
   try {
     await Promise.all(ENDS.map((id) => waitConnection(l.nodes[id], 'mid', false, 90_000)));
     for (const id of ENDS) await waitLog(l.nodes[id], IDLE_LOG, 30_000, before[id] + 1);
-    await Promise.all(ENDS.map((id) => waitNoRoutes(l.nodes[id])));
+    await cutOff(l);
   } finally {
     mid.signal('SIGCONT');
   }
@@ -326,7 +344,7 @@ async function killMiddle(l: Line): Promise<void> {
   const {mid} = l.nodes;
   await mid.stop('SIGKILL');
   await Promise.all(ENDS.map((id) => waitConnection(l.nodes[id], 'mid', false, 60_000)));
-  await Promise.all(ENDS.map((id) => waitNoRoutes(l.nodes[id])));
+  await cutOff(l);
   await mid.start(60_000);
   await healed(l);
 }
@@ -336,21 +354,35 @@ async function healed(l: Line): Promise<void> {
   await Promise.all([waitRoutes(left, ['mid', 'right', 'side'], 90_000), waitRoutes(right, ['mid', 'left', 'side'], 90_000), waitRoutes(side, ['left', 'right'], 90_000), waitRoutes(mid, ['left', 'right', 'side'], 90_000)]);
   await waitPing(left, 'right', 60_000);
   await waitPing(side, 'right', 60_000);
-  const s = await meshStatus(left.sock);
-  expect(s.KnownConnectionCosts?.mid).to.deep.equal({left: TCP_COST, right: 1, side: 1});
+  // back through mid, and every link known again
+  await Promise.all(ENDS.map((id) => waitStatus(l.nodes[id], (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link again', 60_000)));
+  await waitRoutingTable(right, {left: 'mid', mid: 'mid', side: 'mid'});
 }
 
-/** Waits until an end, cut off from mid, has an empty routing table. */
-async function waitNoRoutes(n: InteropNode): Promise<void> {
-  let last: Record<string, string> | null | undefined;
-  await waitFor(
+/** With mid gone: left has no routes, right and side reach each other over their own link. */
+async function cutOff(l: Line): Promise<void> {
+  const {left, right, side} = l.nodes;
+  await Promise.all([waitRoutingTable(left, {}), waitRoutingTable(right, {side: 'side'}), waitRoutingTable(side, {right: 'right'})]);
+  // mid's firewall no longer stands between right and side
+  expect(await waitPing(right, 'side')).to.include({Success: true, From: 'side'});
+  expect((await tracerouteVia(right, 'side')).map((h) => h.From)).to.deep.equal(['right', 'side']);
+}
+
+/** Waits until `node`'s status satisfies `ok`. */
+async function waitStatus(node: InteropNode, ok: (s: MeshStatus) => boolean, what: string, timeoutMs = 45_000): Promise<MeshStatus> {
+  let last: MeshStatus | undefined;
+  return waitFor(
     async () => {
-      last = (await meshStatus(n.sock)).RoutingTable;
-      return Object.keys(last ?? {}).length === 0;
+      last = await meshStatus(node.sock).catch(() => undefined);
+      return last && ok(last) ? last : undefined;
     },
-    30_000,
-    () => `${n.describe()} to drop its routes (routing table: ${JSON.stringify(last)})`,
+    timeoutMs,
+    () => `${node.describe()} to ${what} (routing table ${JSON.stringify(last?.RoutingTable)}, known costs ${JSON.stringify(last?.KnownConnectionCosts)})`,
   );
+}
+
+function waitRoutingTable(node: InteropNode, want: Record<string, string>, timeoutMs = 45_000): Promise<MeshStatus> {
+  return waitStatus(node, (s) => isDeepStrictEqual(s.RoutingTable ?? {}, want), `have the routing table ${JSON.stringify(want)}`, timeoutMs);
 }
 
 const IDLE_LOG = /Timing out connection/g;
