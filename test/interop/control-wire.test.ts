@@ -8,7 +8,7 @@ import {expect} from 'chai';
 import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import {World, makePki, normVolatile, sortAds, type Pki} from './control-world.js';
+import {WORLD_STATUS, World, makePki, normVolatile, sortAds, type Pki} from './control-world.js';
 import {OURS, controlRequest, goImpl, goRefs} from './support.js';
 
 type Transport = 'unix' | 'tcp' | 'tls';
@@ -96,16 +96,8 @@ const BATCH: Array<[string, string[]]> = [
   ['{"command":"status"} trailing', ["ERROR: invalid character 't' after top-level value", 'ERROR: Unknown command']],
 ];
 
-const STATUS_LINE = (() => {
-  const wc = '[{"WorkType":"echo","Secure":false},{"WorkType":"sleep","Secure":false},{"WorkType":"echoargs","Secure":false},{"WorkType":"fail","Secure":false}]';
-  const barWc = '[{"WorkType":"echo","Secure":false},{"WorkType":"secure","Secure":true},{"WorkType":"sleep","Secure":false}]';
-  const ad = (node: string, svc: string, w: string) => `{"NodeID":"${node}","Service":"${svc}","Time":"<time>","ConnType":1,"Tags":{"type":"Control Service"},"WorkCommands":${w}}`;
-  return (
-    `{"Advertisements":[${ad('bar', 'control', barWc)},${ad('foo', 'control', wc)},${ad('foo', 'ctltcp', wc)},${ad('foo', 'ctltls', wc)}],` +
-    '"Connections":[{"NodeID":"bar","Cost":1}],"KnownConnectionCosts":{"bar":{"foo":1},"foo":{"bar":1}},"NodeID":"foo","RoutingTable":{"bar":"bar"},' +
-    '"SystemCPUCount":"<n>","SystemMemoryMiB":"<n>","Version":"<version>"}'
-  );
-})();
+/** Go's byte order: sorted top-level keys, struct field order inside (WORLD_STATUS is written so). */
+const STATUS_LINE = JSON.stringify(WORLD_STATUS);
 
 describe('interop: the control line protocol over unix, TCP and TLS', function () {
   this.timeout(120_000);

@@ -9,6 +9,7 @@
  * Plus the output normalisation the suites compare with (unit IDs, times, durations, memory,
  * versions, PIDs) and a runner for receptorctl.
  */
+import {expect} from 'chai';
 import {execFileSync} from 'node:child_process';
 import {generateKeyPairSync} from 'node:crypto';
 import {existsSync, writeFileSync} from 'node:fs';
@@ -16,7 +17,7 @@ import {join} from 'node:path';
 import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
 import {waitFor} from '../support/cli.js';
 import {freePort, portOpen} from '../support/ports.js';
-import {InteropNode, controlRequest, meshStatus, run, tempDir, waitRoutes, type Impl, type RunResult} from './support.js';
+import {InteropNode, controlRequest, goImpl, goRefs, meshStatus, run, tempDir, waitRoutes, type Impl, type RunResult} from './support.js';
 
 export interface Pki {
   dir: string;
@@ -64,8 +65,43 @@ export async function makePki(): Promise<Pki> {
   return p;
 }
 
-/** Work types of foo, deliberately not in alphabetical order (advertisements keep config order). */
-export const FOO_WORK_TYPES = ['echo', 'sleep', 'echoargs', 'fail'];
+/**
+ * The Go binary the client suites compare with: v1.4.9 (the version this project follows) when
+ * installed, else the first one. The raw-protocol suite, being cheap, runs against all of them.
+ */
+export function primaryGo(): Impl[] {
+  const refs = goRefs();
+  const pick = refs.find((g) => g.label === 'v1.4.9') ?? refs[0];
+  return pick ? [goImpl(pick)] : [];
+}
+
+const FOO_ADVERTISED = [
+  {WorkType: 'echo', Secure: false},
+  {WorkType: 'sleep', Secure: false},
+  {WorkType: 'echoargs', Secure: false},
+  {WorkType: 'fail', Secure: false},
+];
+const BAR_ADVERTISED = [
+  {WorkType: 'echo', Secure: false},
+  {WorkType: 'secure', Secure: true},
+  {WorkType: 'sleep', Secure: false},
+];
+const controlAd = (node: string, service: string, work: object[]) => ({NodeID: node, Service: service, Time: '<time>', ConnType: 1, Tags: {type: 'Control Service'}, WorkCommands: work});
+
+/**
+ * foo's `status` of a converged world, normalised (advertisements sorted, see {@link sortAds}),
+ * with its keys in Go's order: top-level sorted, struct fields in declaration order.
+ */
+export const WORLD_STATUS = {
+  Advertisements: [controlAd('bar', 'control', BAR_ADVERTISED), controlAd('foo', 'control', FOO_ADVERTISED), controlAd('foo', 'ctltcp', FOO_ADVERTISED), controlAd('foo', 'ctltls', FOO_ADVERTISED)],
+  Connections: [{NodeID: 'bar', Cost: 1}],
+  KnownConnectionCosts: {bar: {foo: 1}, foo: {bar: 1}},
+  NodeID: 'foo',
+  RoutingTable: {bar: 'bar'},
+  SystemCPUCount: '<n>',
+  SystemMemoryMiB: '<n>',
+  Version: '<version>',
+};
 
 /** Two nodes of one implementation. */
 export class World {
@@ -97,6 +133,7 @@ export class World {
         {'control-service': {service: 'ctltls', tcplisten: `127.0.0.1:${this.tlsPort}`, tcptls: 'srv'}},
         {'tcp-listener': {port: this.meshPort, bindaddr: '127.0.0.1'}},
         {'work-signing': {privatekey: p.signKey, tokenexpiration: '1h'}},
+        // Not in alphabetical order: advertisements keep the configuration's order.
         {'work-command': {worktype: 'echo', command: 'cat'}},
         {'work-command': {worktype: 'sleep', command: 'sleep', allowruntimeparams: true}},
         {'work-command': {worktype: 'echoargs', command: 'echo', allowruntimeparams: true}},
@@ -201,7 +238,7 @@ export function normVolatile(text: string): string {
     .replace(/"Time": ?\d+/g, (m) => m.replace(/\d+$/, '"<ns>"'))
     .replace(/"Expiration": ?"(?!0001-01-01T00:00:00Z)[^"]*"/g, (m) => m.replace(/"[^"]*"$/, '"<time>"'))
     .replace(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/g, '<time>')
-    .replace(/^(Version: ).*$/gm, '$1<version>')
+    .replace(/^(Version: +).*$/gm, '$1<version>')
     .replace(/^(receptor {5}).*$/gm, '$1<version>')
     .replace(/"Version": ?"[^"]*"/g, (m) => m.replace(/"[^"]*"$/, '"<version>"'))
     .replace(/^(System CPU Count: |System Memory MiB: )\d+$/gm, '$1<n>')
@@ -283,4 +320,77 @@ export function runWithTtyStdin(python: string, input: string, cmd: string[], ti
     'sys.exit(p.wait())',
   ].join('\n');
   return run(python, ['-c', script, input, ...cmd], {timeoutMs});
+}
+
+/** What one client run produced. */
+export interface Outcome {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Expected {
+  code?: number;
+  /** A string, or an object: stdout is then parsed as JSON (advertisements sorted). */
+  stdout?: string | object;
+  stderr?: string;
+}
+
+export interface CompareOptions {
+  /** Records unit IDs from the raw outcome before it is normalised. */
+  learn?: (w: World, r: Outcome) => void | Promise<void>;
+  /** Sort the rows of receptorctl's status table blocks (advertisement order is Go map order). */
+  statusTable?: boolean;
+  /** Sort stdout lines after the first (e.g. release --all goes through the units in ID order). */
+  sortTail?: boolean;
+  /** Sort all stdout lines (e.g. a list of unit IDs). */
+  sortLines?: boolean;
+  /**
+   * Drop a leading greeting line from stdout. receptorctl `connect` reads `Connecting` through a
+   * buffered file and then relays from the raw socket, so a greeting that arrived in the same
+   * segment as `Connecting` is swallowed: whether it shows depends on timing, not on the node.
+   */
+  dropGreeting?: boolean;
+  /** More normalisation (after unit IDs and {@link normVolatile}). */
+  norm?: (text: string) => string;
+}
+
+/**
+ * Runs one client command against every world at once, normalises each outcome and checks it
+ * equals `exp` (so, with Go present, Go's and ours equal each other too).
+ */
+export async function compareAcross(worlds: World[], what: string, runOne: (w: World) => Promise<Outcome>, exp: Expected, opts: CompareOptions = {}): Promise<void> {
+  const actual: Record<string, unknown> = {};
+  const expected: Record<string, unknown> = {};
+  await Promise.all(
+    worlds.map(async (w) => {
+      const r = await runOne(w);
+      await opts.learn?.(w, r);
+      const norm = (s: string) => {
+        const t = normVolatile(w.normIds(s))
+          .replaceAll(`port ${w.tcpPort}`, 'port <tcp>')
+          .replaceAll(`port ${w.tlsPort}`, 'port <tls>');
+        return opts.norm ? opts.norm(t) : t;
+      };
+      let stdout: unknown = norm(r.stdout);
+      if (opts.statusTable) stdout = sortStatusBlocks(stdout as string);
+      if (opts.dropGreeting) stdout = (stdout as string).replace(/^Receptor Control, node [^\n]*\n/, '');
+      if (opts.sortLines) stdout = (stdout as string).split('\n').filter(Boolean).sort().map((l) => `${l}\n`).join('');
+      if (opts.sortTail) {
+        const [head, ...tail] = (stdout as string).split('\n');
+        stdout = [head, ...tail.filter(Boolean).sort(), ''].join('\n');
+      }
+      if (typeof exp.stdout === 'object') {
+        try {
+          stdout = JSON.parse(stdout as string) as unknown;
+          if (stdout && typeof stdout === 'object' && 'Advertisements' in stdout) sortAds(stdout as {Advertisements: Array<{NodeID: string; Service: string}>});
+        } catch {
+          /* keep the text: the comparison shows it */
+        }
+      }
+      actual[w.label] = {code: r.code, stdout, stderr: norm(r.stderr)};
+      expected[w.label] = {code: exp.code ?? 0, stdout: exp.stdout ?? '', stderr: exp.stderr ?? ''};
+    }),
+  );
+  expect(actual, what).to.deep.equal(expected);
 }
