@@ -87,4 +87,18 @@ describe('control transports', function () {
     expect(await reply).to.equal('got status');
     await secure.close();
   });
+
+  it('tls: a client that never completes the handshake is disconnected at the deadline (Go: 10 s)', async () => {
+    const ca = await createCa({commonName: 'ca', bits: 2048});
+    const csr = await createCsr({commonName: 'srv', bits: 2048, dnsNames: ['localhost']});
+    const cert = signCsr({csrPem: csr.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem});
+    const secure = await listenTcp('127.0.0.1:0', {cert: cert.certPem, key: csr.keyPem!}, greet, createLogger('silent'), 200);
+    try {
+      // A plaintext client (receptorctl with tcp:// on a TLS port) sends nothing and waits.
+      const plain = net.connect({port: Number(secure.address.split(':')[1]), host: '127.0.0.1'});
+      expect(await readAll(plain)).to.equal('');
+    } finally {
+      await secure.close();
+    }
+  });
 });

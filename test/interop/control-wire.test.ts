@@ -206,6 +206,28 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
   }
 
   describe('after the transports', () => {
+    it('a plaintext client on the TLS port that never sends anything is disconnected (handshake deadline, 10 s)', async () => {
+      const outcome: Record<string, string> = {};
+      await Promise.all(
+        worlds.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const s = net.connect({port: w.tlsPort, host: '127.0.0.1'});
+              let got = '';
+              const timer = setTimeout(() => s.destroy(new Error('still open after 30 s')), 30_000);
+              s.on('data', (d: Buffer) => (got += d.toString()));
+              s.on('close', () => {
+                clearTimeout(timer);
+                outcome[w.label] = `closed by the server, ${got.length} bytes`;
+                resolve();
+              });
+              s.on('error', (e) => (got += `<${e.message}>`));
+            }),
+        ),
+      );
+      expect(outcome).to.deep.equal(Object.fromEntries(worlds.map((w) => [w.label, 'closed by the server, 0 bytes'])));
+    });
+
     it('a remote submit with a bad ttl: the same error (Go also leaves a stray unit behind; ours does not)', async () => {
     const req = '{"command":"work","subcommand":"submit","node":"bar","worktype":"echo","ttl":"bogus"}\n';
     await same('unix', req, 'Receptor Control, node foo\nERROR: time: invalid duration "bogus"\n');

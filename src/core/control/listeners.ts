@@ -77,15 +77,28 @@ export function parseTcpListen(spec: string): {host: string; port: number} {
   return {host: host === '' ? '0.0.0.0' : host, port};
 }
 
+/** Go's deadline for the TLS handshake of a control connection. */
+export const CONTROL_TLS_HANDSHAKE_MS = 10_000;
+
 /** TCP listener, TLS-wrapped when `tlsOptions` is given (handshake deadline 10 s). */
-export async function listenTcp(spec: string, tlsOptions: tls.TlsOptions | undefined, onConnection: OnConnection, logger: Logger): Promise<Listening> {
+export async function listenTcp(
+  spec: string,
+  tlsOptions: tls.TlsOptions | undefined,
+  onConnection: OnConnection,
+  logger: Logger,
+  handshakeTimeoutMs = CONTROL_TLS_HANDSHAKE_MS,
+): Promise<Listening> {
   const {host, port} = parseTcpListen(spec);
   const server = tlsOptions
-    ? tls.createServer({...tlsOptions, allowHalfOpen: true, handshakeTimeout: 10_000}, onConnection)
+    ? tls.createServer({...tlsOptions, allowHalfOpen: true, handshakeTimeout: handshakeTimeoutMs}, onConnection)
     : net.createServer({allowHalfOpen: true}, onConnection);
   trackSockets(server);
   if (tlsOptions) {
-    server.on('tlsClientError', (err) => logger.error({err: err.message}, `TLS handshake error: ${err.message}. Closing socket.`));
+    server.on('tlsClientError', (err, socket: tls.TLSSocket) => {
+      logger.error({err: err.message}, `TLS handshake error: ${err.message}. Closing socket.`);
+      // Node reports a handshake timeout here but leaves the connection open: close it, as Go does.
+      socket.destroy();
+    });
   }
   try {
     await listen(server, port, host);
