@@ -15,8 +15,7 @@
  */
 import {expect} from 'chai';
 import {join} from 'node:path';
-import {freePort} from '../support/ports.js';
-import {CertTool, later, logOf, waitConnection, waitListening, waitLog, waitPing, type CertPair} from './mesh-support.js';
+import {CertTool, freePorts, later, logOf, waitConnection, waitListening, waitLog, waitPing, type CertPair} from './mesh-support.js';
 import {InteropNode, OURS, meshStatus, mixedPairs, requireGo, tempDir, type Impl, type Item} from './support.js';
 
 const GOOD = ['tcp', 'tcp-tls', 'tcp-mtls', 'udp', 'ws', 'ws-tls', 'ws-mtls'] as const;
@@ -83,25 +82,31 @@ function tlsFor(k: Kind, side: 'server' | 'client', own: CertPair, ownBadName: C
   return {items: [{'tls-client': {name, cert: own.cert, key: own.key, rootcas: (k === 'bad-ca' ? wrongCa : peerCa).cert}}], name};
 }
 
-function listenerItem(k: Kind, port: number, tls?: string): Item {
+/** The UDP link costs 3.5 (the listener's `nodecost` for the dialer); ws-tls has a path. */
+const UDP_COST = 3.5;
+const WS_PATH = '/mesh/ws';
+
+function listenerItem(k: Kind, port: number, dialerId: string, tls?: string): Item {
   const {backend} = shape(k);
   const extra: Record<string, unknown> = {};
   if (tls) extra.tls = tls;
   if (k === 'not-allowed') extra.allowedpeers = ['somebody-else'];
+  if (k === 'udp') extra.nodecost = {[dialerId]: UDP_COST};
+  if (k === 'ws-tls') extra.path = WS_PATH;
   const key = backend === 'tcp' ? 'tcp-listener' : backend === 'udp' ? 'udp-listener' : 'ws-listener';
   return {[key]: {port, bindaddr: '127.0.0.1', ...extra}};
 }
 
 function dialerItem(k: Kind, port: number, tls?: string): Item {
   const {backend} = shape(k);
-  if (backend === 'ws') return {'ws-peer': {address: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}/`, ...(tls ? {tls} : {})}};
-  return {[`${backend}-peer`]: {address: `127.0.0.1:${port}`, ...(tls ? {tls} : {})}};
+  if (backend === 'ws') return {'ws-peer': {address: `${tls ? 'wss' : 'ws'}://127.0.0.1:${port}${k === 'ws-tls' ? WS_PATH : '/'}`, ...(tls ? {tls} : {})}};
+  return {[`${backend}-peer`]: {address: `127.0.0.1:${port}`, ...(tls ? {tls} : {}), ...(k === 'udp' ? {cost: UDP_COST} : {})}};
 }
 
-async function startPair(listener: Impl, dialer: Impl, label: string, pki: Pki): Promise<Pair> {
+async function startPair(listener: Impl, dialer: Impl, label: string, pki: Pki, portList: number[]): Promise<Pair> {
   const dir = tempDir('receptor-interop-links-');
   const go = listener.kind === 'go' ? listener : dialer;
-  const ports = Object.fromEntries(await Promise.all(KINDS.map(async (k) => [k, await freePort()] as const))) as Record<Kind, number>;
+  const ports = Object.fromEntries(KINDS.map((k, i) => [k, portList[i]])) as Record<Kind, number>;
   const hubItems: Item[] = [];
   const goNodes = {} as Record<Kind, InteropNode>;
   const oursListens = listener.kind === 'ours';
@@ -109,8 +114,8 @@ async function startPair(listener: Impl, dialer: Impl, label: string, pki: Pki):
     // hub: ts cert (made by Go, go-ca), trusts ts-ca; Go node: cert made by ours (ts-ca), trusts go-ca
     const hubTls = tlsFor(k, oursListens ? 'server' : 'client', pki.hub, pki.hubBadName, pki.tsCa, pki.goCa);
     const goTls = tlsFor(k, oursListens ? 'client' : 'server', pki.goNodes, pki.goNodesBadName, pki.goCa, pki.tsCa);
-    hubItems.push(...hubTls.items, oursListens ? listenerItem(k, ports[k], hubTls.name) : dialerItem(k, ports[k], hubTls.name));
-    goNodes[k] = new InteropNode(go, goId(k), dir, {items: [...goTls.items, oursListens ? dialerItem(k, ports[k], goTls.name) : listenerItem(k, ports[k], goTls.name)]});
+    hubItems.push(...hubTls.items, oursListens ? listenerItem(k, ports[k], goId(k), hubTls.name) : dialerItem(k, ports[k], hubTls.name));
+    goNodes[k] = new InteropNode(go, goId(k), dir, {items: [...goTls.items, oursListens ? dialerItem(k, ports[k], goTls.name) : listenerItem(k, ports[k], 'hub', goTls.name)]});
   }
   const hub = new InteropNode(OURS, 'hub', dir, {items: hubItems});
   const pair: Pair = {
@@ -191,7 +196,8 @@ describe('interop mesh links: TCP, UDP and WebSocket; plain, TLS and mutual TLS'
       tool.issue(dir, 'go-nodes-badname', tsCa, {nodeIds: goIds, dns: ['elsewhere.invalid']}),
     ]);
     const byGo = new Map<string, Promise<Pki>>();
-    for (const p of pairs) {
+    const ports = await freePorts(KINDS.length * pairs.length);
+    for (const [i, p] of pairs.entries()) {
       const go = p.listener.kind === 'go' ? p.listener : p.dialer;
       if (!byGo.has(go.label)) {
         const goDir = join(dir, go.label);
@@ -199,7 +205,8 @@ describe('interop mesh links: TCP, UDP and WebSocket; plain, TLS and mutual TLS'
       }
       const pki = byGo.get(go.label)!;
       pkis.set(p.label, pki);
-      setups.set(p.label, later(() => pki.then((k) => startPair(p.listener, p.dialer, p.label, k))));
+      const mine = ports.slice(i * KINDS.length, (i + 1) * KINDS.length);
+      setups.set(p.label, later(() => pki.then((k) => startPair(p.listener, p.dialer, p.label, k, mine))));
     }
     await Promise.allSettled(setups.values());
   });
@@ -218,7 +225,10 @@ describe('interop mesh links: TCP, UDP and WebSocket; plain, TLS and mutual TLS'
         it(`${k}: the link comes up${tls === 'none' ? '' : tls === 'server' ? ' (server certificate checked)' : ' (both certificates checked)'} and carries a ping`, async () => {
           const p = await setups.get(label)!;
           const g = p.go[k];
-          await Promise.all([waitConnection(p.hub, g.id, true), waitConnection(g, 'hub', true)]);
+          const [hubStatus, goStatus] = await Promise.all([waitConnection(p.hub, g.id, true), waitConnection(g, 'hub', true)]);
+          const cost = k === 'udp' ? UDP_COST : 1;
+          expect(hubStatus.Connections?.find((c) => c.NodeID === g.id)?.Cost, 'cost at the hub').to.equal(cost);
+          expect(goStatus.Connections, `connections of ${g.id}`).to.deep.equal([{NodeID: 'hub', Cost: cost}]);
           const [there, back] = await Promise.all([waitPing(p.hub, g.id), waitPing(g, 'hub')]);
           expect(there).to.include({Success: true, From: g.id});
           expect(back).to.include({Success: true, From: 'hub'});

@@ -26,8 +26,7 @@ import net from 'node:net';
 import {join} from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 import {waitFor} from '../support/cli.js';
-import {freePort} from '../support/ports.js';
-import {CertTool, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
+import {CertTool, freePorts, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
 import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, ours, requireGo, tempDir, waitRoutes, type Impl, type Item, type MeshStatus} from './support.js';
 
 const IDS = ['left', 'mid', 'right', 'side'] as const;
@@ -74,12 +73,15 @@ function tlsItems(ca: CertPair, cert: CertPair): Item[] {
   ];
 }
 
-async function startLine(ends: Impl, middle: Impl, label: string, echo: EchoTargets, ca: CertPair, cert: CertPair): Promise<Line> {
+/** Ports each line needs (taken for all lines before any node starts). */
+const LINE_PORTS = 10;
+
+async function startLine(ends: Impl, middle: Impl, label: string, ports: number[], echo: EchoTargets, ca: CertPair, cert: CertPair): Promise<Line> {
   const dir = tempDir('receptor-interop-line-');
-  const [pTcp, pWs, pUdp, pDetour] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [pTcp, pWs, pUdp, pDetour, lTcp, lTls, lUdp, mTcp, mTls, mUdp] = ports;
   const proxy = {
-    left: {tcp: await freePort(), tls: await freePort(), udp: await freePort(), unix: join(dir, 'left-proxy.sock')},
-    mid: {tcp: await freePort(), tls: await freePort(), udp: await freePort(), unix: join(dir, 'mid-proxy.sock')},
+    left: {tcp: lTcp, tls: lTls, udp: lUdp, unix: join(dir, 'left-proxy.sock')},
+    mid: {tcp: mTcp, tls: mTls, udp: mUdp, unix: join(dir, 'mid-proxy.sock')},
   };
   // Whichever implementation is Go dials (see the file comment); the other one listens.
   const midDials = middle.kind === 'go';
@@ -147,7 +149,8 @@ describe('interop mesh: a line through the other implementation', function () {
     const tool = new CertTool(OURS);
     const ca = await tool.ca(dir, 'line-ca');
     const cert = await tool.issue(dir, 'line-nodes', ca, {nodeIds: [...IDS], dns: ['localhost'], ips: ['127.0.0.1']});
-    for (const p of pairs) lines.set(p.label, later(() => startLine(p.ends, p.middle, p.label, echo!, ca, cert)));
+    const ports = await freePorts(LINE_PORTS * pairs.length);
+    pairs.forEach((p, i) => lines.set(p.label, later(() => startLine(p.ends, p.middle, p.label, ports.slice(i * LINE_PORTS, (i + 1) * LINE_PORTS), echo!, ca, cert))));
     await Promise.allSettled(lines.values());
   });
 
