@@ -132,4 +132,19 @@ describe('integration: TLS mesh streams (node IDs in certificates)', function ()
     l1.close();
     l2.close();
   });
+
+  it('checks the server certificate against the node name as given: `localhost` fails, like Go', async () => {
+    const [a] = nodes;
+    const aCerts = await mk('a');
+    const l = await listenStream(a, 'self', {tls: aCerts.server});
+    l.on('stream', (s: MeshStream) => s.conn.stream.pipe(s.conn.stream));
+    let err: Error | undefined;
+    await dialStream(a, 'localhost', 'self', {tls: aCerts.client}).catch((e: Error) => (err = e));
+    expect(err?.message).to.equal('CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID a, not localhost');
+    const s = await dialStream(a, 'a', 'self', {tls: aCerts.client});
+    const back = readAll(s.conn.stream);
+    s.conn.stream.end('to myself');
+    expect((await back).toString()).to.equal('to myself');
+    l.close();
+  });
 });

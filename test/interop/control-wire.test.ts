@@ -9,7 +9,8 @@ import {readFileSync} from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import {WORLD_STATUS, World, makePki, normVolatile, sortAds, type Pki} from './control-world.js';
-import {OURS, controlRequest, goImpl, goRefs} from './support.js';
+import {waitFor} from '../support/cli.js';
+import {InteropNode, OURS, controlRequest, goImpl, goRefs, tempDir} from './support.js';
 
 type Transport = 'unix' | 'tcp' | 'tls';
 const TRANSPORTS: Transport[] = ['unix', 'tcp', 'tls'];
@@ -99,6 +100,36 @@ const BATCH: Array<[string, string[]]> = [
 /** Go's byte order: sorted top-level keys, struct field order inside (WORLD_STATUS is written so). */
 const STATUS_LINE = JSON.stringify(WORLD_STATUS);
 
+/** Status lines with their advertisements sorted (Go map order is not stable). */
+function sortAdLines(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line.startsWith('{"Advertisements":') ? JSON.stringify(sortAds(JSON.parse(line) as {Advertisements: Array<{NodeID: string; Service: string}>})) : line))
+    .join('\n');
+}
+
+/** Once `ready`, writes `data` and half-closes; resolves with everything read up to the server's EOF. */
+function converse(s: net.Socket, ready: 'connect' | 'secureConnect', data: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`no EOF within 60 s; got ${JSON.stringify(Buffer.concat(chunks).toString())}`));
+    }, 60_000);
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    s.on('end', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(Buffer.concat(chunks).toString());
+    });
+    s.once(ready, () => s.end(data));
+  });
+}
+
 describe('interop: the control line protocol over unix, TCP and TLS', function () {
   this.timeout(120_000);
   const worlds: World[] = [];
@@ -113,46 +144,15 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
 
   /** Opens a session, writes `data` at once, half-closes, and reads everything up to the server's EOF. */
   function session(w: World, t: Transport, data: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const s: net.Socket =
-        t === 'unix'
-          ? net.connect({path: w.foo.sock, allowHalfOpen: true})
-          : t === 'tcp'
-            ? net.connect({port: w.tcpPort, host: '127.0.0.1', allowHalfOpen: true})
-            : tls.connect({
-                port: w.tlsPort,
-                host: '127.0.0.1',
-                servername: 'localhost',
-                ca: readFileSync(pki.ca),
-                cert: readFileSync(pki.clientCert),
-                key: readFileSync(pki.clientKey),
-                allowHalfOpen: true,
-              } as tls.ConnectionOptions);
-      const chunks: Buffer[] = [];
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new Error(`${w.label} over ${t}: no EOF within 60 s; got ${JSON.stringify(Buffer.concat(chunks).toString())}`));
-      }, 60_000);
-      s.on('data', (d: Buffer) => chunks.push(d));
-      s.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      s.on('end', () => {
-        clearTimeout(timer);
-        s.destroy();
-        resolve(Buffer.concat(chunks).toString());
-      });
-      s.once(t === 'tls' ? 'secureConnect' : 'connect', () => s.end(data));
-    });
+    if (t === 'unix') return converse(net.connect({path: w.foo.sock, allowHalfOpen: true}), 'connect', data);
+    if (t === 'tcp') return converse(net.connect({port: w.tcpPort, host: '127.0.0.1', allowHalfOpen: true}), 'connect', data);
+    const opts = {port: w.tlsPort, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), allowHalfOpen: true};
+    return converse(tls.connect(opts as tls.ConnectionOptions), 'secureConnect', data);
   }
 
-  /** Normalises a transcript: volatile values, unit IDs, and the advertisement order of status lines. */
+  /** Normalises a transcript: volatile values and unit IDs (and the advertisement order). */
   function norm(w: World, text: string): string {
-    return normVolatile(w.normIds(text))
-      .split('\n')
-      .map((line) => (line.startsWith('{"Advertisements":') ? JSON.stringify(sortAds(JSON.parse(line) as {Advertisements: Array<{NodeID: string; Service: string}>})) : line))
-      .join('\n');
+    return sortAdLines(normVolatile(w.normIds(text)));
   }
 
   /** Runs `data` on a session to each world and compares the normalised transcripts with `expected`. */
@@ -233,6 +233,51 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
     await same('unix', req, 'Receptor Control, node foo\nERROR: time: invalid duration "bogus"\n');
     const ours = worlds.find((w) => w.impl.kind === 'ours')!;
     expect(await controlRequest(ours.foo.sock, 'work list', {lines: 1})).to.equal('{}\n');
+    });
+  });
+
+  describe('connect with a tls-client name (mesh TLS)', () => {
+    const nodes: InteropNode[] = [];
+    before(async () => {
+      for (const impl of [OURS, ...goRefs().map(goImpl)]) {
+        nodes.push(
+          new InteropNode(impl, 'foo', tempDir(), {
+            items: [
+              {'tls-server': {name: 'srv', cert: pki.serverCert, key: pki.serverKey, clientcas: pki.ca, requireclientcert: true}},
+              {'tls-client': {name: 'cli', rootcas: pki.ca, cert: pki.serverCert, key: pki.serverKey}},
+              {'control-service': {service: 'sec', tls: 'srv'}},
+              {'local-only': null},
+            ],
+          }),
+        );
+      }
+      await Promise.all(nodes.map((n) => n.start()));
+      // Go answers on the unix socket before its TLS mesh listener is up.
+      await Promise.all(
+        nodes.map((n) =>
+          waitFor(async () => (await controlRequest(n.sock, 'connect foo sec cli', {lines: 1})) === 'Connecting\n', 30_000, () => `${n.describe()}: the TLS control service`),
+        ),
+      );
+    });
+    after(() => Promise.all(nodes.map((n) => n.stop())));
+
+    it('the same replies: TLS required, the name checked as typed (localhost fails), a plain service refused, a good dial relays', async () => {
+      const requests: Array<[string, string]> = [
+        ['connect localhost sec \n', 'ERROR: CRYPTO_ERROR 0x12a (local): insecure connection to secure service\n'],
+        ['connect localhost sec cli\n', 'ERROR: CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID foo, not localhost\n'],
+        ['connect foo control cli\n', 'ERROR: CRYPTO_ERROR 0x12a (local): x509: certificate signed by unknown authority\n'],
+        ['{"command":"status","requested_fields":["Advertisements"]}\n', '{"Advertisements":[{"NodeID":"foo","Service":"control","Time":"<time>","ConnType":1,"Tags":{"type":"Control Service"},"WorkCommands":null},{"NodeID":"foo","Service":"sec","Time":"<time>","ConnType":2,"Tags":{"type":"Control Service"},"WorkCommands":null}]}\n'],
+        ['{"command":"connect","node":"foo","service":"sec","tls":"cli"}\nping localhost\n', 'Connecting\nReceptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n'],
+      ];
+      const actual: Record<string, string[]> = {};
+      await Promise.all(
+        nodes.map(async (n) => {
+          const raw = await converse(net.connect({path: n.sock, allowHalfOpen: true}), 'connect', requests.map(([r]) => r).join(''));
+          actual[n.impl.label] = sortAdLines(normVolatile(raw)).split('\n');
+        }),
+      );
+      const want = ('Receptor Control, node foo\n' + requests.map(([, r]) => r).join('')).split('\n');
+      expect(actual).to.deep.equal(Object.fromEntries(nodes.map((n) => [n.impl.label, want])));
     });
   });
 });

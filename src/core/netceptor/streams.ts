@@ -120,7 +120,8 @@ export async function listenStream(node: Netceptor, service: string, opts: {tls?
 
 /**
  * Dials `service` on `target` (`localhost` = this node). With `tls` the server must present
- * a certificate naming `target`; without it, it must be an insecure (ConnType 1) service.
+ * a certificate naming `target` as given (so not `localhost`, which Go checks literally too);
+ * without it, it must be an insecure (ConnType 1) service.
  */
 export async function dialStream(node: Netceptor, target: string, service: string, opts: {tls?: TlsClientConfig; signal?: AbortSignal} = {}): Promise<MeshStream> {
   const remoteNode = target.toLowerCase() === 'localhost' ? node.id : target;
@@ -153,7 +154,8 @@ export async function dialStream(node: Netceptor, target: string, service: strin
             keyPem: t.keyPem,
             caPem: t.rootCas?.join('\n'),
             insecureSkipVerify: t.insecureSkipVerify,
-            verifyPeer: t.insecureSkipVerify ? undefined : serverCheck(t, remoteNode),
+            // The name as given, as Go does: `localhost` is not replaced by this node's ID here.
+            verifyPeer: t.insecureSkipVerify ? undefined : serverCheck(t, target),
           }
         : undefined,
     });
