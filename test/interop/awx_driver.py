@@ -42,15 +42,17 @@ def transmit(sock, runner_params, failures):
         sock.shutdown(socket.SHUT_WR)
 
 
-def conn_type(ctl, node, deadline):
-    """Like AWX before each submission: the node's first advertisement in `status`, its ConnType."""
-    end = time.monotonic() + deadline
+def conn_type(ctl, a):
+    """Like AWX before each submission: the node's first advertisement in `status`, its ConnType;
+    and the TLS client to submit with: --tls-client when that is STREAMTLS."""
+    end = time.monotonic() + a.deadline
     while True:
         for ad in ctl.simple_command('status').get('Advertisements') or []:
-            if ad.get('NodeID') == node:
-                return CONN_TYPES[ad.get('ConnType')]
+            if ad.get('NodeID') == a.node:
+                connection = CONN_TYPES[ad.get('ConnType')]
+                return connection, (a.tls_client if connection == 'STREAMTLS' else None)
         if time.monotonic() > end:
-            raise RuntimeError(f'{node} is not in the receptor mesh')
+            raise RuntimeError(f'{a.node} is not in the receptor mesh')
         time.sleep(0.2)
 
 
@@ -58,7 +60,7 @@ def runner_params(a):
     return {'private_data_dir': a.pdd, 'playbook': a.playbook, 'ident': a.ident}
 
 
-def submit_job(ctl, a):
+def submit_job(ctl, a, tlsclient):
     """Like AWXReceptorJob: ansible-runner's transmit stream, written in a thread into one end of a
     socketpair, is the payload of submit_work, read from the other end."""
     sockin, sockout = socket.socketpair()
@@ -66,7 +68,7 @@ def submit_job(ctl, a):
     t = threading.Thread(target=transmit, args=(sockin, runner_params(a), failures))
     t.start()
     result = ctl.submit_work(
-        payload=sockout.makefile('rb'), worktype=a.worktype, node=a.node, signwork=a.sign,
+        payload=sockout.makefile('rb'), worktype=a.worktype, node=a.node, signwork=a.sign, tlsclient=tlsclient,
         params={'params': f'--private-data-dir={a.exec_pdd} --delete'},
     )
     sockin.close()
@@ -74,7 +76,13 @@ def submit_job(ctl, a):
     t.join()
     if failures:
         raise RuntimeError(f'transmit failed: {failures}')
+    submitted(result)
     return result
+
+
+def submitted(result):
+    """Names the unit on stderr at once, for the test's diagnostics should this driver hang."""
+    print(f"submitted unit {result['unitid']}", file=sys.stderr, flush=True)
 
 
 def wait_done(ctl, unit_id, deadline):
@@ -89,10 +97,21 @@ def wait_done(ctl, unit_id, deadline):
         time.sleep(0.2)
 
 
+def remote_status(a, status):
+    """The test's look at the execution node's unit (--exec-socket) before the release."""
+    if not a.exec_socket:
+        return None
+    exec_ctl = ReceptorControl(a.exec_socket)
+    try:
+        return exec_ctl.simple_command(f'work status {status["ExtraData"]["RemoteUnitID"]}')
+    finally:
+        exec_ctl.close()
+
+
 def job(a):
     ctl = ReceptorControl(a.socket)
-    connection = conn_type(ctl, a.node, a.deadline)
-    result = submit_job(ctl, a)
+    connection, tlsclient = conn_type(ctl, a)
+    result = submit_job(ctl, a, tlsclient)
     unit_id = result['unitid']
 
     artifacts = os.path.join(a.pdd, 'artifacts')
@@ -120,6 +139,7 @@ def job(a):
     resultsock.close()
 
     work_status = ctl.simple_command(f'work status {unit_id}')
+    exec_status = remote_status(a, work_status)
     released = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
 
@@ -141,6 +161,7 @@ def job(a):
         'stdout': read('stdout'),
         'afterEof': after_eof.decode(errors='replace'),
         'workStatus': work_status,
+        'execStatus': exec_status,
         'released': released,
     }
 
@@ -149,7 +170,7 @@ def cancel(a):
     """Like AWX when a user cancels a running job: `work cancel` while the processor reads the
     results, yank the results socket from under it, then release the unit."""
     ctl = ReceptorControl(a.socket)
-    unit_id = submit_job(ctl, a)['unitid']
+    unit_id = submit_job(ctl, a, conn_type(ctl, a)[1])['unitid']
 
     started = threading.Event()
     events = []
@@ -178,11 +199,7 @@ def cancel(a):
         # the processor ends on the closed stream (AWX ignores how)
         concurrent.futures.wait([processor])
     status = wait_done(ctl, unit_id, a.deadline)
-    exec_status = None
-    if a.exec_socket:  # the test's look at the execution node's unit before the release
-        exec_ctl = ReceptorControl(a.exec_socket)
-        exec_status = exec_ctl.simple_command(f'work status {status["ExtraData"]["RemoteUnitID"]}')
-        exec_ctl.close()
+    exec_status = remote_status(a, status)
     released = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
     return {
@@ -198,15 +215,17 @@ def cancel(a):
 def info(a, release=True):
     """Like AWX's worker_info(): submit, read results, poll the status, release."""
     ctl = ReceptorControl(a.socket)
-    connection = conn_type(ctl, a.node, a.deadline)  # on the session that then submits, as AWX does
+    connection, tlsclient = conn_type(ctl, a)  # on the session that then submits, as AWX does
     try:
         result = ctl.submit_work(
-            worktype=a.worktype, node=a.node, signwork=a.sign, ttl='20s', payload='', params={'params': '--worker-info'}
+            worktype=a.worktype, node=a.node, signwork=a.sign, tlsclient=tlsclient, ttl='20s', payload='',
+            params={'params': '--worker-info'},
         )
     except RuntimeError as e:
         if not getattr(a, 'refused', False):
             raise
         return {'error': str(e)}
+    submitted(result)
     unit_id = result['unitid']
     out = {'connType': connection, 'result': result, 'unitid': unit_id}
     if not release:
@@ -265,6 +284,7 @@ def main():
             s.add_argument('--node', required=True)
             s.add_argument('--worktype', required=True)
             s.add_argument('--sign', action='store_true')
+            s.add_argument('--tls-client', help='the tls-client to submit with when the node advertises STREAMTLS')
         s.add_argument('--deadline', type=float, default=90)
         if name == 'submit':
             s.add_argument('--refused', action='store_true', help='expect the submission to be refused')
@@ -274,9 +294,9 @@ def main():
         j.add_argument('--exec-pdd', required=True)
         j.add_argument('--playbook', required=True)
         j.add_argument('--ident', required=True)
+        j.add_argument('--exec-socket', help="also report the execution node's unit status")
     sub.choices['cancel'].add_argument('--task', required=True, help='cancel once this task has started')
     sub.choices['cancel'].add_argument('--wait-file', required=True, help='... and has written this file')
-    sub.choices['cancel'].add_argument('--exec-socket', help="also report the execution node's unit status")
     sub.choices['reap'].add_argument('--worktypes', required=True)
     a = p.parse_args()
     if a.cmd == 'job':
