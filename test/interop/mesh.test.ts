@@ -114,6 +114,7 @@ async function startLine(ends: Impl, middle: Impl, label: string, ports: number[
     }),
   };
   const line: Line = {label, ends, middle, nodes, proxy, background: {}};
+  allNodes.push(...Object.values(nodes));
   const ourNodes = IDS.filter((id) => nodes[id].impl.kind === 'ours');
   const goNodes = IDS.filter((id) => nodes[id].impl.kind === 'go');
   await Promise.all(ourNodes.map((id) => nodes[id].start(60_000)));
@@ -128,11 +129,8 @@ async function startLine(ends: Impl, middle: Impl, label: string, ports: number[
   return line;
 }
 
-async function stopLine(l: Line | undefined): Promise<void> {
-  if (!l) return;
-  for (const n of Object.values(l.nodes)) n.signal('SIGCONT');
-  await Promise.all(Object.values(l.nodes).map((n) => n.stop()));
-}
+/** Every node of every line, stopped after the suite even when its line failed to start. */
+const allNodes: InteropNode[] = [];
 
 describe('interop mesh: a line through the other implementation', function () {
   this.timeout(120_000);
@@ -156,7 +154,8 @@ describe('interop mesh: a line through the other implementation', function () {
 
   after(async function () {
     this.timeout(60_000);
-    await Promise.all([...lines.values()].map((p) => p.then(stopLine, () => undefined)));
+    for (const n of allNodes) n.signal('SIGCONT');
+    await Promise.all(allNodes.map((n) => n.stop()));
     await echo?.close();
   });
 
