@@ -195,7 +195,7 @@ describe('interop mesh: a line through the other implementation', function () {
           expect({...got, Time: undefined}, `${ad.NodeID}:${ad.Service} as seen by left`).to.deep.equal(ad);
         }
         const tags = Object.fromEntries(midOwn.map((a) => [a.Service, a.Tags?.type]));
-        expect(tags).to.deep.equal({control: 'Control Service', 'etcp': 'TCP Proxy', 'etls': 'TCP Proxy', 'eudp': 'UDP Proxy', 'eunix': 'Unix Proxy'});
+        expect(tags).to.deep.equal({control: 'Control Service', etcp: 'TCP Proxy', etls: 'TCP Proxy', eudp: 'UDP Proxy', eunix: 'Unix Proxy'});
         const leftOwn = await own('left', ['control']);
         await waitAds(l.nodes.right, leftOwn.map((a) => [a.NodeID, a.Service]));
       });
