@@ -165,3 +165,13 @@ export function goPathErrorText(err: unknown, op: string, path: string): string 
   const text = known ? goErrorText(err) : String(e?.message ?? err);
   return `${op} ${path}: ${text.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '')}`;
 }
+
+/**
+ * A listen that failed in bind(2), as Go's `*net.OpError` reads (`listen tcp 0.0.0.0:2222: bind:
+ * address already in use`); Go's default bind address is 0.0.0.0. Node's code/errno are kept.
+ */
+export function goListenError(err: unknown, network: 'tcp' | 'udp', host: string | undefined, port: number): Error {
+  const e = err as NodeJS.ErrnoException | null | undefined;
+  const out: NodeJS.ErrnoException = new Error(`listen ${network} ${host || '0.0.0.0'}:${port}: bind: ${goErrorText(err)}`, {cause: err});
+  return Object.assign(out, {code: e?.code, errno: e?.errno, syscall: e?.syscall});
+}

@@ -8,13 +8,15 @@ import type {ActionRegistry} from './config/registry.js';
 import type {Runtime} from './config/types.js';
 import {loadConfigFile} from './config/yaml-file.js';
 import type {ReloadOutcome} from './control/commands/reload.js';
-import {ConfigError, errorMessage} from './errors.js';
+import {ConfigError, ReceptorError, errorMessage} from './errors.js';
 
 /**
- * The text a reload reply carries: Go's message alone. A ConfigError's message adds where the
- * problem is (file, item, key…) for people reading the CLI; the reply to `reload` must not.
+ * The text a reload reply carries: Go's message alone. A ConfigError's message, and an item's
+ * failure wrapped by the lifecycle, add where the problem is (file, item, key…) for people
+ * reading the CLI; the reply to `reload` must not.
  */
 function reloadError(err: unknown): string {
+  if (err instanceof ReceptorError && err.code === 'E_PHASE' && err.cause !== undefined) return reloadError(err.cause);
   return err instanceof ConfigError ? err.reason : errorMessage(err);
 }
 

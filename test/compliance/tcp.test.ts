@@ -192,6 +192,7 @@ describe('tcp backend specifics', () => {
       err = e;
     }
     expect((err as NodeJS.ErrnoException)?.code).to.equal('EADDRINUSE');
+    expect((err as Error).message).to.equal(`listen tcp 127.0.0.1:${port}: bind: address already in use`);
   });
 
   it('a TLS dialer that does not trust the listener fails the dial and makes no session', async () => {

@@ -49,6 +49,11 @@ describe('e2e: reload', function () {
       expect((await reload()).Error).to.equal('error loading config file: field bogusfield not defined for command tcp-listener: unknown field name bogusfield ERRORCODE 4');
       writeFileSync(cfg, `${base}- tcp-listener\n`);
       expect((await reload()).Error).to.equal('error loading config file: error in tcp-listener: required parameter missing: port ERRORCODE 4');
+      writeFileSync(cfg, `${base}- tcp-listener:\n    port: 70000\n`);
+      expect((await reload()).Error).to.equal('listen tcp: address 70000: invalid port ERRORCODE 4');
+      // A listener that cannot bind: Go's net error, without our item location.
+      writeFileSync(cfg, `${base}- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n`);
+      expect((await reload()).Error).to.equal(`listen tcp 127.0.0.1:${p1}: bind: address already in use ERRORCODE 4`);
 
       writeFileSync(cfg, base); // back to one listener: the second one goes away
       expect(await reload()).to.deep.equal({Success: true});

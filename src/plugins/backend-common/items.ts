@@ -54,8 +54,9 @@ export function validateCosts(v: CommonBackendValues): void {
   }
 }
 
-export function validatePort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${port}: must be 0-65535`);
+/** A listener's port, checked as Go's listen does (`listen tcp: address 70000: invalid port`; UDP resolves first). */
+export function validatePort(port: number, network: 'tcp' | 'udp' = 'tcp'): void {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${network === 'tcp' ? 'listen tcp: ' : ''}address ${port}: invalid port`);
 }
 
 export function linkOptions(v: CommonBackendValues): LinkOptions {

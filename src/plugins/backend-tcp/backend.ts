@@ -12,6 +12,7 @@ import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {goListenError} from '../../core/go-errors.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
@@ -166,7 +167,7 @@ export class TcpListenerBackend implements MeshBackend {
     }
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
+      const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));
       server.once('error', onError);
       server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
         server.off('error', onError);

@@ -26,7 +26,7 @@ export interface UdpPeerValues extends CommonBackendValues {
 }
 
 function validateListener(v: UdpListenerValues): void {
-  validatePort(v.port);
+  validatePort(v.port, 'udp');
   validateCosts(v);
 }
 

@@ -20,6 +20,7 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {goListenError} from '../../core/go-errors.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
   parseWsUrl,
@@ -212,7 +213,7 @@ export class WsListenerBackend implements MeshBackend {
     server.on('tlsClientError', (err: Error, socket: import('node:tls').TLSSocket) => logger.warn({err: handshakeFailureText(this.options.tls, err, socket)}, 'TLS handshake with backend peer failed'));
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(err);
+      const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));
       server.once('error', onError);
       server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
         server.off('error', onError);
