@@ -128,10 +128,10 @@ describe('interop: receptorctl drives the control service', function () {
   }
 
   /** Runs `body` while foo's config file of every world is rewritten by `edit`. */
-  async function withConfig(edit: (text: string) => string, body: () => Promise<void>): Promise<void> {
+  async function withConfig(edit: (text: string, w: World) => string, body: () => Promise<void>): Promise<void> {
     const original = new Map(worlds.map((w) => [w, readFileSync(w.foo.config, 'utf8')]));
     try {
-      for (const [w, text] of original) writeFileSync(w.foo.config, edit(text));
+      for (const [w, text] of original) writeFileSync(w.foo.config, edit(text, w));
       await body();
     } finally {
       for (const [w, text] of original) writeFileSync(w.foo.config, text);
@@ -350,7 +350,8 @@ describe('interop: receptorctl drives the control service', function () {
   });
 
   describe('reload', () => {
-    it('succeeds (the listener restarts: last, as links drop and come back)', async () => {
+    // Last: the listener restarts, so links drop and come back.
+    it('succeeds', async () => {
       for (const ctl of ctls) await check(ctl, ['reload'], {stdout: 'Reload successful\n'});
     });
   });
