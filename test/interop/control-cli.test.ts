@@ -113,6 +113,7 @@ Work types (2)
   it('work results (--startpos), status, list (-q, --json), cancel, release', async () => {
     await check((w) => ['work', 'results', w.id('c1')], {stdout: 'hello\n'});
     await check((w) => ['work', 'results', w.id('c2'), '--startpos', '2'], {stdout: 'llo\n'});
+    await check((w) => ['work', 'results', w.id('c2'), '--json'], {stdout: {unitid: '<c2>', state: 2, stateName: 'Succeeded', detail: 'exit status 0', stdoutSize: 6, bytes: 6, output: 'hello\n'}});
     await check((w) => ['work', 'status', w.id('c1')], {stdout: 'Unit ID:      <c1>\nWork type:    echo\nState:        Succeeded (2)\nDetail:       exit status 0\nStdout size:  6 bytes\nExtra data:   -\n'});
     await check((w) => ['work', 'status', w.id('c1'), '--json'], {stdout: {Detail: 'exit status 0', ExtraData: null, State: 2, StateName: 'Succeeded', StdoutSize: 6, WorkType: 'echo'}});
     const done = {Detail: 'exit status 0', ExtraData: null, State: 2, StateName: 'Succeeded', StdoutSize: 6, WorkType: 'echo'};
