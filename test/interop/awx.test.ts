@@ -14,9 +14,11 @@ import {fileURLToPath} from 'node:url';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
-import {controlRequest, goImpl, goRefs, type Impl, InteropNode, type Item, type NodeOptions, OURS, requireAnsibleRunner, requireGo, run, tempDir, waitRoutes} from './support.js';
+import {controlRequest, goImpl, goRefs, type Impl, InteropNode, type Item, meshStatus, type NodeOptions, OURS, requireAnsibleRunner, requireGo, run, tempDir, waitRoutes} from './support.js';
 
 const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
+/** The implementation of the hybrid node (ours; RECEPTOR_AWX_HYBRID=go runs it on Go, to check the expectations). */
+const HYBRID_IMPL: Impl = process.env.RECEPTOR_AWX_HYBRID === 'go' && goRefs()[0] ? goImpl(goRefs()[0]) : OURS;
 const SIGNED = 'ansible-runner';
 const UNSIGNED = 'ansible-runner-unsigned';
 const DEADLINE = 120_000;
@@ -223,26 +225,41 @@ async function startNode(place: Place, impl: Impl, id: string, opts: NodeOptions
   return node.start();
 }
 
-/** The execution node `exec` and the control node `awx` (AWX's), each with a link item, once they route to each other. */
+/**
+ * The control node `awx` (AWX's), then the execution node `exec`, each with a link item; ready
+ * once they route to each other and the control node has the execution node's `control`
+ * advertisement (what AWX looks up before each submission).
+ *
+ * The control node starts first, so that the execution node's link is up as it starts: a Go node
+ * sends its service advertisements 5 s after start and then every 60 s only, so a control node
+ * that joined later would wait up to a minute for them. (Go even drops that first send at times:
+ * AddLocalServiceAdvertisement's non-blocking send to its tickrunner finds no receiver yet. The
+ * wait here then takes a minute; AWX's find_node_in_mesh retries for about as long.)
+ */
 async function awxAndExec(place: Place, control: [Impl, Item], exec: [Impl, Item]): Promise<Mesh> {
+  const controlNode = await startNode(place, control[0], 'awx', {items: [control[1], ...controlItems(place.setup)]});
   const execNode = await startNode(place, exec[0], 'exec', {
     items: [exec[1], ...execItems(place.setup, place.tls)],
     env: execEnv(place.dir, place.setup.tools),
     controlService: place.tls ? {tls: TLS_SERVER} : {},
   });
-  const controlNode = await startNode(place, control[0], 'awx', {items: [control[1], ...controlItems(place.setup)]});
   await waitRoutes(controlNode, ['exec'], 60_000);
   await waitRoutes(execNode, ['awx'], 60_000);
+  await waitFor(
+    async () => (await meshStatus(controlNode.sock)).Advertisements?.some((a) => a.NodeID === 'exec' && a.Service === 'control'),
+    90_000,
+    () => `${controlNode.describe()} to have the control advertisement of exec`,
+  );
   return {control: controlNode, exec: execNode};
 }
 
 const listener = (port: number): Item => ({'tcp-listener': {port, bindaddr: '127.0.0.1'}});
 const peer = (port: number): Item => ({'tcp-peer': {address: `127.0.0.1:${port}`}});
 
-/** control ⇄ exec over TCP (exec listens), `controlImpl` and `execImpl` any implementation. */
+/** control ⇄ exec over TCP (the control node listens), `controlImpl` and `execImpl` any implementation. */
 async function twoNodes(place: Place, controlImpl: Impl, execImpl: Impl): Promise<Mesh> {
   const port = await freePort();
-  return awxAndExec(place, [controlImpl, peer(port)], [execImpl, listener(port)]);
+  return awxAndExec(place, [controlImpl, listener(port)], [execImpl, peer(port)]);
 }
 
 /** control (ours) → hop (Go) ← exec (ours): the work crosses a Go node. */
@@ -274,11 +291,11 @@ function shapes(): Shape[] {
     list.push(
       {title: `ours → ${go.label}`, needsGo: true, tls: false, start: (p) => twoNodes(p, OURS, go)},
       {title: `${go.label} → ours`, needsGo: true, tls: false, start: (p) => twoNodes(p, go, OURS)},
-      {title: `ours → ${go.label} hop → ours`, needsGo: true, tls: false, start: (p) => throughGoHop(p, go)},
     );
-    // TLS with the first Go binary only (run time)
+    // the hop and TLS with the first Go binary only (run time)
     if (i === 0) {
       list.push(
+        {title: `ours → ${go.label} hop → ours`, needsGo: true, tls: false, start: (p) => throughGoHop(p, go)},
         {title: `ours → ${go.label}, TLS control service`, needsGo: true, tls: true, start: (p) => twoNodes(p, OURS, go)},
         {title: `${go.label} → ours, TLS control service`, needsGo: true, tls: true, start: (p) => twoNodes(p, go, OURS)},
       );
@@ -582,6 +599,21 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         });
       }
 
+      if (full) {
+        it("worker cleanup (AWX's removal of stale private data dirs on the execution node)", async () => {
+          const stale = join(dir, 'stale');
+          for (const d of ['awx_1_aaaa', 'awx_2_bbbb', 'keep']) mkdirSync(join(stale, d), {recursive: true});
+          const params = `cleanup --file-pattern=${stale}/awx_*_* --grace-period=0`;
+          const reply = (await driver('info', SIGNED, true, ['--params', params])) as {unitid: string; workStatus: WorkStatus; released: unknown; stdout: string};
+          expect(reply.workStatus, JSON.stringify(reply)).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
+          expectRemoteUnit(reply.workStatus, SIGNED, true, params, true);
+          expect(reply.stdout).to.include('Removed 2 private data dir(s)').and.include('(changed: True)');
+          expect(readdirSync(stale)).to.deep.equal(['keep']);
+          expect(reply.released).to.deep.equal({released: reply.unitid});
+          await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
+        });
+      }
+
       it('the execution node refuses unsigned work for the signed type and signed work for the unsigned one', async () => {
         const refused = async (worktype: string, sign: boolean) => ((await driver('submit', worktype, sign, ['--refused'])) as {error?: string}).error;
         const execUnits = Object.keys(await workList(mesh.exec));
@@ -598,11 +630,12 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       });
 
       if (full) {
-        it("AWX's reaper: work list, then release of finished health checks on both ends", async () => {
+        it("AWX's reapers: cancel and release of a finished job's unit, work list and release of finished health checks; both ends cleaned", async () => {
           const submitted: string[] = [];
           for (const [worktype, sign] of [
             [SIGNED, true],
             [UNSIGNED, false],
+            [SIGNED, true],
           ] as const) {
             submitted.push(((await driver('submit', worktype, sign)) as {unitid: string}).unitid);
           }
@@ -617,12 +650,21 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
           for (const [i, s] of finished.entries()) {
             expect(existsSync(unitDir(mesh.exec, s.ExtraData!.RemoteUnitID!)), `exec unit of ${submitted[i]}`).to.equal(true);
           }
+          // awx_receptor_workunit_reaper: the unit of a job that is over is cancelled, then released
+          const [jobUnit, ...healthChecks] = submitted;
+          const reapedJobs = (await python(setup.tools, ['reap-jobs', '--socket', mesh.control.sock, '--units', jobUnit], env)) as Record<string, {cancelled: unknown; status: WorkStatus; released: unknown}>;
+          expect(reapedJobs[jobUnit].cancelled).to.deep.equal({cancelled: jobUnit});
+          // cancelling a finished unit marks it, and leaves its state alone
+          expect(reapedJobs[jobUnit].status).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
+          expect(reapedJobs[jobUnit].status.ExtraData).to.include({LocalCancelled: true, LocalReleased: false});
+          expect(reapedJobs[jobUnit].released).to.deep.equal({released: jobUnit});
+          // administrative_workunit_reaper: the health checks left
           const reaped = (await python(setup.tools, ['reap', '--socket', mesh.control.sock, '--worktypes', `${SIGNED},${UNSIGNED}`], env)) as {
             list: Record<string, WorkStatus>;
             released: Record<string, unknown>;
           };
-          expect(Object.keys(reaped.list)).to.include.members(submitted);
-          for (const id of submitted) {
+          expect(Object.keys(reaped.list)).to.include.members(healthChecks).and.not.include(jobUnit);
+          for (const id of healthChecks) {
             expect(reaped.list[id].ExtraData?.RemoteParams).to.deep.equal({params: '--worker-info'});
             expect(reaped.released[id]).to.deep.equal({released: id});
           }
@@ -631,4 +673,71 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       }
     });
   }
+
+  describe("hybrid node: AWX's local work type (node localhost, signwork set)", function () {
+    let node: InteropNode;
+    let dir: string;
+    let env: Record<string, string>;
+    const all: InteropNode[] = [];
+
+    before(async function () {
+      dir = tempDir('receptor-awx-');
+      env = execEnv(join(dir, 'client'), setup.tools);
+      // AWX's hybrid config: `local` runs ansible-runner worker with runtime params; work-signing is
+      // configured, and AWX asks to sign every submission, also for this node
+      node = await startNode({dir, setup, tls: false, all}, HYBRID_IMPL, 'hybrid', {
+        items: [
+          {'local-only': null},
+          {'work-command': {worktype: 'local', command: setup.tools.ansibleRunner, params: 'worker', allowruntimeparams: true}},
+          {'work-signing': {privatekey: setup.keys.priv, tokenexpiration: '1m'}},
+        ],
+        env: execEnv(dir, setup.tools),
+      });
+    });
+    after(async () => {
+      await Promise.all(all.map((n) => n.stop()));
+    });
+
+    const expectLocalUnit = (status: WorkStatus) => {
+      expect(status.WorkType).to.equal('local');
+      expect(status.ExtraData).to.equal(null);
+    };
+    const expectReleased = async (unitId: string) => {
+      await waitFor(async () => !existsSync(unitDir(node, unitId)) && !(unitId in (await workList(node))), 60_000, () => `unit ${unitId} to be gone`);
+    };
+
+    it('a job runs to the end', async () => {
+      const pdd = privateDataDir(dir, 'local-ok', okPlaybook(SMALL.count));
+      const ident = randomUUID();
+      const args = ['job', '--socket', node.sock, '--worktype', 'local', '--sign', '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'local-ok'), '--playbook', 'main.yml', '--ident', ident];
+      const reply = (await python(setup.tools, args, env)) as JobReply;
+      expect(reply.result.result).to.equal('Job Started');
+      expect(reply.status).to.equal('successful');
+      expect(reply.artifactRc).to.equal('0');
+      const names = expectAllEvents(reply.events);
+      expect(count(names, 'runner_on_ok')).to.equal(OK_TASKS);
+      expectCountResult(pdd, ident, SMALL.count);
+      expect(reply.afterEof).to.equal('');
+      expect(reply.workStatus).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
+      expectLocalUnit(reply.workStatus);
+      expect(reply.released).to.deep.equal({released: reply.unitid});
+      await expectReleased(reply.unitid);
+    });
+
+    it('a job cancelled while it runs: Canceled, then released', async () => {
+      const pgidFile = join(dir, 'local-cancel.pgid');
+      const pdd = privateDataDir(dir, 'local-cancel', sleepingPlaybook(pgidFile));
+      const args = ['cancel', '--socket', node.sock, '--worktype', 'local', '--sign', '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'local-cancel'), '--playbook', 'main.yml', '--ident', randomUUID(), '--task', 'wait', '--wait-file', pgidFile];
+      try {
+        const reply = (await python(setup.tools, args, env)) as {unitid: string; cancelled: unknown; workStatus: WorkStatus; released: unknown};
+        expect(reply.cancelled).to.deep.equal({cancelled: reply.unitid});
+        expect(reply.workStatus).to.include({StateName: 'Canceled', Detail: 'Canceled'});
+        expectLocalUnit(reply.workStatus);
+        expect(reply.released).to.deep.equal({released: reply.unitid});
+        await expectReleased(reply.unitid);
+      } finally {
+        await endProcessGroup(pgidFile);
+      }
+    });
+  });
 });

@@ -11,6 +11,7 @@ object on stdout for the test to check.
   submit an info unit that is left behind (for the reaper), or (--refused) report why the
          submission was refused
   reap   the administrative reaper: `work list`, release finished ansible-runner units
+  reap-jobs  the work unit reaper for units of jobs that are over: cancel, then release
 """
 import argparse
 import concurrent.futures
@@ -62,14 +63,17 @@ def runner_params(a):
 
 def submit_job(ctl, a, tlsclient):
     """Like AWXReceptorJob: ansible-runner's transmit stream, written in a thread into one end of a
-    socketpair, is the payload of submit_work, read from the other end."""
+    socketpair, is the payload of submit_work, read from the other end. Without --node, work for
+    this node (AWX's `local` work type on a hybrid node: receptorctl then sends node localhost)."""
     sockin, sockout = socket.socketpair()
     failures = []
     t = threading.Thread(target=transmit, args=(sockin, runner_params(a), failures))
     t.start()
+    # AWX deletes the private data dir after the job on execution nodes, not on hybrid ones
+    params = f'--private-data-dir={a.exec_pdd} --delete' if a.node else f'--private-data-dir={a.exec_pdd}'
     result = ctl.submit_work(
         payload=sockout.makefile('rb'), worktype=a.worktype, node=a.node, signwork=a.sign, tlsclient=tlsclient,
-        params={'params': f'--private-data-dir={a.exec_pdd} --delete'},
+        params={'params': params},
     )
     sockin.close()
     sockout.close()
@@ -99,7 +103,7 @@ def wait_done(ctl, unit_id, deadline):
 
 def remote_status(a, status):
     """The test's look at the execution node's unit (--exec-socket) before the release."""
-    if not a.exec_socket:
+    if not a.exec_socket or not a.node:
         return None
     exec_ctl = ReceptorControl(a.exec_socket)
     try:
@@ -110,7 +114,7 @@ def remote_status(a, status):
 
 def job(a):
     ctl = ReceptorControl(a.socket)
-    connection, tlsclient = conn_type(ctl, a)
+    connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
     result = submit_job(ctl, a, tlsclient)
     unit_id = result['unitid']
 
@@ -170,7 +174,7 @@ def cancel(a):
     """Like AWX when a user cancels a running job: `work cancel` while the processor reads the
     results, yank the results socket from under it, then release the unit."""
     ctl = ReceptorControl(a.socket)
-    unit_id = submit_job(ctl, a, conn_type(ctl, a)[1])['unitid']
+    unit_id = submit_job(ctl, a, conn_type(ctl, a)[1] if a.node else None)['unitid']
 
     started = threading.Event()
     events = []
@@ -213,13 +217,14 @@ def cancel(a):
 
 
 def info(a, release=True):
-    """Like AWX's worker_info(): submit, read results, poll the status, release."""
+    """Like AWX's run_until_complete() for worker_info() (`--params`: --worker-info) and
+    worker_cleanup() (cleanup …): submit, read results, poll the status, release."""
     ctl = ReceptorControl(a.socket)
     connection, tlsclient = conn_type(ctl, a)  # on the session that then submits, as AWX does
     try:
         result = ctl.submit_work(
             worktype=a.worktype, node=a.node, signwork=a.sign, tlsclient=tlsclient, ttl='20s', payload='',
-            params={'params': '--worker-info'},
+            params={'params': a.params},
         )
     except RuntimeError as e:
         if not getattr(a, 'refused', False):
@@ -238,7 +243,21 @@ def info(a, release=True):
     out['released'] = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
     out['stdout'] = stdout
-    out['data'] = yaml.safe_load(stdout.strip())
+    if a.params == '--worker-info':
+        out['data'] = yaml.safe_load(stdout.strip())
+    return out
+
+
+def reap_jobs(a):
+    """AWX's receptor work unit reaper for units of jobs that are over: `work cancel`, then
+    `work release`, whatever state the unit is in."""
+    ctl = ReceptorControl(a.socket)
+    out = {}
+    for unit_id in a.units.split(','):
+        cancelled = ctl.simple_command(f'work cancel {unit_id}')
+        status = ctl.simple_command(f'work status {unit_id}')
+        out[unit_id] = {'cancelled': cancelled, 'status': status, 'released': ctl.simple_command(f'work release {unit_id}')}
+    ctl.close()
     return out
 
 
@@ -277,17 +296,19 @@ def reap(a):
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
-    for name in ('job', 'cancel', 'info', 'submit', 'reap'):
+    for name in ('job', 'cancel', 'info', 'submit', 'reap', 'reap-jobs'):
         s = sub.add_parser(name)
         s.add_argument('--socket', required=True)
-        if name != 'reap':
-            s.add_argument('--node', required=True)
+        if not name.startswith('reap'):
+            s.add_argument('--node', required=name not in ('job', 'cancel'))
             s.add_argument('--worktype', required=True)
             s.add_argument('--sign', action='store_true')
             s.add_argument('--tls-client', help='the tls-client to submit with when the node advertises STREAMTLS')
         s.add_argument('--deadline', type=float, default=90)
         if name == 'submit':
             s.add_argument('--refused', action='store_true', help='expect the submission to be refused')
+        if name in ('info', 'submit'):
+            s.add_argument('--params', default='--worker-info', help='the runtime params (after `worker`)')
     for name in ('job', 'cancel'):
         j = sub.choices[name]
         j.add_argument('--pdd', required=True)
@@ -298,6 +319,7 @@ def main():
     sub.choices['cancel'].add_argument('--task', required=True, help='cancel once this task has started')
     sub.choices['cancel'].add_argument('--wait-file', required=True, help='... and has written this file')
     sub.choices['reap'].add_argument('--worktypes', required=True)
+    sub.choices['reap-jobs'].add_argument('--units', required=True, help='comma-separated unit IDs')
     a = p.parse_args()
     if a.cmd == 'job':
         out = job(a)
@@ -307,8 +329,10 @@ def main():
         out = info(a)
     elif a.cmd == 'submit':
         out = info(a, release=False)
-    else:
+    elif a.cmd == 'reap':
         out = reap(a)
+    else:
+        out = reap_jobs(a)
     json.dump(out, sys.stdout)
     sys.stdout.write('\n')
 
