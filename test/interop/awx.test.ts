@@ -145,6 +145,7 @@ const TLS_SERVER = 'tls_server';
 
 interface JobReply {
   connType: string;
+  adTime: string | null;
   result: {result: string; unitid: string};
   unitid: string;
   status: string;
@@ -441,6 +442,7 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
   for (const shape of shapes()) {
     describe(shape.title, function () {
       let mesh: Mesh;
+      let meshStarted: number;
       let dir: string;
       let env: Record<string, string>;
       const all: InteropNode[] = [];
@@ -451,6 +453,7 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         if (shape.needsGo) requireGo(this);
         dir = tempDir('receptor-awx-');
         env = execEnv(join(dir, 'client'), setup.tools);
+        meshStarted = Date.now();
         mesh = await shape.start({dir, setup, tls: shape.tls, all});
       });
       after(async () => {
@@ -474,6 +477,12 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         else expect(status.ExtraData?.Expiration).to.equal(NO_EXPIRATION);
       };
       const connType = () => (shape.tls ? 'STREAMTLS' : 'STREAM');
+      /** The execution node's advertisement Time, as AWX's heartbeat parses it: a time since the mesh started. */
+      const expectAdTime = (adTime: string | null) => {
+        const t = Date.parse(adTime ?? '');
+        expect(adTime).to.match(/[+-]\d\d:\d\d$/);
+        expect(t, adTime ?? '').to.be.within(meshStarted - 60_000, Date.now() + 60_000);
+      };
 
       const job = async (name: string, worktype: string, sign: boolean, playbook: (blobSha1: string) => string, blobBytes?: number) => {
         const pdd = privateDataDir(dir, name, playbook, blobBytes);
@@ -481,6 +490,7 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         const execPdd = join(dir, 'exec-pdd', name);
         const reply = (await driver('job', worktype, sign, ['--pdd', pdd, '--exec-pdd', execPdd, '--playbook', 'main.yml', '--ident', ident, '--exec-socket', mesh.exec.sock])) as JobReply;
         expect(reply.connType).to.equal(connType());
+        expectAdTime(reply.adTime);
         expect(reply.result.result).to.equal('Job Started');
         expectRemoteUnit(reply.workStatus, worktype, sign, `--private-data-dir=${execPdd} --delete`, false);
         // the results stream ended after the worker's eof line, once the unit had completed, and
@@ -585,8 +595,9 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         [UNSIGNED, false],
       ] as const) {
         it(`health check: ansible-runner worker --worker-info (${sign ? 'signed' : 'unsigned'})`, async () => {
-          const reply = (await driver('info', worktype, sign)) as {connType: string; unitid: string; workStatus: WorkStatus; released: unknown; stdout: string; data: Record<string, unknown>};
+          const reply = (await driver('info', worktype, sign)) as {connType: string; adTime: string; unitid: string; workStatus: WorkStatus; released: unknown; stdout: string; data: Record<string, unknown>};
           expect(reply.connType).to.equal(connType());
+          expectAdTime(reply.adTime);
           expect(reply.workStatus, JSON.stringify(reply)).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
           expectRemoteUnit(reply.workStatus, worktype, sign, '--worker-info', true);
           expect(reply.data, reply.stdout).to.be.an('object');

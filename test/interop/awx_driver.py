@@ -24,6 +24,7 @@ import threading
 import time
 
 import yaml
+from dateutil.parser import parse as parse_date
 import ansible_runner
 from receptorctl.socket_interface import ReceptorControl
 
@@ -45,12 +46,14 @@ def transmit(sock, runner_params, failures):
 
 def conn_type(ctl, a):
     """Like AWX before each submission: the node's first advertisement in `status`, its ConnType;
-    and the TLS client to submit with: --tls-client when that is STREAMTLS."""
+    and the TLS client to submit with: --tls-client when that is STREAMTLS. Also the
+    advertisement's Time as AWX's heartbeat reads it (dateutil), for the test to check."""
     end = time.monotonic() + a.deadline
     while True:
         for ad in ctl.simple_command('status').get('Advertisements') or []:
             if ad.get('NodeID') == a.node:
                 connection = CONN_TYPES[ad.get('ConnType')]
+                a.ad_time = parse_date(ad['Time']).isoformat()
                 return connection, (a.tls_client if connection == 'STREAMTLS' else None)
         if time.monotonic() > end:
             raise RuntimeError(f'{a.node} is not in the receptor mesh')
@@ -155,6 +158,7 @@ def job(a):
 
     return {
         'connType': connection,
+        'adTime': getattr(a, 'ad_time', None),
         'result': result,
         'unitid': unit_id,
         'status': res.status,
@@ -232,7 +236,7 @@ def info(a, release=True):
         return {'error': str(e)}
     submitted(result)
     unit_id = result['unitid']
-    out = {'connType': connection, 'result': result, 'unitid': unit_id}
+    out = {'connType': connection, 'adTime': a.ad_time, 'result': result, 'unitid': unit_id}
     if not release:
         return out
     resultfile = ctl.get_work_results(unit_id)
