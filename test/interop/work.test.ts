@@ -14,6 +14,8 @@ import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {controlRequest, goRefs, InteropNode, manifest, mixedPairs, ours, requireGo, run, tempDir, waitRoutes, type Impl, type Item} from './support.js';
 import {
+  kill9,
+  localStdoutSize,
   makeWorkFiles,
   oursResults,
   receptorctlResults,
@@ -51,6 +53,15 @@ async function startLine(ids: string[], impls: Impl[], dir: string, extra: Item[
     throw err;
   }
   return nodes;
+}
+
+/** A submitter's `work status` reply line for a remote unit, as both implementations write it. */
+function remoteStatusLine(o: {node: string; workType: string; remoteId: string; size: number; signWork?: boolean; started?: boolean; state?: [number, string]; detail?: string}): string {
+  const [state, name] = o.state ?? [SUCCEEDED, 'Succeeded'];
+  const extra =
+    `{"RemoteNode":"${o.node}","RemoteWorkType":"${o.workType}","RemoteParams":{},"RemoteUnitID":"${o.remoteId}","RemoteStarted":${o.started ?? true},` +
+    `"LocalCancelled":false,"LocalReleased":false,"SignWork":${o.signWork ?? false},"TLSClient":"","Expiration":"0001-01-01T00:00:00Z"}`;
+  return `{"Detail":"${o.detail ?? 'exit status 0'}","ExtraData":${extra},"State":${state},"StateName":"${name}","StdoutSize":${o.size},"WorkType":"remote"}\n`;
 }
 
 /** The remote unit's ID on the executor, from the submitter's mirror. */
@@ -139,6 +150,11 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         const list = JSON.parse(await controlRequest(S.sock, 'work list', {lines: 1})) as Record<string, UnitStatus>;
         const [id] = Object.entries(list).find(([, s]) => (s.ExtraData as {RemoteNode?: string})?.RemoteNode === target && s.StdoutSize === payload.length && s.State === SUCCEEDED)!;
         const remoteId = await succeeded(id, target, payload.length);
+        // Both implementations reply with the same bytes (Go's key orders, Go's zero time).
+        expect(await controlRequest(S.sock, `work status ${id}`, {lines: 1})).to.equal(remoteStatusLine({node: target, workType: 'echo', remoteId, size: payload.length}));
+        expect(await controlRequest(byId(target).sock, `work status ${remoteId}`, {lines: 1})).to.equal(
+          `{"Detail":"exit status 0","ExtraData":null,"State":2,"StateName":"Succeeded","StdoutSize":${payload.length},"WorkType":"echo"}\n`,
+        );
         const res = await run(receptorctl, ['--socket', S.sock, 'work', 'results', id]);
         expect(res.code, res.stderr).to.equal(0);
         expect(res.stdout).to.equal(payload);
@@ -151,8 +167,7 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         const id = unitIdOf(ok.stdout);
         const text = `signed for ${target}\n`; // receptorctl -l adds the newline
         const remoteId = await succeeded(id, target, text.length);
-        const st = await unitStatus(S, id);
-        expect(st!.ExtraData).to.include({SignWork: true, RemoteStarted: true});
+        expect(await controlRequest(S.sock, `work status ${id}`, {lines: 1})).to.equal(remoteStatusLine({node: target, workType: 'secure', remoteId, size: text.length, signWork: true}));
         const res = await ours(['work', 'results', id, '--socket', S.sock]);
         expect(res.stdout).to.equal(text);
         await releaseBoth(id, target, remoteId);
@@ -160,7 +175,18 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         // Without a signature the executor refuses; the submitter says so (same text from both).
         const bad = await ours(['work', 'submit', 'secure', '--node', target, '-l', 'x', '--socket', S.sock]);
         expect(bad.code).to.equal(101);
-        expect(bad.stderr).to.contain('ERROR: could not verify signature: signature is empty');
+        const why = 'could not parse response: ERROR: could not verify signature: signature is empty';
+        expect(bad.stderr).to.contain(`Error: Remote error: ERROR: ${why}`);
+        const list = JSON.parse(await controlRequest(S.sock, 'work list', {lines: 1})) as Record<string, UnitStatus>;
+        const failed = Object.entries(list).filter(([, s]) => (s.ExtraData as {RemoteWorkType?: string})?.RemoteWorkType === 'secure' && s.State !== SUCCEEDED);
+        expect(failed).to.have.length(1);
+        const [badId] = failed[0];
+        expect(await controlRequest(S.sock, `work status ${badId}`, {lines: 1})).to.equal(
+          remoteStatusLine({node: target, workType: 'secure', remoteId: '', size: 0, started: false, state: [3, 'Failed'], detail: `Error starting worker: ${why}`}),
+        );
+        const rel = await ours(['work', 'release', badId, '--socket', S.sock]);
+        expect(rel.stdout).to.contain(`(${badId}, released)`);
+        await waitGone(S, badId);
       });
     }
 
@@ -205,6 +231,28 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
       }
       const remoteId = await succeeded(id, 'e', files.bigSize!);
       await releaseBoth(id, 'e', remoteId);
+    });
+
+    // Last: it restarts e. Only for our submitter (a Go one waits 30-45 s for the QUIC idle
+    // timeout of its idle results stream, see work-kill.test.ts), unless FULL.
+    maybe(a?.kind === 'ours' ? full : FULL, 'the executor 3 hops away is killed -9 mid-job and restarted: the unit completes with exact results', async () => {
+      const g = join(dir, 'gate-3hops');
+      const sub = await ours(['work', 'submit', 'gated', '--node', 'e', '-l', g, '--socket', S.sock]);
+      expect(sub.code, sub.stderr).to.equal(0);
+      const id = unitIdOf(sub.stdout);
+      // `first` is copied and the copy is idle (a status poll has seen it since).
+      await waitStatus(S, id, (s) => s.StdoutSize === 6 && localStdoutSize(S, id) === 6, 'first line copied');
+      const E = byId('e');
+      await kill9(E);
+      await E.start();
+      await waitRoutes(S, ['e'], 60_000);
+      writeFileSync(g, '');
+      const st = await waitStatus(S, id, (s) => s.State === SUCCEEDED && s.StdoutSize === 13 && localStdoutSize(S, id) === 13, 'Succeeded with all output');
+      const res = await ours(['work', 'results', id, '--socket', S.sock]);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.equal('first\nsecond\n');
+      if (a?.kind === 'ours') expect(S.stderr).not.to.contain('no recent network activity');
+      await releaseBoth(id, 'e', remoteIdOf(st));
     });
   });
 }

@@ -361,9 +361,12 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       }
       if (listed !== link.cost) return this.reject(link, 'we disagree about the connection cost');
     }
+    const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
     for (const n of res.learnNames) this.learnName(n);
     for (const n of u.connections.keys()) this.learnName(n);
+    // A newer epoch is a new process of that node: streams to the old one are dead.
+    if (res.outcome === 'accepted' && before && u.updateEpoch > before.epoch) this.emit('restarted', u.nodeId);
     if (res.duplicate?.action === 'shutdown') {
       this.logger.error({epoch: this.epoch.toString()}, 'We are a duplicate node with the same node ID as another node. Shutting down.');
       this.onFatal?.('duplicate node ID');

@@ -763,12 +763,13 @@ export class RemoteUnit extends WorkUnit {
   }
 
   /**
-   * The monitor's open connections to B (status poll, results stream) are closed when the path
-   * to B breaks (our link to B closes, or B leaves the routing table). B may come back as a new
-   * process (kill -9 and restart) that knows nothing of them, and a connection that only reads
-   * — the results stream — would otherwise notice only at the QUIC idle timeout (30–45 s),
-   * leaving the local copy short of the StdoutSize B reports. The tasks reconnect once B is
-   * reachable and the results stream resumes from the local size.
+   * The monitor's open connections to B (status poll, results stream) are closed when B may
+   * have restarted: our link to B closes, B leaves the routing table, or B's routing updates
+   * carry a new epoch (a restart so quick that the route never went away). A new process of B
+   * (kill -9 and restart) knows nothing of those connections, and one that only waits to read
+   * — the results stream, or the status poll after its request — would otherwise notice only at
+   * the QUIC idle timeout (30–45 s), leaving the local copy short of the StdoutSize B reports.
+   * The tasks reconnect once B is reachable and the results stream resumes from the local size.
    */
   private dropConnsOnPathLoss(remoteNode: string): () => void {
     let node: Netceptor;
@@ -781,16 +782,18 @@ export class RemoteUnit extends WorkUnit {
       for (const c of this.monitorConns) c.close();
       this.monitorConns.clear();
     };
-    const onDisconnect = (peer: string) => {
-      if (peer === remoteNode) dropAll();
+    const onNode = (id: string) => {
+      if (id === remoteNode) dropAll();
     };
     const onRoutes = (routes: Map<string, string>) => {
       if (!routes.has(remoteNode)) dropAll();
     };
-    node.on('disconnection', onDisconnect);
+    node.on('disconnection', onNode);
+    node.on('restarted', onNode);
     node.on('routes', onRoutes);
     return () => {
-      node.off('disconnection', onDisconnect);
+      node.off('disconnection', onNode);
+      node.off('restarted', onNode);
       node.off('routes', onRoutes);
     };
   }

@@ -237,6 +237,22 @@ describe('netceptor node', () => {
       expect((await ping(a, 'c')).from).to.equal('c');
     });
 
+    it("emits 'restarted' when a known node's update carries a newer epoch (a new process of it)", async () => {
+      const n = node('foo');
+      const seen: string[] = [];
+      n.on('restarted', (id: string) => seen.push(id));
+      const p = scripted(n);
+      const lists = new Map([['foo', 1]]);
+      p.theirs.send(update({nodeId: 'bar', updateEpoch: 5n << 24n, connections: lists}));
+      await until(() => n.connectedPeers().includes('bar'), 'established');
+      p.theirs.send(update({nodeId: 'bar', updateEpoch: 5n << 24n, updateSequence: 2n, connections: lists})); // same process
+      p.theirs.send(update({nodeId: 'bar', updateEpoch: 4n << 24n, updateSequence: 9n, connections: lists})); // older: stale
+      p.theirs.send(update({nodeId: 'bar', updateEpoch: 6n << 24n, updateSequence: 1n, connections: lists})); // restarted
+      p.theirs.send(update({nodeId: 'bar', updateEpoch: 6n << 24n, updateSequence: 2n, connections: lists}));
+      await until(() => n.routing.nodeRecord('bar')?.sequence === 2n && n.routing.nodeRecord('bar')?.epoch === 6n << 24n, 'all updates handled');
+      expect(seen).to.deep.equal(['bar']);
+    });
+
     it('prefers the cheaper path', async () => {
       const [a, b, c] = ['a', 'b', 'c'].map((id) => node(id));
       link(a, c, 5);
