@@ -1,6 +1,7 @@
 /**
  * Interop: the real receptorctl (every installed version) drives the control service of our
- * node and, when Go receptor is installed, of Go nodes of the same configuration. Every
+ * node and, when Go receptor is installed, of a Go node (v1.4.9, see primaryGo) of the same
+ * configuration. Every
  * command, its error paths and exit codes; outputs are normalised (unit IDs, times,
  * durations, memory, versions, PIDs) and must equal the expectations below, which were
  * written from Go's behaviour (so with Go present, Go and ours are compared through them).
