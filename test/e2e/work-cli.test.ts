@@ -129,6 +129,15 @@ describe('e2e: work commands through the CLI', function () {
       expect(list).to.not.have.property(out.unitid as string);
     });
 
+    it("receptorctl's letters: -p - is the payload from stdin, -a KEY=VALUE a parameter", async () => {
+      const r = await work(['submit', 'echo', '-p', '-', '-f'], {input: 'payload via -p\n'});
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.equal('payload via -p\n');
+      const refused = await work(['submit', 'echo', '-n', '-a', 'params=x']);
+      expect(refused.code).to.equal(101);
+      expect(refused.stderr).to.include('extra params provided but not allowed');
+    });
+
     it('-f --rm (human): only the output on stdout, the release line on stderr', async () => {
       const r = await work(['submit', 'echo', '-l', 'bye', '-f', '--rm']);
       expect(r.code, r.stderr).to.equal(0);
@@ -145,7 +154,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(out.result).to.equal('Job Started');
     });
 
-    it('runtime params: --params, extra words, -p params=@FILE; a failed unit exits 1 with -f', async () => {
+    it('runtime params: --params, extra words, -a params=@FILE; a failed unit exits 1 with -f', async () => {
       const a = await work(['submit', 'sh', '-n', '-f', '--params', "'echo via-params'"]);
       expect(a.code, a.stderr).to.equal(0);
       expect(a.stdout).to.equal('via-params\n');
@@ -156,7 +165,7 @@ describe('e2e: work commands through the CLI', function () {
 
       const file = join(dir, 'params.txt');
       writeFileSync(file, "'echo from-file'");
-      const c = await work(['submit', 'sh', '-n', '-f', '-p', `params=@${file}`]);
+      const c = await work(['submit', 'sh', '-n', '-f', '-a', `params=@${file}`]);
       expect(c.code, c.stderr).to.equal(0);
       expect(c.stdout).to.equal('from-file\n');
 
@@ -192,7 +201,7 @@ describe('e2e: work commands through the CLI', function () {
       const extra = await work(['submit', 'echo', '-n', '--params', 'x']);
       expect(extra.code).to.equal(101);
       expect(extra.stderr).to.include('extra params provided but not allowed');
-      const dup = await work(['submit', 'echo', '-n', '-p', 'node=x']);
+      const dup = await work(['submit', 'echo', '-n', '-a', 'node=x']);
       expect(dup.code).to.equal(101);
       expect(dup.stderr).to.include('Duplicate or illegal parameter node');
       const ttl = await work(['submit', 'echo', '-n', '--ttl', '5s']);

@@ -105,7 +105,7 @@ Work types (2)
     writeFileSync(file, payload);
     await check(['work', 'submit', 'echo', '--payload', file, '-f', '--rm'], {stdout: payload, stderr: '(<file>, released)\n'}, {learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'file')});
     await check(['work', 'submit', 'echo', '--payload', '-', '-f', '--rm'], {stdout: 'from stdin\n', stderr: '(<stdin>, released)\n'}, {input: 'from stdin\n', learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'stdin')});
-    await check(['work', 'submit', 'echoargs', '-n', '-p', 'params=a b', '-f', '--rm'], {stdout: 'a b\n', stderr: '(<p1>, released)\n'}, {learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'p1')});
+    await check(['work', 'submit', 'echoargs', '-n', '-a', 'params=a b', '-f', '--rm'], {stdout: 'a b\n', stderr: '(<p1>, released)\n'}, {learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'p1')});
     await check(['work', 'submit', 'echoargs', '-n', '--params', 'p', 'x', 'y', '-f', '--rm'], {stdout: 'p x y\n', stderr: '(<p2>, released)\n'}, {learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'p2')});
     await check(['work', 'submit', 'fail', '-n', '-f', '--rm'], {code: 1, stdout: 'failing\n', stderr: '(<fail>, released)\nERROR: Remote unit failed: exit status 3\n'}, {learn: (w, r) => void w.learn(r.stderr, RELEASED_ID, 'fail')});
   });
@@ -119,7 +119,7 @@ Work types (2)
     const done = {Detail: 'exit status 0', ExtraData: null, State: 2, StateName: 'Succeeded', StdoutSize: 6, WorkType: 'echo'};
     await check(['work', 'list', '--json'], {stdout: {'<c1>': done, '<c2>': done}});
     await check(['work', 'list', '-q'], {stdout: '<c1>\n<c2>\n'}, {sortLines: true});
-    await check(['work', 'submit', 'sleep', '-n', '-p', 'params=30'], {stdout: 'Result: Job Started\nUnit ID: <s>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 's')});
+    await check(['work', 'submit', 'sleep', '-n', '-a', 'params=30'], {stdout: 'Result: Job Started\nUnit ID: <s>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 's')});
     await check((w) => ['work', 'cancel', w.id('s')], {stdout: 'Cancelled:\n(<s>, cancelled)\n'});
     await check((w) => ['work', 'cancel', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'cancelled'}]});
     await check((w) => ['work', 'release', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'released'}]});
@@ -136,7 +136,7 @@ Work types (2)
     await check(['work', 'cancel', 'nosuch'], {code: 1, stdout: 'Cancelled:\n', stderr: 'ERROR: nosuch: ERROR: unknown work unit nosuch\n'});
     await check(['work', 'submit', 'bogus', '-n'], {code: 101, stderr: 'Error: Failed to start work unit: unknown work type bogus\n'});
     await check(['work', 'submit', 'bogus', '-n', '--json'], {code: 101, stdout: {error: {code: 'E_REMOTE', message: 'Failed to start work unit: unknown work type bogus'}}});
-    await check(['work', 'submit', 'echo', '-n', '-p', 'params=x'], {code: 101, stderr: 'Error: Failed to start work unit: extra params provided but not allowed\n'});
+    await check(['work', 'submit', 'echo', '-n', '-a', 'params=x'], {code: 101, stderr: 'Error: Failed to start work unit: extra params provided but not allowed\n'});
   });
 
   it('remote work: --node, --signwork, --ttl; list/status/results --node', async () => {

@@ -89,12 +89,11 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
   };
   static override flags = {
     node: Flags.string({summary: 'Node to run the unit on (default: the node at --socket).'}),
-    payload: Flags.string({summary: 'File to send as the unit\'s standard input ("-" = this program\'s standard input).'}),
+    payload: Flags.string({char: 'p', summary: 'File to send as the unit\'s standard input ("-" = this program\'s standard input).'}),
     'payload-literal': Flags.string({char: 'l', summary: 'Send TEXT and a newline as the unit\'s standard input.'}),
     'no-payload': Flags.boolean({char: 'n', summary: 'Send an empty standard input.'}),
     param: Flags.string({
-      char: 'p',
-      charAliases: ['a'],
+      char: 'a',
       multiple: true,
       multipleNonGreedy: true,
       summary: 'Runtime parameter KEY=VALUE (repeatable; VALUE @FILE = the file\'s contents).',
@@ -103,7 +102,7 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
     follow: Flags.boolean({char: 'f', summary: 'Copy the unit\'s output to standard output until it finishes.'}),
     rm: Flags.boolean({summary: 'Release the unit afterwards.'}),
     'tls-client-name': Flags.string({
-      aliases: ['tlsclient'],
+      aliases: ['tlsclient', 'tls-client'],
       default: '',
       summary: 'tls-client item (on the node at --socket) for the mesh connection to a remote --node.',
     }),
