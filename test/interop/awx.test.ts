@@ -523,8 +523,8 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       });
 
       if (full) {
-        it('an unsigned job runs to the end', async () => {
-          await expectSuccessfulJob('unsigned-ok', UNSIGNED, false, SMALL);
+        it('four jobs at once, two signed and two unsigned, each to the end', async () => {
+          await Promise.all([0, 1, 2, 3].map((i) => expectSuccessfulJob(`parallel-${i}`, i % 2 ? UNSIGNED : SIGNED, i % 2 === 0, SMALL)));
         });
 
         it('a failing task: status failed, rc 2', async () => {
