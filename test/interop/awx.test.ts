@@ -8,7 +8,7 @@
  */
 import {expect} from 'chai';
 import {createHash, randomBytes, randomUUID} from 'node:crypto';
-import {existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {waitFor} from '../support/cli.js';
@@ -304,7 +304,7 @@ function shapes(): Shape[] {
   }
   if (goRefs().length === 0) {
     // listed so that the run says what it skipped
-    list.push({title: 'ours → go, go → ours, ours → go hop → ours', needsGo: true, tls: false, start: () => Promise.reject(new Error('no Go'))});
+    list.push({title: 'ours → go, go → ours, ours → go hop → ours, TLS ours ⇄ go', needsGo: true, tls: false, start: () => Promise.reject(new Error('no Go'))});
   }
   return list;
 }
@@ -421,10 +421,11 @@ const NO_EXPIRATION = '0001-01-01T00:00:00Z';
 describe('interop: AWX job flow (ansible-runner over receptor)', function () {
   this.timeout(DEADLINE * 2);
   let setup: Setup;
+  let top: string | undefined;
 
   before(async function () {
     const tools = requireAnsibleRunner(this);
-    const top = tempDir('receptor-awx-');
+    top = tempDir('receptor-awx-');
     const keys = {priv: join(top, 'work-private.pem'), pub: join(top, 'work-public.pem')};
     for (const args of [
       ['genrsa', '-out', keys.priv, '2048'],
@@ -437,6 +438,9 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
     const ca = await certs.ca(top, 'awx-ca');
     const [exec, control] = await Promise.all([certs.issue(top, 'exec', ca, {nodeIds: ['exec']}), certs.issue(top, 'awx', ca, {nodeIds: ['awx']})]);
     setup = {tools, keys, pki: {ca, exec, control}};
+  });
+  after(() => {
+    if (top) rmSync(top, {recursive: true, force: true});
   });
 
   for (const shape of shapes()) {
@@ -458,6 +462,7 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       });
       after(async () => {
         await Promise.all(all.map((n) => n.stop()));
+        if (dir) rmSync(dir, {recursive: true, force: true});
       });
 
       /** Runs the driver's `sub` against the execution node as AWX submits (`--sign`, its tls-client). */
@@ -707,6 +712,7 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
     });
     after(async () => {
       await Promise.all(all.map((n) => n.stop()));
+      if (dir) rmSync(dir, {recursive: true, force: true});
     });
 
     const expectLocalUnit = (status: WorkStatus) => {
