@@ -222,3 +222,38 @@ export async function kill9(node: InteropNode): Promise<void> {
   child.kill('SIGKILL');
   await exited;
 }
+
+/**
+ * Test clean-up: force-releases every unit on the running nodes (a job a failed case left
+ * running is stopped), then stops the nodes, waiting for the processes to exit (not for their
+ * pipes: a command runner that is still winding down keeps a node's stderr open).
+ */
+export async function cleanUp(nodes: Array<InteropNode | undefined>): Promise<void> {
+  const live = nodes.filter((n): n is InteropNode => Boolean(n?.running));
+  await Promise.all(
+    live.map(async (n) => {
+      try {
+        const list = JSON.parse(await controlRequest(n.sock, 'work list', {lines: 1, timeoutMs: 10_000})) as Record<string, unknown>;
+        for (const id of Object.keys(list)) {
+          await controlRequest(n.sock, JSON.stringify({command: 'work', subcommand: 'force-release', unitid: id}), {lines: 1, timeoutMs: 10_000}).catch(() => '');
+        }
+      } catch {
+        // the node does not answer: stop it anyway
+      }
+    }),
+  );
+  await Promise.all(
+    live.map(async (n) => {
+      const child = n.child!;
+      const exited = new Promise<void>((resolve) => {
+        if (!n.running) resolve();
+        else child.once('exit', () => resolve());
+      });
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }),
+  );
+}
+

@@ -14,6 +14,7 @@ import {freePort} from '../support/ports.js';
 import {waitFor} from '../support/cli.js';
 import {goImpl, goRefs, InteropNode, manifest, OURS, ours, requireGo, run, tempDir, waitRoutes, type Impl, type Item} from './support.js';
 import {
+  cleanUp,
   kill9,
   localStdoutSize,
   makeWorkFiles,
@@ -96,7 +97,7 @@ for (const p of pairs()) {
     after(async () => {
       // Jobs a failed case left waiting end now (their runners hold the nodes' stderr open).
       for (let i = 1; i <= gates; i++) open(join(dir, `gate-${i}`));
-      await Promise.all([S?.stop(), E?.stop()]);
+      await cleanUp([S, E]);
     });
 
     /** A fresh gate file path (the gated job ends when it exists). */

@@ -14,6 +14,7 @@ import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {controlRequest, goRefs, InteropNode, manifest, mixedPairs, ours, requireGo, run, tempDir, waitRoutes, type Impl, type Item} from './support.js';
 import {
+  cleanUp,
   kill9,
   localStdoutSize,
   makeWorkFiles,
@@ -103,7 +104,7 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
       S = nodes[0];
     });
     after(async () => {
-      await Promise.all(nodes.map((n) => n.stop()));
+      await cleanUp(nodes);
     });
 
     /** Waits until unit `id` on S is Succeeded with `size` bytes; checks the executor's unit too. */
