@@ -167,7 +167,8 @@ export class InteropNode {
     this.child = child;
     child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exitedP = new Promise((resolve) => child.once('close', () => resolve()));
+    // 'exit', not 'close': command runners a node started may keep its output pipes open.
+    this.exitedP = new Promise((resolve) => child.once('exit', () => resolve()));
     await waitFor(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.describe()} exited (${child.exitCode ?? child.signalCode}) while starting\n${this.stderr}`);
