@@ -72,7 +72,8 @@ build_go() { # build_go VERSION
   info=$(go mod download -json "github.com/ansible/receptor@$v" 2>&1)
   modDir=$(printf '%s' "$info" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
   if [ -z "$modDir" ]; then
-    err=$(printf '%s' "$info" | sed -n 's/^\t"Error": "\(.*\)"$/\1/p' | sed 's/\\n.*//')
+    # The proxy's answer without the request's URL, e.g. "403 Forbidden".
+    err=$(printf '%s' "$info" | sed -n 's/^\t"Error": "\(.*\)"$/\1/p' | sed 's/\\n.*//; s/.*: //')
     [ -z "$err" ] && err=$(printf '%s' "$info" | head -1)
     say "Go receptor $v: the Go module proxy did not serve it: $err"
     go_entries+=("{\"label\":\"$v\",\"unavailable\":$(json_str "the Go module proxy did not serve github.com/ansible/receptor@$v: $err")}")
