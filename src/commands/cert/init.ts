@@ -4,7 +4,7 @@ import {certInit, toReceptorError, type CertInitResult} from '../../plugins/cert
 
 export default class CertInit extends ReceptorCommand {
   static override summary = 'Create a self-signed certificate authority (like receptor --cert-init).';
-  static override description = `Generates an RSA key and a self-signed CA certificate: serial = current Unix time, subject = issuer = CN=<common name>, valid from now for 10 years unless --not-before/--not-after are given (RFC 3339), key usage Digital Signature + Certificate Sign (critical), extended key usage TLS client + server, basic constraints CA:TRUE (critical). The certificate (PEM CERTIFICATE) and key (PEM RSA PRIVATE KEY, PKCS#1) are written with mode 0600, replacing existing files.`;
+  static override description = `Generates an RSA key and a self-signed CA certificate: a random 128-bit serial number, subject = issuer = CN=<common name>, valid from now for 10 years unless --not-before/--not-after are given (RFC 3339), key usage Digital Signature + Certificate Sign (critical), extended key usage TLS client + server, basic constraints CA:TRUE (critical). The certificate (PEM CERTIFICATE) and key (PEM RSA PRIVATE KEY, PKCS#1) are written with mode 0600, replacing existing files.`;
   static override examples = [
     '<%= config.bin %> cert init --common-name "Receptor CA" --bits 2048 --out-cert ca.crt --out-key ca.key',
     '<%= config.bin %> cert init --commonname "Receptor CA" --bits 4096 --not-after 2030-01-01T00:00:00Z --out-cert ca.crt --out-key ca.key --json',

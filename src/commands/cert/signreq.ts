@@ -5,7 +5,7 @@ import {certSignReq, readLineFrom, toReceptorError, type SignReqResult} from '..
 
 export default class CertSignReq extends ReceptorCommand {
   static override summary = 'Sign a certificate request with a CA (like receptor --cert-signreq).';
-  static override description = `Issues a certificate for the request: serial = current Unix time, issuer = the CA's subject, valid from now for 1 year unless --not-before/--not-after are given (RFC 3339), key usage Digital Signature (critical), extended key usage TLS client + server, an authority key identifier, and the request's subjectAltName copied unchanged. A request without any DNS name, IP address or node ID is refused.
+  static override description = `Issues a certificate for the request: a random 128-bit serial number, issuer = the CA's subject, valid from now for 1 year unless --not-before/--not-after are given (RFC 3339), key usage Digital Signature (critical), extended key usage TLS client + server, an authority key identifier, and the request's subjectAltName copied unchanged. A request without any DNS name, IP address or node ID is refused.
 
 Unless --verify is given, the request is shown and "Sign certificate (yes/no)? " is asked on the terminal (y/yes signs, anything else stops with "user declined"). With --json there is no prompt, so --verify is required. The certificate is written with mode 0600, replacing an existing file.`;
   static override examples = [

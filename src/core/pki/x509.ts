@@ -3,7 +3,7 @@
  * with node:crypto: receptor's certificate tools (config.md §5.15) and the per-listener insecure
  * stream certificate (netceptor-wire.md §11.4).
  */
-import {createHash, createPrivateKey, createPublicKey, generateKeyPair, KeyObject, sign, verify} from 'node:crypto';
+import {createHash, createPrivateKey, createPublicKey, generateKeyPair, KeyObject, randomBytes, sign, verify} from 'node:crypto';
 import {
   bitString,
   boolean,
@@ -620,8 +620,16 @@ function truncateToSeconds(d: Date): Date {
   return new Date(Math.floor(d.getTime() / 1000) * 1000);
 }
 
-function unixSeconds(d: Date): bigint {
-  return BigInt(Math.floor(d.getTime() / 1000));
+/**
+ * A certificate serial number: a random positive integer below 2^128 (never zero), so two
+ * certificates one CA signs in the same second differ. Go receptor 1.4.9 uses the Unix time in
+ * seconds, which repeats within a second.
+ */
+export function randomSerial(): bigint {
+  for (;;) {
+    const v = BigInt('0x' + randomBytes(16).toString('hex'));
+    if (v !== 0n) return v;
+  }
 }
 
 /** `d` plus whole calendar years (UTC), like Go's `AddDate(years, 0, 0)`. */
@@ -674,7 +682,7 @@ export interface CreatedCa extends IssuedCertificate {
 }
 
 /**
- * A self-signed CA like receptor's `cert-init`: serial = Unix seconds, subject = issuer =
+ * A self-signed CA like receptor's `cert-init` (with a random 128-bit serial), subject = issuer =
  * `CN=<commonName>`, validity now → +10 years, KeyUsage (critical) DigitalSignature + CertSign,
  * EKU clientAuth + serverAuth, BasicConstraints (critical) CA:TRUE, a Subject Key Identifier,
  * SHA256-RSA. Errors: `must provide CommonName`.
@@ -688,7 +696,7 @@ export async function createCa(opts: CaOptions): Promise<CreatedCa> {
   const key = await generateRsaKey(opts.bits ? opts.bits : 2048);
   const spki = spkiDer(key);
   const name = encodeCommonNameName(opts.commonName);
-  const serial = unixSeconds(now);
+  const serial = randomSerial();
   const der = buildCertificate(
     {
       serial,
@@ -737,7 +745,7 @@ export interface SignedCertificate extends IssuedCertificate {
 }
 
 /**
- * Signs a request like receptor's `cert-signreq`: serial = Unix seconds, issuer = the CA's subject,
+ * Signs a request like receptor's `cert-signreq`: a random 128-bit serial, issuer = the CA's subject,
  * subject and public key from the request, validity now → +1 year, KeyUsage (critical)
  * DigitalSignature, EKU clientAuth + serverAuth, an Authority Key Identifier (when the CA has a
  * Subject Key Identifier), and the request's subjectAltName copied verbatim (non-critical).
@@ -763,7 +771,7 @@ export function signCsr(opts: SignOptions): SignedCertificate {
   const notBefore = opts.notBefore ?? now;
   const notAfter = opts.notAfter ?? addYears(now, 1);
   checkValidity(notBefore, notAfter);
-  const serial = unixSeconds(now);
+  const serial = randomSerial();
   const reqHash = SIGNATURE_ALGORITHMS[csr.signatureAlgorithmOid];
   const sigHash = reqHash?.key === 'rsa' && (reqHash.hash === 'sha384' || reqHash.hash === 'sha512') ? reqHash.hash : 'sha256';
   const extensions = [keyUsageExt([KU_DIGITAL_SIGNATURE]), extKeyUsageExt()];

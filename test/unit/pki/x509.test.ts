@@ -94,9 +94,9 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(out).not.to.include('Subject Alternative Name');
     });
 
-    it('has serial = Unix seconds and validity now → +10 years', () => {
+    it('has a random positive serial below 2^128 and validity now → +10 years', () => {
       const c = decodeCertificate(ca.certDer);
-      expect(Number(c.serial)).to.be.within(t0, t0 + 30);
+      expect(c.serial > 0n && c.serial < 1n << 128n).to.equal(true);
       expect(c.serial).to.equal(ca.serial);
       expect(c.notBefore.getTime() / 1000).to.be.within(t0, t0 + 30);
       expect(c.notAfter.toISOString()).to.equal(addYears(c.notBefore, 10).toISOString());
@@ -209,6 +209,14 @@ describe('X.509 building and signing (checked with openssl)', function () {
   });
 
   describe('signed certificate (cert-signreq)', () => {
+    it('gives two certificates signed by one CA at the same instant different serials', () => {
+      const now = new Date();
+      const a = signCsr({csrPem: csr.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem, now});
+      const b = signCsr({csrPem: csr.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem, now});
+      expect(a.serial).to.not.equal(b.serial);
+      expect(decodeCertificate(a.certDer).serial).to.equal(a.serial);
+    });
+
     it('openssl verify -CAfile ca.crt node.crt succeeds', () => {
       const v = openssl(['verify', '-CAfile', 'ca.crt', 'node.crt'], dir);
       expect(v.code, v.out).to.equal(0);
@@ -227,9 +235,10 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(out).not.to.include('Basic Constraints');
     });
 
-    it('has serial = Unix seconds, validity now → +1 year, AKI = CA SKI and the CSR\'s SAN verbatim', () => {
+    it('has a random 128-bit serial, validity now → +1 year, AKI = CA SKI and the CSR\'s SAN verbatim', () => {
       const c = decodeCertificate(leaf.certDer);
-      expect(Number(c.serial)).to.be.within(t0, t0 + 30);
+      expect(c.serial > 0n && c.serial < 1n << 128n).to.equal(true);
+      expect(c.serial).to.not.equal(decodeCertificate(ca.certDer).serial);
       expect(c.notAfter.toISOString()).to.equal(addYears(c.notBefore, 1).toISOString());
       expect(c.extensions.map((e) => [e.oid, e.critical])).to.deep.equal([
         [OID.keyUsage, true], [OID.extKeyUsage, false], [OID.authorityKeyIdentifier, false], [OID_SUBJECT_ALT_NAME, false],
