@@ -7,7 +7,6 @@ import {instantiate, PHASES, runPhase, type LiveItem} from './config/lifecycle.j
 import {loadActionRegistry} from './config/plugins.js';
 import {actionHelp} from './config/help.js';
 import type {ActionRegistry} from './config/registry.js';
-import {ReceptorError} from './errors.js';
 import {createLogger} from './log.js';
 import {createReloader} from './reload.js';
 import {NodeRuntime, type ShutdownRequest} from './runtime.js';
@@ -88,10 +87,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 0;
   }
   if (rt.hasNode && rt.node.backends.length === 0) {
+    // As Go: the warning (logged once), the hint on stdout, exit status 1.
     logger.warn('Nothing to do - no backends are running.');
     process.stdout.write(`Run ${opts.bin ?? 'receptor'} --help for command line instructions.\n`);
     await cleanup();
-    throw new ReceptorError('E_NO_BACKENDS', 'Nothing to do - no backends are running.');
+    return 1;
   }
   const configIndex = opts.argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
   if (configIndex >= 0 && loaded.configFiles.length > 0) {

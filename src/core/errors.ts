@@ -7,7 +7,6 @@ export type ErrorCode =
   | 'E_CONFIG' // configuration could not be loaded or validated
   | 'E_PLUGIN' // a plugin failed to register its action types
   | 'E_PHASE' // an action item failed during Init / Prepare / Run
-  | 'E_NO_BACKENDS' // nothing to do
   | 'E_USAGE' // bad command-line usage of a client command
   | 'E_CONNECT' // could not reach a control socket
   | 'E_REMOTE' // the node answered with an error

@@ -26,6 +26,8 @@ export interface FieldSpec {
   default?: string | number | boolean;
   /** This field takes the item's bare value (`--tcp-listener 2222`, `- node: foo`). */
   bare?: boolean;
+  /** How `config check` shows the value to a person: `octal` for file modes (0600, not 384). */
+  display?: 'octal';
 }
 
 export type FieldValues = Record<string, unknown>;

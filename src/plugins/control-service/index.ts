@@ -17,7 +17,7 @@ export const controlServiceType: ActionTypeDef<ControlServiceValues> = {
   fields: [
     {name: 'service', type: 'string', default: 'control', description: 'Receptor service name to listen on'},
     {name: 'filename', type: 'string', description: 'Filename of local Unix socket to bind to the service'},
-    {name: 'permissions', type: 'int', default: '0600', description: 'Socket file permissions'},
+    {name: 'permissions', type: 'int', default: '0600', display: 'octal', description: 'Socket file permissions'},
     {name: 'tls', type: 'string', description: 'Name of TLS server config for the Receptor listener'},
     {name: 'tcplisten', type: 'string', description: 'Local TCP port or host:port to bind to the control service'},
     {name: 'tcptls', type: 'string', description: 'Name of TLS server config for the TCP listener'},

@@ -195,7 +195,7 @@ export const unixSocketServerType: ActionTypeDef<UnixServerValues> = {
   description: 'Listen on a Unix socket and forward via Receptor',
   fields: [
     {name: 'filename', type: 'string', required: true, description: 'Socket filename, which will be overwritten'},
-    {name: 'permissions', type: 'int', default: '0600', description: 'Socket file permissions'},
+    {name: 'permissions', type: 'int', default: '0600', display: 'octal', description: 'Socket file permissions'},
     remoteNodeField,
     remoteServiceField,
     {name: 'tls', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
