@@ -50,7 +50,10 @@ describe('control transports', function () {
   it('unix: a path that cannot be created is an error naming the step', async () => {
     let err: Error | undefined;
     await listenUnix('/nonexistent-dir/x.sock', 0o600, greet).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/^error opening Unix socket: could not acquire lock on socket file: /);
+    // Go's words, then the socket and the reason in ours (no mention of the .lock file).
+    expect(err?.message).to.equal(
+      'error opening Unix socket: could not acquire lock on socket file: no such file or directory (socket /nonexistent-dir/x.sock: the folder /nonexistent-dir does not exist)',
+    );
   });
 
   it('tcplisten: bare port or host:port', () => {

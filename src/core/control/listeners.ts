@@ -1,5 +1,7 @@
 /** Control-service transports: unix socket (control-service.md §2.1) and TCP/TLS (§2.2). */
 import {closeSync, chmodSync, existsSync, openSync, rmSync} from 'node:fs';
+import {dirname} from 'node:path';
+import {goErrorText} from '../go-errors.js';
 import net from 'node:net';
 import tls from 'node:tls';
 import type {Logger} from 'pino';
@@ -43,7 +45,11 @@ export async function listenUnix(path: string, mode: number, onConnection: OnCon
   try {
     closeSync(openSync(`${path}.lock`, 'a', 0o600));
   } catch (err) {
-    throw fail(`could not acquire lock on socket file: ${(err as Error).message}`);
+    // Go's words, then what a person needs: which socket, and why (a missing folder is the
+    // usual cause; the lock file is our business, not theirs).
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : code === 'EACCES' ? `no permission to create files in ${dirname(path)}` : '';
+    throw fail(`could not acquire lock on socket file: ${goErrorText(err)} (socket ${path}${why ? `: ${why}` : ''})`);
   }
   if (existsSync(path) && (await socketIsLive(path))) throw fail('could not acquire lock on socket file: fslock is already locked');
   try {
