@@ -14,6 +14,7 @@ import {fileURLToPath} from 'node:url';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
+import {unitDir} from './work-helpers.js';
 import {controlRequest, goImpl, goRefs, type Impl, InteropNode, type Item, meshStatus, type NodeOptions, OURS, requireAnsibleRunner, requireGo, run, tempDir, waitRoutes} from './support.js';
 
 const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
@@ -326,10 +327,6 @@ function privateDataDir(dir: string, name: string, playbook: (blobSha1: string) 
   writeFileSync(join(pdd, 'project', 'blob.bin'), blob);
   writeFileSync(join(pdd, 'project', 'main.yml'), playbook(createHash('sha1').update(blob).digest('hex')));
   return pdd;
-}
-
-function unitDir(node: InteropNode, unitId: string): string {
-  return join(node.dataDir, node.id, unitId);
 }
 
 async function workStatus(node: InteropNode, unitId: string): Promise<WorkStatus> {

@@ -15,7 +15,8 @@
  */
 import {expect} from 'chai';
 import {join} from 'node:path';
-import {CertTool, freePorts, later, logOf, waitConnection, waitListening, waitLog, waitPing, type CertPair} from './mesh-support.js';
+import {freePorts} from '../support/ports.js';
+import {CertTool, later, logOf, waitConnection, waitListening, waitLog, waitPing, type CertPair} from './mesh-support.js';
 import {InteropNode, OURS, meshStatus, mixedPairs, requireGo, tempDir, type Impl, type Item} from './support.js';
 
 const GOOD = ['tcp', 'tcp-tls', 'tcp-mtls', 'udp', 'ws', 'ws-tls', 'ws-mtls'] as const;

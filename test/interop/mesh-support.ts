@@ -18,9 +18,9 @@ export function later<T>(fn: () => Promise<T>): Promise<T> {
   return p;
 }
 
-/** Everything a node logged (Go logs on stderr, ours JSON lines on stderr). */
+/** Everything a node logged (InteropNode.output: Go logs on stdout, ours on stderr). */
 export function logOf(node: InteropNode): string {
-  return node.stderr + node.stdout;
+  return node.output();
 }
 
 /** Waits until `node` has logged a line matching `re` at least `count` times. */
@@ -119,28 +119,6 @@ export async function waitAds(node: InteropNode, want: Array<[string, string]>, 
 export async function waitListening(node: InteropNode, ports: number[], timeoutMs = 30_000): Promise<void> {
   if (node.impl.kind !== 'ours') throw new Error('waitListening reads the log lines of our nodes');
   for (const port of ports) await waitLog(node, new RegExp(`listening on 127\\.0\\.0\\.1:${port}\\b`), timeoutMs);
-}
-
-/**
- * `n` distinct ports that were free a moment ago on 127.0.0.1 (all held open together, so no
- * two are the same). Take every port a suite needs before starting any node: a node that
- * dials takes ephemeral ports from the same range.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      {length: n},
-      () =>
-        new Promise<net.Server>((resolve, reject) => {
-          const srv = net.createServer();
-          srv.once('error', reject);
-          srv.listen(0, '127.0.0.1', () => resolve(srv));
-        }),
-    ),
-  );
-  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
-  return ports;
 }
 
 // ------------------------------------------------------------------------- echo targets -----

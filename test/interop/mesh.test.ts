@@ -26,7 +26,8 @@ import net from 'node:net';
 import {join} from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 import {waitFor} from '../support/cli.js';
-import {CertTool, freePorts, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
+import {freePorts} from '../support/ports.js';
+import {CertTool, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
 import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, ours, requireGo, tempDir, waitRoutes, type Impl, type Item, type MeshStatus} from './support.js';
 
 const IDS = ['left', 'mid', 'right', 'side'] as const;

@@ -11,7 +11,7 @@ import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {stringify} from 'yaml';
-import {BIN, REPO_ROOT, waitFor} from '../support/cli.js';
+import {BIN, childEnv, REPO_ROOT, runProgram, waitFor, type CliOptions} from '../support/cli.js';
 
 export const INTEROP_DIR = join(REPO_ROOT, '.interop');
 
@@ -108,12 +108,14 @@ export function tempDir(prefix = 'receptor-interop-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env, ...extra};
-  delete env.NODE_OPTIONS; // not mocha's tsx loader
-  delete env.RECEPTORCTL_SOCKET;
-  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
-  return env;
+/** The tests' child environment (test/support/cli.ts) without a RECEPTORCTL_SOCKET of the user's. */
+function interopEnv(extra: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return {RECEPTORCTL_SOCKET: undefined, ...extra};
+}
+
+/** The environment for a program an interop test spawns itself. */
+export function interopChildEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return childEnv(interopEnv(extra));
 }
 
 /** A config item: `{key: value}` (v1 YAML list element). */
@@ -163,7 +165,7 @@ export class InteropNode {
   /** Spawns the daemon and waits until its control socket greets. */
   async start(timeoutMs = 30_000): Promise<this> {
     const [cmd, args] = this.impl.kind === 'ours' ? [process.execPath, [BIN, '-c', this.config]] : [this.impl.bin, ['-c', this.config]];
-    const child = spawn(cmd, args, {cwd: this.dir, env: childEnv(this.opts.env), stdio: ['ignore', 'pipe', 'pipe']});
+    const child = spawn(cmd, args, {cwd: this.dir, env: interopChildEnv(this.opts.env), stdio: ['ignore', 'pipe', 'pipe']});
     this.child = child;
     child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
@@ -299,30 +301,9 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a program to completion with a deadline (stdin: `input`, or closed). */
-export function run(cmd: string, args: string[], opts: {input?: string | Buffer; env?: Record<string, string | undefined>; timeoutMs?: number; cwd?: string} = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd: opts.cwd ?? REPO_ROOT, env: childEnv(opts.env)});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, opts.timeoutMs ?? 60_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({code, stdout, stderr});
-    });
-    child.stdin.on('error', () => {});
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
-  });
+/** Runs a program to completion with a deadline (60 s unless given; stdin: `input`, or closed). */
+export function run(cmd: string, args: string[], opts: CliOptions = {}): Promise<RunResult> {
+  return runProgram(cmd, args, {...opts, env: interopEnv(opts.env), timeoutMs: opts.timeoutMs ?? 60_000});
 }
 
 /** Our CLI (bin/run.js). */

@@ -7,7 +7,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {existsSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {BIN, REPO_ROOT, waitFor} from '../support/cli.js';
-import {controlRequest, type InteropNode, type Item} from './support.js';
+import {controlRequest, interopChildEnv, type InteropNode, type Item} from './support.js';
 
 /** Files shared by the work types of one suite (keys, payload files). */
 export interface WorkFiles {
@@ -118,7 +118,7 @@ export async function waitStatus(node: InteropNode, id: string, pred: (s: UnitSt
 
 /** The last lines of a node's logs (Go logs on stdout, ours on stderr). */
 export function tail(node: InteropNode, n = 40): string {
-  return (node.stderr + node.stdout).split('\n').slice(-n).join('\n');
+  return node.output().split('\n').slice(-n).join('\n');
 }
 
 /** The directory of unit `id` on `node` (`<datadir>/<node id>/<unit id>`, both implementations). */
@@ -162,10 +162,7 @@ export class HashedProcess {
   size = 0;
 
   constructor(cmd: string, args: string[], opts: {timeoutMs?: number} = {}) {
-    const env: NodeJS.ProcessEnv = {...process.env};
-    delete env.NODE_OPTIONS;
-    delete env.RECEPTORCTL_SOCKET;
-    this.child = spawn(cmd, args, {cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe']});
+    this.child = spawn(cmd, args, {cwd: REPO_ROOT, env: interopChildEnv(), stdio: ['ignore', 'pipe', 'pipe']});
     const hash = createHash('sha256');
     const head: Buffer[] = [];
     let headLen = 0;

@@ -15,11 +15,12 @@ export interface CliResult {
 export interface CliOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
-  input?: string;
+  input?: string | Buffer;
   timeoutMs?: number;
 }
 
-function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+/** This process's environment for a child, less mocha's loader, plus `extra` (undefined = unset). */
+export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {...process.env, ...extra};
   delete env.NODE_OPTIONS; // don't inherit mocha's tsx loader
   for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
@@ -28,21 +29,30 @@ function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 
 /** Runs the CLI to completion. */
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [BIN, ...args], opts, `receptor ${args.join(' ')}`);
+}
+
+/** Runs a program to completion with a deadline (30 s unless given); stdin is `input`, or closed. */
+export function runProgram(cmd: string, args: string[], opts: CliOptions = {}, label = `${cmd} ${args.join(' ')}`): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? REPO_ROOT, env: childEnv(opts.env)});
+    const child = spawn(cmd, args, {cwd: opts.cwd ?? REPO_ROOT, env: childEnv(opts.env)});
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`receptor ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(new Error(`${label} did not finish within ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({code, signal, stdout, stderr});
     });
+    child.stdin.on('error', () => {}); // a program that exits without reading its input
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });

@@ -23,3 +23,25 @@ export function portOpen(port: number): Promise<boolean> {
     c.once('error', () => resolve(false));
   });
 }
+
+/**
+ * `n` distinct ports that were free a moment ago on 127.0.0.1 (all held open together, so no
+ * two are the same). Take every port a suite needs before starting any node: a node that
+ * dials takes ephemeral ports from the same range.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      {length: n},
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const srv = net.createServer();
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((srv) => (srv.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((srv) => new Promise((r) => srv.close(r))));
+  return ports;
+}
