@@ -1,10 +1,10 @@
 /** Control-service transports: unix socket (control-service.md §2.1) and TCP/TLS (§2.2). */
 import {closeSync, chmodSync, existsSync, openSync, rmSync} from 'node:fs';
-import {dirname} from 'node:path';
-import {goErrorText} from '../go-errors.js';
 import net from 'node:net';
+import {dirname} from 'node:path';
 import tls from 'node:tls';
 import type {Logger} from 'pino';
+import {goErrorText} from '../go-errors.js';
 
 export interface Listening {
   readonly address: string;

@@ -12,6 +12,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type {AddressInfo} from 'node:net';
+import type {TLSSocket} from 'node:tls';
 import type {Duplex} from 'node:stream';
 import type {Logger} from 'pino';
 import WebSocket, {WebSocketServer} from 'ws';
@@ -189,7 +190,7 @@ export class WsListenerBackend implements MeshBackend {
       if (!headerHasToken(req.headers['sec-websocket-version'], '13')) return reply(400, wsErr);
       if (!sameOrigin(req.headers.origin, req.headers.host)) return reply(403, wsErr);
       if (!validWebSocketKey(req.headers['sec-websocket-key'])) return reply(400, wsErr);
-      if (this.options.tls && clientCertRefused(this.options.tls, req.socket as import('node:tls').TLSSocket, logger)) return;
+      if (this.options.tls && clientCertRefused(this.options.tls, req.socket as TLSSocket, logger)) return;
       upgrading.add(socket);
       socket.once('close', () => upgrading.delete(socket));
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -210,7 +211,7 @@ export class WsListenerBackend implements MeshBackend {
         }
       });
     });
-    server.on('tlsClientError', (err: Error, socket: import('node:tls').TLSSocket) => logger.warn({err: handshakeFailureText(this.options.tls, err, socket)}, 'TLS handshake with backend peer failed'));
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => logger.warn({err: handshakeFailureText(this.options.tls, err, socket)}, 'TLS handshake with backend peer failed'));
 
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));
