@@ -34,7 +34,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     process.stdout.write(actionHelp(registry, opts.bin ?? 'receptor') + '\n');
     return 0;
   }
-  const logger = createLogger('info');
+  const format = loaded.items.find((it) => it.key === 'log-format')?.values.format;
+  const logger = createLogger('info', {}, {format: typeof format === 'string' ? format : undefined});
   for (const w of loaded.warnings) logger.warn(w);
   const rt = new NodeRuntime(logger, {
     configFiles: loaded.configFiles,

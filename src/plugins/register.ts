@@ -8,7 +8,7 @@ import {controlServiceType} from './control-service/index.js';
 import {serviceTypes} from './services/index.js';
 import {tlsTypes} from './tls/index.js';
 import {localOnlyType} from './local-only/index.js';
-import {logLevelType, traceType} from './logging/index.js';
+import {logFormatType, logLevelType, traceType} from './logging/index.js';
 import {nodeType} from './node/index.js';
 import {versionType} from './version/index.js';
 import {workCommandTypes} from './work-command/index.js';
@@ -21,6 +21,7 @@ export function builtinTypes(): RegisterHookResult {
     localOnlyType,
     versionType,
     logLevelType,
+    logFormatType,
     traceType,
     ...tcpBackendTypes,
     ...udpBackendTypes,

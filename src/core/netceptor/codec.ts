@@ -588,9 +588,36 @@ function decodeServiceAdvertisement(b: Buffer): DecodedServiceAdvertisement {
 // Reject (§4.4)
 // ---------------------------------------------------------------------------------------
 
-/** The reject message `03 5b 5d` (a fresh Buffer each call). */
-export function encodeReject(): Buffer {
-  return Buffer.from([MSG_TYPE_REJECT, 0x5b, 0x5d]);
+/** Longest reject reason sent or read (characters). */
+export const MAX_REJECT_REASON = 200;
+
+/**
+ * The reject message. Without a reason: Go's `03 5b 5d` (`[]`). With one: `03` and a JSON
+ * array holding the reason (`03 ["it is not in the allowed peers list"]`), the same `[]string`
+ * shape Go marshals. Go 1.4.9 and newer read only the type byte of a reject and never parse
+ * its body, so the reason is safe towards Go and informs our peers. A fresh Buffer each call.
+ */
+export function encodeReject(reason?: string): Buffer {
+  if (!reason) return Buffer.from([MSG_TYPE_REJECT, 0x5b, 0x5d]);
+  return Buffer.concat([Buffer.from([MSG_TYPE_REJECT]), Buffer.from(JSON.stringify([reason.slice(0, MAX_REJECT_REASON)]), 'utf8')]);
+}
+
+/**
+ * The reason in a reject's body, if it is a JSON array whose first element is a non-empty
+ * string (control characters removed, at most MAX_REJECT_REASON characters). Anything else,
+ * Go's `[]` included, gives undefined: the body is informative only and never an error.
+ */
+export function rejectReason(buf: Uint8Array): string | undefined {
+  if (buf.length < 3 || buf.length > 4096) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + 1, buf.byteLength - 1).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(body) || typeof body[0] !== 'string') return undefined;
+  const reason = body[0].replace(/[\x00-\x1f\x7f]+/g, ' ').trim().slice(0, MAX_REJECT_REASON);
+  return reason === '' ? undefined : reason;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -652,11 +679,12 @@ export type NetceptorMessage =
   | ({readonly type: typeof MSG_TYPE_DATA} & DecodedDataMessage)
   | ({readonly type: typeof MSG_TYPE_ROUTING_UPDATE} & RoutingUpdate)
   | ({readonly type: typeof MSG_TYPE_SERVICE_ADVERTISEMENT} & DecodedServiceAdvertisement)
-  | {readonly type: typeof MSG_TYPE_REJECT};
+  | {readonly type: typeof MSG_TYPE_REJECT; readonly reason?: string};
 
 /**
- * Decodes one whole netceptor message. Throws only DecodeError. A reject's body is not
- * inspected (Go does not parse it either).
+ * Decodes one whole netceptor message. Throws only DecodeError. A reject's body is only
+ * looked at for a reason (rejectReason); whatever it holds, it is never an error (Go does
+ * not parse it at all).
  */
 export function decodeMessage(buf: Uint8Array): NetceptorMessage {
   const type = buf.length > 0 ? buf[0] : undefined;
@@ -670,8 +698,10 @@ export function decodeMessage(buf: Uint8Array): NetceptorMessage {
         return {type, ...decodeRoutingUpdate(b)};
       case MSG_TYPE_SERVICE_ADVERTISEMENT:
         return {type, ...decodeServiceAdvertisement(b)};
-      case MSG_TYPE_REJECT:
-        return {type};
+      case MSG_TYPE_REJECT: {
+        const reason = rejectReason(b);
+        return reason === undefined ? {type} : {type, reason};
+      }
       default:
         throw new DecodeError('unknown-type', `unknown message type ${type}`, type);
     }

@@ -9,6 +9,7 @@ import type {Logger} from 'pino';
 import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import type {BackendHandle} from '../config/types.js';
 import {ReceptorError} from '../errors.js';
+import {logOncePerCause, RepeatFilter} from '../repeat-log.js';
 import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
 import {
   CONN_TYPE_DATAGRAM,
@@ -43,6 +44,7 @@ import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
+import {STABLE_LINK_MS} from './redial.js';
 import {RoutingState} from './routing.js';
 import {ServiceAdStore} from './service-ads.js';
 
@@ -56,6 +58,12 @@ export interface NetceptorTimings {
   serviceAdPeriodMs: number;
   serviceAdFirstDelayMs: number;
   idleCheckMs: number;
+}
+
+
+/** What a rejected node is told may have been wrong, when the peer gave no reason (Go never does). */
+function likelyRejectCauses(self: string): string {
+  return `it may already have a connection from a node named ${self} (duplicate node ID?), ${self} may not be in its allowed peers list, or it may disagree about the connection cost`;
 }
 
 export const DEFAULT_TIMINGS: NetceptorTimings = {
@@ -93,6 +101,11 @@ class Link {
   lastRx: number;
   attempts = 0;
   handshakeTimer: TimerHandle | undefined;
+  establishedAt = 0;
+  /** Whether "Connection established" went out at info (else it repeated an earlier one). */
+  announced = true;
+  /** Set when this node ends the session itself (reject, rejected, handshake timeout). */
+  endedHere = false;
   constructor(
     readonly session: BackendSession,
     readonly opts: LinkOptions,
@@ -171,6 +184,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private adDueAt = Infinity;
   private idleTimer: TimerHandle | undefined;
   private shut = false;
+  /** One log line per cause for rejections and links that come and go on every redial. */
+  private readonly repeats: RepeatFilter;
 
   constructor(opts: NetceptorOptions) {
     super();
@@ -183,6 +198,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     this.timings = {...DEFAULT_TIMINGS, ...opts.timings};
     this.maxIdleMs = opts.maxIdleMs ?? 21_000;
     this.firewall = opts.firewallRules ?? [];
+    this.repeats = new RepeatFilter(this.clock);
     this.onFatal = opts.onFatal;
     this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch});
     this.learnName(this.id);
@@ -245,6 +261,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (link.state !== 'pending') return;
     if (link.attempts >= this.timings.handshakeAttempts) {
       this.logger.warn({remote: link.session.remote}, 'Giving up on connection initialization');
+      link.endedHere = true;
       link.session.close(new Error('handshake timed out'));
       return;
     }
@@ -255,21 +272,26 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   private onHandshakeUpdate(link: Link, u: RoutingUpdate): void {
     const peer = u.forwardingNode;
-    if (peer === this.id) return this.reject(link, 'it tried to connect using our own node ID');
+    if (peer === this.id) {
+      return this.reject(link, 'it tried to connect using our own node ID', peer, `${this.id} was dialled by a node with the same node ID ${peer} (two nodes with one ID?)`);
+    }
     const allowed = link.opts.allowedPeers;
     if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
-      return this.reject(link, `it is not in the allowed peers list`, peer);
+      return this.reject(link, `it is not in the allowed peers list`, peer, `${peer} is not in the allowed peers list of ${this.id}`);
     }
     const override = link.opts.nodeCost?.[peer];
     if (override !== undefined) link.cost = override;
-    if (this.conns.has(peer)) return this.reject(link, 'it connected using a node ID we are already connected to', peer);
+    if (this.conns.has(peer)) {
+      return this.reject(link, 'it connected using a node ID we are already connected to', peer, `${this.id} already has a connection from a node named ${peer} (duplicate node ID?)`);
+    }
     this.stopHandshake(link);
     link.state = 'established';
     link.peerId = peer;
+    link.establishedAt = this.clock.now();
     this.conns.set(peer, link);
     this.learnName(peer);
     this.routing.addConnection(peer, link.cost);
-    this.logger.info({peer, remote: link.session.remote, cost: link.cost}, 'Connection established');
+    link.announced = logOncePerCause(this.logger, this.repeats, 'info', `link:${peer}`, 'established', {peer, remote: link.session.remote, cost: link.cost}, 'Connection established');
     this.triggerRouteUpdate();
     this.triggerRecompute();
     this.emit('connection', peer);
@@ -280,9 +302,16 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     link.handshakeTimer = undefined;
   }
 
-  private reject(link: Link, reason: string, peer?: string): void {
-    this.logger.warn({peer: peer ?? link.peerId, remote: link.session.remote}, `Rejecting connection: ${reason}`);
-    link.session.send(encodeReject());
+  /**
+   * Refuses a peer: logs Go's reason (once per peer and reason, not once per redial), sends a
+   * reject carrying `told` (what the refused node logs; Go ignores a reject's body) and
+   * closes the session.
+   */
+  private reject(link: Link, reason: string, peer: string, told: string): void {
+    const remote = link.session.remote;
+    logOncePerCause(this.logger, this.repeats, 'warn', `rejecting:${peer}`, reason, {peer, remote}, `Rejecting connection: ${reason}`);
+    link.endedHere = true;
+    link.session.send(encodeReject(told));
     link.session.close(new Error(`rejected: ${reason}`));
   }
 
@@ -295,10 +324,24 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (wasEstablished && this.conns.get(link.peerId) === link) {
       this.conns.delete(link.peerId);
       this.routing.removeConnection(link.peerId);
-      this.logger.info({peer: link.peerId, reason: err?.message}, 'Connection closed');
+      if (this.clock.now() - link.establishedAt >= STABLE_LINK_MS) this.repeats.forget(`link:${link.peerId}`);
+      this.logger[link.announced ? 'info' : 'debug']({peer: link.peerId, reason: err?.message}, 'Connection closed');
       this.triggerRouteUpdate();
       this.triggerRecompute();
       this.emit('disconnection', link.peerId);
+    } else if (!wasEstablished && link.session.outbound && !link.endedHere && !this.shut) {
+      // A Go node refusing us usually closes before its reject reaches the wire.
+      const remote = link.session.remote;
+      const why = err ? ` (${err.message})` : '';
+      logOncePerCause(
+        this.logger,
+        this.repeats,
+        'warn',
+        `closed-in-handshake:${remote}`,
+        err?.message ?? '',
+        {remote, reason: err?.message},
+        `Connection to ${remote} closed before the handshake finished${why}: if the peer refused us, ${likelyRejectCauses(this.id)}`,
+      );
     } else {
       this.logger.debug({remote: link.session.remote, reason: err?.message}, 'Backend session ended');
     }
@@ -323,7 +366,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     }
     if (link.state === 'pending') {
       if (msg.type === MSG_TYPE_ROUTING_UPDATE) this.onHandshakeUpdate(link, msg);
-      else if (msg.type === MSG_TYPE_REJECT) this.onRejected(link);
+      else if (msg.type === MSG_TYPE_REJECT) this.onRejected(link, msg.reason);
       return;
     }
     switch (msg.type) {
@@ -337,29 +380,41 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
         this.onServiceAd(link, msg);
         return;
       case MSG_TYPE_REJECT:
-        this.onRejected(link);
+        this.onRejected(link, msg.reason);
         return;
     }
   }
 
-  private onRejected(link: Link): void {
-    this.logger.warn({peer: link.peerId || link.session.remote}, 'Received a rejection message from peer.');
-    link.session.close(new Error('rejected by peer'));
+  /** The peer refused us: one line naming it and its reason (or the likely causes, when it gave none). */
+  private onRejected(link: Link, reason?: string): void {
+    const remote = link.session.remote;
+    const who = link.peerId || remote;
+    const msg = reason
+      ? `Connection rejected by ${who}: ${reason}`
+      : `Connection rejected by ${who} without a reason (Go receptor gives none): ${likelyRejectCauses(this.id)}`;
+    logOncePerCause(this.logger, this.repeats, 'warn', `rejected-by:${link.session.outbound ? remote : who}`, reason ?? '', {peer: link.peerId || undefined, remote, reason}, msg);
+    link.endedHere = true;
+    link.session.close(new Error(reason ? `rejected by peer: ${reason}` : 'rejected by peer'));
   }
 
   private onRoutingUpdate(link: Link, u: RoutingUpdate): void {
-    if (u.forwardingNode !== link.peerId) return this.reject(link, 'remote node ID changed unexpectedly');
-    if (u.nodeId === link.peerId) {
+    const peer = link.peerId;
+    if (u.forwardingNode !== peer) {
+      return this.reject(link, 'remote node ID changed unexpectedly', peer, `${this.id} saw the node ID of its peer change from ${peer} to ${u.forwardingNode}`);
+    }
+    if (u.nodeId === peer) {
       const listed = u.connections.get(this.id);
       if (listed === undefined) {
-        if (link.remoteEstablished) return this.reject(link, 'remote node no longer lists us as a connection');
+        if (link.remoteEstablished) return this.reject(link, 'remote node no longer lists us as a connection', peer, `${peer} no longer lists ${this.id} as a connection`);
         return; // a late handshake message
       }
       if (!link.remoteEstablished) {
         link.remoteEstablished = true;
         this.sendKnownAds(link);
       }
-      if (listed !== link.cost) return this.reject(link, 'we disagree about the connection cost');
+      if (listed !== link.cost) {
+        return this.reject(link, 'we disagree about the connection cost', peer, `${this.id} and ${peer} disagree about the connection cost (${this.id}: ${link.cost}, ${peer}: ${listed})`);
+      }
     }
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
@@ -424,9 +479,9 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private route(m: Datum, local: boolean): void {
     if (this.firewall.length > 0) {
       const action = evaluateFirewall(this.firewall, m);
-      if (action === 'drop') return;
-      if (action === 'reject') {
-        if (m.fromService !== SERVICE_UNREACH) this.sendUnreachable(m, PROBLEM_FIREWALLED);
+      if (action === 'drop' || action === 'reject') {
+        this.logFirewalled(m, action);
+        if (action === 'reject' && m.fromService !== SERVICE_UNREACH) this.sendUnreachable(m, PROBLEM_FIREWALLED);
         return;
       }
     }
@@ -453,6 +508,20 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       return;
     }
     link.session.send(bytes);
+  }
+
+  /** A firewall rule stopped a message: one info line per flow and action, repeats at debug. */
+  private logFirewalled(m: Datum, action: 'drop' | 'reject'): void {
+    const what = action === 'drop' ? 'dropped (no reply sent)' : 'rejected (sender told "blocked by firewall")';
+    logOncePerCause(
+      this.logger,
+      this.repeats,
+      'info',
+      `firewall:${m.fromNode}>${m.toNode}:${m.toService}`,
+      action,
+      {action, from: `${m.fromNode}:${m.fromService}`, to: `${m.toNode}:${m.toService}`},
+      `Firewall ${what} a message from ${m.fromNode}:${m.fromService} to ${m.toNode}:${m.toService}`,
+    );
   }
 
   private deliver(m: Datum, local: boolean): void {

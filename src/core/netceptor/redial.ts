@@ -14,6 +14,12 @@ import {systemClock, type Clock} from '../clock.js';
 export const REDIAL_INITIAL_MS = 5_000;
 export const REDIAL_MAX_MS = 20_000;
 export const REDIAL_FACTOR = 1.5;
+/**
+ * A link or session that lasts this long was a real connection: when it ends, the next
+ * failure or "Connection established" is news again (shorter ones, e.g. one per redial that
+ * the peer then rejects, are logged once per cause).
+ */
+export const STABLE_LINK_MS = 60_000;
 
 export interface BackoffOptions {
   /** First delay (default 5000 ms). */
@@ -91,7 +97,8 @@ export type RedialEvent =
   | {type: 'connected'; attempt: number}
   /** `retryInMs` is absent when the loop gives up (redial off). */
   | {type: 'dial-failed'; attempt: number; err: Error; retryInMs?: number}
-  | {type: 'session-ended'; attempt: number; retryInMs?: number};
+  /** `lastedMs`: how long the session was up. */
+  | {type: 'session-ended'; attempt: number; lastedMs: number; retryInMs?: number};
 
 export interface RedialLoopOptions<S extends RedialSession> {
   /** Opens one transport session; rejects when the transport dial fails. */
@@ -130,6 +137,7 @@ export async function runRedialLoop<S extends RedialSession>(o: RedialLoopOption
   for (let attempt = 1; !signal.aborted; attempt++) {
     let session: S | undefined;
     let failure: Error | undefined;
+    let lastedMs = 0;
     try {
       session = await o.dial(signal);
     } catch (err) {
@@ -143,6 +151,7 @@ export async function runRedialLoop<S extends RedialSession>(o: RedialLoopOption
       backoff.reset();
       emit({type: 'connected', attempt});
       const s = session;
+      const since = clock.now();
       const onAbort = () => s.close();
       signal.addEventListener('abort', onAbort, {once: true});
       try {
@@ -151,12 +160,13 @@ export async function runRedialLoop<S extends RedialSession>(o: RedialLoopOption
         s.close(asError(err));
       }
       await s.closed.catch(() => undefined);
+      lastedMs = clock.now() - since;
       signal.removeEventListener('abort', onAbort);
       if (signal.aborted) return;
     }
     const retryInMs = o.redial ? backoff.next() : undefined;
     if (failure) emit({type: 'dial-failed', attempt, err: failure, retryInMs});
-    else emit({type: 'session-ended', attempt, retryInMs});
+    else emit({type: 'session-ended', attempt, lastedMs, retryInMs});
     if (retryInMs === undefined) return;
     await sleep(clock, retryInMs, signal);
   }

@@ -7,10 +7,12 @@ import type {ConnectionOptions, TlsOptions, TLSSocket} from 'node:tls';
 import type {Logger} from 'pino';
 import type {FieldSpec, Runtime} from '../../core/config/types.js';
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
-import {runRedialLoop, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
+import {runRedialLoop, STABLE_LINK_MS, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
 import type {Clock} from '../../core/clock.js';
 import {goTlsErrorText, goVerifyErrorText} from '../../core/tls/go-tls-errors.js';
+import {logOncePerCause, RepeatFilter} from '../../core/repeat-log.js';
 import type {BackendRunning} from '../../core/netceptor/backend.js';
+import {joinHostPort} from '../../core/netceptor/session-base.js';
 
 /**
  * TLS SEAM. Server-side TLS options for listeners, as registered under the `tls-server`
@@ -91,21 +93,28 @@ export async function startBackend(rt: Runtime, key: string, backend: MeshBacken
   else rt.logger.debug({backend: key}, `${key} started: ${backend.description}`);
 }
 
-/** Logs dialer progress the way Go does (warning while retrying, error when giving up). */
-export function logRedialEvent(logger: Logger, what: string, e: RedialEvent): void {
+/**
+ * Logs dialer progress the way Go does (warning while retrying, error when giving up), but
+ * once per cause: a dial that keeps failing the same way, or sessions that keep ending
+ * right away, give one warning, then debug lines and a summary every few minutes (`repeats`).
+ */
+export function logRedialEvent(logger: Logger, what: string, e: RedialEvent, repeats: RepeatFilter = new RepeatFilter()): void {
   switch (e.type) {
     case 'connected':
       logger.debug({peer: what}, 'backend connection established');
       break;
     case 'dial-failed':
       if (e.retryInMs !== undefined) {
-        logger.warn({peer: what, err: e.err.message, retryInMs: e.retryInMs}, `Backend connection failed (will retry): ${e.err.message}`);
+        const fields = {peer: what, err: e.err.message, retryInMs: e.retryInMs};
+        logOncePerCause(logger, repeats, 'warn', what, `dial: ${e.err.message}`, fields, `Backend connection failed (will retry): ${e.err.message}`);
       } else {
         logger.error({peer: what, err: e.err.message}, `Backend connection failed: ${e.err.message}`);
       }
       break;
     case 'session-ended':
-      if (e.retryInMs !== undefined) logger.warn({peer: what, retryInMs: e.retryInMs}, 'Backend connection exited (will retry)');
+      // A session that was up for a while is a new story when it ends.
+      if (e.lastedMs >= STABLE_LINK_MS) repeats.forget(what);
+      if (e.retryInMs !== undefined) logOncePerCause(logger, repeats, 'warn', what, 'ended', {peer: what, retryInMs: e.retryInMs}, 'Backend connection exited (will retry)');
       else logger.info({peer: what}, 'Backend connection exited');
       break;
   }
@@ -130,6 +139,17 @@ export function clientCertRefused(tlsOpts: TlsServerOptions | undefined, socket:
  * untrusted client certificate), for the listener's log line. Node drops a client whose
  * certificate does not verify with a bare "socket hang up"; why is in `authorizationError`.
  */
+/**
+ * The listener's line for a failed TLS handshake: the remote and Go's cause, once per remote
+ * host and cause (a peer redialling every few seconds is not a new event each time).
+ */
+export function logTlsHandshakeFailure(logger: Logger, repeats: RepeatFilter, tlsOpts: TlsServerOptions | undefined, err: Error, socket: TLSSocket | undefined): void {
+  const cause = handshakeFailureText(tlsOpts, err, socket);
+  const host = socket?.remoteAddress ?? 'unknown';
+  const remote = joinHostPort(host, socket?.remotePort ?? 0);
+  logOncePerCause(logger, repeats, 'warn', `tls:${host}`, cause, {remote, err: cause}, `TLS handshake with backend peer failed: ${cause} (remote ${remote})`);
+}
+
 export function handshakeFailureText(tlsOpts: TlsServerOptions | undefined, err: Error, socket: TLSSocket | undefined): string {
   if (socket?.authorizationError) return goVerifyErrorText(String(socket.authorizationError));
   const requireClientCert = (tlsOpts as {receptor?: {requireClientCert?: boolean}} | undefined)?.receptor?.requireClientCert ?? false;
@@ -152,6 +172,7 @@ export function startDialer<S extends RedialSession>(
   logger: Logger,
 ): BackendRunning {
   const ac = new AbortController();
+  const repeats = new RepeatFilter(settings.clock);
   const loop = runRedialLoop({
     dial,
     onSession: sink,
@@ -159,7 +180,7 @@ export function startDialer<S extends RedialSession>(
     signal: ac.signal,
     clock: settings.clock,
     backoff: settings.backoff,
-    onEvent: (e) => logRedialEvent(logger, settings.address, e),
+    onEvent: (e) => logRedialEvent(logger, settings.address, e, repeats),
   });
   return {
     stop: async () => {

@@ -11,8 +11,9 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {goListenError} from '../../core/go-errors.js';
+import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
@@ -158,9 +159,10 @@ export class TcpListenerBackend implements MeshBackend {
       }
     };
     if (tlsOpts) {
+      const tlsRepeats = new RepeatFilter();
       server.on('secureConnection', accept);
       server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-        logger.warn({remote: remoteOf(socket), err: handshakeFailureText(tlsOpts, err, socket)}, 'TLS handshake with backend peer failed');
+        logTlsHandshakeFailure(logger, tlsRepeats, tlsOpts, err, socket);
       });
     } else {
       server.on('connection', accept);

@@ -20,8 +20,9 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, handshakeFailureText, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {goListenError} from '../../core/go-errors.js';
+import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
   parseWsUrl,
@@ -211,7 +212,8 @@ export class WsListenerBackend implements MeshBackend {
         }
       });
     });
-    server.on('tlsClientError', (err: Error, socket: TLSSocket) => logger.warn({err: handshakeFailureText(this.options.tls, err, socket)}, 'TLS handshake with backend peer failed'));
+    const tlsRepeats = new RepeatFilter();
+    server.on('tlsClientError', (err: Error, socket: TLSSocket) => logTlsHandshakeFailure(logger, tlsRepeats, this.options.tls, err, socket));
 
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));

@@ -1,6 +1,6 @@
 /** `log-level` and `trace` (config.md §5.2–§5.3), mapped onto pino levels. */
 import type {ActionTypeDef} from '../../core/config/types.js';
-import {pinoLevel} from '../../core/log.js';
+import {isLogFormatChoice, LOG_FORMAT_CHOICES, pinoLevel} from '../../core/log.js';
 
 export const logLevelType: ActionTypeDef<{level: string}> = {
   key: 'log-level',
@@ -17,6 +17,23 @@ export const logLevelType: ActionTypeDef<{level: string}> = {
         rt.logger.level = pinoLevel(v.level)!;
       },
     };
+  },
+};
+
+/**
+ * `log-format` (ours, not in Go receptor): how the node writes its log lines. The daemon reads
+ * it before anything is logged (see runDaemon), so the item itself has nothing to do.
+ */
+export const logFormatType: ActionTypeDef<{format: string}> = {
+  key: 'log-format',
+  description: 'Log line format: text (for a person), json (one object per line), or auto (text when stderr is a terminal, else json)',
+  singleton: true,
+  fields: [{name: 'format', type: 'string', bare: true, default: 'auto', description: `One of ${LOG_FORMAT_CHOICES.join(', ')}; overrides RECEPTOR_LOG_FORMAT`}],
+  validate(v) {
+    if (!isLogFormatChoice(v.format)) throw new Error(`${v.format} is not a valid log format (use ${LOG_FORMAT_CHOICES.join(', ')})`);
+  },
+  create() {
+    return {};
   },
 };
 
