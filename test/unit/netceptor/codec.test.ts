@@ -26,6 +26,8 @@ import {
   decodeUnreachable,
   encodeData,
   encodeReject,
+  MAX_REJECT_REASON,
+  rejectReason,
   encodeRoutingUpdate,
   encodeServiceAdvertisement,
   encodeUnreachable,
@@ -724,9 +726,21 @@ describe('reject (§4.4, V8)', () => {
     expect(decodeMessage(encodeReject())).to.deep.equal({type: 3});
   });
 
-  it('does not inspect the body (Go does not parse it)', () => {
+  it('never fails on the body (Go does not parse it): anything but a string array has no reason', () => {
     expect(decodeMessage(Buffer.from([3]))).to.deep.equal({type: 3});
     expect(decodeMessage(Buffer.from('\x03{"x":1}'))).to.deep.equal({type: 3});
+    expect(decodeMessage(Buffer.from('\x03[1]'))).to.deep.equal({type: 3});
+    expect(decodeMessage(Buffer.from('\x03[""]'))).to.deep.equal({type: 3});
+    expect(decodeMessage(Buffer.from('\x03["unterminated'))).to.deep.equal({type: 3});
+  });
+
+  it('carries a reason as a one-string JSON array (Go\'s []string shape), read back without control characters', () => {
+    const m = encodeReject('bar is not in the allowed peers list of foo');
+    expect(m.toString('latin1')).to.equal('\x03["bar is not in the allowed peers list of foo"]');
+    expect(decodeMessage(m)).to.deep.equal({type: 3, reason: 'bar is not in the allowed peers list of foo'});
+    expect(rejectReason(Buffer.from('\x03["a\\u001b[31mb\\nc"]'))).to.equal('a [31mb c');
+    expect(rejectReason(encodeReject('x'.repeat(MAX_REJECT_REASON + 50)))).to.have.length(MAX_REJECT_REASON);
+    expect(encodeReject('').toString('hex')).to.equal('035b5d');
   });
 
   it('returns a fresh buffer each time', () => {

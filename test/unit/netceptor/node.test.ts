@@ -97,17 +97,19 @@ describe('netceptor node', () => {
       expect(p.updates().filter((u) => u.connections.size === 0).length).to.equal(before);
     });
 
-    const rejectCases: Array<[string, (n: Netceptor) => ReturnType<typeof scripted>, string]> = [
-      ['the peer uses our own node ID', (n) => scripted(n), 'foo'],
-      ['the peer is not in allowedpeers', (n) => scripted(n, {allowedPeers: ['baz']}), 'bar'],
+    const rejectCases: Array<[string, (n: Netceptor) => ReturnType<typeof scripted>, string, string]> = [
+      ['the peer uses our own node ID', (n) => scripted(n), 'foo', 'foo was dialled by a node with the same node ID foo (two nodes with one ID?)'],
+      ['the peer is not in allowedpeers', (n) => scripted(n, {allowedPeers: ['baz']}), 'bar', 'bar is not in the allowed peers list of foo'],
     ];
-    for (const [what, make, peerId] of rejectCases) {
-      it(`rejects when ${what} (sends 03 5b 5d and closes)`, async () => {
+    for (const [what, make, peerId, reason] of rejectCases) {
+      it(`rejects when ${what} (sends a reject carrying the reason, 03 ["…"], and closes)`, async () => {
         const n = node('foo');
         const p = make(n);
         p.theirs.send(update({nodeId: peerId}));
         await until(() => p.isClosed(), 'closed');
-        expect(p.got.some((m) => m.equals(Buffer.from([3, 0x5b, 0x5d])))).to.equal(true);
+        const rej = p.got.find((m) => m[0] === MSG_TYPE_REJECT)!;
+        expect(rej.subarray(1).toString()).to.equal(JSON.stringify([reason]));
+        expect(decodeMessage(rej)).to.deep.equal({type: MSG_TYPE_REJECT, reason});
         expect(n.connectedPeers()).to.deep.equal([]);
       });
     }
