@@ -324,7 +324,11 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (wasEstablished && this.conns.get(link.peerId) === link) {
       this.conns.delete(link.peerId);
       this.routing.removeConnection(link.peerId);
-      if (this.clock.now() - link.establishedAt >= STABLE_LINK_MS) this.repeats.forget(`link:${link.peerId}`);
+      if (this.clock.now() - link.establishedAt >= STABLE_LINK_MS) {
+        // a real connection ended: whatever happens to this peer next is news again
+        const remote = link.session.remote;
+        for (const k of [`link:${link.peerId}`, `rejected-by:${link.peerId}`, `rejected-by:${remote}`, `closed-in-handshake:${remote}`]) this.repeats.forget(k);
+      }
       this.logger[link.announced ? 'info' : 'debug']({peer: link.peerId, reason: err?.message}, 'Connection closed');
       this.triggerRouteUpdate();
       this.triggerRecompute();

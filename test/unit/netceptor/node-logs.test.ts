@@ -4,7 +4,9 @@
  */
 import {expect} from 'chai';
 import {pino} from 'pino';
-import {encodeReject} from '../../../src/core/netceptor/codec.js';
+import {ManualClock} from '../../../src/core/clock.js';
+import {encodeReject, encodeRoutingUpdate} from '../../../src/core/netceptor/codec.js';
+import {STABLE_LINK_MS} from '../../../src/core/netceptor/redial.js';
 import {parseFirewallRules} from '../../../src/core/netceptor/firewall.js';
 import type {Netceptor} from '../../../src/core/netceptor/node.js';
 import {FAST, link, makeNode, memPair, until} from '../../support/mesh.js';
@@ -52,6 +54,29 @@ describe('netceptor node: rejection and firewall log lines', () => {
     // the link foo2 briefly saw on each attempt is announced once, not per attempt
     expect(at(foo2.lines, 'info', /^Connection (established|closed)/)).to.have.length(2);
     expect(foo1.n.connectedPeers()).to.deep.equal(['bar']);
+  });
+
+  it('a link that stayed up a minute is announced again after it drops; short-lived ones once', async () => {
+    const clock = new ManualClock();
+    const foo = node('foo', {clock, maxIdleMs: 100 * STABLE_LINK_MS});
+    const up = async (lastMs: number) => {
+      const [ours, theirs] = memPair();
+      theirs.start({onMessage: () => {}, onClose: () => {}});
+      foo.n.attachSession(ours, {cost: 1});
+      const hello = {updateId: 'u', updateEpoch: 1n, updateSequence: 1n, connections: new Map(), suspectedDuplicate: 0n};
+      theirs.send(encodeRoutingUpdate({...hello, nodeId: 'bar', forwardingNode: 'bar'}));
+      await until(() => foo.n.connectedPeers().includes('bar'), 'up');
+      clock.advance(lastMs);
+      theirs.close();
+      await until(() => !foo.n.connectedPeers().includes('bar'), 'down');
+    };
+    const announced = () => at(foo.lines, 'info', /^Connection established/).length;
+    await up(10);
+    await up(10);
+    expect(announced()).to.equal(1);
+    await up(STABLE_LINK_MS); // this one was quiet, but lasted: its end makes the next one news
+    await up(10);
+    expect(announced()).to.equal(2);
   });
 
   it('a reject without a reason (Go sends none) names the peer and the likely causes', async () => {
