@@ -181,6 +181,28 @@ describe('tcp backend specifics', () => {
     expect(D.records).to.have.length(0);
   });
 
+  it('a dialer started before its listener (default back-off) connects within about 0.5 s of the listener opening', async () => {
+    const tmp = net.createServer();
+    await new Promise<void>((r) => tmp.listen(0, '127.0.0.1', r));
+    const port = (tmp.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => tmp.close(() => r()));
+    const lines: Array<{level: number; msg: string; retryInMs?: number}> = [];
+    const logger = pino({level: 'debug'}, {write: (l: string) => void lines.push(JSON.parse(l))});
+    const D = new Endpoint();
+    stops.push(() => D.stop());
+    await D.start(new TcpDialerBackend({address: `127.0.0.1:${port}`}), logger);
+    const refused = await waitFor('a refused dial', () => lines.find((l) => l.msg.startsWith('Backend connection failed (will retry):')));
+    expect(refused.msg).to.match(/ECONNREFUSED|connection refused/);
+    expect(refused.retryInMs).to.equal(500);
+    const L = new Endpoint();
+    stops.push(() => L.stop());
+    await retryOn('EADDRINUSE', () => L.start(new TcpListenerBackend({port, bindAddr: '127.0.0.1'})));
+    const opened = Date.now();
+    await D.session(0);
+    // Go's schedule would wait 5 s after the first refused dial; ours retries every 0.5 s
+    expect(Date.now() - opened).to.be.below(1_500);
+  });
+
   it('a listener refuses to start on a port in use', async () => {
     const {address} = await listener();
     const port = hostPort(address).port;

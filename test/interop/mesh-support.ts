@@ -114,7 +114,7 @@ export async function waitAds(node: InteropNode, want: Array<[string, string]>, 
 /**
  * Waits until a node of ours listens on each port (its `<item> listening on 127.0.0.1:<port>`
  * line). A node greets on its control socket before its backends listen, and a dialer
- * refused once waits 5 s before it redials.
+ * refused after a session ends waits 5 s before it redials (0.5 s only before its first connection).
  */
 export async function waitListening(node: InteropNode, ports: number[], timeoutMs = 30_000): Promise<void> {
   if (node.impl.kind !== 'ours') throw new Error('waitListening reads the log lines of our nodes');

@@ -4,6 +4,8 @@ import {ManualClock} from '../../../src/core/clock.js';
 import {Backoff, runRedialLoop, sleep, type RedialEvent, type RedialSession} from '../../../src/core/netceptor/redial.js';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
+/** What a TCP or WebSocket dial to a closed port rejects with. */
+const refusedError = () => Object.assign(new Error('dial tcp 127.0.0.1:2222: connect: connection refused'), {code: 'ECONNREFUSED'});
 
 class FakeSession implements RedialSession {
   closeCalls = 0;
@@ -29,6 +31,29 @@ async function runFor(clock: ManualClock, ms: number): Promise<void> {
   }
 }
 
+/** Runs a redial loop whose every dial fails with `err()` for `ms` of clock time: the dial times and events. */
+async function failingDials(err: () => Error, ms: number): Promise<{times: number[]; events: RedialEvent[]}> {
+  const clock = new ManualClock(0);
+  const ac = new AbortController();
+  const times: number[] = [];
+  const events: RedialEvent[] = [];
+  const loop = runRedialLoop<FakeSession>({
+    dial: async () => {
+      times.push(clock.now());
+      throw err();
+    },
+    onSession: () => expect.fail('no session expected'),
+    redial: true,
+    signal: ac.signal,
+    clock,
+    onEvent: (e) => events.push(e),
+  });
+  await runFor(clock, ms);
+  ac.abort();
+  await loop;
+  return {times, events};
+}
+
 describe('redial back-off (netceptor-wire.md §4.8)', () => {
   it('Backoff hands out 5, 7.5, 11.25, 16.875, 20, 20 s and resets to 5 s', () => {
     const b = new Backoff();
@@ -45,27 +70,69 @@ describe('redial back-off (netceptor-wire.md §4.8)', () => {
     expect(() => new Backoff({factor: 0.5})).to.throw(RangeError);
   });
 
-  it('refused dials happen at t = 0, 5, 12.5, 23.75, 40.625, 60.625 s', async () => {
+  it('Backoff: refused dials before the first connection get 10 waits of 0.5 s, then Go\'s schedule', () => {
+    const b = new Backoff();
+    const refused = refusedError();
+    const waits = Array.from({length: 13}, () => b.afterDialFailure(refused));
+    expect(waits).to.deep.equal([...Array(10).fill(500), 5000, 7500, 11250]);
+  });
+
+  it('Backoff: other failures, and refused dials after a connection, get Go\'s schedule', () => {
+    const b = new Backoff();
+    expect(b.afterDialFailure(new Error('i/o timeout'))).to.equal(5000);
+    expect(b.afterDialFailure(Object.assign(new Error('lookup nowhere: no such host'), {code: 'ENOTFOUND'}))).to.equal(7500);
+    expect(b.afterDialFailure(refusedError()), 'still never connected: short wait').to.equal(500);
+    b.reset(); // a dial succeeded
+    expect([b.afterDialFailure(refusedError()), b.afterDialFailure(refusedError())]).to.deep.equal([5000, 7500]);
+  });
+
+  it('Backoff: the start-up wait is never longer than initialMs; startupRetries 0 turns it off; nonsense is refused', () => {
+    const fast = new Backoff({initialMs: 10, maxMs: 50});
+    expect(fast.startupMs).to.equal(10);
+    const off = new Backoff({startupRetries: 0});
+    expect(off.afterDialFailure(refusedError())).to.equal(5000);
+    expect(() => new Backoff({startupRetries: 1.5})).to.throw(RangeError);
+    expect(() => new Backoff({startupMs: -1})).to.throw(RangeError);
+  });
+
+  it('refused dials at start-up: t = 0, 0.5, …, 5 s, then 10, 17.5 s (Go\'s schedule)', async () => {
+    const {times, events} = await failingDials(refusedError, 17_500);
+    expect(times).to.deep.equal([0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 10_000, 17_500]);
+    expect(events[0]).to.deep.include({type: 'dial-failed', retryInMs: 500});
+  });
+
+  it('a listener that opens late is reached within 0.5 s; after that session ends, refused redials follow Go\'s schedule', async () => {
     const clock = new ManualClock(0);
     const ac = new AbortController();
     const times: number[] = [];
-    const events: RedialEvent[] = [];
+    let listening = false;
     const loop = runRedialLoop<FakeSession>({
       dial: async () => {
         times.push(clock.now());
-        throw new Error('connection refused');
+        if (!listening) throw refusedError();
+        listening = false; // accepted, then the listener goes away again
+        const s = new FakeSession();
+        s.end();
+        return s;
       },
-      onSession: () => expect.fail('no session expected'),
+      onSession: () => undefined,
       redial: true,
       signal: ac.signal,
       clock,
-      onEvent: (e) => events.push(e),
     });
-    await runFor(clock, 61_000);
-    expect(times).to.deep.equal([0, 5000, 12500, 23750, 40625, 60625]);
-    expect(events.slice(0, 3).map((e) => (e.type === 'dial-failed' ? e.retryInMs : -1))).to.deep.equal([5000, 7500, 11250]);
+    await runFor(clock, 1_250);
+    listening = true;
+    // 0, 0.5, 1.0 refused; 1.5 connects and ends; then 5 s, 7.5 s waits (not 0.5 s)
+    await runFor(clock, 13_750);
+    expect(times).to.deep.equal([0, 500, 1000, 1500, 6500, 14_000]);
     ac.abort();
     await loop;
+  });
+
+  it('other dial failures happen at t = 0, 5, 12.5, 23.75, 40.625, 60.625 s (Go\'s schedule)', async () => {
+    const {times, events} = await failingDials(() => new Error('i/o timeout'), 61_000);
+    expect(times).to.deep.equal([0, 5000, 12500, 23750, 40625, 60625]);
+    expect(events.slice(0, 3).map((e) => (e.type === 'dial-failed' ? e.retryInMs : -1))).to.deep.equal([5000, 7500, 11250]);
   });
 
   it('redials every 5 s when each dial succeeds and the session then ends', async () => {
