@@ -16,7 +16,7 @@ export function reloadExitCode(error: string): number {
 
 export default class Reload extends ControlCommand {
   static override summary = "Reload the node's configuration file.";
-  static override description = `Asks the node to re-read the configuration file it was started with and apply the reloadable items (backends and the like). Prints "Reload successful", or "ERROR: <message>" on stderr with exit code 3 (a non-reloadable item changed: restart the node), 4 (the file could not be loaded, or the node was started without one) or 5 (any other failure).
+  static override description = `Asks the node to re-read the configuration file it was started with and apply the reloadable items (backends and local-only): backends whose configuration changed or was removed are stopped, new or changed ones started, unchanged ones keep running with their links. Prints "Reload successful", or "ERROR: <message>" on stderr with exit code 3 (a non-reloadable item changed: restart the node), 4 (the file could not be loaded, or the node was started without one) or 5 (any other failure).
 
 With --json: the node's reply, {"Success": true} or {"Success": false, "Error": "<message> ERRORCODE <n>"}; the exit code is the same as without --json.`;
   static override examples = ['<%= config.bin %> reload --socket /tmp/foo.sock'];

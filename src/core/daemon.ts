@@ -44,6 +44,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
   const live = instantiate(loaded.items);
   const exclusive = loaded.items.some((it) => it.def.exclusive);
+  // Created before the run phase, so it learns which backends each reloadable item starts.
+  const configIndex = opts.argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+  const reloader = !exclusive && configIndex >= 0 && loaded.configFiles.length > 0 ? createReloader(rt, registry, opts.argv, loaded.configFiles[0]) : undefined;
 
   // Keep the event loop alive from here until shutdown.
   const keepAlive = setInterval(() => {}, 1 << 30);
@@ -78,7 +81,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   };
 
   try {
-    await runPhases(live, rt, opts.progress === true && !exclusive);
+    await runPhases(live, rt, opts.progress === true && !exclusive, reloader?.track);
   } catch (err) {
     await cleanup();
     throw err;
@@ -94,11 +97,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await cleanup();
     return 1;
   }
-  const configIndex = opts.argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
-  if (configIndex >= 0 && loaded.configFiles.length > 0) {
-    const reloader = createReloader(rt, registry, opts.argv, loaded.configFiles[0]);
-    rt.registry('reload').register('reload', () => reloader.reload());
-  }
+  if (reloader) rt.registry('reload').register('reload', () => reloader.reload());
   logger.info('Initialization complete');
   const req = await stopped;
   await cleanup();
@@ -106,9 +105,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   return req.exitCode;
 }
 
-async function runPhases(live: LiveItem[], rt: NodeRuntime, progress: boolean): Promise<void> {
+async function runPhases(live: LiveItem[], rt: NodeRuntime, progress: boolean, afterRun?: (li: LiveItem) => void): Promise<void> {
+  const after = (phase: string) => (phase === 'run' ? afterRun : undefined);
   if (!progress) {
-    for (const phase of PHASES) await runPhase(phase, live, rt);
+    for (const phase of PHASES) await runPhase(phase, live, rt, undefined, after(phase));
     return;
   }
   const {Listr} = await import('listr2');
@@ -117,9 +117,15 @@ async function runPhases(live: LiveItem[], rt: NodeRuntime, progress: boolean): 
     PHASES.map((phase) => ({
       title: `${titles[phase]} (${live.filter((l) => typeof l.instance[phase] === 'function').length} items)`,
       task: async (_ctx: unknown, task: {output: string}) => {
-        await runPhase(phase, live, rt, (li) => {
-          task.output = li.item.key;
-        });
+        await runPhase(
+          phase,
+          live,
+          rt,
+          (li) => {
+            task.output = li.item.key;
+          },
+          after(phase),
+        );
       },
     })),
     {concurrent: false, exitOnError: true, registerSignalListeners: false, rendererOptions: {collapseErrors: false}},

@@ -37,6 +37,10 @@ export class BasicNode implements NodeHandle {
   get backends(): readonly BackendHandle[] {
     return this.list;
   }
+  async stopBackend(b: BackendHandle): Promise<void> {
+    const i = this.list.indexOf(b);
+    if (i >= 0) this.list.splice(i, 1);
+  }
 }
 
 export interface ShutdownRequest {

@@ -2,10 +2,10 @@
 import {expect} from 'chai';
 import {writeFileSync} from 'node:fs';
 import {join} from 'node:path';
-import {Daemon, waitFor} from '../support/cli.js';
+import {Daemon, runCli, waitFor} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 import {converse} from '../support/control.js';
-import {freePort, portOpen} from '../support/ports.js';
+import {freePort, freePorts, portOpen} from '../support/ports.js';
 
 describe('e2e: reload', function () {
   this.timeout(60_000);
@@ -60,6 +60,82 @@ describe('e2e: reload', function () {
       await waitFor(async () => !(await portOpen(p2)), 10_000, () => `port ${p2} closed`);
     } finally {
       expect((await d.stop()).code).to.equal(0);
+    }
+  });
+
+  it('restarts only the items whose configuration changed: links of unchanged backends stay up', async function () {
+    this.timeout(120_000);
+    const [pl, px, px2, p3] = await freePorts(4);
+    const dir = tempFiles({});
+    const [sock1, sock2, sock3] = ['r1.sock', 'r2.sock', 'r3.sock'].map((f) => join(dir, f));
+    const cfg = join(dir, 'r1.yml');
+    const listener = (port: number, extra = '') => `- tcp-listener:\n    port: ${port}\n    bindaddr: 127.0.0.1\n${extra}`;
+    const peer = (port: number) => `- tcp-peer:\n    address: 127.0.0.1:${port}\n`;
+    // r2 dials r1's first listener: were that listener restarted, r2 would only come back after its redial delay.
+    const head = `- node:\n    id: r1\n- control-service:\n    filename: ${sock1}\n` + listener(pl);
+    const daemons: Daemon[] = [];
+    const count = (d: Daemon, msg: string, peerId: string) => d.logs().filter((r) => r.msg === msg && r.peer === peerId).length;
+    const reload = async () => JSON.parse((await converse(sock1, ['reload\n'])).split('\n')[1]);
+    const ping = async (node: string) => JSON.parse((await runCli(['ping', node, '--count', '1', '--delay', '0', '--socket', sock1, '--json'])).stdout);
+    try {
+      writeFileSync(cfg, head + listener(px));
+      const r1 = new Daemon(['-c', cfg]);
+      const r2 = new Daemon(['--node', 'id=r2', '--tcp-peer', `address=127.0.0.1:${pl}`, '--control-service', `filename=${sock2}`]);
+      const r3 = new Daemon(['--node', 'id=r3', '--tcp-listener', `port=${p3}`, 'bindaddr=127.0.0.1', '--control-service', `filename=${sock3}`]);
+      daemons.push(r1, r2, r3);
+      await Promise.all(daemons.map((d) => d.waitForLog('Initialization complete')));
+      await waitFor(async () => (await ping('r2'))[0].Success === true, 20_000, () => `r1 reaches r2\n${r1.stderr}`, r1);
+
+      // Three reloads of an unchanged file while r1 pings r2: no lost ping, the same connection.
+      const loop = runCli(['ping', 'r2', '--count', '30', '--delay', '0.1', '--socket', sock1, '--json'], {timeoutMs: 60_000});
+      let loopDone = false;
+      void loop.then(() => (loopDone = true));
+      for (let i = 0; i < 3; i++) expect(await reload()).to.deep.equal({Success: true});
+      expect(loopDone, 'the ping loop was still running during the reloads').to.equal(false);
+      const pings = await loop;
+      const replies = JSON.parse(pings.stdout) as Array<{Success: boolean}>;
+      expect(replies.filter((r) => r.Success !== true), pings.stdout).to.deep.equal([]);
+      expect(replies).to.have.length(30);
+      expect(pings.code).to.equal(0);
+      expect(count(r1, 'Connection established', 'r2')).to.equal(1);
+      expect(count(r1, 'Connection closed', 'r2')).to.equal(0);
+      expect(r1.logs().filter((r) => /^Backend kept \(unchanged\)/.test(String(r.msg))).length).to.equal(6);
+      expect(r1.logs().filter((r) => /^Backend (stopped|started)/.test(String(r.msg)))).to.deep.equal([]);
+
+      // The other listener's port changes: that listener restarts, the link to r2 stays.
+      writeFileSync(cfg, head + listener(px2));
+      expect(await reload()).to.deep.equal({Success: true});
+      await waitFor(() => portOpen(px2), 10_000, () => `port ${px2} after reload`);
+      await waitFor(async () => !(await portOpen(px)), 10_000, () => `port ${px} closed after reload`);
+      expect(await portOpen(pl)).to.equal(true);
+      expect((await ping('r2'))[0].Success).to.equal(true);
+
+      // A dialer is added: it connects.
+      writeFileSync(cfg, head + listener(px2) + peer(p3));
+      expect(await reload()).to.deep.equal({Success: true});
+      await waitFor(() => count(r3, 'Connection established', 'r1') === 1, 20_000, () => `r3 sees r1\n${r3.stderr}`);
+      await waitFor(async () => (await ping('r3'))[0].Success === true, 20_000, () => 'r1 reaches r3', r1);
+
+      // A new item that fails to start: the reply says why, everything else keeps running.
+      writeFileSync(cfg, head + listener(px2) + peer(p3) + listener(p3));
+      expect((await reload()).Error).to.equal(`listen tcp 127.0.0.1:${p3}: bind: address already in use ERRORCODE 4`);
+      expect((await ping('r3'))[0].Success).to.equal(true);
+
+      // The dialer is removed: its link goes away.
+      writeFileSync(cfg, head + listener(px2));
+      expect(await reload()).to.deep.equal({Success: true});
+      await waitFor(() => count(r3, 'Connection closed', 'r1') === 1, 10_000, () => `r3 loses r1\n${r3.stderr}`);
+      expect(count(r1, 'Connection established', 'r2')).to.equal(1);
+      expect(count(r1, 'Connection closed', 'r2')).to.equal(0);
+
+      // The first listener's cost changes: it restarts, and r2 dials it again.
+      writeFileSync(cfg, head.replace('bindaddr: 127.0.0.1\n', 'bindaddr: 127.0.0.1\n    cost: 2\n') + listener(px2));
+      expect(await reload()).to.deep.equal({Success: true});
+      await waitFor(() => count(r1, 'Connection established', 'r2') === 2, 30_000, () => `r2 dials r1 again\n${r1.stderr}`);
+      expect(count(r1, 'Connection closed', 'r2')).to.equal(1);
+      expect(await portOpen(px2)).to.equal(true);
+    } finally {
+      for (const d of daemons.reverse()) expect((await d.stop()).code).to.equal(0);
     }
   });
 

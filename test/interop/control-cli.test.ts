@@ -177,7 +177,7 @@ Work types (2)
   });
 
   describe('reload', () => {
-    // Last: links drop and come back. On bar, whose only backend dials: Go's reload can fail to
+    // Last: a Go node's links drop and come back (ours restart only changed backends). On bar, whose only backend dials: Go's reload can fail to
     // re-listen on its own port (its listener goroutine reports done before closing the socket).
     it('reload and reload --json', async () => {
       const bar = (w: World) => ['--socket', w.bar.sock];

@@ -351,7 +351,7 @@ describe('interop: receptorctl drives the control service', function () {
   });
 
   describe('reload', () => {
-    // Last: the backends restart, so links drop and come back. On bar, whose only backend dials:
+    // Last: a Go node's backends restart, so links drop and come back (ours keep unchanged ones). On bar, whose only backend dials:
     // Go's reload can fail to re-listen on its own port (its listener goroutine reports done
     // before it closes the socket, pkg/backends/utils.go), which is Go's race, not a protocol matter.
     it('succeeds', async () => {

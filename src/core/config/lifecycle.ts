@@ -32,8 +32,17 @@ export function phaseError(err: unknown, item: ResolvedItem): ReceptorError {
   return new ReceptorError('E_PHASE', `${errorMessage(err)} (${where})`, {cause: err});
 }
 
-/** Runs one phase over every item that implements it, in order. */
-export async function runPhase(phase: PhaseName, live: LiveItem[], rt: Runtime, onItem?: (li: LiveItem) => void): Promise<void> {
+/**
+ * Runs one phase over every item that implements it, in order; `onItem` is called before
+ * each item's step, `afterItem` after it succeeded.
+ */
+export async function runPhase(
+  phase: PhaseName,
+  live: LiveItem[],
+  rt: Runtime,
+  onItem?: (li: LiveItem) => void,
+  afterItem?: (li: LiveItem) => void,
+): Promise<void> {
   for (const li of live) {
     const fn = li.instance[phase];
     if (typeof fn !== 'function') continue;
@@ -43,6 +52,7 @@ export async function runPhase(phase: PhaseName, live: LiveItem[], rt: Runtime, 
     } catch (err) {
       throw phaseError(err, li.item);
     }
+    afterItem?.(li);
   }
 }
 

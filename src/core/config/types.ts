@@ -95,8 +95,10 @@ export interface NodeHandle {
   readonly dataDir: string;
   addBackend(b: BackendHandle): void;
   readonly backends: readonly BackendHandle[];
-  /** Stops every backend (reload restarts them from the file). */
+  /** Stops every backend. */
   stopBackends?(): Promise<void>;
+  /** Stops one backend and forgets it (reload stops the backends of removed or changed items). */
+  stopBackend(b: BackendHandle): Promise<void>;
 }
 
 /** A named-value registry (TLS configs, work types, control commands, …). */

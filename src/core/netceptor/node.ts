@@ -174,7 +174,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private readonly services = new Map<string, LocalService>();
   private readonly ads = new ServiceAdStore<StoredAd>();
   private readonly backendList: BackendHandle[] = [];
-  private readonly running: BackendRunning[] = [];
+  private readonly running = new Map<BackendHandle, BackendRunning>();
   private workCommands: WorkCommand[] = [];
 
   private routeTimer: TimerHandle | undefined;
@@ -227,15 +227,22 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   async addMeshBackend(backend: MeshBackend, opts: LinkOptions): Promise<BackendRunning> {
     const run = await backend.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
     this.backendList.push(backend);
-    this.running.push(run);
+    this.running.set(backend, run);
     return run;
   }
 
-  /** Stops every backend (all links drop); used by reload and shutdown. */
+  /** Stops one backend (its listener or dialer and its links); used by reload. Others keep running. */
+  async stopBackend(b: BackendHandle): Promise<void> {
+    const i = this.backendList.indexOf(b);
+    if (i >= 0) this.backendList.splice(i, 1);
+    const run = this.running.get(b);
+    this.running.delete(b);
+    await run?.stop().catch((err: unknown) => this.logger.warn({err}, 'error stopping backend'));
+  }
+
+  /** Stops every backend (all links drop); used by shutdown. */
   async stopBackends(): Promise<void> {
-    const runs = this.running.splice(0);
-    this.backendList.splice(0);
-    await Promise.all(runs.map((r) => r.stop().catch((err: unknown) => this.logger.warn({err}, 'error stopping backend'))));
+    await Promise.all([...this.backendList].map((b) => this.stopBackend(b)));
   }
 
   /** Runs the netceptor protocol on a new backend session (exported for tests). */
