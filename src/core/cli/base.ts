@@ -1,7 +1,6 @@
 /** Shared behaviour of receptor commands: --json, and clean errors without stack traces. */
 import {Command, Errors} from '@oclif/core';
-import {ReceptorError} from '../errors.js';
-import {describeError, isParseError, printError, wantsJson} from './errors.js';
+import {describeError, isParseError, isReceptorError, printError, wantsJson} from './errors.js';
 
 /**
  * A command's error, reported the receptor way: with --json always the envelope
@@ -14,7 +13,7 @@ export async function reportCommandError(cmd: Command, err: Error, fallback: (er
   // --json on the command line asks for the envelope even from a command without the flag.
   const json = cmd.jsonEnabled() || wantsJson(cmd.argv);
   const duringParse = !cmd.parsed;
-  if (json || err instanceof ReceptorError || isParseError(err) || duringParse) {
+  if (json || isReceptorError(err) || isParseError(err) || duringParse) {
     const report = describeError(err, duringParse);
     printError(report, json);
     cmd.exit(report.exitCode);

@@ -31,6 +31,16 @@ export function wantsJson(argv: readonly string[]): boolean {
   return i !== -1 && (end === -1 || i < end);
 }
 
+/**
+ * A ReceptorError, also one from another copy of the module (bin/dev.js runs the sources
+ * while oclif may load a hook from dist/): an Error with an E_ code and a numeric exit code.
+ */
+export function isReceptorError(err: unknown): err is ReceptorError {
+  if (err instanceof ReceptorError) return true;
+  const e = err as {code?: unknown; exitCode?: unknown};
+  return err instanceof Error && typeof e.code === 'string' && /^E_[A-Z]+$/.test(e.code) && typeof e.exitCode === 'number';
+}
+
 /** An oclif parser error (they all carry the parser's input as `parse`). */
 export function isParseError(err: unknown): err is Errors.CLIError & {parse: unknown} {
   return err instanceof Errors.CLIError && 'parse' in err;
@@ -59,7 +69,7 @@ export function parseErrorMessage(err: Error & {args?: unknown}): string {
  * error came out of the command's flag and argument parsing (a flag's value did not parse).
  */
 export function describeError(err: unknown, duringParse = false): ErrorReport {
-  if (err instanceof ReceptorError) return {code: err.code, message: err.message, exitCode: err.exitCode};
+  if (isReceptorError(err)) return {code: err.code, message: err.message, exitCode: err.exitCode};
   if (isParseError(err) || (duringParse && err instanceof Error)) return {code: 'E_USAGE', message: parseErrorMessage(err), exitCode: USAGE_EXIT, hint: 'See more help with --help'};
   if (err instanceof Errors.CLIError) {
     const exit = err.oclif?.exit;

@@ -3,10 +3,9 @@
  * command and sends every error that reaches the top through one report, so `--json` gives
  * the `{"error":{"code","message"}}` envelope and the exit code does not depend on it.
  */
-import {Command, Errors, flush, handle, run} from '@oclif/core';
+import {Command, Errors, flush, handle, run, settings} from '@oclif/core';
 import {reportCommandError} from './base.js';
-import {describeError, printError, wantsJson} from './errors.js';
-import {ReceptorError} from '../errors.js';
+import {describeError, isReceptorError, printError, wantsJson} from './errors.js';
 
 let patched = false;
 
@@ -25,7 +24,12 @@ function patchForeignCommands(): void {
   };
 }
 
-export async function main(args: string[], dir: string): Promise<void> {
+/** Runs the oclif command in `args`; `development`: TypeScript sources, debug output (bin/dev.js). */
+export async function main(args: string[], dir: string, development = false): Promise<void> {
+  if (development) {
+    process.env.NODE_ENV = 'development';
+    settings.debug = true;
+  }
   patchForeignCommands();
   try {
     await run(args, dir);
@@ -34,7 +38,7 @@ export async function main(args: string[], dir: string): Promise<void> {
     if (err instanceof Errors.ExitError) return handle(err);
     const json = wantsJson(args);
     // Unknown commands (our command_not_found hook) and other errors outside any command.
-    if (json || err instanceof ReceptorError) {
+    if (json || isReceptorError(err)) {
       const report = describeError(err);
       printError(report, json);
       await flush();
