@@ -1,7 +1,6 @@
 #!/usr/bin/env -S node --import tsx
 // Development entry point: runs the TypeScript sources directly (no build needed).
-import {execute} from '@oclif/core';
-
+import {main} from '../src/core/cli/main.ts';
 const args = process.argv.slice(2);
 // Command runners spawned by a node started from here run the TypeScript runner too.
 if (args.some((a) => /^--?command-runner$/i.test(a))) {
@@ -10,7 +9,7 @@ if (args.some((a) => /^--?command-runner$/i.test(a))) {
 }
 const first = args[0];
 if (first !== undefined && first.startsWith('-') && first !== '--help' && first !== '-h') {
-  if (args.length === 1 && first.toLowerCase() === '--version') args.splice(0, 1, 'version');
+  if ((first.toLowerCase() === '--version' || first === '-v') && args.slice(1).every((a) => a === '--json')) args.splice(0, 1, 'version');
   else args.unshift('node', 'start');
 }
-await execute({args, development: true, dir: import.meta.url});
+await main(args, import.meta.url, true);

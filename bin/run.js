@@ -9,6 +9,7 @@ if (args.some((a) => /^--?command-runner$/i.test(a))) {
   await main(args);
 }
 const isHelp = (a) => a === '--help' || a === '-h';
+const isVersion = (a) => a.toLowerCase() === '--version' || a === '-v';
 // receptorctl's order (`receptor --socket S status`): options first, then the command.
 const CLIENT_FLAGS = new Set(['--socket', '-s', '--rootcas', '--cert', '--key', '--insecureskipverify', '--tls-client']);
 const CLIENT_COMMANDS = new Set(['status', 'ping', 'traceroute', 'reload', 'connect', 'version', 'work']);
@@ -19,13 +20,14 @@ if (args.length > 0 && CLIENT_FLAGS.has(args[0].split('=')[0])) {
 }
 const first = args[0];
 if (first !== undefined && first.startsWith('-') && !isHelp(first)) {
-  if (args.length === 1 && first.toLowerCase() === '--version') args.splice(0, 1, 'version');
+  // `receptor -v`, `receptor --version [--json]`: the version command; any other option: a node.
+  if (isVersion(first) && args.slice(1).every((a) => a === '--json')) args.splice(0, 1, 'version');
   else args.unshift('node', 'start');
 }
 if (args[0] === 'node' && args[1] === 'start' && !args.some(isHelp)) {
   const {main} = await import('../dist/daemon-main.js');
   await main(args.slice(2));
 } else {
-  const {execute} = await import('@oclif/core');
-  await execute({args, dir: import.meta.url});
+  const {main} = await import('../dist/core/cli/main.js');
+  await main(args, import.meta.url);
 }

@@ -8,7 +8,7 @@ import {execFileSync} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {Daemon, REPO_ROOT, runCli, waitFor} from '../support/cli.js';
+import {cliDirs, Daemon, REPO_ROOT, runCli, waitFor} from '../support/cli.js';
 
 describe('e2e: third-party plugins', function () {
   this.timeout(120_000);
@@ -17,11 +17,7 @@ describe('e2e: third-party plugins', function () {
 
   before(() => {
     work = mkdtempSync(join(tmpdir(), 'receptor-plugins-'));
-    env = {
-      RECEPTOR_DATA_DIR: join(work, 'data'),
-      RECEPTOR_CACHE_DIR: join(work, 'cache'),
-      RECEPTOR_CONFIG_DIR: join(work, 'config'),
-    };
+    env = cliDirs(work);
   });
 
   it('installs the packed example plugin and runs its Init/Prepare/Run from a config key', async () => {

@@ -1,5 +1,6 @@
 /** Spawning the real CLI (bin/run.js) in end-to-end tests. */
 import {spawn, type ChildProcess} from 'node:child_process';
+import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -25,6 +26,11 @@ export function childEnv(extra: Record<string, string | undefined> = {}): NodeJS
   delete env.NODE_OPTIONS; // don't inherit mocha's tsx loader
   for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
   return env;
+}
+
+/** oclif's data, cache and config folders for the CLI under `work` (plugins, completion caches). */
+export function cliDirs(work: string): Record<string, string> {
+  return {RECEPTOR_DATA_DIR: join(work, 'data'), RECEPTOR_CACHE_DIR: join(work, 'cache'), RECEPTOR_CONFIG_DIR: join(work, 'config')};
 }
 
 /** Runs the CLI to completion. */
