@@ -7,6 +7,7 @@
 #   .interop/py/              Python venv with the newest receptorctl, ansible-runner, ansible-core
 #   .interop/go/<ver>/receptor  Go receptor built from the Go module proxy, when the proxy serves it
 #   .interop/manifest.json    what is installed, read by the interop tests
+#   fish and zsh (Debian packages, when root) for the shell-completion tests
 #
 # Go receptor binaries you already have (a distro package, a build of your own) can be named
 # with RECEPTOR_INTEROP_GO="label=/path/to/receptor[,label=/path]": they are recorded in the
@@ -104,6 +105,19 @@ for e in "${extra[@]}"; do
   if [ -x "$bin" ]; then go_entries+=("{\"label\":$(json_str "$label"),\"bin\":$(json_str "$bin")}")
   else say "RECEPTOR_INTEROP_GO: $bin is not an executable file"; fi
 done
+
+# ---------- shells for the completion tests (fish, zsh), from Debian's packages ----------
+# test/e2e/cli-conventions.test.ts runs the generated completion scripts in real shells; where
+# a shell is missing (not root, no apt-get, no network) those checks skip with a printed line.
+if ! command -v fish >/dev/null 2>&1 || ! command -v zsh >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing fish and zsh (completion tests)"
+    { apt-get install -y -qq fish zsh >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq fish zsh >/dev/null 2>&1; }; } \
+      || say "fish/zsh could not be installed: their completion checks will skip"
+  else
+    say "fish/zsh missing and apt-get not usable: their completion checks will skip"
+  fi
+fi
 
 # ---------- manifest ----------
 {
