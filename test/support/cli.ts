@@ -18,6 +18,8 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   input?: string | Buffer;
   timeoutMs?: number;
+  /** An installed `receptor` executable to run instead of `node bin/run.js` (Daemon). */
+  bin?: string;
 }
 
 /** This process's environment for a child, less mocha's loader, plus `extra` (undefined = unset). */
@@ -72,7 +74,8 @@ export class Daemon {
   readonly exited: Promise<CliResult>;
 
   constructor(args: string[], opts: CliOptions = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? REPO_ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe']});
+    const [cmd, argv] = opts.bin ? [opts.bin, args] : [process.execPath, [BIN, ...args]];
+    this.child = spawn(cmd, argv, {cwd: opts.cwd ?? REPO_ROOT, env: childEnv(opts.env), stdio: ['pipe', 'pipe', 'pipe']});
     this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.exited = new Promise((resolve) => {
