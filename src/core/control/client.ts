@@ -92,6 +92,25 @@ function describe(err: unknown): string {
   return err.message;
 }
 
+/** Connection errors in words, with the code (Node's own message repeats the address). */
+const CONNECT_PROBLEMS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTSOCK: 'not a socket',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'unknown host',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+};
+
+/** Why a connection attempt failed; for a unix socket that refuses, that no node listens on it. */
+function connectProblem(err: Error, unix: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words = code ? CONNECT_PROBLEMS[code] : undefined;
+  if (!words) return describe(err);
+  return unix && code === 'ECONNREFUSED' ? `${words} (${code}): no node is listening on it` : `${words} (${code})`;
+}
+
 function pemBlocks(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 }
@@ -260,7 +279,7 @@ function openSocket(addr: ControlAddress, opts: ControlConnectOptions): Promise<
     const onError = (err: Error) => {
       cleanup();
       sock.destroy();
-      reject(new ControlConnectError(`Could not connect to ${where}: ${describe(err)}`, err));
+      reject(new ControlConnectError(`Could not connect to ${where}: ${connectProblem(err, addr.kind === 'unix')}`, err));
     };
     sock.once(readyEvent, onReady);
     sock.once('error', onError);

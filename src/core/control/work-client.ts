@@ -230,7 +230,7 @@ export interface StreamResultsOptions {
 
 /**
  * `work results <id> <startpos>`: checks the `Streaming results for work unit <id>` header
- * (else `Failed to get results[: <text after "ERROR: ">]`), half-closes, and copies every
+ * (an `ERROR:` reply throws {@link unitError}: `unit <id>: <problem>`), half-closes, and copies every
  * following byte to `out` (with backpressure; `out` is not ended) until the node closes the
  * stream. Returns the number of bytes copied. The client is consumed (closed at the end).
  */
