@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {ControlCommand} from '../core/cli/control-command.js';
-import {ControlRemoteError} from '../core/control/client.js';
+import {connectError} from '../core/control/work-client.js';
 import {ReceptorError} from '../core/errors.js';
 
 export default class Connect extends ControlCommand {
@@ -47,8 +47,7 @@ Connecting to another node's control service ("connect NODE control") lets you t
     }
     if (!reply.startsWith('Connecting')) {
       client.close();
-      const msg = reply.startsWith('ERROR:') ? reply.slice(6).trimStart() : reply;
-      throw new ControlRemoteError(msg, reply, msg);
+      throw connectError(args.node, args.service, reply);
     }
     const {socket, head, ended} = client.detach();
     await bridge(socket, head, ended, flags.raw);

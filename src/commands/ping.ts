@@ -12,17 +12,17 @@ export interface PingReply {
   [key: string]: unknown;
 }
 
-/** receptorctl's line for one ping reply; `error` says whether it goes to stderr. */
-export function formatPingReply(r: PingReply): {error: boolean; line: string} {
+/** receptorctl's line for one ping reply (naming `target` when the reply has no From); `error` says whether it goes to stderr. */
+export function formatPingReply(r: PingReply, target: string): {error: boolean; line: string} {
   if (r.Success === true) return {error: false, line: `Reply from ${String(r.From)} in ${String(r.TimeStr)}`};
   const why = r.Error ?? 'unknown error';
   if (r.From !== undefined && r.TimeStr !== undefined) return {error: true, line: `ERROR: ${why} from ${r.From} in ${r.TimeStr}`};
-  return {error: true, line: `ERROR: ${why}`};
+  return {error: true, line: `ERROR: no reply from ${target}: ${why}`};
 }
 
 export default class Ping extends ControlCommand {
   static override summary = 'Ping a node of the mesh.';
-  static override description = `Sends "ping NODE" COUNT times over one control connection, DELAY seconds apart, and prints "Reply from <node> in <time>" or "ERROR: <problem>" (on stderr) for each. Exit code 2 if any ping failed. NODE "localhost" is the node itself.
+  static override description = `Sends "ping NODE" COUNT times over one control connection, DELAY seconds apart, and prints "Reply from <node> in <time>" or "ERROR: <problem> from <node> in <time>" / "ERROR: no reply from NODE: <problem>" (e.g. "no route to node"; on stderr) for each. Exit code 2 if any ping failed. NODE "localhost" is the node itself.
 
 With --json: the array of the node's replies, each {"Success": true, "From", "Time" (ns), "TimeStr"} or {"Success": false, "Error"}; the exit code is still 2 if any failed.`;
   static override examples = ['<%= config.bin %> ping bar --socket /tmp/foo.sock', '<%= config.bin %> ping bar --count 1 --json'];
@@ -48,7 +48,7 @@ With --json: the array of the node's replies, each {"Success": true, "From", "Ti
       for (let i = 0; i < flags.count; i++) {
         const r = (await client.command(`ping ${args.node}`)) as PingReply;
         replies.push(r);
-        const {error, line} = formatPingReply(r);
+        const {error, line} = formatPingReply(r, args.node);
         if (error) failed = true;
         if (!this.jsonEnabled()) {
           if (error) this.logToStderr(line);

@@ -3,10 +3,11 @@
  * scripted server that answers like the Go node in test/vectors/captures/control.sessions.json.
  */
 import {expect} from 'chai';
-import {mkdtempSync, readFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
 import * as net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {GO_RECEPTOR_VERSION} from '../../src/core/version.js';
 import {Daemon, runCli, waitFor} from '../support/cli.js';
 
 interface CapturedSession {
@@ -76,7 +77,7 @@ class FakeNode {
   }
 }
 
-const VERSION_PROBE = '{"command":"status","requested_fields":["Version"]}';
+const VERSION_PROBE = '{"command":"status","requested_fields":["Version","Implementation"]}';
 
 describe('e2e: control client commands', function () {
   this.timeout(60_000);
@@ -187,7 +188,7 @@ describe('e2e: control client commands', function () {
       const res = await runCli(['ping', 'bar', '--count', '2', '--delay', '0.05', '--socket', node.socketPath]);
       expect(res.code).to.equal(2);
       expect(res.stdout).to.equal('Reply from bar in 277.557µs\n');
-      expect(res.stderr).to.equal('ERROR: no route to node\n');
+      expect(res.stderr).to.equal('ERROR: no reply from bar: no route to node\n');
       expect(node.requests).to.deep.equal([['ping bar', 'ping bar']]);
     });
 
@@ -287,21 +288,39 @@ describe('e2e: control client commands', function () {
   });
 
   describe('version', () => {
-    it("with --socket also shows the node's version (receptorctl's probe)", async () => {
+    const ours = (): string => JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+    const head = () => `receptor-mesh (this program)  ${ours()}\nreported as Version           ${GO_RECEPTOR_VERSION} (default: the release of the newest receptorctl tested)\n`;
+
+    it("with --socket also shows the node's version (receptorctl's probe plus Implementation)", async () => {
       node = await FakeNode.start((line) => (line === VERSION_PROBE ? '{"Version":"v1.4.9+git52be4019"}\n' : 'ERROR: Unknown command\n'));
-      const res = await runCli(['version', '--socket', node.socketPath]);
+      const res = await runCli(['version', '--socket', node.socketPath], {env: {RECEPTOR_REPORTED_VERSION: undefined}});
       expect(res.code).to.equal(0);
-      const ours = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
-      expect(res.stdout).to.equal(`receptor (this program)  ${ours}\nnode foo                 v1.4.9+git52be4019\n`);
+      expect(res.stdout).to.equal(`${head()}node foo                      v1.4.9+git52be4019\n`);
       expect(node.requests).to.deep.equal([[VERSION_PROBE]]);
       const js = await runCli(['version', '--json'], {env: {RECEPTORCTL_SOCKET: node.socketPath}});
-      expect(JSON.parse(js.stdout)).to.deep.include({version: ours, nodeId: 'foo', nodeVersion: 'v1.4.9+git52be4019'});
+      expect(JSON.parse(js.stdout)).to.deep.include({version: ours(), nodeId: 'foo', nodeVersion: 'v1.4.9+git52be4019'});
+      expect(JSON.parse(js.stdout)).to.not.have.property('nodeImplementation');
     });
 
-    it('without a socket prints only our version', async () => {
-      const res = await runCli(['version'], {env: {RECEPTORCTL_SOCKET: undefined}});
+    it('a node of ours: its Implementation is shown next to its Version', async () => {
+      node = await FakeNode.start((line) => (line === VERSION_PROBE ? '{"Implementation":"receptor-mesh 9.9.9","Version":"1.6.9"}\n' : 'ERROR: Unknown command\n'));
+      const res = await runCli(['version', '--socket', node.socketPath], {env: {RECEPTOR_REPORTED_VERSION: undefined}});
+      expect(res.stdout).to.equal(`${head()}node foo                      1.6.9 (receptor-mesh 9.9.9)\n`);
+      const js = await runCli(['version', '--json', '--socket', node.socketPath]);
+      expect(JSON.parse(js.stdout)).to.deep.include({nodeVersion: '1.6.9', nodeImplementation: 'receptor-mesh 9.9.9'});
+    });
+
+    it('a node that does not report a version: an error naming the node', async () => {
+      node = await FakeNode.start(() => '{}\n');
+      const res = await runCli(['version', '--socket', node.socketPath]);
+      expect(res.code).to.equal(1);
+      expect(res.stderr).to.equal('Error: Node foo did not report its version (reply {})\n');
+    });
+
+    it('without a socket prints our version and the one our nodes report', async () => {
+      const res = await runCli(['version'], {env: {RECEPTORCTL_SOCKET: undefined, RECEPTOR_REPORTED_VERSION: undefined}});
       expect(res.code).to.equal(0);
-      expect(res.stdout).to.match(/^\d+\.\d+\.\d+\S*\n$/);
+      expect(res.stdout).to.equal(head());
     });
   });
 
@@ -341,7 +360,7 @@ describe('e2e: control client commands', function () {
       node = await FakeNode.start(() => 'ERROR: INTERNAL_ERROR (local): no route to node\n');
       const res = await runCli(['connect', 'nope', 'control', '--tls-client-name', 'tlsc', '--socket', node.socketPath]);
       expect(res.code).to.equal(1);
-      expect(res.stderr).to.equal('Error: INTERNAL_ERROR (local): no route to node\n');
+      expect(res.stderr).to.equal('Error: cannot reach node nope: no route to node\n');
       expect(node.requests).to.deep.equal([['connect nope control tlsc']]);
       const js = await runCli(['connect', 'bar', 'control', '--json', '--socket', node.socketPath]);
       expect(js.code).to.equal(1);
@@ -350,6 +369,17 @@ describe('e2e: control client commands', function () {
   });
 
   describe('connection problems', () => {
+    it('a --socket path that is a file, not a listening socket, is named once with the reason', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'receptor-ctl-'));
+      const file = join(dir, 'not-a.sock');
+      writeFileSync(file, 'x');
+      const res = await runCli(['status', '--socket', file]);
+      expect(res.code).to.equal(1);
+      expect(res.stderr).to.equal(`Error: Could not connect to socket ${file}: connection refused (ECONNREFUSED): no node is listening on it\n`);
+      const missing = await runCli(['status', '--socket', join(dir, 'gone.sock'), '--json']);
+      expect(JSON.parse(missing.stdout)).to.deep.equal({error: {code: 'E_CONNECT', message: `Socket path does not exist: ${join(dir, 'gone.sock')}`}});
+    });
+
     it('connection refused: exit 1 with receptorctl-like text, JSON error with --json', async () => {
       const probe = net.createServer();
       await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
@@ -357,7 +387,7 @@ describe('e2e: control client commands', function () {
       await new Promise((r) => probe.close(r));
       const res = await runCli(['status', '--socket', `tcp://127.0.0.1:${port}`]);
       expect(res.code).to.equal(1);
-      expect(res.stderr).to.match(new RegExp(`^Error: Could not connect to host 127\\.0\\.0\\.1 port ${port}: .*ECONNREFUSED.*\\n$`));
+      expect(res.stderr).to.equal(`Error: Could not connect to host 127.0.0.1 port ${port}: connection refused (ECONNREFUSED)\n`);
       expect(res.stdout).to.equal('');
       const js = await runCli(['ping', 'bar', '--json', '--socket', `tcp://127.0.0.1:${port}`]);
       expect(js.code).to.equal(1);
@@ -373,7 +403,7 @@ describe('e2e: control client commands', function () {
       expect(bad.stderr).to.equal('Error: Invalid socket address tcp://nohost\n');
       const cfg = await runCli(['status', '--socket', 'tls://localhost:1', '--config', 'x.yml'], {env: {RECEPTORCTL_TLSCLIENT: undefined}});
       expect(cfg.code).to.equal(1);
-      expect(cfg.stderr).to.equal('Error: Must specify both config and tlsclient\n');
+      expect(cfg.stderr).to.equal('Error: --config x.yml needs --tls-client NAME (the tls-client item of that file to connect with)\n');
     });
 
     it('a server that is not a control service', async () => {

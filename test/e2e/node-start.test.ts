@@ -1,6 +1,8 @@
 /** End-to-end: the real CLI starts, stops on signals, and refuses bad configs. */
 import {expect} from 'chai';
 import {spawnSync} from 'node:child_process';
+import {readFileSync} from 'node:fs';
+import {GO_RECEPTOR_VERSION} from '../../src/core/version.js';
 import {BIN, Daemon, runCli} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
 
@@ -65,15 +67,34 @@ describe('e2e: receptor node start', function () {
     expect(res.stderr).to.include('Error: command error: unknown config type bogus');
   });
 
-  it('receptor --version and receptor version print the version; --json gives an object', async () => {
-    const a = await runCli(['--version']);
+  it('receptor --version and receptor version print our version and the one nodes report; --json gives an object', async () => {
+    const ours = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {version: string}).version;
+    const both = `receptor-mesh (this program)  ${ours}\nreported as Version           ${GO_RECEPTOR_VERSION} (default: the release of the newest receptorctl tested)\n`;
+    const a = await runCli(['--version'], {env: {RECEPTOR_REPORTED_VERSION: undefined}});
     expect(a.code).to.equal(0);
-    expect(a.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    expect(a.stdout).to.equal(both);
     const b = await runCli(['--version', '--node', 'id=a']);
     expect(b.code).to.equal(1);
     expect(b.stderr).to.include('cannot specify any other options with version');
-    const c = await runCli(['version', '--json']);
-    expect(JSON.parse(c.stdout)).to.have.keys(['version', 'node', 'platform']);
+    const c = await runCli(['version', '--json'], {env: {RECEPTOR_REPORTED_VERSION: undefined}});
+    expect(JSON.parse(c.stdout)).to.deep.equal({version: ours, reportedVersion: GO_RECEPTOR_VERSION, reportedVersionSource: 'default', node: process.version, platform: `${process.platform}-${process.arch}`});
+    const d = await runCli(['version'], {env: {RECEPTOR_REPORTED_VERSION: '1.4.9'}});
+    expect(d.stdout).to.equal(`receptor-mesh (this program)  ${ours}\nreported as Version           1.4.9 (from RECEPTOR_REPORTED_VERSION)\n`);
+    // The Go-style exclusive action prints the same.
+    const dir = tempFiles({'v.yml': '- version\n'});
+    const e = await runCli(['-c', 'v.yml'], {cwd: dir, env: {RECEPTOR_REPORTED_VERSION: undefined}});
+    expect(e.code, e.stderr).to.equal(0);
+    expect(e.stdout).to.equal(both);
+  });
+
+  it('a reportedversion (node item) or RECEPTOR_REPORTED_VERSION with spaces is refused, naming it', async () => {
+    const dir = tempFiles({'bad.yml': '- node:\n    id: foo\n    reportedversion: "1 2"\n- local-only\n', 'ok.yml': '- node:\n    id: foo\n- local-only\n'});
+    const a = await runCli(['config', 'check', '-c', 'bad.yml'], {cwd: dir});
+    expect(a.code).to.equal(1);
+    expect(a.stderr).to.include('Error: reportedversion must be a version without spaces or control characters, e.g. 1.4.9 (got "1 2") (bad.yml, item 1, key node)');
+    const b = await runCli(['-c', 'ok.yml'], {cwd: dir, env: {RECEPTOR_REPORTED_VERSION: 'one two'}});
+    expect(b.code).to.equal(1);
+    expect(b.stderr).to.include('RECEPTOR_REPORTED_VERSION must be a version without spaces or control characters, e.g. 1.4.9 (got "one two")');
   });
 
   it('receptor config check prints resolved items with effective values; --json has a stable shape', async () => {

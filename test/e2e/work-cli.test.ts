@@ -232,7 +232,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(r.stdout).to.equal(`Released:\n(${id}, released)\n`);
       const gone = await work(['status', id]);
       expect(gone.code).to.equal(1);
-      expect(gone.stderr).to.include(`unknown work unit ${id}`);
+      expect(gone.stderr).to.equal(`Error: unit ${id}: unknown work unit\n`);
     });
 
     it('submit -f stops when the unit is canceled meanwhile (exit 1)', async () => {
@@ -256,31 +256,38 @@ describe('e2e: work commands through the CLI', function () {
       expect((await work(['release', id])).code).to.equal(0);
     });
 
-    it('unknown units: status, list, results, cancel and release exit 1 with the node\'s message', async () => {
+    it('unknown units: status, list, results, cancel and release exit 1 with one line naming the unit', async () => {
       const st = await work(['status', 'nosuch']);
       expect(st.code).to.equal(1);
-      expect(st.stderr).to.include('unknown work unit nosuch');
+      expect(st.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const stj = await work(['status', 'nosuch', '--json']);
       expect(stj.code).to.equal(1);
-      expect(JSON.parse(stj.stdout).error.message).to.equal('unknown work unit nosuch');
+      expect(JSON.parse(stj.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}});
       const ls = await work(['list', 'nosuch']);
       expect(ls.code).to.equal(1);
-      expect(ls.stderr).to.include('unknown work unit nosuch');
+      expect(ls.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const res = await work(['results', 'nosuch']);
       expect(res.code).to.equal(1);
-      expect(res.stderr).to.include('Failed to get results: unknown work unit nosuch');
+      expect(res.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
+      const rsj = await work(['results', 'nosuch', '--json']);
+      expect(JSON.parse(rsj.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}});
 
       const id = submitted(await work(['submit', 'echo', '-n']));
       const c = await work(['cancel', 'nosuch', id]);
       expect(c.code).to.equal(1);
       expect(c.stdout).to.equal(`Cancelled:\n(${id}, cancelled)\n`);
-      expect(c.stderr).to.include('ERROR: nosuch: ERROR: unknown work unit nosuch');
+      expect(c.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const rj = await work(['release', 'nosuch', id, '--json']);
       expect(rj.code).to.equal(1);
-      expect(JSON.parse(rj.stdout)).to.deep.equal([
-        {unitid: 'nosuch', error: 'unknown work unit nosuch'},
-        {unitid: id, result: 'released'},
-      ]);
+      const unknown = {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'};
+      expect(JSON.parse(rj.stdout)).to.deep.equal({error: unknown, results: [{unitid: 'nosuch', error: unknown}, {unitid: id, result: 'released'}]});
+      // A unit released twice: the second time is one clean line (the node's reply stays Go's).
+      const again = await work(['release', id]);
+      expect(again.code).to.equal(1);
+      expect(again.stdout).to.equal('Released:\n');
+      expect(again.stderr).to.equal(`Error: unit ${id}: unknown work unit\n`);
+      const twice = await work(['release', id, 'nosuch', '--json']);
+      expect(JSON.parse(twice.stdout).error).to.deep.equal({code: 'E_REMOTE', message: `2 of 2 units failed: unit ${id}: unknown work unit; unit nosuch: unknown work unit`});
       const nothing = await work(['cancel']);
       expect(nothing.code).to.equal(0);
       expect(nothing.stderr).to.include('No unit IDs supplied');
@@ -328,10 +335,23 @@ describe('e2e: work commands through the CLI', function () {
       );
     });
 
-    it('--node with an unknown node fails cleanly', async () => {
+    it('--node with an unknown node fails cleanly, naming the node; an unknown unit there names the unit', async () => {
       const r = await work(['list', '--node', 'nosuchnode']);
       expect(r.code).to.equal(1);
-      expect(r.stderr).to.match(/^Error: /m);
+      expect(r.stderr).to.equal('Error: cannot reach node nosuchnode: no route to node\n');
+      const j = await work(['status', 'x', '--node', 'nosuchnode', '--json']);
+      expect(JSON.parse(j.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'cannot reach node nosuchnode: no route to node'}});
+      const u = await work(['status', 'nosuch', '--node', 'bar']);
+      expect(u.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
+    });
+
+    it('connect: an unknown node, an unknown service on another node and on the node itself', async () => {
+      const none = await runCli(['connect', 'nosuchnode', 'control', '--socket', sock], {input: ''});
+      expect([none.code, none.stderr]).to.deep.equal([1, 'Error: cannot reach node nosuchnode: no route to node\n']);
+      const remote = await runCli(['connect', 'bar', 'nosvc', '--socket', sock], {input: ''});
+      expect([remote.code, remote.stderr]).to.deep.equal([1, 'Error: cannot connect to service nosvc on node bar: service unknown\n']);
+      const local = await runCli(['connect', 'localhost', 'nosvc', '--socket', sock], {input: ''});
+      expect([local.code, local.stderr]).to.deep.equal([1, 'Error: cannot connect to service nosvc on node localhost: service unknown\n']);
     });
   });
 

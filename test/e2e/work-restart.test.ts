@@ -108,6 +108,7 @@ describe('e2e: remote work across restarts, and signed work', function () {
     expect(ok.stdout).to.equal('signed hello\n');
     const bad = await work(['submit', 'secure', '--node', 'baz', '-l', 'x']);
     expect(bad.code).to.equal(101);
-    expect(bad.stdout + bad.stderr).to.contain('could not parse response: ERROR: could not verify signature: signature is empty');
+    // Our words, naming the unit and the refusing node (the node's own reply keeps Go's text).
+    expect(bad.stderr).to.match(/^Error: unit [A-Za-z0-9]{8}: node baz refused it: could not verify signature: signature is empty\n$/);
   });
 });

@@ -5,7 +5,7 @@
  * the work tests.
  */
 import {expect} from 'chai';
-import {nodeVersionString} from '../../src/core/control/commands/status.js';
+import {implementationString, reportedVersion} from '../../src/core/version.js';
 import {goDurationString} from '../../src/core/control/protocol.js';
 import {CONN_TYPE_STREAM} from '../../src/core/netceptor/codec.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
@@ -115,7 +115,7 @@ describe('control service: captured receptorctl sessions', function () {
 
     it('JSON forms: case-sensitive command, trailing garbage, non-string command, requested_fields', async () => {
       const out = await converse(ctl.path, [
-        '{"command":"STATUS"}\n{"command":"status"} trailing\n{"command":5}\n[1]\n{"command":"status","requested_fields":["NodeID","Version","Nope"]}\n{"command":"status","requested_fields":[]}\n{"command":"status","requested_fields":[1]}\n{"command":"status","requested_fields":"Version"}\nstatus now\n',
+        '{"command":"STATUS"}\n{"command":"status"} trailing\n{"command":5}\n[1]\n{"command":"status","requested_fields":["NodeID","Version","Nope"]}\n{"command":"status","requested_fields":["Implementation"]}\n{"command":"status","requested_fields":[]}\n{"command":"status","requested_fields":[1]}\n{"command":"status","requested_fields":"Version"}\nstatus now\n',
       ]);
       expect(out.split('\n').slice(1, -1)).to.deep.equal([
         'ERROR: Unknown command',
@@ -124,7 +124,8 @@ describe('control service: captured receptorctl sessions', function () {
         'ERROR: command must be a string',
         'ERROR: Unknown command',
         'ERROR: Unknown command',
-        `{"NodeID":"foo","Version":"${nodeVersionString()}"}`,
+        `{"NodeID":"foo","Version":"${reportedVersion().version}"}`,
+        `{"Implementation":"${implementationString()}"}`, // ours, only when asked for by name
         '{}',
         'ERROR: each element of requested_fields must be a string',
         'ERROR: each element of requested_fields must be a string',

@@ -21,9 +21,12 @@ function normCli(text: string): string {
   return text
     .replace(/^(System CPU count: +)\d+$/gm, '$1<n>')
     .replace(/^(System memory: +)\d+ MiB$/gm, '$1<n> MiB')
-    .replace(/^(receptor \(this program\) +)\S+$/gm, '$1<ours>')
-    .replace(/^(node foo +)\S+$/gm, '$1<version>')
-    .replace(/"(version|node|platform|nodeVersion)": "[^"]*"/g, '"$1": "<$1>"');
+    .replace(/^(receptor-mesh \(this program\) +)\S+$/gm, '$1<ours>')
+    .replace(/^(reported as Version +)\S+ \(.*\)$/gm, '$1<reported>')
+    // Our node adds its implementation (Go's does not): compared away, checked in receptorctl.test.ts.
+    .replace(/^(node foo +)\S+( \(receptor-mesh \S+\))?$/gm, '$1<version>')
+    .replace(/,\s*"nodeImplementation": "[^"]*"/g, '')
+    .replace(/"(version|reportedVersion|node|platform|nodeVersion)": "[^"]*"/g, '"$1": "<$1>"');
 }
 
 describe('interop: our CLI as a control-service client', function () {
@@ -79,14 +82,16 @@ Work types (2)
 `,
     });
     await check(['status', '--json'], {stdout: WORLD_STATUS});
-    await check(['version'], {stdout: 'receptor (this program)  <ours>\nnode foo                 <version>\n'});
-    await check(['version', '--json'], {stdout: {version: '<version>', node: '<node>', platform: '<platform>', nodeId: 'foo', nodeVersion: '<nodeVersion>'}});
+    await check(['version'], {stdout: 'receptor-mesh (this program)  <ours>\nreported as Version           <reported>\nnode foo                      <version>\n'});
+    await check(['version', '--json'], {
+      stdout: {version: '<version>', reportedVersion: '<reportedVersion>', reportedVersionSource: 'default', node: '<node>', platform: '<platform>', nodeId: 'foo', nodeVersion: '<nodeVersion>'},
+    });
   });
 
   it('ping and traceroute (text and --json), unknown nodes', async () => {
     await check(['ping', 'bar', '--count', '2', '--delay', '0'], {stdout: 'Reply from bar in <dur>\nReply from bar in <dur>\n'});
     await check(['ping', 'localhost', '--count', '1', '--json'], {stdout: [{From: 'foo', Success: true, Time: '<ns>', TimeStr: '<dur>'}]});
-    await check(['ping', 'nosuch', '--count', '1'], {code: 2, stderr: 'ERROR: no route to node\n'});
+    await check(['ping', 'nosuch', '--count', '1'], {code: 2, stderr: 'ERROR: no reply from nosuch: no route to node\n'});
     await check(['ping', 'nosuch', '--count', '1', '--json'], {code: 2, stdout: [{Error: 'no route to node', Success: false}]});
     await check(['traceroute', 'bar'], {stdout: '0: foo in <dur>\n1: bar in <dur>\n'});
     await check(['traceroute', 'bar', '--json'], {stdout: {0: {From: 'foo', Time: '<ns>', TimeStr: '<dur>'}, 1: {From: 'bar', Time: '<ns>', TimeStr: '<dur>'}}});
@@ -123,17 +128,18 @@ Work types (2)
     await check((w) => ['work', 'cancel', w.id('s')], {stdout: 'Cancelled:\n(<s>, cancelled)\n'});
     await check((w) => ['work', 'cancel', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'cancelled'}]});
     await check((w) => ['work', 'release', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'released'}]});
-    await check((w) => ['work', 'release', w.id('s')], {code: 1, stdout: 'Released:\n', stderr: 'ERROR: <s>: ERROR: unknown work unit <s>\n'});
+    await check((w) => ['work', 'release', w.id('s')], {code: 1, stdout: 'Released:\n', stderr: 'Error: unit <s>: unknown work unit\n'});
+    await check((w) => ['work', 'release', w.id('s'), '--json'], {code: 1, stdout: {error: {code: 'E_REMOTE', message: 'unit <s>: unknown work unit'}, results: [{unitid: '<s>', error: {code: 'E_REMOTE', message: 'unit <s>: unknown work unit'}}]}});
     await check((w) => ['work', 'release', '--force', w.id('c2')], {stdout: 'Released:\n(<c2>, released)\n'});
     await check(['work', 'release', '--all'], {stdout: 'Released:\n(<c1>, released)\n'});
     await check(['work', 'list', '--json'], {stdout: {}});
   });
 
   it('work errors: unknown unit, unknown work type, params not allowed (text and --json)', async () => {
-    await check(['work', 'status', 'nosuch'], {code: 1, stderr: 'Error: unknown work unit nosuch\n'});
-    await check(['work', 'status', 'nosuch', '--json'], {code: 1, stdout: {error: {code: 'E_REMOTE', message: 'unknown work unit nosuch'}}});
-    await check(['work', 'results', 'nosuch'], {code: 1, stderr: 'Error: Failed to get results: unknown work unit nosuch\n'});
-    await check(['work', 'cancel', 'nosuch'], {code: 1, stdout: 'Cancelled:\n', stderr: 'ERROR: nosuch: ERROR: unknown work unit nosuch\n'});
+    await check(['work', 'status', 'nosuch'], {code: 1, stderr: 'Error: unit nosuch: unknown work unit\n'});
+    await check(['work', 'status', 'nosuch', '--json'], {code: 1, stdout: {error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}}});
+    await check(['work', 'results', 'nosuch'], {code: 1, stderr: 'Error: unit nosuch: unknown work unit\n'});
+    await check(['work', 'cancel', 'nosuch'], {code: 1, stdout: 'Cancelled:\n', stderr: 'Error: unit nosuch: unknown work unit\n'});
     await check(['work', 'submit', 'bogus', '-n'], {code: 101, stderr: 'Error: Failed to start work unit: unknown work type bogus\n'});
     await check(['work', 'submit', 'bogus', '-n', '--json'], {code: 101, stdout: {error: {code: 'E_REMOTE', message: 'Failed to start work unit: unknown work type bogus'}}});
     await check(['work', 'submit', 'echo', '-n', '-a', 'params=x'], {code: 101, stderr: 'Error: Failed to start work unit: extra params provided but not allowed\n'});
@@ -154,18 +160,19 @@ Work types (2)
       {
         code: 101,
         stdout: '(<unsigned>, released)\n',
-        stderr: 'Warning: using --rm without --follow. Unit results will never be seen.\nError: Remote error: ERROR: could not parse response: ERROR: could not verify signature: signature is empty\n',
+        stderr: 'Warning: using --rm without --follow. Unit results will never be seen.\nError: unit <unsigned>: node bar refused it: could not verify signature: signature is empty\n',
       },
       {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'unsigned')},
     );
-    await check(['work', 'list', '--node', 'nosuch'], {code: 1, stderr: 'Error: INTERNAL_ERROR (local): no route to node\n'});
+    await check(['work', 'list', '--node', 'nosuch'], {code: 1, stderr: 'Error: cannot reach node nosuch: no route to node\n'});
   });
 
   it('connect: standard input to a control service over the mesh and back; dial errors', async () => {
     await check(['connect', 'localhost', 'control'], {stdout: 'Receptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n'}, {input: 'ping localhost\n'});
     await check(['connect', 'bar', 'control'], {stdout: 'Receptor Control, node bar\n{"NodeID":"bar"}\n'}, {input: '{"command":"status","requested_fields":["NodeID"]}\n'});
-    await check(['connect', 'nosuch', 'control'], {code: 1, stderr: 'Error: INTERNAL_ERROR (local): no route to node\n'});
-    await check(['connect', 'bar', 'nosvc'], {code: 1, stderr: 'Error: context canceled\n'});
+    await check(['connect', 'nosuch', 'control'], {code: 1, stderr: 'Error: cannot reach node nosuch: no route to node\n'});
+    await check(['connect', 'bar', 'nosvc'], {code: 1, stderr: 'Error: cannot connect to service nosvc on node bar: service unknown\n'});
+    await check(['connect', 'localhost', 'nosvc'], {code: 1, stderr: 'Error: cannot connect to service nosvc on node localhost: service unknown\n'});
   });
 
   it('over tcp:// and tls:// (client certificate)', async () => {

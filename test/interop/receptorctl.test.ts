@@ -6,13 +6,15 @@
  * durations, memory, versions, PIDs) and must equal the expectations below, which were
  * written from Go's behaviour (so with Go present, Go and ours are compared through them).
  */
+import {expect} from 'chai';
 import {createHash} from 'node:crypto';
 import {readFileSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {stringify} from 'yaml';
-import {waitFor} from '../support/cli.js';
+import {GO_RECEPTOR_VERSION} from '../../src/core/version.js';
+import {REPO_ROOT, waitFor} from '../support/cli.js';
 import {WORLD_STATUS, World, compareAcross, makePki, primaryGo, receptorctl, type CompareOptions, type Expected, type Pki} from './control-world.js';
-import {OURS, controlRequest, manifest, meshStatus, requireReceptorctl} from './support.js';
+import {InteropNode, OURS, controlRequest, manifest, meshStatus, requireReceptorctl, tempDir, type NodeOptions} from './support.js';
 
 interface Ctl {
   version: string;
@@ -360,3 +362,76 @@ describe('interop: receptorctl drives the control service', function () {
     });
   });
 });
+
+/**
+ * The `Version` receptorctl checks (README, "Versions"): receptorctl warns "different versions"
+ * unless the node's Version equals its own package version. Our node reports the Go receptor
+ * release we match (the newest receptorctl we test with) by default; RECEPTOR_REPORTED_VERSION or
+ * the node item's `reportedversion` make it match an older receptorctl.
+ */
+describe('interop: the version receptorctl checks', function () {
+  this.timeout(120_000);
+  const nodes: InteropNode[] = [];
+  const dir = tempDir('receptor-interop-version-');
+  let ctls: Ctl[] = [];
+  const ours = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {version: string}).version;
+
+  before(function () {
+    ctls = requireReceptorctl(this);
+  });
+  after(() => Promise.all(nodes.map((n) => n.stop())));
+
+  async function start(id: string, opts: NodeOptions = {}): Promise<InteropNode> {
+    const n = new InteropNode(OURS, id, dir, {items: [{'local-only': {}}], ...opts});
+    nodes.push(n);
+    return n.start();
+  }
+
+  /** `status` and `ping` through receptorctl `ctl`: whether either printed the warning. */
+  async function warns(ctl: Ctl, node: InteropNode): Promise<boolean> {
+    let warned = false;
+    for (const args of [['status'], ['ping', 'localhost', '--count', '1']]) {
+      const r = await receptorctl(ctl.bin, node.sock, args);
+      expect(r.code, `receptorctl ${ctl.version} ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+      warned ||= r.warned;
+    }
+    return warned;
+  }
+
+  it(`by default reports ${GO_RECEPTOR_VERSION} (the newest receptorctl tested) and its own version as Implementation when asked`, async () => {
+    const node = await start('plain');
+    const st = JSON.parse(await controlRequest(node.sock, '{"command":"status","requested_fields":["Version","Implementation"]}', {lines: 1})) as Record<string, string>;
+    expect(st).to.deep.equal({Implementation: `receptor-mesh ${ours}`, Version: GO_RECEPTOR_VERSION});
+    // The default is the newest receptorctl of the reference install: no warning from it.
+    const newest = ctls.reduce((a, b) => (compareVersions(a.version, b.version) >= 0 ? a : b));
+    expect(newest.version, 'GO_RECEPTOR_VERSION follows the newest receptorctl of the reference install').to.equal(GO_RECEPTOR_VERSION);
+    for (const ctl of ctls) {
+      // The check is live: any other receptorctl release still warns.
+      expect(await warns(ctl, node), `receptorctl ${ctl.version} against Version ${GO_RECEPTOR_VERSION}`).to.equal(ctl.version !== GO_RECEPTOR_VERSION);
+    }
+    // A plain status keeps Go's fields: receptorctl would print any other as "Additional data".
+    const r = await receptorctl(newest.bin, node.sock, ['status']);
+    expect(r.stdout).to.include(`Version: ${GO_RECEPTOR_VERSION}\n`).and.not.include('Additional data');
+    expect(JSON.parse(await controlRequest(node.sock, 'status', {lines: 1}))).to.not.have.property('Implementation');
+  });
+
+  it('RECEPTOR_REPORTED_VERSION and the node item\'s reportedversion quiet an older receptorctl', async () => {
+    for (const ctl of ctls.filter((c) => c.version !== GO_RECEPTOR_VERSION)) {
+      const byEnv = await start(`env-${ctl.version.replaceAll('.', '-')}`, {env: {RECEPTOR_REPORTED_VERSION: ctl.version}});
+      expect(await warns(ctl, byEnv), `receptorctl ${ctl.version}, RECEPTOR_REPORTED_VERSION=${ctl.version}`).to.equal(false);
+      // The node item wins over the environment.
+      const byItem = await start(`item-${ctl.version.replaceAll('.', '-')}`, {node: {reportedversion: ctl.version}, env: {RECEPTOR_REPORTED_VERSION: '0.0.1'}});
+      expect(await warns(ctl, byItem), `receptorctl ${ctl.version}, reportedversion ${ctl.version}`).to.equal(false);
+      const r = await receptorctl(ctl.bin, byItem.sock, ['version']);
+      expect(r.stdout).to.equal(`receptorctl  ${ctl.version}\nreceptor     ${ctl.version}\n`);
+    }
+  });
+});
+
+/** Orders dotted numeric versions (1.4.9 < 1.6.9 < 1.10.0). */
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}

@@ -177,7 +177,7 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         const bad = await ours(['work', 'submit', 'secure', '--node', target, '-l', 'x', '--socket', S.sock]);
         expect(bad.code).to.equal(101);
         const why = 'could not parse response: ERROR: could not verify signature: signature is empty';
-        expect(bad.stderr).to.contain(`Error: Remote error: ERROR: ${why}`);
+        expect(bad.stderr).to.match(new RegExp(`^Error: unit [A-Za-z0-9]{8}: node ${target} refused it: could not verify signature: signature is empty$`, 'm'));
         const list = JSON.parse(await controlRequest(S.sock, 'work list', {lines: 1})) as Record<string, UnitStatus>;
         const failed = Object.entries(list).filter(([, s]) => (s.ExtraData as {RemoteWorkType?: string})?.RemoteWorkType === 'secure' && s.State !== SUCCEEDED);
         expect(failed).to.have.length(1);

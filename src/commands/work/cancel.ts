@@ -1,19 +1,25 @@
 import {Args, Flags} from '@oclif/core';
 import {ControlCommand} from '../../core/cli/control-command.js';
-import {ControlRemoteError} from '../../core/control/client.js';
-import {workCancel, workList, workRelease, type ClientOpener, type WorkOpReply} from '../../core/control/work-client.js';
-import {errorMessage} from '../../core/errors.js';
+import {unitError, workCancel, workList, workRelease, type ClientOpener, type WorkOpReply} from '../../core/control/work-client.js';
+import {errorMessage, ReceptorError} from '../../core/errors.js';
 import {nodeFlags, workOpener} from './list.js';
 
 /** One unit's outcome in the --json output of cancel / release. */
-export type UnitOpResult = {unitid: string; result: string} | {unitid: string; error: string};
+export type UnitOpResult = {unitid: string; result: string} | {unitid: string; error: {code: string; message: string}};
 
 export type UnitOp = 'cancel' | 'release' | 'force-release';
+
+/** A failure about one unit as `{code, message}`, the message naming the unit (`unit <id>: …`). */
+export function unitFailure(unitid: string, err: unknown): {code: string; message: string} {
+  const e = unitError(unitid, err);
+  const msg = errorMessage(e);
+  return {code: e instanceof ReceptorError ? e.code : 'E_INTERNAL', message: msg.startsWith(`unit ${unitid}: `) ? msg : `unit ${unitid}: ${msg}`};
+}
 
 /**
  * Sends `work <op> <id>` for each unit over one connection (all units of `work list` with
  * `all`). Each outcome is reported as it comes: `(<id>, <key>)` through `line`, or
- * `<id>: ERROR: <message>` through `fail`. Every unit is tried even after a failure.
+ * `unit <id>: <problem>` through `fail`. Every unit is tried even after a failure.
  */
 export async function opOnUnits(
   open: ClientOpener,
@@ -30,9 +36,9 @@ export async function opOnUnits(
       try {
         r = op === 'cancel' ? await workCancel(client, unitid) : await workRelease(client, unitid, op === 'force-release');
       } catch (err) {
-        const msg = err instanceof ControlRemoteError ? err.remoteMessage : errorMessage(err);
-        results.push({unitid, error: msg});
-        opts.fail?.(`${unitid}: ERROR: ${msg}`);
+        const error = unitFailure(unitid, err);
+        results.push({unitid, error});
+        opts.fail?.(error.message);
         continue;
       }
       results.push({unitid, result: r.result});
@@ -44,13 +50,20 @@ export async function opOnUnits(
   return results;
 }
 
+/** The --json error envelope of cancel / release when a unit failed: the first failure (or a count), and every outcome. */
+export function unitOpFailure(results: UnitOpResult[]): {error: {code: string; message: string}; results: UnitOpResult[]} {
+  const failed = results.flatMap((r) => ('error' in r ? [r.error] : []));
+  const message = failed.length === 1 ? failed[0].message : `${failed.length} of ${results.length} units failed: ${failed.map((f) => f.message).join('; ')}`;
+  return {error: {code: failed[0]?.code ?? 'E_REMOTE', message}, results};
+}
+
 export default class WorkCancel extends ControlCommand {
   static override summary = 'Cancel (stop) units of work.';
-  static override description = `Sends "work cancel UNITID" for each unit over one connection and prints, like receptorctl, "Cancelled:" then "(<unitid>, cancelled)" per unit ("cancel pending" when a remote unit's node cannot be reached yet; the node retries). A unit that cannot be cancelled prints "ERROR: <unitid>: ERROR: <message>" on stderr; the other units are still tried and the exit code is 1. A canceled unit keeps its output and stays until released. --all cancels every unit the node lists.
+  static override description = `Sends "work cancel UNITID" for each unit over one connection and prints, like receptorctl, "Cancelled:" then "(<unitid>, cancelled)" per unit ("cancel pending" when a remote unit's node cannot be reached yet; the node retries). A unit that cannot be cancelled prints "Error: unit <unitid>: <problem>" (e.g. "unknown work unit") on stderr; the other units are still tried and the exit code is 1. A canceled unit keeps its output and stays until released. --all cancels every unit the node lists.
 
 --node N cancels on node N through "connect N control" (see "work list").
 
-With --json: [{"unitid", "result"} | {"unitid", "error"}, ...] (exit code as above).`;
+With --json: [{"unitid", "result"}, ...]; when a unit failed, {"error": {"code", "message"}, "results": [{"unitid", "result"} | {"unitid", "error": {"code", "message"}}, ...]} (exit code as above).`;
   static override examples = ['<%= config.bin %> work cancel AbC123xy --socket /tmp/foo.sock', '<%= config.bin %> work cancel --all --socket /tmp/foo.sock'];
   static override args = {
     unitids: Args.string({multiple: true, description: 'Unit IDs.', ignoreStdin: true}),
@@ -64,7 +77,7 @@ With --json: [{"unitid", "result"} | {"unitid", "error"}, ...] (exit code as abo
     const {args, flags} = await this.parse(WorkCancel);
     const {results, failed} = await runUnitOp(this.jsonEnabled(), 'cancel', 'Cancelled:', args.unitids ?? [], flags);
     if (failed) {
-      if (this.jsonEnabled()) this.logJson(results);
+      if (this.jsonEnabled()) this.logJson(unitOpFailure(results));
       this.exit(1);
     }
     return results;
@@ -87,7 +100,7 @@ export async function runUnitOp(
   const results = await opOnUnits(workOpener(flags), op, ids, {
     all: flags.all,
     line: json ? undefined : (s) => process.stdout.write(`${s}\n`),
-    fail: json ? undefined : (s) => process.stderr.write(`ERROR: ${s}\n`),
+    fail: json ? undefined : (s) => process.stderr.write(`Error: ${s}\n`),
   });
   return {results, failed: results.some((r) => 'error' in r)};
 }

@@ -1,15 +1,15 @@
 import {Args, Flags} from '@oclif/core';
 import {ControlCommand} from '../../core/cli/control-command.js';
-import {runUnitOp, type UnitOpResult} from './cancel.js';
+import {runUnitOp, unitOpFailure, type UnitOpResult} from './cancel.js';
 import {nodeFlags} from './list.js';
 
 export default class WorkRelease extends ControlCommand {
   static override summary = 'Release (delete) units of work.';
-  static override description = `Sends "work release UNITID" ("work force-release UNITID" with --force) for each unit over one connection: the unit is cancelled if still running, and its directory and output are deleted. Prints, like receptorctl, "Released:" then "(<unitid>, released)" per unit ("release pending" when a remote unit's node cannot be reached yet; the node retries). --force deletes the local record even if the remote node cannot be reached. A unit that cannot be released prints "ERROR: <unitid>: ERROR: <message>" on stderr; the other units are still tried and the exit code is 1. --all releases every unit the node lists.
+  static override description = `Sends "work release UNITID" ("work force-release UNITID" with --force) for each unit over one connection: the unit is cancelled if still running, and its directory and output are deleted. Prints, like receptorctl, "Released:" then "(<unitid>, released)" per unit ("release pending" when a remote unit's node cannot be reached yet; the node retries). --force deletes the local record even if the remote node cannot be reached. A unit that cannot be released prints "Error: unit <unitid>: <problem>" (e.g. "unknown work unit") on stderr; the other units are still tried and the exit code is 1. --all releases every unit the node lists.
 
 --node N releases on node N through "connect N control" (see "work list").
 
-With --json: [{"unitid", "result"} | {"unitid", "error"}, ...] (exit code as above).`;
+With --json: [{"unitid", "result"}, ...]; when a unit failed, {"error": {"code", "message"}, "results": [{"unitid", "result"} | {"unitid", "error": {"code", "message"}}, ...]} (exit code as above).`;
   static override examples = [
     '<%= config.bin %> work release AbC123xy --socket /tmp/foo.sock',
     '<%= config.bin %> work release --all --force --socket /tmp/foo.sock',
@@ -27,7 +27,7 @@ With --json: [{"unitid", "result"} | {"unitid", "error"}, ...] (exit code as abo
     const {args, flags} = await this.parse(WorkRelease);
     const {results, failed} = await runUnitOp(this.jsonEnabled(), flags.force ? 'force-release' : 'release', 'Released:', args.unitids ?? [], flags);
     if (failed) {
-      if (this.jsonEnabled()) this.logJson(results);
+      if (this.jsonEnabled()) this.logJson(unitOpFailure(results));
       this.exit(1);
     }
     return results;

@@ -25,7 +25,7 @@ export function formatWorkStatus(unitid: string, st: WorkStatus): string[] {
 
 export default class WorkStatusCommand extends ControlCommand {
   static override summary = 'Show the status of a unit of work.';
-  static override description = `Sends "work status UNITID" and prints the unit's work type, state (Pending, Running, Succeeded, Failed, Canceled), detail (e.g. "Running: PID 1234", "exit status 0"), the size of its output so far, and the type-specific extra data. An unknown unit exits 1 with "unknown work unit <id>".
+  static override description = `Sends "work status UNITID" and prints the unit's work type, state (Pending, Running, Succeeded, Failed, Canceled), detail (e.g. "Running: PID 1234", "exit status 0"), the size of its output so far, and the type-specific extra data. An unknown unit exits 1 with "unit <id>: unknown work unit".
 
 --node N asks node N through "connect N control" (see "work list").
 

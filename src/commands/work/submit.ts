@@ -6,7 +6,7 @@ import {ControlCommand, openControlClient} from '../../core/cli/control-command.
 import {submitWork, WorkSubmitError, type ClientOpener} from '../../core/control/work-client.js';
 import {errorMessage, ReceptorError} from '../../core/errors.js';
 import {goErrorText} from '../../core/go-errors.js';
-import {opOnUnits} from './cancel.js';
+import {opOnUnits, unitFailure} from './cancel.js';
 import {followToOutput, type FollowJson} from './results.js';
 
 /** The --json output of `work submit`. */
@@ -165,15 +165,16 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
       const note = (s: string) => (flags.follow ? process.stderr.write(`${s}\n`) : process.stdout.write(`${s}\n`));
       let r: Awaited<ReturnType<typeof opOnUnits>>;
       try {
-        r = await opOnUnits(open, 'release', [unitid], {line: json ? undefined : note, fail: json ? undefined : (s) => process.stderr.write(`ERROR: ${s}\n`)});
+        r = await opOnUnits(open, 'release', [unitid], {line: json ? undefined : note, fail: json ? undefined : (s) => process.stderr.write(`Error: ${s}\n`)});
       } catch (err) {
-        r = [{unitid, error: errorMessage(err)}];
-        if (!json) process.stderr.write(`ERROR: ${unitid}: ERROR: ${errorMessage(err)}\n`);
+        const error = unitFailure(unitid, err);
+        r = [{unitid, error}];
+        if (!json) process.stderr.write(`Error: ${error.message}\n`);
       }
       const one = r[0];
       if (out && one) {
         if ('result' in one) out.released = one.result;
-        else out.releaseError = one.error;
+        else out.releaseError = one.error.message;
       }
       releaseFailed = one !== undefined && 'error' in one;
     }

@@ -92,6 +92,25 @@ function describe(err: unknown): string {
   return err.message;
 }
 
+/** Connection errors in words, with the code (Node's own message repeats the address). */
+const CONNECT_PROBLEMS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTSOCK: 'not a socket',
+  EACCES: 'permission denied',
+  ENOTFOUND: 'unknown host',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'timed out',
+};
+
+/** Why a connection attempt failed; for a unix socket that refuses, that no node listens on it. */
+function connectProblem(err: Error, unix: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words = code ? CONNECT_PROBLEMS[code] : undefined;
+  if (!words) return describe(err);
+  return unix && code === 'ECONNREFUSED' ? `${words} (${code}): no node is listening on it` : `${words} (${code})`;
+}
+
 function pemBlocks(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
 }
@@ -168,13 +187,13 @@ function stringField(v: unknown, what: string): string | undefined {
  * Resolves the TLS settings for a `tls://` control address the way receptorctl does:
  * `--config FILE --tls-client NAME` takes rootcas/cert/key/insecureskipverify (and, as an
  * extension, mintls13) from the `tls-client` item called NAME; otherwise the direct options.
- * Errors (E_USAGE): `Cannot specify both config and rootcas, key, cert`,
- * `Must specify both config and tlsclient`, unknown tls-client name, unreadable file.
+ * Errors (E_USAGE): --config with --rootcas/--cert/--key, --config without --tls-client,
+ * unknown tls-client name, unreadable file.
  * A tls-client without cert/key is accepted (no client certificate is sent).
  */
 export function resolveControlTls(o: ControlTlsOptions): ControlTlsSettings {
-  if (o.config && (o.rootcas || o.key || o.cert)) throw new ReceptorError('E_USAGE', 'Cannot specify both config and rootcas, key, cert');
-  if (o.config && !o.tlsClient) throw new ReceptorError('E_USAGE', 'Must specify both config and tlsclient');
+  if (o.config && (o.rootcas || o.key || o.cert)) throw new ReceptorError('E_USAGE', `--config ${o.config} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`);
+  if (o.config && !o.tlsClient) throw new ReceptorError('E_USAGE', `--config ${o.config} needs --tls-client NAME (the tls-client item of that file to connect with)`);
   if (!o.config) {
     if (Boolean(o.cert) !== Boolean(o.key)) throw new ReceptorError('E_USAGE', '--cert and --key must be given together');
     return {rootcas: o.rootcas || undefined, cert: o.cert || undefined, key: o.key || undefined, insecureSkipVerify: o.insecureSkipVerify ?? false};
@@ -260,7 +279,7 @@ function openSocket(addr: ControlAddress, opts: ControlConnectOptions): Promise<
     const onError = (err: Error) => {
       cleanup();
       sock.destroy();
-      reject(new ControlConnectError(`Could not connect to ${where}: ${describe(err)}`, err));
+      reject(new ControlConnectError(`Could not connect to ${where}: ${connectProblem(err, addr.kind === 'unix')}`, err));
     };
     sock.once(readyEvent, onReady);
     sock.once('error', onError);

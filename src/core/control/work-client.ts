@@ -74,6 +74,15 @@ function afterError(line: string): string {
   return line.slice(7);
 }
 
+/** What the submitting node says when the remote node answered the submission with `ERROR: …` (Go's remote_work.go). */
+const REMOTE_REFUSAL = 'could not parse response: ERROR: ';
+
+/** A failed start in people's words: `node bar refused it: <its reason>`, else the node's text. */
+function submitProblem(remote: string, node?: string): string {
+  if (remote.startsWith(REMOTE_REFUSAL)) return `node ${node || 'localhost'} refused it: ${remote.slice(REMOTE_REFUSAL.length)}`;
+  return remote;
+}
+
 /** Checks one word of a text-form request (unit IDs, node names). */
 export function checkWord(what: string, value: string): void {
   if (value === '') throw new ReceptorError('E_USAGE', `${what} must not be empty`);
@@ -155,7 +164,7 @@ async function pumpPayload(socket: net.Socket, src: Readable): Promise<void> {
  * `Work unit created with ID <id>. Send stdin data and EOF.` (else
  * `Failed to start work unit[: <text after "ERROR: ">]`), streams the payload (a Buffer, a
  * Readable with backpressure, or nothing), half-closes, and reads the reply line
- * (`ERROR: …` ⇒ WorkSubmitError `Remote error: ERROR: …` carrying the unit ID). The
+ * (`ERROR: …` ⇒ WorkSubmitError `unit <id>: …` carrying the unit ID and the node's text). The
  * session ends with the submission, so the client is closed in every case.
  */
 export async function submitWork(client: ControlClient, req: SubmitRequest, payload: Readable | Buffer | string | null): Promise<SubmitReply> {
@@ -182,7 +191,7 @@ export async function submitWork(client: ControlClient, req: SubmitRequest, payl
       // The node may have said why it stopped reading.
       const why = await client.readLine({timeoutMs: 1000}).catch(() => null);
       if (why && why.startsWith('ERROR:')) {
-        throw new WorkSubmitError(`Remote error: ${why.trim()}`, why, afterError(why.trim()), unitid);
+        throw new WorkSubmitError(`unit ${unitid}: ${submitProblem(afterError(why.trim()), req.node)}`, why, afterError(why.trim()), unitid);
       }
       const msg = err instanceof ReceptorError ? err.message : `Cannot read the payload: ${err instanceof Error ? err.message : String(err)}`;
       throw new WorkSubmitError(msg, '', msg, unitid);
@@ -195,7 +204,7 @@ export async function submitWork(client: ControlClient, req: SubmitRequest, payl
       throw new WorkSubmitError('The node closed the connection without replying to the submission', '', '', unitid);
     }
     const text = reply.trim();
-    if (text.startsWith('ERROR:')) throw new WorkSubmitError(`Remote error: ${text}`, reply, afterError(text), unitid);
+    if (text.startsWith('ERROR:')) throw new WorkSubmitError(`unit ${unitid}: ${submitProblem(afterError(text), req.node)}`, reply, afterError(text), unitid);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -221,7 +230,7 @@ export interface StreamResultsOptions {
 
 /**
  * `work results <id> <startpos>`: checks the `Streaming results for work unit <id>` header
- * (else `Failed to get results[: <text after "ERROR: ">]`), half-closes, and copies every
+ * (an `ERROR:` reply throws {@link unitError}: `unit <id>: <problem>`), half-closes, and copies every
  * following byte to `out` (with backpressure; `out` is not ended) until the node closes the
  * stream. Returns the number of bytes copied. The client is consumed (closed at the end).
  */
@@ -232,9 +241,8 @@ export async function streamResults(client: ControlClient, unitid: string, start
     if (!Number.isSafeInteger(startpos)) throw new ReceptorError('E_USAGE', `start position must be an integer, not ${startpos}`);
     const header = (await client.request(`work results ${unitid} ${startpos}`)).trim();
     if (!STREAMING_RE.test(header)) {
-      const remote = header.startsWith('ERROR: ') ? afterError(header) : header;
-      const msg = header.startsWith('ERROR: ') ? `Failed to get results: ${remote}` : `Failed to get results (unexpected reply ${JSON.stringify(header)})`;
-      throw new ControlRemoteError(msg, header, remote);
+      if (header.startsWith('ERROR: ')) throw unitError(unitid, new ControlRemoteError(afterError(header), header));
+      throw new ControlRemoteError(`Failed to get the results of unit ${unitid} (unexpected reply ${JSON.stringify(header)})`, header, header);
     }
     await client.end();
     const conn = client.detach();
@@ -312,21 +320,40 @@ function asObject(reply: unknown, what: string): Record<string, unknown> {
   return reply as Record<string, unknown>;
 }
 
-/** `work status <id>` → the status object (`unknown work unit <id>` etc. throw ControlRemoteError). */
-export async function workStatus(client: ControlClient, unitid: string): Promise<WorkStatus> {
+/**
+ * The node's `ERROR:` reply about one unit, reworded for people: `unit <id>: <problem>`, the
+ * ID taken off the end of Go's text (`unknown work unit <id>` → `unit <id>: unknown work
+ * unit`). `remoteMessage` and `line` keep the node's exact text (what receptorctl and AWX see).
+ */
+export function unitError(unitid: string, err: unknown): unknown {
+  if (!(err instanceof ControlRemoteError) || !err.line.startsWith('ERROR')) return err;
+  const why = err.remoteMessage.endsWith(` ${unitid}`) ? err.remoteMessage.slice(0, -unitid.length - 1) : err.remoteMessage;
+  return new ControlRemoteError(`unit ${unitid}: ${why}`, err.line, err.remoteMessage);
+}
+
+/** A one-line request about one unit; an `ERROR:` reply is thrown as {@link unitError}. */
+async function unitCommand(client: ControlClient, unitid: string, line: string): Promise<unknown> {
   checkWord('unit ID', unitid);
-  return asObject(await client.command(`work status ${unitid}`), 'work status') as WorkStatus;
+  try {
+    return await client.command(line);
+  } catch (err) {
+    throw unitError(unitid, err);
+  }
+}
+
+/** `work status <id>` → the status object (an unknown unit throws ControlRemoteError `unit <id>: unknown work unit`). */
+export async function workStatus(client: ControlClient, unitid: string): Promise<WorkStatus> {
+  return asObject(await unitCommand(client, unitid, `work status ${unitid}`), 'work status') as WorkStatus;
 }
 
 /** `work list[ <id>]` → map of unit ID → status. */
 export async function workList(client: ControlClient, unitid?: string): Promise<Record<string, WorkStatus>> {
-  if (unitid !== undefined) checkWord('unit ID', unitid);
-  return asObject(await client.command(unitid === undefined ? 'work list' : `work list ${unitid}`), 'work list') as Record<string, WorkStatus>;
+  const reply = unitid === undefined ? await client.command('work list') : await unitCommand(client, unitid, `work list ${unitid}`);
+  return asObject(reply, 'work list') as Record<string, WorkStatus>;
 }
 
 async function workOp(client: ControlClient, sub: string, unitid: string): Promise<WorkOpReply> {
-  checkWord('unit ID', unitid);
-  const reply = asObject(await client.command(`work ${sub} ${unitid}`), `work ${sub}`);
+  const reply = asObject(await unitCommand(client, unitid, `work ${sub} ${unitid}`), `work ${sub}`);
   const keys = Object.keys(reply);
   if (keys.length === 0) throw new ControlRemoteError(`Unexpected work ${sub} reply from the node: {}`, '{}');
   const value = reply[keys[0]];
@@ -352,11 +379,26 @@ export async function connectToNodeControl(client: ControlClient, node: string, 
   checkWord('node', node);
   if (tlsName !== '') checkWord('TLS client name', tlsName);
   const reply = (await client.request(`connect ${node} control ${tlsName}`, {timeoutMs: opts.timeoutMs})).trim();
-  if (!reply.startsWith('Connecting')) {
-    const msg = reply.startsWith('ERROR:') ? reply.slice(6).trimStart() : reply;
-    throw new ControlRemoteError(msg, reply, msg);
-  }
+  if (!reply.startsWith('Connecting')) throw connectError(node, 'control', reply);
   return client.handshake({timeoutMs: opts.timeoutMs ?? 30_000});
+}
+
+/** The QUIC error code Go (and we) put before a dial error on the wire, e.g. `INTERNAL_ERROR (local): `. */
+const QUIC_CODE_RE = /^INTERNAL_ERROR \((?:local|remote)\): /;
+
+/**
+ * A failed `connect NODE SERVICE` (the node's reply, not `Connecting`), reworded: `cannot reach
+ * node N: no route to node`, `cannot connect to service S on node N: service unknown` (Go's
+ * `context canceled` when a remote node has no such service, `INTERNAL_ERROR (local): service
+ * unknown` when the node itself has none), else `cannot connect to service S on node N: <text>`.
+ * `remoteMessage` keeps the node's text.
+ */
+export function connectError(node: string, service: string, reply: string): ControlRemoteError {
+  const remote = reply.startsWith('ERROR:') ? reply.slice(6).trimStart() : reply;
+  const why = remote.replace(QUIC_CODE_RE, '');
+  if (why === 'no route to node') return new ControlRemoteError(`cannot reach node ${node}: no route to node`, reply, remote);
+  const shown = why === 'context canceled' ? 'service unknown' : reply.startsWith('ERROR:') ? why : `unexpected reply ${JSON.stringify(reply)}`;
+  return new ControlRemoteError(`cannot connect to service ${service} on node ${node}: ${shown}`, reply, remote);
 }
 
 /** A function that opens a fresh client (greeting read) each time it is called. */

@@ -4,6 +4,7 @@ import {parseGoDuration} from '../../core/config/go-values.js';
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {parseFirewallRules} from '../../core/netceptor/firewall.js';
 import {Netceptor} from '../../core/netceptor/node.js';
+import {reportedVersionProblem, setConfiguredVersion} from '../../core/version.js';
 
 export const DEFAULT_MAX_IDLE_MS = 21_000;
 
@@ -12,6 +13,7 @@ export interface NodeValues {
   datadir: string;
   firewallrules: Array<Record<string, unknown>>;
   maxidleconnectiontimeout: string;
+  reportedversion: string;
   [k: string]: unknown;
 }
 
@@ -51,6 +53,12 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     {name: 'datadir', type: 'string', default: '/tmp/receptor', description: 'Directory in which to store node data.'},
     {name: 'firewallrules', type: 'json-list', description: 'Firewall rules, see documentation for syntax.'},
     {name: 'maxidleconnectiontimeout', type: 'string', description: 'Max duration with no traffic before a backend connection is timed out and refreshed.'},
+    {
+      name: 'reportedversion',
+      type: 'string',
+      description:
+        'Version reported in status (the Version field receptorctl compares with its own). Default: $RECEPTOR_REPORTED_VERSION, else the receptor release of the newest receptorctl tested (1.6.9). Not a Go receptor field.',
+    },
     {name: 'receptorkubesupportreconnect', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_SUPPORT_RECONNECT).'},
     {name: 'receptorkubeclientsetqps', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_QPS).'},
     {name: 'receptorkubeclientsetburst', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_BURST).'},
@@ -60,6 +68,8 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     if (v.id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
     parseMaxIdle(v.maxidleconnectiontimeout);
     parseFirewallRules(v.firewallrules);
+    const why = reportedVersionProblem(v.reportedversion);
+    if (why) throw new Error(why);
   },
   create(v) {
     return {
@@ -78,6 +88,7 @@ export const nodeType: ActionTypeDef<NodeValues> = {
           firewallRules: rules,
           onFatal: (reason) => rt.requestShutdown(reason, 0),
         });
+        setConfiguredVersion(node, v.reportedversion);
         rt.setNode(node);
         rt.onShutdown(() => node.shutdown());
         // The work manager: registers `remote` and resumes units found on disk (§10).

@@ -1,6 +1,6 @@
 /** `version` (config.md §5.14): exclusive action that prints the version. */
 import type {ActionTypeDef} from '../../core/config/types.js';
-import {receptorVersion} from '../../core/version.js';
+import {alignRows, receptorVersion, reportedVersion, versionRows} from '../../core/version.js';
 
 export const versionType: ActionTypeDef = {
   key: 'version',
@@ -10,7 +10,8 @@ export const versionType: ActionTypeDef = {
   create() {
     return {
       run(rt) {
-        rt.print(`${receptorVersion()}\n`);
+        const r = reportedVersion();
+        rt.print(alignRows(versionRows({version: receptorVersion(), reportedVersion: r.version, reportedVersionSource: r.source})).join('\n') + '\n');
       },
     };
   },

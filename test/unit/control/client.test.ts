@@ -651,8 +651,8 @@ describe('control client', function () {
         }
         throw new Error('no error');
       };
-      expect(usage(() => resolveControlTls({config: p('receptor.yml')}))).to.equal('Must specify both config and tlsclient');
-      expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'ctl', rootcas: 'x'}))).to.equal('Cannot specify both config and rootcas, key, cert');
+      expect(usage(() => resolveControlTls({config: p('receptor.yml')}))).to.equal(`--config ${p('receptor.yml')} needs --tls-client NAME (the tls-client item of that file to connect with)`);
+      expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'ctl', rootcas: 'x'}))).to.equal(`--config ${p('receptor.yml')} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`);
       expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'nope'}))).to.equal(`no tls-client named nope in ${p('receptor.yml')}`);
       expect(usage(() => resolveControlTls({cert: 'c'}))).to.equal('--cert and --key must be given together');
       expect(usage(() => resolveControlTls({config: p('missing.yml'), tlsClient: 'x'}))).to.match(/no such file or directory/);

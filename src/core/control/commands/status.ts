@@ -1,14 +1,9 @@
 /** `status` (control-service.md §4.1). */
 import {availableParallelism, totalmem} from 'node:os';
-import {receptorVersion} from '../../version.js';
+import {implementationString, nodeReportedVersion} from '../../version.js';
 import {ControlError, goMap} from '../protocol.js';
 import type {ControlCommand} from '../server.js';
 import {netceptorOf} from './common.js';
-
-export function nodeVersionString(): string {
-  const v = receptorVersion();
-  return v.startsWith('v') || v === 'Version unknown' ? v : `v${v}`;
-}
 
 export const statusCommand: ControlCommand = {
   name: 'status',
@@ -26,7 +21,8 @@ export const statusCommand: ControlCommand = {
     }
     const node = netceptorOf(ctx.rt);
     const all: Record<string, () => unknown> = {
-      Version: () => nodeVersionString(),
+      // What receptorctl compares with its own version (README, "Versions").
+      Version: () => nodeReportedVersion(node),
       SystemCPUCount: () => availableParallelism(),
       SystemMemoryMiB: () => Math.floor(totalmem() / 1048576),
       NodeID: () => node.id,
@@ -39,6 +35,9 @@ export const statusCommand: ControlCommand = {
     };
     const reply: Record<string, unknown> = {};
     for (const [k, get] of Object.entries(all)) if (!fields || fields.includes(k)) reply[k] = get();
+    // Our own version, only when asked for by name: a plain `status` keeps Go's field set
+    // (receptorctl prints any extra field of it as "Additional data").
+    if (fields?.includes('Implementation')) reply.Implementation = implementationString();
     return reply;
   },
 };
