@@ -55,7 +55,9 @@ describe('e2e: CLI conventions', function () {
       for (const flag of ['-v', '--version']) {
         const r = await runCli([flag], {env});
         expect(r.code, r.stderr).to.equal(0);
-        expect(r.stdout).to.equal(`${version}\n`);
+        // Ours, then the Version our nodes report to receptorctl (README, Versions).
+        expect(r.stdout.split('\n')[0]).to.match(new RegExp(`^receptor-mesh \\(this program\\) +${version.replace(/\./g, '\\.')}$`));
+        expect(r.stdout.split('\n')[1]).to.match(/^reported as Version +\d+\.\d+\.\d+ /);
       }
       const j = await runCli(['--version', '--json'], {env});
       expect(JSON.parse(j.stdout)).to.include({version});
@@ -81,7 +83,7 @@ describe('e2e: CLI conventions', function () {
 
     it('on a terminal it asks (plugin-not-found) and runs the suggestion on yes', async function () {
       if (!has('script')) this.skip();
-      const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} stauts`, '/dev/null'], {cwd: REPO_ROOT, env: childEnv(env)});
+      const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} stauts`, '/dev/null'], {cwd: REPO_ROOT, env: childEnv({...env, CI: undefined})}); // CI=true means never ask
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => child.on('close', r));

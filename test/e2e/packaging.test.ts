@@ -201,7 +201,7 @@ describe('e2e: packaging', function () {
         expect(existsSync(join(installed, 'scripts')), 'the build script is not shipped (so prepare cannot have run)').to.equal(false);
         const v = await run(['--version']);
         expect(v.code, v.stderr).to.equal(0);
-        expect(v.stdout.trim()).to.equal(VERSION);
+        expect(v.stdout.split('\n')[0]).to.match(new RegExp(`^receptor-mesh \\(this program\\) +${VERSION.replace(/\./g, '\\.')}$`));
         const help = await run(['--help']);
         expect(help.stdout).to.include(`receptor-mesh/${VERSION}`);
       });
