@@ -25,7 +25,7 @@ import {
   parseRfc3339,
   readLineFrom,
   toReceptorError,
-} from '../../../src/plugins/certificates/tools.js';
+} from '../../../src/core/pki/tools.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
