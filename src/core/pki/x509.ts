@@ -18,8 +18,6 @@ import {
   nullValue,
   octetString,
   oid,
-  pemDecodeAll,
-  pemEncode,
   readBitString,
   readInteger,
   readOid,
@@ -36,8 +34,8 @@ import {
   x509Time,
   isStringNode,
   type DerNode,
-  type PemBlock,
 } from './der.js';
+import {pemDecode, pemEncode, type PemBlock} from '../go/pem.js';
 import {
   certificateDer,
   encodeSubjectAltName,
@@ -49,7 +47,7 @@ import {
   type Extension,
 } from './names.js';
 
-export {pemDecodeAll, pemDecodeFirst, pemEncode, type PemBlock} from './der.js';
+export {pemDecodeAll, pemDecodeFirst, pemEncode, type PemBlock} from '../go/pem.js';
 
 // ---------------------------------------------------------------------------------------------
 // OIDs and algorithm names
@@ -237,17 +235,17 @@ function privateKeyFromBlock(block: PemBlock): KeyObject | undefined {
 
 const KNOWN_BLOCKS = new Set(['CERTIFICATE', 'CERTIFICATE REQUEST', 'RSA PRIVATE KEY', 'PRIVATE KEY', 'PUBLIC KEY']);
 
-/** Go's LoadFromPEMFile rules: at least one block, every block of a known type. */
+/** Go's LoadFromPEMFile rules: the whole input is PEM blocks (nothing after the last), each of a known type. */
 function loadBlocks(pem: string | Buffer): PemBlock[] {
-  const s = typeof pem === 'string' ? pem : pem.toString('latin1');
-  let blocks: PemBlock[];
-  try {
-    blocks = pemDecodeAll(s);
-  } catch {
-    throw new Error('failed to decode PEM block');
-  }
-  if (blocks.length === 0) throw new Error('failed to decode PEM block');
-  for (const b of blocks) if (!KNOWN_BLOCKS.has(b.type)) throw new Error(`unknown block type ${b.type}`);
+  let rest = typeof pem === 'string' ? Buffer.from(pem, 'latin1') : pem;
+  const blocks: PemBlock[] = [];
+  do {
+    const d = pemDecode(rest);
+    if (!d.block) throw new Error('failed to decode PEM block');
+    if (!KNOWN_BLOCKS.has(d.block.type)) throw new Error(`unknown block type ${d.block.type}`);
+    blocks.push(d.block);
+    rest = d.rest;
+  } while (rest.length > 0);
   return blocks;
 }
 

@@ -23,6 +23,8 @@ import {goQuote} from '../config/go-values.js';
 import {goDurationString} from '../control/protocol.js';
 import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
 import {goPathErrorText} from '../go-errors.js';
+import {base64Decode} from '../go/base64.js';
+import {pemDecode} from '../go/pem.js';
 
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
@@ -33,181 +35,6 @@ export interface WorkSigningConfig {
 
 export interface WorkVerificationConfig {
   publicKeyPath: string;
-}
-
-// ---------------------------------------------------------------------------------------
-// Go's encoding/base64 decoder
-// ---------------------------------------------------------------------------------------
-
-class CorruptInputError extends Error {
-  constructor(readonly offset: number) {
-    super(`illegal base64 data at input byte ${offset}`);
-  }
-}
-
-function decodeMap(alphabet: string): Int16Array {
-  const m = new Int16Array(256).fill(-1);
-  for (let i = 0; i < alphabet.length; i++) m[alphabet.charCodeAt(i)] = i;
-  return m;
-}
-
-const LETTERS_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const URL_MAP = decodeMap(`${LETTERS_DIGITS}-_`);
-const STD_MAP = decodeMap(`${LETTERS_DIGITS}+/`);
-const CR = 0x0d;
-const LF = 0x0a;
-const PAD = 0x3d;
-
-/**
- * `base64.RawURLEncoding` (padded = false) or `base64.StdEncoding` (padded = true) Decode,
- * quantum by quantum as Go does it: CR and LF are skipped anywhere, trailing bits of a short
- * final quantum are ignored (not strict), and errors carry Go's byte offsets.
- */
-function goBase64Decode(src: Uint8Array, padded: boolean): Buffer {
-  const map = padded ? STD_MAP : URL_MAP;
-  const out: number[] = [];
-  let si = 0;
-  while (si < src.length) {
-    const q = [0, 0, 0, 0];
-    let dlen = 4;
-    for (let j = 0; j < 4; j++) {
-      if (si === src.length) {
-        if (j === 0) return Buffer.from(out);
-        if (j === 1 || padded) throw new CorruptInputError(si - j);
-        dlen = j;
-        break;
-      }
-      const c = src[si]!;
-      si++;
-      const v = map[c]!;
-      if (v >= 0) {
-        q[j] = v;
-        continue;
-      }
-      if (c === LF || c === CR) {
-        j--;
-        continue;
-      }
-      if (!padded || c !== PAD) throw new CorruptInputError(si - 1);
-      // Padding: only after two or three symbols, and nothing but newlines after it.
-      if (j < 2) throw new CorruptInputError(si - 1);
-      if (j === 2) {
-        while (si < src.length && (src[si] === LF || src[si] === CR)) si++;
-        if (si === src.length) throw new CorruptInputError(src.length);
-        if (src[si] !== PAD) throw new CorruptInputError(si - 1);
-        si++;
-      }
-      while (si < src.length && (src[si] === LF || src[si] === CR)) si++;
-      if (si < src.length) throw new CorruptInputError(si);
-      dlen = j;
-      break;
-    }
-    const val = (q[0]! << 18) | (q[1]! << 12) | (q[2]! << 6) | q[3]!;
-    const bytes = [(val >> 16) & 0xff, (val >> 8) & 0xff, val & 0xff];
-    for (let k = 0; k < dlen - 1; k++) out.push(bytes[k]!);
-  }
-  return Buffer.from(out);
-}
-
-// ---------------------------------------------------------------------------------------
-// Go's encoding/pem Decode
-// ---------------------------------------------------------------------------------------
-
-interface PemBlock {
-  type: string;
-  bytes: Buffer;
-}
-
-const PEM_START = Buffer.from('\n-----BEGIN ');
-const PEM_END = Buffer.from('\n-----END ');
-const PEM_EOL = Buffer.from('-----');
-
-function hasPrefix(b: Buffer, p: Buffer): boolean {
-  return b.length >= p.length && b.subarray(0, p.length).equals(p);
-}
-
-function hasSuffix(b: Buffer, s: Buffer): boolean {
-  return b.length >= s.length && b.subarray(b.length - s.length).equals(s);
-}
-
-const isSpaceTab = (c: number | undefined) => c === 0x20 || c === 0x09;
-
-/** One line without its terminator (CR LF or LF), trailing spaces and tabs trimmed; and the rest. */
-function getLine(data: Buffer): [Buffer, Buffer] {
-  let i = data.indexOf(LF);
-  let j: number;
-  if (i < 0) {
-    i = data.length;
-    j = i;
-  } else {
-    j = i + 1;
-    if (i > 0 && data[i - 1] === CR) i--;
-  }
-  let end = i;
-  while (end > 0 && isSpaceTab(data[end - 1])) end--;
-  return [data.subarray(0, end), data.subarray(j)];
-}
-
-function removeSpacesAndTabs(b: Buffer): Buffer {
-  const out: number[] = [];
-  for (const c of b) if (!isSpaceTab(c)) out.push(c);
-  return Buffer.from(out);
-}
-
-/** `pem.Decode`: the first valid block and the bytes after its END line, or no block. */
-function pemDecode(data: Buffer): {block?: PemBlock; rest: Buffer} {
-  let rest = data;
-  for (;;) {
-    if (hasPrefix(rest, PEM_START.subarray(1))) {
-      rest = rest.subarray(PEM_START.length - 1);
-    } else {
-      const at = rest.indexOf(PEM_START);
-      if (at < 0) return {rest: data};
-      rest = rest.subarray(at + PEM_START.length);
-    }
-    let typeLine: Buffer;
-    [typeLine, rest] = getLine(rest);
-    if (!hasSuffix(typeLine, PEM_EOL)) continue;
-    typeLine = typeLine.subarray(0, typeLine.length - PEM_EOL.length);
-
-    let headers = 0;
-    for (;;) {
-      if (rest.length === 0) return {rest: data};
-      const [line, next] = getLine(rest);
-      const colon = line.indexOf(0x3a);
-      if (colon < 0) break;
-      headers++; // header names and values are not needed here
-      rest = next;
-    }
-
-    let endIndex: number;
-    let endTrailerIndex: number;
-    if (headers === 0 && hasPrefix(rest, PEM_END.subarray(1))) {
-      endIndex = 0;
-      endTrailerIndex = PEM_END.length - 1;
-    } else {
-      endIndex = rest.indexOf(PEM_END);
-      endTrailerIndex = endIndex + PEM_END.length;
-    }
-    if (endIndex < 0) continue;
-
-    let endTrailer = rest.subarray(endTrailerIndex);
-    const endTrailerLen = typeLine.length + PEM_EOL.length;
-    if (endTrailer.length < endTrailerLen) continue;
-    const restOfEndLine = endTrailer.subarray(endTrailerLen);
-    endTrailer = endTrailer.subarray(0, endTrailerLen);
-    if (!hasPrefix(endTrailer, typeLine) || !hasSuffix(endTrailer, PEM_EOL)) continue;
-    if (getLine(restOfEndLine)[0].length !== 0) continue;
-
-    let bytes: Buffer;
-    try {
-      bytes = goBase64Decode(removeSpacesAndTabs(rest.subarray(0, endIndex)), true);
-    } catch {
-      continue;
-    }
-    const after = getLine(rest.subarray(endIndex + PEM_END.length - 1))[1];
-    return {block: {type: typeLine.toString('utf8'), bytes}, rest: after};
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -309,7 +136,7 @@ function loadPemFile(path: string): PemItem[] {
     switch (block.type) {
       case 'CERTIFICATE':
         try {
-          new X509Certificate(block.bytes);
+          new X509Certificate(block.der);
         } catch {
           throw new Error('x509: malformed certificate');
         }
@@ -319,13 +146,13 @@ function loadPemFile(path: string): PemItem[] {
         items.push({kind: 'other'}); // never the item a key file needs
         break;
       case 'RSA PRIVATE KEY':
-        items.push(parsePkcs1PrivateKey(block.bytes));
+        items.push(parsePkcs1PrivateKey(block.der));
         break;
       case 'PRIVATE KEY':
-        items.push(parsePkcs8PrivateKey(block.bytes));
+        items.push(parsePkcs8PrivateKey(block.der));
         break;
       case 'PUBLIC KEY':
-        items.push(parsePkixPublicKey(block.bytes));
+        items.push(parsePkixPublicKey(block.der));
         break;
       default:
         throw new Error(`unknown block type ${block.type}`);
@@ -436,7 +263,7 @@ const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
 /** jwt.DecodeSegment: unpadded base64url of the segment's UTF-8 bytes. */
 function decodeSegment(seg: string): Buffer {
   try {
-    return goBase64Decode(Buffer.from(seg, 'utf8'), false);
+    return base64Decode(Buffer.from(seg, 'utf8'), 'rawurl');
   } catch (err) {
     throw new JwtError((err as Error).message);
   }
