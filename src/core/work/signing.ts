@@ -17,14 +17,14 @@
  * Times are handled as nanoseconds (BigInt) so the `token is expired by <duration>` text is
  * Go's `time.Duration` formatting of the exact difference.
  */
-import {constants, createPrivateKey, createPublicKey, type KeyObject, sign as cryptoSign, verify as cryptoVerify, X509Certificate} from 'node:crypto';
+import {constants, type KeyObject, sign as cryptoSign, verify as cryptoVerify} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {goQuote} from '../config/go-values.js';
 import {goDurationString} from '../control/protocol.js';
 import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
 import {goPathErrorText} from '../go-errors.js';
 import {base64Decode} from '../go/base64.js';
-import {pemDecode} from '../go/pem.js';
+import {loadPrivateKey, loadPublicKey} from '../pki/pem-file.js';
 
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
@@ -41,8 +41,6 @@ export interface WorkVerificationConfig {
 // Key files (Go receptor's certificates.LoadFromPEMFile / LoadPrivateKey / LoadPublicKey)
 // ---------------------------------------------------------------------------------------
 
-type PemItem = {kind: 'rsa-private'; key: KeyObject} | {kind: 'rsa-public'; key: KeyObject} | {kind: 'other'};
-
 /** A Go `*PathError` text for a failed file system call: `<op> <path>: <errno text>`. */
 function pathError(err: unknown, op: string, path: string): string {
   return goPathErrorText(err, (err as NodeJS.ErrnoException)?.syscall ?? op, path);
@@ -56,127 +54,14 @@ function readKeyFile(path: string): Buffer {
   }
 }
 
-/** OIDs Go prints for PKCS#8 keys of algorithms crypto/x509 does not know. */
-const UNKNOWN_PKCS8_OID: Record<string, string> = {
-  'rsa-pss': '1.2.840.113549.1.1.10',
-  dsa: '1.2.840.10040.4.1',
-  dh: '1.2.840.113549.1.3.1',
-  ed448: '1.3.101.113',
-  x448: '1.3.101.111',
-};
-
-/** Curves crypto/x509 accepts for EC keys (Node's names). */
-const GO_CURVES = new Set(['secp224r1', 'prime256v1', 'P-256', 'secp384r1', 'P-384', 'secp521r1', 'P-521', 'P-224']);
-
-function tryPrivate(der: Buffer, type: 'pkcs1' | 'pkcs8' | 'sec1'): KeyObject | undefined {
-  try {
-    return createPrivateKey({key: der, format: 'der', type});
-  } catch {
-    return undefined;
-  }
-}
-
-function tryPublic(der: Buffer, type: 'pkcs1' | 'spki'): KeyObject | undefined {
-  try {
-    return createPublicKey({key: der, format: 'der', type});
-  } catch {
-    return undefined;
-  }
-}
-
-/** `x509.ParsePKCS1PrivateKey`. */
-function parsePkcs1PrivateKey(der: Buffer): PemItem {
-  const key = tryPrivate(der, 'pkcs1');
-  if (key) return {kind: 'rsa-private', key};
-  if (tryPrivate(der, 'sec1')) throw new Error('x509: failed to parse private key (use ParseECPrivateKey instead for this key format)');
-  if (tryPrivate(der, 'pkcs8')) throw new Error('x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)');
-  throw new Error('x509: failed to parse PKCS#1 private key'); // Go returns the raw ASN.1 error here
-}
-
-/** `x509.ParsePKCS8PrivateKey` (RSA, EC on Go's curves, Ed25519 and X25519 parse). */
-function parsePkcs8PrivateKey(der: Buffer): PemItem {
-  const key = tryPrivate(der, 'pkcs8');
-  if (!key) {
-    if (tryPrivate(der, 'sec1')) throw new Error('x509: failed to parse private key (use ParseECPrivateKey instead for this key format)');
-    if (tryPrivate(der, 'pkcs1')) throw new Error('x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)');
-    throw new Error('x509: failed to parse PKCS#8 private key'); // Go returns the raw ASN.1 error here
-  }
-  const type = key.asymmetricKeyType ?? '';
-  if (type === 'rsa') return {kind: 'rsa-private', key};
-  const oid = UNKNOWN_PKCS8_OID[type];
-  if (oid) throw new Error(`x509: PKCS#8 wrapping contained private key with unknown algorithm: ${oid}`);
-  if (type === 'ec' && !GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) {
-    throw new Error('x509: failed to parse EC private key embedded in PKCS#8: x509: unknown elliptic curve');
-  }
-  return {kind: 'other'};
-}
-
-/** `x509.ParsePKIXPublicKey` (RSA, ECDSA on Go's curves, Ed25519, X25519 and DSA parse). */
-function parsePkixPublicKey(der: Buffer): PemItem {
-  const key = tryPublic(der, 'spki');
-  if (!key) {
-    if (tryPublic(der, 'pkcs1')) throw new Error('x509: failed to parse public key (use ParsePKCS1PublicKey instead for this key format)');
-    throw new Error('x509: failed to parse public key'); // Go returns the raw ASN.1 error here
-  }
-  const type = key.asymmetricKeyType ?? '';
-  if (type === 'rsa') return {kind: 'rsa-public', key};
-  if (type in UNKNOWN_PKCS8_OID) throw new Error('x509: unknown public key algorithm');
-  if (type === 'ec' && !GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) throw new Error('x509: unsupported elliptic curve');
-  return {kind: 'other'};
-}
-
-/** `LoadFromPEMFile`: every block decoded and parsed in order; the first problem wins. */
-function loadPemFile(path: string): PemItem[] {
-  let content = readKeyFile(path);
-  const items: PemItem[] = [];
-  while (content.length > 0) {
-    const {block, rest} = pemDecode(content);
-    if (!block) throw new Error('failed to decode PEM block');
-    content = rest;
-    switch (block.type) {
-      case 'CERTIFICATE':
-        try {
-          new X509Certificate(block.der);
-        } catch {
-          throw new Error('x509: malformed certificate');
-        }
-        items.push({kind: 'other'});
-        break;
-      case 'CERTIFICATE REQUEST':
-        items.push({kind: 'other'}); // never the item a key file needs
-        break;
-      case 'RSA PRIVATE KEY':
-        items.push(parsePkcs1PrivateKey(block.der));
-        break;
-      case 'PRIVATE KEY':
-        items.push(parsePkcs8PrivateKey(block.der));
-        break;
-      case 'PUBLIC KEY':
-        items.push(parsePkixPublicKey(block.der));
-        break;
-      default:
-        throw new Error(`unknown block type ${block.type}`);
-    }
-  }
-  return items;
-}
-
-/** Go's `certificates.LoadPrivateKey`: the file's single RSA private key. */
+/** Go's `certificates.LoadPrivateKey` of a file path. */
 function loadRsaPrivateKeyFile(path: string): KeyObject {
-  const items = loadPemFile(path);
-  if (items.length !== 1) throw new Error('private key file should contain exactly one item');
-  const item = items[0]!;
-  if (item.kind !== 'rsa-private') throw new Error('private key file does not contain private key data');
-  return item.key;
+  return loadPrivateKey(readKeyFile(path));
 }
 
-/** Go's `certificates.LoadPublicKey`: the file's single RSA public key (`PUBLIC KEY`, PKIX). */
+/** Go's `certificates.LoadPublicKey` of a file path. */
 function loadRsaPublicKeyFile(path: string): KeyObject {
-  const items = loadPemFile(path);
-  if (items.length !== 1) throw new Error('public key file should contain exactly one item');
-  const item = items[0]!;
-  if (item.kind !== 'rsa-public') throw new Error('public key file does not contain public key data');
-  return item.key;
+  return loadPublicKey(readKeyFile(path));
 }
 
 // ---------------------------------------------------------------------------------------
