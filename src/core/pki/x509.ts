@@ -48,7 +48,6 @@ import {
   type Extension,
 } from './names.js';
 
-export {pemDecodeAll, pemDecodeFirst, pemEncode, type PemBlock} from '../go/pem.js';
 
 // ---------------------------------------------------------------------------------------------
 // OIDs and algorithm names
