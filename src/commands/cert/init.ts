@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {ReceptorCommand} from '../../core/cli/base.js';
-import {certInit, toReceptorError, type CertInitResult} from '../../plugins/certificates/tools.js';
+import {certInit, toReceptorError, type CertInitResult} from '../../core/pki/tools.js';
 
 export default class CertInit extends ReceptorCommand {
   static override summary = 'Create a self-signed certificate authority (like receptor --cert-init).';

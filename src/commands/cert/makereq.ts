@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {ReceptorCommand} from '../../core/cli/base.js';
-import {certMakeReq, toReceptorError, type MakeReqResult} from '../../plugins/certificates/tools.js';
+import {certMakeReq, toReceptorError, type MakeReqResult} from '../../core/pki/tools.js';
 
 export default class CertMakeReq extends ReceptorCommand {
   static override summary = 'Create a certificate request (like receptor --cert-makereq).';

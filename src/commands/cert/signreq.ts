@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {ReceptorCommand} from '../../core/cli/base.js';
 import {ReceptorError} from '../../core/errors.js';
-import {certSignReq, readLineFrom, toReceptorError, type SignReqResult} from '../../plugins/certificates/tools.js';
+import {certSignReq, readLineFrom, toReceptorError, type SignReqResult} from '../../core/pki/tools.js';
 
 export default class CertSignReq extends ReceptorCommand {
   static override summary = 'Sign a certificate request with a CA (like receptor --cert-signreq).';

@@ -1,43 +1,7 @@
 import {Args, Flags} from '@oclif/core';
-import {ControlCommand, openControlClient, type ControlFlagValues} from '../../core/cli/control-command.js';
-import {throughNode, workList, type ClientOpener, type WorkStatus} from '../../core/control/work-client.js';
-
-/** `--node` / `--tls-client-name` of the work commands that can ask another node (through `connect NODE control`). */
-export const nodeFlags = {
-  node: Flags.string({
-    summary: 'Ask this node instead: the node at --socket connects to its "control" service over the mesh.',
-  }),
-  'tls-client-name': Flags.string({
-    dependsOn: ['node'],
-    summary: "tls-client item (in the configuration of the node at --socket) securing the mesh connection to --node.",
-  }),
-};
-
-export interface NodeFlagValues extends ControlFlagValues {
-  node?: string;
-  'tls-client-name'?: string;
-}
-
-/** Opens clients of the node named by --node (or of the node at --socket). */
-export function workOpener(flags: NodeFlagValues): ClientOpener {
-  return throughNode(() => openControlClient(flags), flags.node, flags['tls-client-name'] ?? '');
-}
-
-/** Python's `json.dumps(v, indent=4, sort_keys=True)` layout (what receptorctl prints). */
-export function prettyJson(v: unknown): string {
-  const sort = (x: unknown): unknown => {
-    if (Array.isArray(x)) return x.map(sort);
-    if (x !== null && typeof x === 'object') {
-      return Object.fromEntries(
-        Object.keys(x as Record<string, unknown>)
-          .sort()
-          .map((k) => [k, sort((x as Record<string, unknown>)[k])]),
-      );
-    }
-    return x;
-  };
-  return JSON.stringify(sort(v), null, 4);
-}
+import {ControlCommand} from '../../core/cli/control-command.js';
+import {nodeFlags, prettyJson, workOpener} from '../../core/cli/work.js';
+import {workList, type WorkStatus} from '../../core/control/work-client.js';
 
 export default class WorkList extends ControlCommand {
   static override summary = 'List the units of work a node knows.';

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {ControlCommand} from '../../core/cli/control-command.js';
-import {runUnitOp, unitOpFailure, type UnitOpResult} from './cancel.js';
-import {nodeFlags} from './list.js';
+import {nodeFlags, runUnitOp, unitOpFailure, type UnitOpResult} from '../../core/cli/work.js';
 
 export default class WorkRelease extends ControlCommand {
   static override summary = 'Release (delete) units of work.';

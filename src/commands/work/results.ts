@@ -1,58 +1,6 @@
 import {Args, Flags} from '@oclif/core';
-import {Writable} from 'node:stream';
 import {ControlCommand} from '../../core/cli/control-command.js';
-import {followResults, type ClientOpener} from '../../core/control/work-client.js';
-import {STATE_CANCELED, STATE_FAILED} from '../../core/work/status.js';
-import {nodeFlags, workOpener} from './list.js';
-
-/** How a followed unit ended (the --json shape shared by `work results` and `work submit -f`). */
-export interface FollowJson {
-  /** The unit's State after the stream ended (2 Succeeded, 3 Failed, 4 Canceled, ...). */
-  state: number;
-  stateName: string;
-  detail: string;
-  stdoutSize: number;
-  /** Bytes of output received. */
-  bytes: number;
-  /** The output (UTF-8). */
-  output: string;
-}
-
-export interface FollowOutcome {
-  json: FollowJson;
-  /** receptorctl's error text (printed after `ERROR: `) when the unit failed or was canceled. */
-  error?: string;
-}
-
-/**
- * Copies a unit's results to standard output (or, with `collect`, into the returned JSON),
- * then reports how the unit ended. A Canceled unit's stream is stopped by the status poll.
- */
-export async function followToOutput(open: ClientOpener, unitid: string, startpos: number, collect: boolean): Promise<FollowOutcome> {
-  const chunks: Buffer[] = [];
-  const out = collect
-    ? new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          chunks.push(chunk);
-          cb();
-        },
-      })
-    : process.stdout;
-  const r = await followResults(open, unitid, out, {startpos});
-  const st = r.status;
-  const json: FollowJson = {
-    state: st.State,
-    stateName: st.StateName,
-    detail: st.Detail,
-    stdoutSize: st.StdoutSize,
-    bytes: r.bytes,
-    output: Buffer.concat(chunks).toString('utf8'),
-  };
-  let error: string | undefined;
-  if (st.State === STATE_FAILED) error = `Remote unit failed: ${st.Detail ?? 'Unknown'}`;
-  else if (r.canceled || st.State === STATE_CANCELED) error = `Remote unit was canceled: ${st.Detail ?? 'Unknown'}`;
-  return {json, error};
-}
+import {followToOutput, nodeFlags, workOpener, type FollowJson} from '../../core/cli/work.js';
 
 export default class WorkResults extends ControlCommand {
   static override summary = 'Print the output of a unit of work.';

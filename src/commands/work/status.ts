@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import {ControlCommand} from '../../core/cli/control-command.js';
 import {workStatus, type WorkStatus} from '../../core/control/work-client.js';
-import {nodeFlags, workOpener} from './list.js';
+import {nodeFlags, workOpener} from '../../core/cli/work.js';
 
 /** A readable report of one unit's status. */
 export function formatWorkStatus(unitid: string, st: WorkStatus): string[] {

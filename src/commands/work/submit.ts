@@ -6,8 +6,7 @@ import {ControlCommand, openControlClient} from '../../core/cli/control-command.
 import {submitWork, WorkSubmitError, type ClientOpener} from '../../core/control/work-client.js';
 import {errorMessage, ReceptorError} from '../../core/errors.js';
 import {goErrorText} from '../../core/go-errors.js';
-import {opOnUnits, unitFailure} from './cancel.js';
-import {followToOutput, type FollowJson} from './results.js';
+import {followToOutput, opOnUnits, unitFailure, type FollowJson} from '../../core/cli/work.js';
 
 /** The --json output of `work submit`. */
 export interface SubmitJson extends Partial<FollowJson> {

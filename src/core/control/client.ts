@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import {goParseBool, ValueError} from '../config/go-values.js';
 import {parseYaml11, readConfigText} from '../config/yaml-file.js';
 import {errorMessage, ReceptorError} from '../errors.js';
+import {pemDecodeAll, pemEncode} from '../go/pem.js';
 import {parseControlAddress, type ControlAddress} from './address.js';
 
 /** TLS settings for `tls://` addresses (file paths, like receptorctl's options). */
@@ -112,7 +113,9 @@ function connectProblem(err: Error, unix: boolean): string {
 }
 
 function pemBlocks(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  return pemDecodeAll(text)
+    .filter((b) => b.type === 'CERTIFICATE')
+    .map((b) => pemEncode(b.type, b.der));
 }
 
 function readTlsFile(path: string, what: string): string {

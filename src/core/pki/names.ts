@@ -13,7 +13,6 @@ import {
   isStringNode,
   isUniversal,
   oid,
-  pemDecodeFirst,
   readBoolean,
   readOctetString,
   readOid,
@@ -26,6 +25,7 @@ import {
   explicit,
   type DerNode,
 } from './der.js';
+import {pemDecodeFirst} from '../go/pem.js';
 
 export const OID_SUBJECT_ALT_NAME = '2.5.29.17';
 /** Receptor node ID otherName type-id (DER `06 09 2b 06 01 04 01 92 08 13 01`). */

@@ -3,7 +3,7 @@
  * with node:crypto: receptor's certificate tools (config.md §5.15) and the per-listener insecure
  * stream certificate (netceptor-wire.md §11.4).
  */
-import {createHash, createPrivateKey, createPublicKey, generateKeyPair, KeyObject, randomBytes, sign, verify} from 'node:crypto';
+import {createHash, createPublicKey, generateKeyPair, KeyObject, randomBytes, sign, verify} from 'node:crypto';
 import {
   bitString,
   boolean,
@@ -18,8 +18,6 @@ import {
   nullValue,
   octetString,
   oid,
-  pemDecodeAll,
-  pemEncode,
   readBitString,
   readInteger,
   readOid,
@@ -36,8 +34,9 @@ import {
   x509Time,
   isStringNode,
   type DerNode,
-  type PemBlock,
 } from './der.js';
+import {pemEncode} from '../go/pem.js';
+import {findPrivateKey, loadCertificate, loadPrivateKey, loadRequest} from './pem-file.js';
 import {
   certificateDer,
   encodeSubjectAltName,
@@ -49,7 +48,6 @@ import {
   type Extension,
 } from './names.js';
 
-export {pemDecodeAll, pemDecodeFirst, pemEncode, type PemBlock} from './der.js';
 
 // ---------------------------------------------------------------------------------------------
 // OIDs and algorithm names
@@ -228,72 +226,23 @@ export function rsaKeyBits(key: KeyObject): number {
   return n;
 }
 
-function privateKeyFromBlock(block: PemBlock): KeyObject | undefined {
-  if (block.headers['Proc-Type']?.includes('ENCRYPTED')) throw new Error('encrypted private keys are not supported');
-  if (block.type === 'RSA PRIVATE KEY') return createPrivateKey({key: block.der, format: 'der', type: 'pkcs1'});
-  if (block.type === 'PRIVATE KEY') return createPrivateKey({key: block.der, format: 'der', type: 'pkcs8'});
-  return undefined;
-}
-
-const KNOWN_BLOCKS = new Set(['CERTIFICATE', 'CERTIFICATE REQUEST', 'RSA PRIVATE KEY', 'PRIVATE KEY', 'PUBLIC KEY']);
-
-/** Go's LoadFromPEMFile rules: at least one block, every block of a known type. */
-function loadBlocks(pem: string | Buffer): PemBlock[] {
-  const s = typeof pem === 'string' ? pem : pem.toString('latin1');
-  let blocks: PemBlock[];
-  try {
-    blocks = pemDecodeAll(s);
-  } catch {
-    throw new Error('failed to decode PEM block');
-  }
-  if (blocks.length === 0) throw new Error('failed to decode PEM block');
-  for (const b of blocks) if (!KNOWN_BLOCKS.has(b.type)) throw new Error(`unknown block type ${b.type}`);
-  return blocks;
-}
-
 /**
  * Loads the single RSA private key of a PEM file (Go's LoadPrivateKey): `RSA PRIVATE KEY`
  * (PKCS#1) or an RSA `PRIVATE KEY` (PKCS#8).
  */
-export function loadRsaPrivateKey(pem: string | Buffer): KeyObject {
-  const blocks = loadBlocks(pem);
-  if (blocks.length !== 1) throw new Error('private key file should contain exactly one item');
-  const key = privateKeyFromBlock(blocks[0]!);
-  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error('private key file does not contain private key data');
-  return key;
-}
+export const loadRsaPrivateKey: (pem: string | Buffer) => KeyObject = loadPrivateKey;
 
 /**
  * The RSA private key of a PEM file that may also contain other items (Go's MakeReq `inkey`
  * handling): `no private keys in file <path>` / `multiple private keys in file <path>`.
  */
-export function findRsaPrivateKey(pem: string | Buffer, path: string): KeyObject {
-  let found: KeyObject | undefined;
-  for (const b of loadBlocks(pem)) {
-    const key = privateKeyFromBlock(b);
-    if (!key || key.asymmetricKeyType !== 'rsa') continue;
-    if (found) throw new Error(`multiple private keys in file ${path}`);
-    found = key;
-  }
-  if (!found) throw new Error(`no private keys in file ${path}`);
-  return found;
-}
+export const findRsaPrivateKey: (pem: string | Buffer, path: string) => KeyObject = findPrivateKey;
 
 /** The single certificate of a PEM file (Go's LoadCertificate). */
-export function loadCertificatePem(pem: string | Buffer): Buffer {
-  const blocks = loadBlocks(pem);
-  if (blocks.length !== 1) throw new Error('certificate file should contain exactly one item');
-  if (blocks[0]!.type !== 'CERTIFICATE') throw new Error('certificate file does not contain certificate data');
-  return blocks[0]!.der;
-}
+export const loadCertificatePem: (pem: string | Buffer) => Buffer = loadCertificate;
 
 /** The single certificate request of a PEM file (Go's LoadRequest). */
-export function loadCsrPem(pem: string | Buffer): Buffer {
-  const blocks = loadBlocks(pem);
-  if (blocks.length !== 1) throw new Error('certificate request file should contain exactly one item');
-  if (blocks[0]!.type !== 'CERTIFICATE REQUEST') throw new Error('certificate request file does not contain certificate request data');
-  return blocks[0]!.der;
-}
+export const loadCsrPem: (pem: string | Buffer) => Buffer = loadRequest;
 
 function spkiDer(key: KeyObject): Buffer {
   const pub = key.type === 'private' ? createPublicKey(key) : key;

@@ -30,7 +30,7 @@ import {PEER_CERT_MISSING_MESSAGE, VERIFY_FAILED_PREFIX, goVerifyErrorText} from
 import {createHash, createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto';
 import {createSecureContext, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions} from 'node:tls';
 import type {Logger} from 'pino';
-import {pemEncode} from '../pki/der.js';
+import {pemDecodeAll, pemEncode} from '../go/pem.js';
 import {checkNodeIdInCert, OID_SUBJECT_ALT_NAME, parseIpAddress, parseSubjectAltName, tlsConfigErrorPrefix, type CertNames} from '../pki/names.js';
 import {decodeCertificate, type DecodedCertificate} from '../pki/x509.js';
 
@@ -233,33 +233,6 @@ export function verifyHostname(certDer: Buffer, host: string): TlsVerifyError | 
 // PEM material (Go's tls.X509KeyPair and CertPool.AppendCertsFromPEM)
 // ---------------------------------------------------------------------------------------------
 
-interface LoosePemBlock {
-  type: string;
-  hasHeaders: boolean;
-  der: Buffer;
-}
-
-const PEM_RE = /-----BEGIN ([^\r\n-]+(?:-[^\r\n-]+)*)-----\r?\n([\s\S]*?)-----END \1-----/g;
-
-/** Every decodable PEM block, skipping malformed ones like Go's pem.Decode loop does. */
-function pemBlocks(input: string | Buffer): LoosePemBlock[] {
-  const text = typeof input === 'string' ? input : input.toString('latin1');
-  const out: LoosePemBlock[] = [];
-  const re = new RegExp(PEM_RE.source, 'g');
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    let hasHeaders = false;
-    const body: string[] = [];
-    for (const line of m[2]!.split(/\r?\n/)) {
-      if (body.length === 0 && /^[A-Za-z0-9-]+:/.test(line)) hasHeaders = true;
-      else body.push(line.trim());
-    }
-    const b64 = body.join('');
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) continue;
-    out.push({type: m[1]!, hasHeaders, der: Buffer.from(b64, 'base64')});
-  }
-  return out;
-}
-
 /** A certificate chain and its private key, checked like Go's `tls.X509KeyPair`. */
 export interface KeyPairMaterial {
   /** DER of every CERTIFICATE block, leaf first. */
@@ -305,7 +278,7 @@ function parsePrivateKeyDer(der: Buffer): KeyObject {
 export function loadKeyPair(certPem: string | Buffer, keyPem: string | Buffer): KeyPairMaterial {
   const chainDer: Buffer[] = [];
   let skipped: string[] = [];
-  for (const b of pemBlocks(certPem)) {
+  for (const b of pemDecodeAll(certPem)) {
     if (b.type === 'CERTIFICATE') chainDer.push(b.der);
     else skipped.push(b.type);
   }
@@ -318,7 +291,7 @@ export function loadKeyPair(certPem: string | Buffer, keyPem: string | Buffer): 
   }
   skipped = [];
   let keyDer: Buffer | undefined;
-  for (const b of pemBlocks(keyPem)) {
+  for (const b of pemDecodeAll(keyPem)) {
     if (b.type === 'PRIVATE KEY' || b.type.endsWith(' PRIVATE KEY')) {
       keyDer = b.der;
       break;
@@ -364,8 +337,8 @@ export function loadKeyPair(certPem: string | Buffer, keyPem: string | Buffer): 
  */
 export function loadCaBundle(pem: string | Buffer): string[] {
   const out: string[] = [];
-  for (const b of pemBlocks(pem)) {
-    if (b.type !== 'CERTIFICATE' || b.hasHeaders) continue;
+  for (const b of pemDecodeAll(pem)) {
+    if (b.type !== 'CERTIFICATE' || Object.keys(b.headers).length > 0) continue;
     try {
       decodeCertificate(b.der);
     } catch {

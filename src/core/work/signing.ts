@@ -17,12 +17,14 @@
  * Times are handled as nanoseconds (BigInt) so the `token is expired by <duration>` text is
  * Go's `time.Duration` formatting of the exact difference.
  */
-import {constants, createPrivateKey, createPublicKey, type KeyObject, sign as cryptoSign, verify as cryptoVerify, X509Certificate} from 'node:crypto';
+import {constants, type KeyObject, sign as cryptoSign, verify as cryptoVerify} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {goQuote} from '../config/go-values.js';
 import {goDurationString} from '../control/protocol.js';
 import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
 import {goPathErrorText} from '../go-errors.js';
+import {base64Decode} from '../go/base64.js';
+import {loadPrivateKey, loadPublicKey} from '../pki/pem-file.js';
 
 export const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
@@ -36,185 +38,8 @@ export interface WorkVerificationConfig {
 }
 
 // ---------------------------------------------------------------------------------------
-// Go's encoding/base64 decoder
-// ---------------------------------------------------------------------------------------
-
-class CorruptInputError extends Error {
-  constructor(readonly offset: number) {
-    super(`illegal base64 data at input byte ${offset}`);
-  }
-}
-
-function decodeMap(alphabet: string): Int16Array {
-  const m = new Int16Array(256).fill(-1);
-  for (let i = 0; i < alphabet.length; i++) m[alphabet.charCodeAt(i)] = i;
-  return m;
-}
-
-const LETTERS_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const URL_MAP = decodeMap(`${LETTERS_DIGITS}-_`);
-const STD_MAP = decodeMap(`${LETTERS_DIGITS}+/`);
-const CR = 0x0d;
-const LF = 0x0a;
-const PAD = 0x3d;
-
-/**
- * `base64.RawURLEncoding` (padded = false) or `base64.StdEncoding` (padded = true) Decode,
- * quantum by quantum as Go does it: CR and LF are skipped anywhere, trailing bits of a short
- * final quantum are ignored (not strict), and errors carry Go's byte offsets.
- */
-function goBase64Decode(src: Uint8Array, padded: boolean): Buffer {
-  const map = padded ? STD_MAP : URL_MAP;
-  const out: number[] = [];
-  let si = 0;
-  while (si < src.length) {
-    const q = [0, 0, 0, 0];
-    let dlen = 4;
-    for (let j = 0; j < 4; j++) {
-      if (si === src.length) {
-        if (j === 0) return Buffer.from(out);
-        if (j === 1 || padded) throw new CorruptInputError(si - j);
-        dlen = j;
-        break;
-      }
-      const c = src[si]!;
-      si++;
-      const v = map[c]!;
-      if (v >= 0) {
-        q[j] = v;
-        continue;
-      }
-      if (c === LF || c === CR) {
-        j--;
-        continue;
-      }
-      if (!padded || c !== PAD) throw new CorruptInputError(si - 1);
-      // Padding: only after two or three symbols, and nothing but newlines after it.
-      if (j < 2) throw new CorruptInputError(si - 1);
-      if (j === 2) {
-        while (si < src.length && (src[si] === LF || src[si] === CR)) si++;
-        if (si === src.length) throw new CorruptInputError(src.length);
-        if (src[si] !== PAD) throw new CorruptInputError(si - 1);
-        si++;
-      }
-      while (si < src.length && (src[si] === LF || src[si] === CR)) si++;
-      if (si < src.length) throw new CorruptInputError(si);
-      dlen = j;
-      break;
-    }
-    const val = (q[0]! << 18) | (q[1]! << 12) | (q[2]! << 6) | q[3]!;
-    const bytes = [(val >> 16) & 0xff, (val >> 8) & 0xff, val & 0xff];
-    for (let k = 0; k < dlen - 1; k++) out.push(bytes[k]!);
-  }
-  return Buffer.from(out);
-}
-
-// ---------------------------------------------------------------------------------------
-// Go's encoding/pem Decode
-// ---------------------------------------------------------------------------------------
-
-interface PemBlock {
-  type: string;
-  bytes: Buffer;
-}
-
-const PEM_START = Buffer.from('\n-----BEGIN ');
-const PEM_END = Buffer.from('\n-----END ');
-const PEM_EOL = Buffer.from('-----');
-
-function hasPrefix(b: Buffer, p: Buffer): boolean {
-  return b.length >= p.length && b.subarray(0, p.length).equals(p);
-}
-
-function hasSuffix(b: Buffer, s: Buffer): boolean {
-  return b.length >= s.length && b.subarray(b.length - s.length).equals(s);
-}
-
-const isSpaceTab = (c: number | undefined) => c === 0x20 || c === 0x09;
-
-/** One line without its terminator (CR LF or LF), trailing spaces and tabs trimmed; and the rest. */
-function getLine(data: Buffer): [Buffer, Buffer] {
-  let i = data.indexOf(LF);
-  let j: number;
-  if (i < 0) {
-    i = data.length;
-    j = i;
-  } else {
-    j = i + 1;
-    if (i > 0 && data[i - 1] === CR) i--;
-  }
-  let end = i;
-  while (end > 0 && isSpaceTab(data[end - 1])) end--;
-  return [data.subarray(0, end), data.subarray(j)];
-}
-
-function removeSpacesAndTabs(b: Buffer): Buffer {
-  const out: number[] = [];
-  for (const c of b) if (!isSpaceTab(c)) out.push(c);
-  return Buffer.from(out);
-}
-
-/** `pem.Decode`: the first valid block and the bytes after its END line, or no block. */
-function pemDecode(data: Buffer): {block?: PemBlock; rest: Buffer} {
-  let rest = data;
-  for (;;) {
-    if (hasPrefix(rest, PEM_START.subarray(1))) {
-      rest = rest.subarray(PEM_START.length - 1);
-    } else {
-      const at = rest.indexOf(PEM_START);
-      if (at < 0) return {rest: data};
-      rest = rest.subarray(at + PEM_START.length);
-    }
-    let typeLine: Buffer;
-    [typeLine, rest] = getLine(rest);
-    if (!hasSuffix(typeLine, PEM_EOL)) continue;
-    typeLine = typeLine.subarray(0, typeLine.length - PEM_EOL.length);
-
-    let headers = 0;
-    for (;;) {
-      if (rest.length === 0) return {rest: data};
-      const [line, next] = getLine(rest);
-      const colon = line.indexOf(0x3a);
-      if (colon < 0) break;
-      headers++; // header names and values are not needed here
-      rest = next;
-    }
-
-    let endIndex: number;
-    let endTrailerIndex: number;
-    if (headers === 0 && hasPrefix(rest, PEM_END.subarray(1))) {
-      endIndex = 0;
-      endTrailerIndex = PEM_END.length - 1;
-    } else {
-      endIndex = rest.indexOf(PEM_END);
-      endTrailerIndex = endIndex + PEM_END.length;
-    }
-    if (endIndex < 0) continue;
-
-    let endTrailer = rest.subarray(endTrailerIndex);
-    const endTrailerLen = typeLine.length + PEM_EOL.length;
-    if (endTrailer.length < endTrailerLen) continue;
-    const restOfEndLine = endTrailer.subarray(endTrailerLen);
-    endTrailer = endTrailer.subarray(0, endTrailerLen);
-    if (!hasPrefix(endTrailer, typeLine) || !hasSuffix(endTrailer, PEM_EOL)) continue;
-    if (getLine(restOfEndLine)[0].length !== 0) continue;
-
-    let bytes: Buffer;
-    try {
-      bytes = goBase64Decode(removeSpacesAndTabs(rest.subarray(0, endIndex)), true);
-    } catch {
-      continue;
-    }
-    const after = getLine(rest.subarray(endIndex + PEM_END.length - 1))[1];
-    return {block: {type: typeLine.toString('utf8'), bytes}, rest: after};
-  }
-}
-
-// ---------------------------------------------------------------------------------------
 // Key files (Go receptor's certificates.LoadFromPEMFile / LoadPrivateKey / LoadPublicKey)
 // ---------------------------------------------------------------------------------------
-
-type PemItem = {kind: 'rsa-private'; key: KeyObject} | {kind: 'rsa-public'; key: KeyObject} | {kind: 'other'};
 
 /** A Go `*PathError` text for a failed file system call: `<op> <path>: <errno text>`. */
 function pathError(err: unknown, op: string, path: string): string {
@@ -229,127 +54,14 @@ function readKeyFile(path: string): Buffer {
   }
 }
 
-/** OIDs Go prints for PKCS#8 keys of algorithms crypto/x509 does not know. */
-const UNKNOWN_PKCS8_OID: Record<string, string> = {
-  'rsa-pss': '1.2.840.113549.1.1.10',
-  dsa: '1.2.840.10040.4.1',
-  dh: '1.2.840.113549.1.3.1',
-  ed448: '1.3.101.113',
-  x448: '1.3.101.111',
-};
-
-/** Curves crypto/x509 accepts for EC keys (Node's names). */
-const GO_CURVES = new Set(['secp224r1', 'prime256v1', 'P-256', 'secp384r1', 'P-384', 'secp521r1', 'P-521', 'P-224']);
-
-function tryPrivate(der: Buffer, type: 'pkcs1' | 'pkcs8' | 'sec1'): KeyObject | undefined {
-  try {
-    return createPrivateKey({key: der, format: 'der', type});
-  } catch {
-    return undefined;
-  }
-}
-
-function tryPublic(der: Buffer, type: 'pkcs1' | 'spki'): KeyObject | undefined {
-  try {
-    return createPublicKey({key: der, format: 'der', type});
-  } catch {
-    return undefined;
-  }
-}
-
-/** `x509.ParsePKCS1PrivateKey`. */
-function parsePkcs1PrivateKey(der: Buffer): PemItem {
-  const key = tryPrivate(der, 'pkcs1');
-  if (key) return {kind: 'rsa-private', key};
-  if (tryPrivate(der, 'sec1')) throw new Error('x509: failed to parse private key (use ParseECPrivateKey instead for this key format)');
-  if (tryPrivate(der, 'pkcs8')) throw new Error('x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)');
-  throw new Error('x509: failed to parse PKCS#1 private key'); // Go returns the raw ASN.1 error here
-}
-
-/** `x509.ParsePKCS8PrivateKey` (RSA, EC on Go's curves, Ed25519 and X25519 parse). */
-function parsePkcs8PrivateKey(der: Buffer): PemItem {
-  const key = tryPrivate(der, 'pkcs8');
-  if (!key) {
-    if (tryPrivate(der, 'sec1')) throw new Error('x509: failed to parse private key (use ParseECPrivateKey instead for this key format)');
-    if (tryPrivate(der, 'pkcs1')) throw new Error('x509: failed to parse private key (use ParsePKCS1PrivateKey instead for this key format)');
-    throw new Error('x509: failed to parse PKCS#8 private key'); // Go returns the raw ASN.1 error here
-  }
-  const type = key.asymmetricKeyType ?? '';
-  if (type === 'rsa') return {kind: 'rsa-private', key};
-  const oid = UNKNOWN_PKCS8_OID[type];
-  if (oid) throw new Error(`x509: PKCS#8 wrapping contained private key with unknown algorithm: ${oid}`);
-  if (type === 'ec' && !GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) {
-    throw new Error('x509: failed to parse EC private key embedded in PKCS#8: x509: unknown elliptic curve');
-  }
-  return {kind: 'other'};
-}
-
-/** `x509.ParsePKIXPublicKey` (RSA, ECDSA on Go's curves, Ed25519, X25519 and DSA parse). */
-function parsePkixPublicKey(der: Buffer): PemItem {
-  const key = tryPublic(der, 'spki');
-  if (!key) {
-    if (tryPublic(der, 'pkcs1')) throw new Error('x509: failed to parse public key (use ParsePKCS1PublicKey instead for this key format)');
-    throw new Error('x509: failed to parse public key'); // Go returns the raw ASN.1 error here
-  }
-  const type = key.asymmetricKeyType ?? '';
-  if (type === 'rsa') return {kind: 'rsa-public', key};
-  if (type in UNKNOWN_PKCS8_OID) throw new Error('x509: unknown public key algorithm');
-  if (type === 'ec' && !GO_CURVES.has(key.asymmetricKeyDetails?.namedCurve ?? '')) throw new Error('x509: unsupported elliptic curve');
-  return {kind: 'other'};
-}
-
-/** `LoadFromPEMFile`: every block decoded and parsed in order; the first problem wins. */
-function loadPemFile(path: string): PemItem[] {
-  let content = readKeyFile(path);
-  const items: PemItem[] = [];
-  while (content.length > 0) {
-    const {block, rest} = pemDecode(content);
-    if (!block) throw new Error('failed to decode PEM block');
-    content = rest;
-    switch (block.type) {
-      case 'CERTIFICATE':
-        try {
-          new X509Certificate(block.bytes);
-        } catch {
-          throw new Error('x509: malformed certificate');
-        }
-        items.push({kind: 'other'});
-        break;
-      case 'CERTIFICATE REQUEST':
-        items.push({kind: 'other'}); // never the item a key file needs
-        break;
-      case 'RSA PRIVATE KEY':
-        items.push(parsePkcs1PrivateKey(block.bytes));
-        break;
-      case 'PRIVATE KEY':
-        items.push(parsePkcs8PrivateKey(block.bytes));
-        break;
-      case 'PUBLIC KEY':
-        items.push(parsePkixPublicKey(block.bytes));
-        break;
-      default:
-        throw new Error(`unknown block type ${block.type}`);
-    }
-  }
-  return items;
-}
-
-/** Go's `certificates.LoadPrivateKey`: the file's single RSA private key. */
+/** Go's `certificates.LoadPrivateKey` of a file path. */
 function loadRsaPrivateKeyFile(path: string): KeyObject {
-  const items = loadPemFile(path);
-  if (items.length !== 1) throw new Error('private key file should contain exactly one item');
-  const item = items[0]!;
-  if (item.kind !== 'rsa-private') throw new Error('private key file does not contain private key data');
-  return item.key;
+  return loadPrivateKey(readKeyFile(path));
 }
 
-/** Go's `certificates.LoadPublicKey`: the file's single RSA public key (`PUBLIC KEY`, PKIX). */
+/** Go's `certificates.LoadPublicKey` of a file path. */
 function loadRsaPublicKeyFile(path: string): KeyObject {
-  const items = loadPemFile(path);
-  if (items.length !== 1) throw new Error('public key file should contain exactly one item');
-  const item = items[0]!;
-  if (item.kind !== 'rsa-public') throw new Error('public key file does not contain public key data');
-  return item.key;
+  return loadPublicKey(readKeyFile(path));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -436,7 +148,7 @@ const METHODS: ReadonlyMap<string, Method> = new Map<string, Method>([
 /** jwt.DecodeSegment: unpadded base64url of the segment's UTF-8 bytes. */
 function decodeSegment(seg: string): Buffer {
   try {
-    return goBase64Decode(Buffer.from(seg, 'utf8'), false);
+    return base64Decode(Buffer.from(seg, 'utf8'), 'rawurl');
   } catch (err) {
     throw new JwtError((err as Error).message);
   }

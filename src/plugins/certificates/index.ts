@@ -4,10 +4,10 @@
  * error texts are Go receptor's.
  */
 import type {ActionTypeDef, FieldSpec} from '../../core/config/types.js';
-import {checkMakeReqKeyOptions} from './options.js';
+import {checkMakeReqKeyOptions} from '../../core/pki/tool-options.js';
 
 /** The implementation (and the crypto behind it) loads only when a certificate item runs. */
-const tools = () => import('./tools.js');
+const tools = () => import('../../core/pki/tools.js');
 
 export type CertInitValues = {
   commonname: string;

@@ -14,7 +14,7 @@ import {instantiate, runAllPhases} from '../../../src/core/config/lifecycle.js';
 import {loadConfig} from '../../../src/core/config/load.js';
 import {ActionRegistry} from '../../../src/core/config/registry.js';
 import {builtinTypes} from '../../../src/plugins/register.js';
-import {pemDecodeAll} from '../../../src/core/pki/der.js';
+import {pemDecodeAll} from '../../../src/core/go/pem.js';
 import {certificateNames} from '../../../src/core/pki/names.js';
 import {createCsr, decodeCertificate, loadRsaPrivateKey, parseCsr, rsaKeyBits} from '../../../src/core/pki/x509.js';
 import {certificateTypes, makeCertificateTypes} from '../../../src/plugins/certificates/index.js';
@@ -25,7 +25,7 @@ import {
   parseRfc3339,
   readLineFrom,
   toReceptorError,
-} from '../../../src/plugins/certificates/tools.js';
+} from '../../../src/core/pki/tools.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 

@@ -18,9 +18,6 @@ import {
   nullValue,
   octetString,
   oid,
-  pemDecodeAll,
-  pemDecodeFirst,
-  pemEncode,
   printableString,
   readBitString,
   readBoolean,
@@ -250,34 +247,6 @@ describe('DER encoder/decoder', () => {
         expect(err).to.be.instanceOf(DerError);
         expect((err as DerError).offset).to.equal(0);
       }
-    });
-  });
-
-  describe('PEM', () => {
-    it('encodes with 64-column lines and decodes back', () => {
-      const der = Buffer.alloc(100, 0xab);
-      const pem = pemEncode('CERTIFICATE', der);
-      const lines = pem.trimEnd().split('\n');
-      expect(lines[0]).to.equal('-----BEGIN CERTIFICATE-----');
-      expect(lines[1]).to.have.length(64);
-      expect(lines.at(-1)).to.equal('-----END CERTIFICATE-----');
-      expect(pem.endsWith('\n')).to.equal(true);
-      const [block] = pemDecodeAll(`junk before\n${pem}\n${pemEncode('RSA PRIVATE KEY', Buffer.from([1]))}`);
-      expect(block!.type).to.equal('CERTIFICATE');
-      expect(block!.der.equals(der)).to.equal(true);
-      expect(pemDecodeAll(pem + pem)).to.have.length(2);
-      expect(pemDecodeAll('nothing here')).to.deep.equal([]);
-      expect(pemDecodeFirst('nothing here')).to.equal(undefined);
-    });
-    it('handles CRLF, headers and bad base64', () => {
-      const pem = pemEncode('X', Buffer.from('hello')).replace(/\n/g, '\r\n');
-      expect(pemDecodeAll(pem)[0]!.der.toString()).to.equal('hello');
-      const withHeaders = '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\naGVsbG8=\n-----END RSA PRIVATE KEY-----\n';
-      const b = pemDecodeAll(withHeaders)[0]!;
-      expect(b.headers['Proc-Type']).to.equal('4,ENCRYPTED');
-      expect(b.der.toString()).to.equal('hello');
-      expect(() => pemDecodeAll('-----BEGIN X-----\n!!!!\n-----END X-----\n')).to.throw(DerError, 'base64');
-      expect(pemDecodeFirst('-----BEGIN X-----\n!!!!\n-----END X-----\n')).to.equal(undefined);
     });
   });
 });

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import {decode, pemDecodeAll} from '../../../src/core/pki/der.js';
+import {decode} from '../../../src/core/pki/der.js';
+import {pemDecodeAll} from '../../../src/core/go/pem.js';
 import {certificateNames, OID_SUBJECT_ALT_NAME, verifyReceptorName} from '../../../src/core/pki/names.js';
 import {
   addYears,

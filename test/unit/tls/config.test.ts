@@ -24,7 +24,7 @@ import {
   verifyHostname,
   type KeyPairMaterial,
 } from '../../../src/core/tls/config.js';
-import {pemEncode} from '../../../src/core/pki/der.js';
+import {pemEncode} from '../../../src/core/go/pem.js';
 import {createCa, createCsr, createInsecureStreamCert, fingerprintHex, signCsr, type CreatedCa} from '../../../src/core/pki/x509.js';
 import {TEST_TLS} from '../../compliance/backend.js';
 

@@ -4,7 +4,7 @@
  * receptor's.
  */
 import fs from 'node:fs';
-import {ReceptorError} from '../../core/errors.js';
+import {ReceptorError} from '../errors.js';
 import {
   createCa,
   createCsr,
@@ -17,12 +17,12 @@ import {
   signCsr,
   type CertificateSummary,
   type ParsedCsr,
-} from '../../core/pki/x509.js';
-import {parseIpAddress, type CertNames} from '../../core/pki/names.js';
-import {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
-import {goPathErrorText} from '../../core/go-errors.js';
+} from './x509.js';
+import {parseIpAddress, type CertNames} from './names.js';
+import {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './tool-options.js';
+import {goPathErrorText} from '../go-errors.js';
 
-export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './options.js';
+export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './tool-options.js';
 
 
 // ---------------------------------------------------------------------------------------------
