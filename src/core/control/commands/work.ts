@@ -9,7 +9,8 @@ import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} f
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
 import {workVerificationOf} from '../../../plugins/work-signing/index.js';
-import {ControlError, encodeReply, goMap, type Request} from '../protocol.js';
+import {asGoMap} from '../../go/json.js';
+import {ControlError, encodeReply, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
 /** Keys of a JSON submit that are not runtime parameters. */
@@ -112,7 +113,7 @@ export const workCommand: ControlCommand = {
         else only = optStr(p.args, 'unitid');
         const units = only !== '' ? [lookup(wc, only)] : wc.list();
         const out: Record<string, unknown> = {};
-        for (const u of units) out[u.id] = goMap(statusReply(u.publicStatus()));
+        for (const u of units) out[u.id] = asGoMap(statusReply(u.publicStatus()));
         return out;
       }
       case 'status': {

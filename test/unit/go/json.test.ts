@@ -10,14 +10,14 @@ import {
   formatGoFloat64,
   goBool,
   goFloat64,
-  goQuote,
+  jsonQuote,
   goString,
   goUint,
   parseGoJson,
   sortedMap,
   writeGoJson,
   type JsonValue,
-} from '../../../src/core/netceptor/go-json.js';
+} from '../../../src/core/go/json.js';
 
 function syntaxError(input: string | Uint8Array): GoJsonError {
   try {
@@ -262,24 +262,24 @@ describe('go-json struct helpers', () => {
 
 describe('go-json writer', () => {
   it('escapes strings like Go (HTML-safe, U+2028/9, control characters)', () => {
-    expect(goQuote('<&>')).to.equal('"\\u003c\\u0026\\u003e"');
-    expect(goQuote('a\u2028b\u2029c')).to.equal('"a\\u2028b\\u2029c"');
-    expect(goQuote('\u0000\u0001\u001f')).to.equal('"\\u0000\\u0001\\u001f"');
-    expect(goQuote('\b\f\n\r\t')).to.equal('"\\b\\f\\n\\r\\t"');
-    expect(goQuote('"\\/')).to.equal('"\\"\\\\/"');
-    expect(goQuote('\u007f é 😀')).to.equal('"\u007f é 😀"');
-    expect(goQuote('plain')).to.equal('"plain"');
+    expect(jsonQuote('<&>')).to.equal('"\\u003c\\u0026\\u003e"');
+    expect(jsonQuote('a\u2028b\u2029c')).to.equal('"a\\u2028b\\u2029c"');
+    expect(jsonQuote('\u0000\u0001\u001f')).to.equal('"\\u0000\\u0001\\u001f"');
+    expect(jsonQuote('\b\f\n\r\t')).to.equal('"\\b\\f\\n\\r\\t"');
+    expect(jsonQuote('"\\/')).to.equal('"\\"\\\\/"');
+    expect(jsonQuote('\u007f é 😀')).to.equal('"\u007f é 😀"');
+    expect(jsonQuote('plain')).to.equal('"plain"');
   });
 
   it('writes a lone surrogate as \\ufffd (Go writes invalid UTF-8 that way)', () => {
-    expect(goQuote('a\ud800b')).to.equal('"a\\ufffdb"');
-    expect(goQuote('\ude00')).to.equal('"\\ufffd"');
+    expect(jsonQuote('a\ud800b')).to.equal('"a\\ufffdb"');
+    expect(jsonQuote('\ude00')).to.equal('"\\ufffd"');
   });
 
-  it('round-trips any string through goQuote and the reader', () => {
+  it('round-trips any string through jsonQuote and the reader', () => {
     fc.assert(
       fc.property(fc.string({unit: 'binary', maxLength: 30}), (s) => {
-        expect(str(goQuote(s))).to.equal(s);
+        expect(str(jsonQuote(s))).to.equal(s);
       }),
     );
   });
