@@ -15,6 +15,7 @@
  */
 import {open} from 'node:fs/promises';
 import type {Duplex} from 'node:stream';
+import {pathErrorText} from '../go/errno.js';
 import {asGoMap, sortedMap} from '../go/json.js';
 import {formatLocal, formatRFC3339Nano, GO_ZERO_TIME_TEXT, isZeroTime, parseDuration, unixMilli, unixNanoFromMilli, unmarshalTimeJSON} from '../go/time.js';
 import {Netceptor} from '../netceptor/node.js';
@@ -165,12 +166,9 @@ class Pulse {
   }
 }
 
-/** Node-style fs errors in Go's words where it matters (`open <path>: no such file or directory`). */
+/** A failed open in Go's words (`open <path>: no such file or directory`). */
 function fsErrorText(err: unknown, path: string): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return `open ${path}: no such file or directory`;
-  if (e?.code === 'EACCES') return `open ${path}: permission denied`;
-  return e instanceof Error ? e.message : String(err);
+  return pathErrorText(err, 'open', path);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   GO_JSON_MAX_DEPTH,
   GoJsonError,
+  asGoMap,
   compareBytewise,
   decodeStruct,
   decodeUtf8Go,
@@ -12,9 +13,11 @@ import {
   goFloat64,
   jsonQuote,
   goString,
+  goStringMap,
   goUint,
   parseGoJson,
   sortedMap,
+  toGoJsonOut,
   writeGoJson,
   type JsonValue,
 } from '../../../src/core/go/json.js';
@@ -347,6 +350,29 @@ describe('go-json writer', () => {
     ]);
     expect(writeGoJson(ad)).to.equal(
       '{"NodeID":"bar","Service":"x","Time":"2024-10-24T16:36:52Z","ConnType":2,"Tags":{"a":"1","b":"\\u003c\\u0026\\u003e"},"WorkCommands":null,"Cancel":false}',
+    );
+  });
+});
+
+describe('go/json: Go maps and structs from plain values', () => {
+  it('toGoJsonOut keeps struct order, sorts Go maps (asGoMap, Map, or a top-level map)', () => {
+    const v = {b: 1, a: asGoMap({z: 1, y: [true, null]}), m: new Map<string, unknown>([['q', 'x'], ['p', undefined]]), u: undefined};
+    expect(writeGoJson(toGoJsonOut(v))).to.equal('{"b":1,"a":{"y":[true,null],"z":1},"m":{"q":"x"}}');
+    expect(writeGoJson(toGoJsonOut({b: 1, a: {d: 1, c: 2}}, true))).to.equal('{"a":{"d":1,"c":2},"b":1}');
+    expect(toGoJsonOut(undefined)).to.equal(null);
+    expect(toGoJsonOut(5n)).to.equal(5n);
+  });
+
+  it('goStringMap decodes a map[string]V member: null → null, objects merge, other kinds are type errors', () => {
+    const num = (e: JsonValue) => goFloat64(e, 'T.M') ?? 0;
+    expect(goStringMap(parseGoJson('null'), new Map([['a', 1]]), 'T.M', 'map[string]float64', num)).to.equal(null);
+    const prev = new Map([['a', 1]]);
+    const got = goStringMap(parseGoJson('{"b":2,"a":3}'), prev, 'T.M', 'map[string]float64', num);
+    expect(got).to.equal(prev);
+    expect([...got!]).to.deep.equal([['a', 3], ['b', 2]]);
+    expect(() => goStringMap(parseGoJson('[1]'), null, 'T.M', 'map[string]float64', num)).to.throw(
+      GoJsonError,
+      'json: cannot unmarshal array into Go struct field T.M of type map[string]float64',
     );
   });
 });

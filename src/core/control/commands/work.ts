@@ -10,6 +10,7 @@ import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
 import {workVerificationOf} from '../../../plugins/work-signing/index.js';
 import {asGoMap} from '../../go/json.js';
+import {strconvQuote} from '../../go/strconv.js';
 import {ControlError, encodeReply, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
@@ -251,7 +252,7 @@ async function results(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<
     if (p.words.length === 2) {
       const t = p.words[1];
       if (!/^[+-]?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
-        throw new ControlError(`error converting start position to integer: strconv.ParseInt: parsing ${JSON.stringify(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`);
+        throw new ControlError(`error converting start position to integer: strconv.ParseInt: parsing ${strconvQuote(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`);
       }
       startPos = Number(t);
     }
