@@ -16,6 +16,8 @@
  * HTML escapes; float64 formatted like Go; BigInt as a plain integer literal; `null` for nil.
  * `toGoJsonOut` maps plain values onto it (objects as structs, `asGoMap`/Map as Go maps).
  *
+ * One concern kept whole (over 500 lines): reader, struct rules and writer share one value
+ * model and Go's encoding/json decisions.
  * Layer rule (see README.md): core/go imports nothing from other src/core folders.
  */
 import {isUtf8} from 'node:buffer';

@@ -40,7 +40,7 @@ function str(input: string | Uint8Array): string {
 
 const num = (text: string): JsonValue => ({kind: 'number', text});
 
-describe('go-json reader', () => {
+describe('go/json: reader', () => {
   it('parses every kind of value', () => {
     expect(parseGoJson('null')).to.deep.equal({kind: 'null'});
     expect(parseGoJson('true')).to.deep.equal({kind: 'bool', value: true});
@@ -200,7 +200,7 @@ describe('go-json reader', () => {
   });
 });
 
-describe('go-json struct helpers', () => {
+describe('go/json: struct helpers', () => {
   it('foldName folds ASCII case and the four non-ASCII runes Go folds onto ASCII', () => {
     expect(foldName('NodeID')).to.equal('NODEID');
     expect(foldName('nodeid')).to.equal(foldName('NODEID'));
@@ -263,7 +263,7 @@ describe('go-json struct helpers', () => {
   });
 });
 
-describe('go-json writer', () => {
+describe('go/json: writer', () => {
   it('escapes strings like Go (HTML-safe, U+2028/9, control characters)', () => {
     expect(jsonQuote('<&>')).to.equal('"\\u003c\\u0026\\u003e"');
     expect(jsonQuote('a\u2028b\u2029c')).to.equal('"a\\u2028b\\u2029c"');
