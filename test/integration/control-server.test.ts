@@ -6,7 +6,6 @@
  */
 import {expect} from 'chai';
 import {implementationString, reportedVersion} from '../../src/core/version.js';
-import {goDurationString} from '../../src/core/control/protocol.js';
 import {CONN_TYPE_STREAM} from '../../src/core/netceptor/codec.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
 import {capturedSessions, converse, LineClient, startControl, type ControlFixture} from '../support/control.js';
@@ -193,16 +192,5 @@ describe('control service: captured receptorctl sessions', function () {
       const out = await converse(ctl.path, ['reload extra stuff\n{"command":"reload","x":1}\n']);
       expect(out.split('\n').slice(1, 3)).to.deep.equal(['{"Success":true}', '{"Success":true}']);
     });
-  });
-
-  it("formats durations like Go's time.Duration", () => {
-    expect(goDurationString(0n)).to.equal('0s');
-    expect(goDurationString(850n)).to.equal('850ns');
-    expect(goDurationString(12_500n)).to.equal('12.5µs');
-    expect(goDurationString(1_234_567n)).to.equal('1.234567ms');
-    expect(goDurationString(2_500_000_000n)).to.equal('2.5s');
-    expect(goDurationString(90_000_000_000n)).to.equal('1m30s');
-    expect(goDurationString(3_723_500_000_000n)).to.equal('1h2m3.5s');
-    expect(goDurationString(3_600_000_000_000n)).to.equal('1h0m0s');
   });
 });

@@ -11,7 +11,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
 import {buildTlsClientConfig, buildTlsServerConfig, loadCaBundle, loadKeyPair} from '../../src/core/tls/config.js';
-import {formatGoStamp, parseRfc3339, remoteTimings, RemoteUnit} from '../../src/core/work/remote.js';
+import {formatLocal, unixMilli, unmarshalTimeJSON} from '../../src/core/go/time.js';
+import {remoteTimings, RemoteUnit} from '../../src/core/work/remote.js';
 import {readStatus, STATE_CANCELED, STATE_FAILED, STATE_RUNNING, STATE_SUCCEEDED} from '../../src/core/work/status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../../src/core/work/unit.js';
 import type {Workceptor, WorkTypeDef} from '../../src/core/work/workceptor.js';
@@ -308,11 +309,11 @@ describe('integration: remote work units', function () {
     expect(pending).to.include({State: 0, Detail: 'Starting Worker'});
     const exp = pending.ExtraData.Expiration as string;
     expect(exp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/);
-    const expMs = parseRfc3339(exp)!;
+    const expMs = unixMilli(unmarshalTimeJSON(exp)!);
     // now + ttl, taken while the submission was being handled.
     expect(expMs).to.be.within(t0 + 400 - 50, t1 + 400 + 50); // slack: performance vs Date clocks
     const s = await waitStatus(a.sock, r.id, (x) => x.State === STATE_FAILED, 'expiry');
-    expect(s.Detail).to.equal(`Work unit expired on ${formatGoStamp(expMs)}`);
+    expect(s.Detail).to.equal(`Work unit expired on ${formatLocal(expMs, 'Mon Jan 2 15:04:05')}`);
     expect(s.Detail).to.match(/^Work unit expired on (Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} \d{1,2} \d\d:\d\d:\d\d$/);
     expect(s.ExtraData).to.include({RemoteStarted: false});
     expect(await ask(a.sock, `work release ${r.id}`)).to.equal(`{"released":"${r.id}"}`);

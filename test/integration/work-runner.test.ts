@@ -10,8 +10,6 @@ import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {spawnCommandRunner} from '../../src/core/work/spawn-runner.js';
-import {goQuote} from '../../src/core/config/go-values.js';
-import {goResolveCommand} from '../../src/core/work/runner.js';
 import {readStatus, type StatusRecord} from '../../src/core/work/status.js';
 import {parseRunnerArgs} from '../../src/work-runner-main.js';
 
@@ -372,31 +370,5 @@ describe('work: command runner argv and command resolution', () => {
     }
     expect(err?.status).to.equal(1);
     expect(err?.stderr?.toString()).to.equal('Error: error in --command-runner: required parameter missing: unitdir\n');
-  });
-
-  it("resolves commands like Go's exec.Command", () => {
-    const dir = mkdtempSync(join(tmpdir(), 'receptor-lp-'));
-    try {
-      writeFileSync(join(dir, 'tool'), '#!/bin/sh\n', {mode: 0o755});
-      writeFileSync(join(dir, 'noexec'), '#!/bin/sh\n', {mode: 0o644});
-      mkdirSync(join(dir, 'adir'));
-      expect(goResolveCommand('tool', `/nonexistent:${dir}`)).to.equal(join(dir, 'tool'));
-      expect(() => goResolveCommand('noexec', dir)).to.throw('exec: "noexec": executable file not found in $PATH');
-      expect(() => goResolveCommand('adir', dir)).to.throw('exec: "adir": executable file not found in $PATH');
-      expect(() => goResolveCommand('tool', '')).to.throw('exec: "tool": executable file not found in $PATH');
-      expect(goResolveCommand('./rel/x', '')).to.equal('./rel/x');
-      expect(goResolveCommand('/abs/x', '')).to.equal('/abs/x');
-      expect(() => goResolveCommand('', dir)).to.throw('exec: no command');
-      const cwd = process.cwd();
-      process.chdir(dir);
-      try {
-        expect(() => goResolveCommand('tool', `:/nonexistent`)).to.throw('exec: "tool": cannot run executable found relative to current directory');
-      } finally {
-        process.chdir(cwd);
-      }
-      expect(goQuote('a"b\\c\n\x01é')).to.equal('"a\\"b\\\\c\\n\\x01é"');
-    } finally {
-      rmSync(dir, {recursive: true, force: true});
-    }
   });
 });

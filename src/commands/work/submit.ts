@@ -5,7 +5,7 @@ import type {Readable} from 'node:stream';
 import {ControlCommand, openControlClient} from '../../core/cli/control-command.js';
 import {submitWork, WorkSubmitError, type ClientOpener} from '../../core/control/work-client.js';
 import {errorMessage, ReceptorError} from '../../core/errors.js';
-import {goErrorText} from '../../core/go-errors.js';
+import {errnoText} from '../../core/go/errno.js';
 import {followToOutput, opOnUnits, unitFailure, type FollowJson} from '../../core/cli/work.js';
 
 /** The --json output of `work submit`. */
@@ -48,7 +48,7 @@ export function buildParams(pairs: string[], paramsFlag: string | undefined, wor
       try {
         value = readFileSync(file, 'utf8');
       } catch (err) {
-        throw new ReceptorError('E_USAGE', `Failed to read the file for parameter ${key}: ${file}: ${goErrorText(err)}`);
+        throw new ReceptorError('E_USAGE', `Failed to read the file for parameter ${key}: ${file}: ${errnoText(err)}`);
       }
     }
     params[key] = value;
@@ -126,7 +126,7 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
       try {
         payload = createReadStream('', {fd: openSync(file, 'r')});
       } catch (err) {
-        throw new ReceptorError('E_USAGE', `Failed to load payload file: ${file}: ${goErrorText(err)}`);
+        throw new ReceptorError('E_USAGE', `Failed to load payload file: ${file}: ${errnoText(err)}`);
       }
     }
 

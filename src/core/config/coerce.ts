@@ -2,7 +2,10 @@
  * Value conversion for config fields (config.md §3.4). Inputs are YAML 1.1 values (integers
  * arrive as bigint so they stay distinct from floats) or command-line strings.
  */
-import {goFormatFloat, goParseBool, goParseFloat, goParseInt, ValueError} from './go-values.js';
+import {cmdlineParseBool} from '../go/cmdline.js';
+import {fmtF} from '../go/fmt.js';
+import {strconvParseFloat, strconvParseInt} from '../go/strconv.js';
+import {ValueError} from '../go/value-error.js';
 import type {FieldSpec, FieldType} from './types.js';
 
 export const GO_TYPE_NAMES: Record<FieldType, string> = {
@@ -38,7 +41,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function toText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? String(v) : goFormatFloat(v);
+  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? String(v) : fmtF(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   throw typeError('string');
 }
@@ -51,14 +54,14 @@ function toInt(v: unknown): number {
     return Number(v);
   }
   if (typeof v === 'number') return Math.trunc(v);
-  if (typeof v === 'string') return goParseInt(v);
+  if (typeof v === 'string') return strconvParseInt(v);
   throw typeError('int');
 }
 
 function toFloat(v: unknown): number {
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number') return v;
-  if (typeof v === 'string') return goParseFloat(v);
+  if (typeof v === 'string') return strconvParseFloat(v);
   throw typeError('float');
 }
 
@@ -84,7 +87,7 @@ export function coerceValue(field: FieldSpec, value: unknown, previous?: unknown
       return toFloat(value);
     case 'bool':
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'string') return goParseBool(value);
+      if (typeof value === 'string') return cmdlineParseBool(value);
       throw typeError('bool');
     case 'string-list': {
       if (value === null || value === undefined) return [];

@@ -5,7 +5,7 @@
 import {resolve as resolvePath} from 'node:path';
 import {ConfigError, type ItemSource} from '../errors.js';
 import {coerceValue, zeroValue} from './coerce.js';
-import {ValueError} from './go-values.js';
+import {ValueError} from '../go/value-error.js';
 import type {RawItem, ResolvedItem} from './model.js';
 import type {ActionRegistry} from './registry.js';
 import type {FieldSpec} from './types.js';

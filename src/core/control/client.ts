@@ -9,7 +9,8 @@
 import {existsSync, readFileSync} from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import {goParseBool, ValueError} from '../config/go-values.js';
+import {cmdlineParseBool} from '../go/cmdline.js';
+import {ValueError} from '../go/value-error.js';
 import {parseYaml11, readConfigText} from '../config/yaml-file.js';
 import {errorMessage, ReceptorError} from '../errors.js';
 import {pemDecodeAll, pemEncode} from '../go/pem.js';
@@ -171,7 +172,7 @@ function boolField(v: unknown, what: string): boolean | undefined {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string') {
     try {
-      return goParseBool(v);
+      return cmdlineParseBool(v);
     } catch (err) {
       if (err instanceof ValueError) throw new ReceptorError('E_USAGE', `${what}: ${err.message}`);
       throw err;

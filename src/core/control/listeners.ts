@@ -4,7 +4,7 @@ import net from 'node:net';
 import {dirname} from 'node:path';
 import tls from 'node:tls';
 import type {Logger} from 'pino';
-import {goErrorText} from '../go-errors.js';
+import {errnoText} from '../go/errno.js';
 
 export interface Listening {
   readonly address: string;
@@ -49,7 +49,7 @@ export async function listenUnix(path: string, mode: number, onConnection: OnCon
     // usual cause; the lock file is our business, not theirs).
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? `the folder ${dirname(path)} does not exist` : code === 'EACCES' ? `no permission to create files in ${dirname(path)}` : '';
-    throw fail(`could not acquire lock on socket file: ${goErrorText(err)} (socket ${path}${why ? `: ${why}` : ''})`);
+    throw fail(`could not acquire lock on socket file: ${errnoText(err)} (socket ${path}${why ? `: ${why}` : ''})`);
   }
   if (existsSync(path) && (await socketIsLive(path))) throw fail('could not acquire lock on socket file: fslock is already locked');
   try {

@@ -2,7 +2,7 @@
  * The control-service session protocol (control-service.md §3): byte-exact line framing,
  * text and JSON request forms, Go-compatible reply encoding.
  */
-import {compareBytewise, parseGoJson, writeGoJson, type GoJsonOut, type JsonValue} from '../netceptor/go-json.js';
+import {parseGoJson, toGoJsonOut, writeGoJson, type JsonValue} from '../go/json.js';
 
 /**
  * Longest request line a session buffers (Go has no limit; an endless line would exhaust
@@ -107,56 +107,10 @@ function stripCr(b: Buffer): string {
   return (b.includes(0x0d) ? Buffer.from(b.filter((x) => x !== 0x0d)) : b).toString('utf8');
 }
 
-/** Marks a nested object whose keys Go emits sorted (a Go map rather than a struct). */
-export class GoMap {
-  constructor(readonly entries: Record<string, unknown>) {}
-}
-
-export function goMap(entries: Record<string, unknown>): GoMap {
-  return new GoMap(entries);
-}
-
-function toOut(v: unknown, sortKeys: boolean): GoJsonOut {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map((x) => toOut(x, false));
-  if (v instanceof GoMap) return toOut(v.entries, true);
-  if (v instanceof Map) return toOut(Object.fromEntries(v), true);
-  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-  if (sortKeys) entries.sort(([a], [b]) => compareBytewise(a, b));
-  return new Map(entries.map(([k, x]) => [k, toOut(x, false)]));
-}
-
 /**
  * Encodes a reply like Go's encoding/json on a map: top-level keys sorted bytewise,
  * nested plain objects in insertion (struct) order, GoMap/Map values sorted. One line.
  */
 export function encodeReply(reply: Record<string, unknown>): string {
-  return writeGoJson(toOut(reply, true)) + '\n';
-}
-
-/** Go's time.Duration.String() for a nanosecond count. */
-export function goDurationString(ns: bigint): string {
-  if (ns === 0n) return '0s';
-  const neg = ns < 0n;
-  const u = neg ? -ns : ns;
-  let out: string;
-  if (u < 1000n) out = `${u}ns`;
-  else if (u < 1_000_000n) out = `${fraction(u, 1000n)}µs`;
-  else if (u < 1_000_000_000n) out = `${fraction(u, 1_000_000n)}ms`;
-  else {
-    const h = u / 3_600_000_000_000n;
-    const m = (u / 60_000_000_000n) % 60n;
-    const s = u % 60_000_000_000n;
-    out = `${h > 0n ? `${h}h` : ''}${h > 0n || m > 0n ? `${m}m` : ''}${fraction(s, 1_000_000_000n)}s`;
-  }
-  return neg ? `-${out}` : out;
-}
-
-function fraction(v: bigint, unit: bigint): string {
-  const whole = v / unit;
-  const rest = v % unit;
-  if (rest === 0n) return `${whole}`;
-  const digits = unit.toString().length - 1;
-  return `${whole}.${rest.toString().padStart(digits, '0').replace(/0+$/, '')}`;
+  return writeGoJson(toGoJsonOut(reply, true)) + '\n';
 }

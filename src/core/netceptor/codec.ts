@@ -27,6 +27,7 @@ import {
   goBool,
   goFloat64,
   goString,
+  goStringMap,
   goUint,
   jsonKindName,
   parseGoJson,
@@ -35,7 +36,11 @@ import {
   writeGoJson,
   type GoJsonOut,
   type JsonValue,
-} from './go-json.js';
+} from '../go/json.js';
+import {formatRFC3339Nano, GO_ZERO_TIME, timeFromUnixNano, unmarshalTimeJSON, type GoTime} from '../go/time.js';
+import {ValueError} from '../go/value-error.js';
+
+export type {GoTime} from '../go/time.js';
 
 // ---------------------------------------------------------------------------------------
 // Constants (§13)
@@ -118,118 +123,14 @@ function fromJsonError(err: unknown, messageType: number | undefined): DecodeErr
 // Go time.Time with nanosecond precision (§7.1, §7.3)
 // ---------------------------------------------------------------------------------------
 
-/**
- * A Go `time.Time` as carried in service ads. `unixNano` is the instant (compare these);
- * `offsetSeconds` is the zone offset used for formatting (0 = `Z`); `text` is the text as
- * received, or Go's RFC3339Nano form for times made here.
- */
-export interface GoTime {
-  readonly text: string;
-  readonly unixNano: bigint;
-  readonly offsetSeconds: number;
-}
-
-const NS_PER_SEC = 1_000_000_000n;
-
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
-}
-
-function isLeap(y: number): boolean {
-  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-}
-
-function daysIn(month: number, year: number): number {
-  if (month === 2) return isLeap(year) ? 29 : 28;
-  return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-/** Days since 1970-01-01 of a proleptic Gregorian date. */
-function daysFromCivil(year: number, month: number, day: number): number {
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(days: number): [number, number, number] {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  return [yoe + era * 400 + (month <= 2 ? 1 : 0), month, day];
-}
-
-const pad = (n: number, w: number): string => String(n).padStart(w, '0');
-
-/**
- * Go's RFC3339Nano text: fraction with trailing zeros trimmed (none when zero), `Z` for a
- * zero offset, else `±hh:mm`. Throws EncodeError outside years 0–9999 or for offsets Go's
- * JSON encoder refuses (≥ 24 h) or cannot show (not whole minutes).
- */
-export function formatGoTime(unixNano: bigint, offsetSeconds = 0): string {
-  if (!Number.isInteger(offsetSeconds) || offsetSeconds % 60 !== 0 || Math.abs(offsetSeconds) >= 86400) {
-    throw new EncodeError('invalid-field', `time zone offset ${offsetSeconds}s cannot be written as RFC 3339`);
+/** Go's RFC3339Nano text of a service-ad time; EncodeError where Go's MarshalJSON fails. */
+function timeText(t: GoTime): string {
+  try {
+    return formatRFC3339Nano(t.unixNano, t.offsetSeconds);
+  } catch (err) {
+    if (err instanceof ValueError) throw new EncodeError('invalid-field', err.message);
+    throw err;
   }
-  const local = unixNano + BigInt(offsetSeconds) * NS_PER_SEC;
-  const secs = floorDiv(local, NS_PER_SEC);
-  const nsec = Number(local - secs * NS_PER_SEC);
-  const days = Number(floorDiv(secs, 86400n));
-  const sod = Number(secs - BigInt(days) * 86400n);
-  const [y, mo, d] = civilFromDays(days);
-  if (y < 0 || y > 9999) throw new EncodeError('invalid-field', 'Time.MarshalJSON: year outside of range [0,9999]');
-  let out = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(Math.floor(sod / 3600), 2)}:${pad(Math.floor(sod / 60) % 60, 2)}:${pad(sod % 60, 2)}`;
-  if (nsec !== 0) out += '.' + pad(nsec, 9).replace(/0+$/, '');
-  if (offsetSeconds === 0) return out + 'Z';
-  const m = Math.abs(offsetSeconds) / 60;
-  return `${out}${offsetSeconds < 0 ? '-' : '+'}${pad(Math.floor(m / 60), 2)}:${pad(m % 60, 2)}`;
-}
-
-/** A GoTime for an instant, with Go's text for it. */
-export function goTimeFromUnixNano(unixNano: bigint, offsetSeconds = 0): GoTime {
-  return {text: formatGoTime(unixNano, offsetSeconds), unixNano, offsetSeconds};
-}
-
-/** Go's zero `time.Time` (what a missing or `null` Time decodes to). */
-export const GO_ZERO_TIME: GoTime = goTimeFromUnixNano(BigInt(daysFromCivil(1, 1, 1)) * 86400n * NS_PER_SEC);
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{1,2}):(\d{2}):(\d{2})(?:[.,](\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * Parses a time the way Go's `time.Time.UnmarshalJSON` does (Go 1.23: the fast RFC 3339
- * parser, falling back to `time.Parse(RFC3339)` with its strictness checks disabled). So,
- * beyond `YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)`, Go also takes a one-digit hour, a comma
- * before the fraction, and offsets up to ±24:60. Fraction digits past the ninth are
- * truncated. Returns undefined when Go would refuse the text.
- */
-export function parseGoTime(text: string): GoTime | undefined {
-  const m = RFC3339.exec(text);
-  if (!m) return undefined;
-  const [year, month, day, hour, min, sec] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 59) return undefined;
-  const nsec = m[7] === undefined ? 0 : Number(m[7].slice(0, 9).padEnd(9, '0'));
-  let offsetSeconds = 0;
-  if (m[8] === undefined) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 24 || om > 60) return undefined;
-    offsetSeconds = (m[9] === '-' ? -1 : 1) * (oh * 3600 + om * 60);
-  }
-  const localSecs = BigInt(daysFromCivil(year, month, day)) * 86400n + BigInt(hour * 3600 + min * 60 + sec);
-  const unixNano = (localSecs - BigInt(offsetSeconds)) * NS_PER_SEC + BigInt(nsec);
-  return {text, unixNano, offsetSeconds};
-}
-
-/** Orders two times by instant (Go's Before/After); the zone does not matter. */
-export function compareGoTime(a: GoTime, b: GoTime): number {
-  return a.unixNano < b.unixNano ? -1 : a.unixNano > b.unixNano ? 1 : 0;
 }
 
 let lastNow = 0n;
@@ -241,11 +142,11 @@ let lastNow = 0n;
  */
 export function goTimeNow(clock: Pick<Clock, 'now'> = systemClock): GoTime {
   const ms = BigInt(Math.floor(clock.now()));
-  if (clock !== systemClock) return goTimeFromUnixNano(ms * 1_000_000n);
+  if (clock !== systemClock) return timeFromUnixNano(ms * 1_000_000n);
   let ns = ms * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
   if (ns <= lastNow) ns = lastNow + 1n;
   lastNow = ns;
-  return goTimeFromUnixNano(ns);
+  return timeFromUnixNano(ns);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -381,15 +282,6 @@ function writeGoJsonChecked(body: GoJsonOut): string {
   }
 }
 
-/** A Go `map[string]V` member: `null` → null; an object merges into `prev` (as Go does). */
-function goMap<V>(v: JsonValue, prev: Map<string, V> | null, where: string, goType: string, elem: (e: JsonValue) => V): Map<string, V> | null {
-  if (v.kind === 'null') return null;
-  if (v.kind !== 'object') throw typeError(jsonKindName(v), where, goType);
-  const out = prev ?? new Map<string, V>();
-  for (const m of v.members) out.set(m.key, elem(m.value));
-  return out;
-}
-
 function checkString(value: string, what: string): void {
   if (typeof value !== 'string') throw new EncodeError('invalid-field', `${what} must be a string`);
 }
@@ -454,7 +346,7 @@ function decodeRoutingUpdate(b: Buffer): RoutingUpdate {
         u.updateSequence = goUint(v, at(field)) ?? u.updateSequence;
         break;
       case 'Connections':
-        connections = goMap(v, connections, at(field), 'map[string]float64', (e) => goFloat64(e, at(field)) ?? 0);
+        connections = goStringMap(v, connections, at(field), 'map[string]float64', (e) => goFloat64(e, at(field)) ?? 0);
         break;
       case 'ForwardingNode':
         u.forwardingNode = goString(v, at(field)) ?? u.forwardingNode;
@@ -518,7 +410,7 @@ export function encodeServiceAdvertisement(ad: ServiceAdvertisement): Buffer {
     new Map<string, GoJsonOut>([
       ['NodeID', ad.nodeId],
       ['Service', ad.service],
-      ['Time', formatGoTime(ad.time.unixNano, ad.time.offsetSeconds)],
+      ['Time', timeText(ad.time)],
       ['ConnType', ad.connType],
       ['Tags', ad.tags === null ? null : sortedMap(ad.tags)],
       ['WorkCommands', workCommands],
@@ -531,7 +423,7 @@ function decodeTime(v: JsonValue, prev: GoTime): GoTime {
   if (v.kind === 'null') return prev;
   if (v.kind !== 'string') throw new DecodeError('bad-time', 'Time.UnmarshalJSON: input is not a JSON string', MSG_TYPE_SERVICE_ADVERTISEMENT);
   // Go parses the raw literal without unescaping, so any escape makes it invalid.
-  const t = v.escaped ? undefined : parseGoTime(v.value);
+  const t = v.escaped ? undefined : unmarshalTimeJSON(v.value);
   if (t === undefined) throw new DecodeError('bad-time', `parsing time ${JSON.stringify(v.value)} as RFC 3339 failed`, MSG_TYPE_SERVICE_ADVERTISEMENT);
   return t;
 }
@@ -571,7 +463,7 @@ function decodeServiceAdvertisement(b: Buffer): DecodedServiceAdvertisement {
         break;
       }
       case 'Tags':
-        tags = goMap(v, tags, at(field), 'map[string]string', (e) => goString(e, at(field)) ?? '');
+        tags = goStringMap(v, tags, at(field), 'map[string]string', (e) => goString(e, at(field)) ?? '');
         break;
       case 'WorkCommands':
         workCommands = decodeWorkCommands(v, at(field));

@@ -20,7 +20,9 @@ import {
 } from './x509.js';
 import {parseIpAddress, type CertNames} from './names.js';
 import {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './tool-options.js';
-import {goPathErrorText} from '../go-errors.js';
+import {pathErrorText} from '../go/errno.js';
+import {parseRFC3339, unixMilli} from '../go/time.js';
+import {ValueError} from '../go/value-error.js';
 
 export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './tool-options.js';
 
@@ -32,7 +34,7 @@ export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './t
 
 /** A Node fs error in Go's `open <path>: <reason>` form. */
 function goFileError(op: 'open' | 'read', path: string, err: unknown): CertToolError {
-  return new CertToolError(goPathErrorText(err, op, path));
+  return new CertToolError(pathErrorText(err, op, path));
 }
 
 /** Reads a file; errors are worded like Go's os.ReadFile. */
@@ -55,76 +57,13 @@ export function writeSecretFile(path: string, data: string): void {
   }
 }
 
-const RFC3339_LAYOUT = '2006-01-02T15:04:05Z07:00';
-
-function goQuote(s: string): string {
-  return JSON.stringify(s);
-}
-
-/**
- * Parses an RFC 3339 time like Go's `time.Parse(time.RFC3339, s)`, with Go's error texts
- * (`parsing time "x" as "2006-01-02T15:04:05Z07:00": cannot parse "x" as "2006"`,
- * `parsing time "…": month out of range`, …).
- */
-export function parseRfc3339(s: string): Date {
-  let rest = s;
-  const cannot = (elem: string) => new CertToolError(`parsing time ${goQuote(s)} as ${goQuote(RFC3339_LAYOUT)}: cannot parse ${goQuote(rest)} as ${goQuote(elem)}`, true);
-  const range = (what: string) => new CertToolError(`parsing time ${goQuote(s)}: ${what} out of range`, true);
-  const num = (len: number, elem: string): number => {
-    const m = new RegExp(`^\\d{${len}}`).exec(rest);
-    if (!m) throw cannot(elem);
-    rest = rest.slice(len);
-    return Number(m[0]);
-  };
-  const lit = (l: string) => {
-    if (!rest.startsWith(l)) throw cannot(l);
-    rest = rest.slice(l.length);
-  };
-  const year = num(4, '2006');
-  lit('-');
-  const month = num(2, '01');
-  if (month < 1 || month > 12) throw range('month');
-  lit('-');
-  const day = num(2, '02');
-  lit('T');
-  const hour = num(2, '15');
-  if (hour > 23) throw range('hour');
-  lit(':');
-  const minute = num(2, '04');
-  if (minute > 59) throw range('minute');
-  lit(':');
-  const second = num(2, '05');
-  if (second > 59) throw range('second');
-  let ms = 0;
-  const frac = /^[.,](\d+)/.exec(rest);
-  if (frac) {
-    ms = Math.floor(Number(`0.${frac[1]}`) * 1000);
-    rest = rest.slice(frac[0].length);
-  }
-  let offsetMin = 0;
-  if (rest.startsWith('Z')) {
-    rest = rest.slice(1);
-  } else {
-    const z = /^([+-])(\d{2}):(\d{2})/.exec(rest);
-    if (!z) throw cannot('Z07:00');
-    const hh = Number(z[2]);
-    const mm = Number(z[3]);
-    if (hh > 24) throw range('time zone offset hour');
-    if (mm > 60) throw range('time zone offset minute');
-    offsetMin = (z[1] === '-' ? -1 : 1) * (hh * 60 + mm);
-    rest = rest.slice(z[0].length);
-  }
-  if (rest !== '') throw new CertToolError(`parsing time ${goQuote(s)}: extra text: ${goQuote(rest)}`, true);
-  const dim = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
-  if (day < 1 || day > dim) throw range('day');
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, ms);
-  return new Date(d.getTime() - offsetMin * 60_000);
-}
-
 function optionalTime(s: string | undefined): Date | undefined {
-  return s === undefined || s === '' ? undefined : parseRfc3339(s);
+  if (s === undefined || s === '') return undefined;
+  try {
+    return new Date(unixMilli(parseRFC3339(s)));
+  } catch (err) {
+    throw err instanceof ValueError ? new CertToolError(err.message, true) : err;
+  }
 }
 
 function asToolError(err: unknown): CertToolError {

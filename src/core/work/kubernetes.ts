@@ -4,7 +4,7 @@
  * starting a unit fails — this node cannot create pods yet.
  */
 import {readFileSync} from 'node:fs';
-import {parseGoDuration} from '../config/go-values.js';
+import {parseDuration} from '../go/time.js';
 import {STATE_CANCELED, STATE_FAILED, isComplete, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from './workceptor.js';
@@ -74,7 +74,7 @@ export class KubernetesUnit extends WorkUnit {
     }
     if (got('pod_pending_timeout') !== '') {
       try {
-        parseGoDuration(got('pod_pending_timeout'));
+        parseDuration(got('pod_pending_timeout'));
       } catch {
         throw new WorkError("failed to parse pod_pending_timeout -- valid examples include '1.5h', '30m', '30m10s'");
       }

@@ -15,11 +15,12 @@
  */
 import {open} from 'node:fs/promises';
 import type {Duplex} from 'node:stream';
-import {parseGoDuration} from '../config/go-values.js';
-import {sortedMap} from '../netceptor/go-json.js';
+import {pathErrorText} from '../go/errno.js';
+import {asGoMap, sortedMap} from '../go/json.js';
+import {formatLocal, formatRFC3339Nano, GO_ZERO_TIME_TEXT, isZeroTime, parseDuration, unixMilli, unixNanoFromMilli, unmarshalTimeJSON} from '../go/time.js';
 import {Netceptor} from '../netceptor/node.js';
 import type {MeshStream} from '../netceptor/streams.js';
-import {encodeReply, goMap} from '../control/protocol.js';
+import {encodeReply} from '../control/protocol.js';
 import {decodeStatus, isComplete, stdoutSize, STATE_FAILED, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type RemoteSubmitOptions, type WorkTypeDef, type Workceptor} from './workceptor.js';
@@ -54,8 +55,6 @@ export interface RemoteExtraData {
   /** Go time.Time JSON (RFC 3339 with nanoseconds); the zero time means "no expiration". */
   Expiration: string;
 }
-
-export const GO_ZERO_TIME_TEXT = '0001-01-01T00:00:00Z';
 
 /** Builds the record with keys in struct order and RemoteParams sorted (Go encodes maps sorted). */
 function makeExtra(e: RemoteExtraData): RemoteExtraData {
@@ -98,40 +97,6 @@ export function normalizeExtra(v: unknown): RemoteExtraData {
 
 function isSecretKey(k: string): boolean {
   return k.toLowerCase().startsWith('secret_');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Time formatting
-// ---------------------------------------------------------------------------------------------
-
-/** Go's time.Time JSON form of an instant (UTC, fraction to the nanosecond, zeros trimmed). */
-export function formatRfc3339Nano(epochMs: number): string {
-  const whole = Math.floor(epochMs / 1000);
-  const nanos = Math.round((epochMs - whole * 1000) * 1e6);
-  const base = new Date(whole * 1000).toISOString().slice(0, 19);
-  const frac = nanos > 0 ? '.' + String(Math.min(nanos, 999_999_999)).padStart(9, '0').replace(/0+$/, '') : '';
-  return `${base}${frac}Z`;
-}
-
-/** Parses Go's RFC 3339 time text to epoch milliseconds; undefined for the zero time or junk. */
-export function parseRfc3339(text: string): number | undefined {
-  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|([+-])(\d\d):(\d\d))$/.exec(text);
-  if (!m) return undefined;
-  if (m[1] === '0001' && m[2] === '01' && m[3] === '01' && m[4] === '00' && m[5] === '00' && m[6] === '00' && !m[7]) return undefined;
-  let ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  if (m[7]) ms += Number(`0.${m[7]}`) * 1000;
-  if (m[9]) ms -= (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) * 60_000;
-  return ms;
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** Go layout `Mon Jan 2 15:04:05` in local time. */
-export function formatGoStamp(epochMs: number): string {
-  const d = new Date(epochMs);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${d.getDate()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,12 +166,9 @@ class Pulse {
   }
 }
 
-/** Node-style fs errors in Go's words where it matters (`open <path>: no such file or directory`). */
+/** A failed open in Go's words (`open <path>: no such file or directory`). */
 function fsErrorText(err: unknown, path: string): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return `open ${path}: no such file or directory`;
-  if (e?.code === 'EACCES') return `open ${path}: permission denied`;
-  return e instanceof Error ? e.message : String(err);
+  return pathErrorText(err, 'open', path);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,7 +394,7 @@ export class RemoteUnit extends WorkUnit {
     const e = normalizeExtra(raw);
     const shown: Record<string, string> = {};
     for (const [k, v] of Object.entries(e.RemoteParams)) if (!isSecretKey(k)) shown[k] = v;
-    return {...s, ExtraData: {...e, RemoteParams: goMap(shown)}};
+    return {...s, ExtraData: {...e, RemoteParams: asGoMap(shown)}};
   }
 
   override signFlag(): boolean {
@@ -975,7 +937,8 @@ export class RemoteUnit extends WorkUnit {
     if (e.RemoteStarted) throw new WorkError('unit was already started');
     if (this.job) throw new WorkError('start or monitor process already running');
     const job = this.newJob();
-    const exp = parseRfc3339(e.Expiration);
+    const expTime = unmarshalTimeJSON(e.Expiration);
+    const exp = expTime === undefined || isZeroTime(expTime) ? undefined : unixMilli(expTime);
     if (exp !== undefined) this.armExpiry(job, exp);
     const r = await this.runAndMonitor(job, false, (conn, signal) => this.submitExchange(conn, signal));
     return r === 'done' ? 'started' : 'pending';
@@ -990,7 +953,7 @@ export class RemoteUnit extends WorkUnit {
       if (e.RemoteStarted || this.stopped) return;
       this.safely('expiry', () =>
         this.updateFull((s) => {
-          s.Detail = `Work unit expired on ${formatGoStamp(expMs)}`;
+          s.Detail = `Work unit expired on ${formatLocal(expMs, 'Mon Jan 2 15:04:05')}`;
           s.State = STATE_FAILED;
         }),
       );
@@ -1095,13 +1058,13 @@ export async function allocateRemoteUnit(wc: Workceptor, opts: RemoteSubmitOptio
   let ttlMs: number | undefined;
   if (opts.ttl !== '') {
     try {
-      ttlMs = parseGoDuration(opts.ttl);
+      ttlMs = parseDuration(opts.ttl);
     } catch (err) {
       throw new WorkError((err as Error).message);
     }
   }
   const unit = wc.allocate(remoteTypeDef, opts.params) as RemoteUnit;
-  const expiration = ttlMs === undefined ? GO_ZERO_TIME_TEXT : formatRfc3339Nano(performance.timeOrigin + performance.now() + ttlMs);
+  const expiration = ttlMs === undefined ? GO_ZERO_TIME_TEXT : formatRFC3339Nano(unixNanoFromMilli(performance.timeOrigin + performance.now() + ttlMs));
   try {
     unit.updateExtra((e) => {
       e.RemoteNode = opts.node;

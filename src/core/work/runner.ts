@@ -24,10 +24,9 @@
  */
 import {spawn, type ChildProcess, type StdioOptions} from 'node:child_process';
 import {accessSync, closeSync, constants as fsConstants, fsyncSync, openSync, readdirSync, readSync, statSync} from 'node:fs';
-import {isAbsolute, join} from 'node:path';
-import {goQuote} from '../config/go-values.js';
-import {goErrorText, goPathErrorText} from '../go-errors.js';
-import {goExitCode, goProcessStateString} from './go-exit.js';
+import {join} from 'node:path';
+import {errnoText, pathErrorText} from '../go/errno.js';
+import {execLookPath, processExitCode, processStateString} from '../go/exec.js';
 import {shlexSplit} from './shlex.js';
 import {STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, updateBasicStatus} from './status.js';
 
@@ -64,41 +63,8 @@ function killDelayFromEnv(): number {
 /** Go-style text of an error thrown by a status-file write. */
 function statusErrorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.syscall === 'string' && typeof e.path === 'string') return goPathErrorText(e, e.syscall, e.path);
+  if (e && typeof e.syscall === 'string' && typeof e.path === 'string') return pathErrorText(e, e.syscall, e.path);
   return e instanceof Error ? e.message : String(err);
-}
-
-/** Go's findExecutable: a regular file (after symlinks) with an execute bit for us. */
-function isExecutable(path: string): boolean {
-  try {
-    if (statSync(path).isDirectory()) return false;
-    accessSync(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * What Go's `exec.Command(name)` + `Start` resolve `name` to: bare names (no `/`) are looked
- * up in PATH (empty entries mean `.`); anything with a `/` is used as given. Returns the path
- * to execute or throws RunnerError with Go's text.
- */
-export function goResolveCommand(name: string, pathEnv = process.env.PATH ?? ''): string {
-  if (name === '') throw new RunnerError('exec: no command');
-  if (name.includes('/')) return name;
-  const dirs = pathEnv === '' ? [] : pathEnv.split(':');
-  for (let dir of dirs) {
-    if (dir === '') dir = '.';
-    const candidate = join(dir, name);
-    if (isExecutable(candidate)) {
-      if (!isAbsolute(candidate)) {
-        throw new RunnerError(`exec: ${goQuote(name)}: cannot run executable found relative to current directory`);
-      }
-      return candidate;
-    }
-  }
-  throw new RunnerError(`exec: ${goQuote(name)}: executable file not found in $PATH`);
 }
 
 let binfmtCache: boolean | undefined;
@@ -146,7 +112,7 @@ function wouldBeExecFormatError(path: string): boolean {
 function spawnErrorText(path: string, err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('ERR_INVALID_ARG')) return `fork/exec ${path}: invalid argument`;
-  return `fork/exec ${path}: ${goErrorText(err)}`;
+  return `fork/exec ${path}: ${errnoText(err)}`;
 }
 
 /** Spawns the job; resolves once it runs, rejects with RunnerError if exec failed. */
@@ -232,7 +198,7 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
       stdin = openSync(stdinPath, 'r');
       openFds.push(stdin);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return fail(goPathErrorText(err, 'open', stdinPath));
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return fail(pathErrorText(err, 'open', stdinPath));
       stdin = 'ignore';
     }
     const stdoutPath = join(unitdir, 'stdout');
@@ -241,12 +207,12 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
       stdout = openSync(stdoutPath, fsConstants.O_CREAT | fsConstants.O_WRONLY, 0o600);
       openFds.push(stdout);
     } catch (err) {
-      return fail(goPathErrorText(err, 'open', stdoutPath));
+      return fail(pathErrorText(err, 'open', stdoutPath));
     }
 
     let child: ChildProcess;
     try {
-      const path = goResolveCommand(command);
+      const path = execLookPath(command, process.env.PATH ?? '');
       if (wouldBeExecFormatError(path)) throw new RunnerError(`fork/exec ${path}: exec format error`);
       if (stopRequested) {
         update(STATE_FAILED, 'Killed', stdoutSize(unitdir));
@@ -289,11 +255,11 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
       child.once('exit', (code, signal) => {
         if (settled || stopping) return; // a stop in progress writes `Killed`
         clearInterval(timer);
-        const detail = goProcessStateString(code, signal);
+        const detail = processStateString(code, signal);
         syncFile(stdoutPath);
         update(code === 0 ? STATE_SUCCEEDED : STATE_FAILED, detail, stdoutSize(unitdir));
         log(`PID ${pid} finished: ${detail}`, 'debug');
-        done(goExitCode(code, signal));
+        done(processExitCode(code, signal));
       });
 
       onStop = (): void => {

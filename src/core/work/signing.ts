@@ -19,10 +19,10 @@
  */
 import {constants, type KeyObject, sign as cryptoSign, verify as cryptoVerify} from 'node:crypto';
 import {readFileSync} from 'node:fs';
-import {goQuote} from '../config/go-values.js';
-import {goDurationString} from '../control/protocol.js';
-import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../netceptor/go-json.js';
-import {goPathErrorText} from '../go-errors.js';
+import {strconvQuote} from '../go/strconv.js';
+import {durationString} from '../go/time.js';
+import {foldName, GoJsonError, parseGoJson, writeGoJson, type JsonValue} from '../go/json.js';
+import {pathErrorText} from '../go/errno.js';
 import {base64Decode} from '../go/base64.js';
 import {loadPrivateKey, loadPublicKey} from '../pki/pem-file.js';
 
@@ -43,7 +43,7 @@ export interface WorkVerificationConfig {
 
 /** A Go `*PathError` text for a failed file system call: `<op> <path>: <errno text>`. */
 function pathError(err: unknown, op: string, path: string): string {
-  return goPathErrorText(err, (err as NodeJS.ErrnoException)?.syscall ?? op, path);
+  return pathErrorText(err, (err as NodeJS.ErrnoException)?.syscall ?? op, path);
 }
 
 function readKeyFile(path: string): Buffer {
@@ -254,7 +254,7 @@ function decodeNumericDate(v: JsonValue): bigint {
   } else if (v.kind === 'string') {
     if (!JSON_NUMBER.test(v.value)) {
       const literal = v.escaped ? JSON.stringify(v.value) : `"${v.value}"`;
-      throw new JwtError(`could not parse NumericData: json: invalid number literal, trying to unmarshal ${goQuote(literal)} into Number`);
+      throw new JwtError(`could not parse NumericData: json: invalid number literal, trying to unmarshal ${strconvQuote(literal)} into Number`);
     }
     text = v.value;
   } else {
@@ -262,7 +262,7 @@ function decodeNumericDate(v: JsonValue): bigint {
   }
   const f = Number(text);
   if (!Number.isFinite(f)) {
-    throw new JwtError(`could not convert json number value to float: strconv.ParseFloat: parsing ${goQuote(text)}: value out of range`);
+    throw new JwtError(`could not convert json number value to float: strconv.ParseFloat: parsing ${strconvQuote(text)}: value out of range`);
   }
   // time.Unix(int64(whole), int64(frac*1e9)).Truncate(time.Second); int64 conversion of
   // an out-of-range float gives math.MinInt64 on amd64.
@@ -340,7 +340,7 @@ function claimsError(c: Claims, nowNs: bigint): string | undefined {
     let d = nowNs - c.exp;
     if (d > MAX_DURATION) d = MAX_DURATION;
     if (d < MIN_DURATION) d = MIN_DURATION;
-    err = `token is expired by ${goDurationString(d)}`;
+    err = `token is expired by ${durationString(d)}`;
   }
   if (c.iat !== undefined && !(nowNs >= c.iat)) err = 'token used before issued';
   if (c.nbf !== undefined && !(nowNs >= c.nbf)) err = 'token is not valid yet';

@@ -9,7 +9,7 @@
  */
 import {closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
-import {goQuote, writeGoJson, type GoJsonOut} from '../netceptor/go-json.js';
+import {jsonQuote, toGoJsonOut, writeGoJson} from '../go/json.js';
 
 export const STATE_PENDING = 0;
 export const STATE_RUNNING = 1;
@@ -50,20 +50,11 @@ export function isComplete(state: number): boolean {
   return state === STATE_SUCCEEDED || state === STATE_FAILED;
 }
 
-/** Converts a plain value to the Go JSON writer's model, keeping object key order (struct order). */
-export function toGoOut(v: unknown): GoJsonOut {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map(toGoOut);
-  if (v instanceof Map) return new Map([...v].map(([k, x]) => [String(k), toGoOut(x)]));
-  return new Map(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).map(([k, x]) => [k, toGoOut(x)]));
-}
-
 /** The exact bytes Go writes for a record (struct order, compact, trailing LF). */
 export function encodeStatus(s: StatusRecord): string {
   return (
-    `{"State":${Math.trunc(s.State)},"Detail":${goQuote(s.Detail)},"StdoutSize":${Math.trunc(s.StdoutSize)},` +
-    `"WorkType":${goQuote(s.WorkType)},"ExtraData":${writeGoJson(toGoOut(s.ExtraData))}}\n`
+    `{"State":${Math.trunc(s.State)},"Detail":${jsonQuote(s.Detail)},"StdoutSize":${Math.trunc(s.StdoutSize)},` +
+    `"WorkType":${jsonQuote(s.WorkType)},"ExtraData":${writeGoJson(toGoJsonOut(s.ExtraData))}}\n`
   );
 }
 

@@ -12,7 +12,7 @@ import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {goListenError} from '../../core/go-errors.js';
+import {listenOpError} from '../../core/go/errno.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
@@ -169,7 +169,7 @@ export class TcpListenerBackend implements MeshBackend {
     }
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));
+      const onError = (err: Error) => reject(listenOpError(err, 'tcp', this.options.bindAddr, this.options.port));
       server.once('error', onError);
       server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
         server.off('error', onError);

@@ -13,7 +13,7 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {startDialer} from '../backend-common/items.js';
-import {goListenError} from '../../core/go-errors.js';
+import {listenOpError} from '../../core/go/errno.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
 /** Go refuses to send larger datagrams. */
@@ -118,7 +118,7 @@ export class UdpListenerBackend implements MeshBackend {
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => {
         socket.close();
-        reject(goListenError(err, 'udp', bind, this.options.port));
+        reject(listenOpError(err, 'udp', bind, this.options.port));
       };
       socket.once('error', onError);
       socket.bind(this.options.port, address, () => {

@@ -21,7 +21,7 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {goListenError} from '../../core/go-errors.js';
+import {listenOpError} from '../../core/go/errno.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
@@ -216,7 +216,7 @@ export class WsListenerBackend implements MeshBackend {
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => logTlsHandshakeFailure(logger, tlsRepeats, this.options.tls, err, socket));
 
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(goListenError(err, 'tcp', this.options.bindAddr, this.options.port));
+      const onError = (err: Error) => reject(listenOpError(err, 'tcp', this.options.bindAddr, this.options.port));
       server.once('error', onError);
       server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
         server.off('error', onError);

@@ -1,6 +1,6 @@
 /** The `node` item (config.md §5.1): node identity and data directory. */
 import {hostname} from 'node:os';
-import {parseGoDuration} from '../../core/config/go-values.js';
+import {parseDuration} from '../../core/go/time.js';
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {parseFirewallRules} from '../../core/netceptor/firewall.js';
 import {Netceptor} from '../../core/netceptor/node.js';
@@ -31,7 +31,7 @@ export function parseMaxIdle(text: string): number {
   if (text === '') return DEFAULT_MAX_IDLE_MS;
   let ms: number;
   try {
-    ms = parseGoDuration(text);
+    ms = parseDuration(text);
   } catch {
     throw new Error("failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'");
   }

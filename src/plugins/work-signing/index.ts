@@ -10,7 +10,7 @@
  * and leaving it out means 5 minutes instead of a nil-pointer panic at startup.
  */
 import {statSync} from 'node:fs';
-import {parseGoDuration} from '../../core/config/go-values.js';
+import {parseDuration} from '../../core/go/time.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
 import type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
 
@@ -47,7 +47,7 @@ const TOKEN_EXPIRATION_ERROR = "failed to parse TokenExpiration -- valid example
 export function parseTokenExpiration(text: string): number {
   if (text === '') return DEFAULT_TOKEN_LIFETIME_MS;
   try {
-    return parseGoDuration(text);
+    return parseDuration(text);
   } catch {
     throw new Error(TOKEN_EXPIRATION_ERROR);
   }

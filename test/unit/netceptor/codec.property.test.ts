@@ -14,15 +14,13 @@ import {
   encodeRoutingUpdate,
   encodeServiceAdvertisement,
   encodeUnreachable,
-  formatGoTime,
-  goTimeFromUnixNano,
-  parseGoTime,
   type DataMessage,
   type NetceptorMessage,
   type RoutingUpdate,
   type ServiceAdvertisement,
   type UnreachableMessage,
 } from '../../../src/core/netceptor/codec.js';
+import {formatRFC3339Nano, timeFromUnixNano, unmarshalTimeJSON} from '../../../src/core/go/time.js';
 
 const RUNS = {numRuns: 1500};
 
@@ -86,16 +84,16 @@ const routingUpdate: fc.Arbitrary<RoutingUpdate> = fc.record({
   suspectedDuplicate: uint64,
 });
 
-const MIN_NS = parseGoTime('0000-01-01T00:00:00Z')!.unixNano;
-const MAX_NS = parseGoTime('9999-12-31T23:59:59.999999999Z')!.unixNano;
+const MIN_NS = unmarshalTimeJSON('0000-01-01T00:00:00Z')!.unixNano;
+const MAX_NS = unmarshalTimeJSON('9999-12-31T23:59:59.999999999Z')!.unixNano;
 const goTime = fc
   .tuple(fc.oneof(fc.bigInt(MIN_NS, MAX_NS), fc.bigInt(0n, 4_000_000_000n * 1_000_000_000n)), fc.integer({min: -1439, max: 1439}), fc.boolean())
   .map(([ns, minutes, utc]) => {
     const offset = utc ? 0 : minutes * 60;
     try {
-      return goTimeFromUnixNano(ns, offset);
+      return timeFromUnixNano(ns, offset);
     } catch {
-      return goTimeFromUnixNano(ns, 0); // local year would leave 0–9999
+      return timeFromUnixNano(ns, 0); // local year would leave 0–9999
     }
   });
 
@@ -272,9 +270,9 @@ describe('codec properties', () => {
     it('GoTime text ↔ instant', () => {
       fc.assert(
         fc.property(goTime, (t) => {
-          const back = parseGoTime(t.text)!;
+          const back = unmarshalTimeJSON(t.text)!;
           expect(back).to.deep.equal(t);
-          expect(formatGoTime(back.unixNano, back.offsetSeconds)).to.equal(t.text);
+          expect(formatRFC3339Nano(back.unixNano, back.offsetSeconds)).to.equal(t.text);
         }),
         RUNS,
       );

@@ -7,7 +7,6 @@ import {
   DATA_HEADER_LENGTH,
   DecodeError,
   EncodeError,
-  GO_ZERO_TIME,
   MAX_FORWARDING_HOPS,
   MAX_SERVICE_NAME_BYTES,
   MSG_TYPE_DATA,
@@ -21,7 +20,6 @@ import {
   RESERVED_SERVICE_NAMES,
   SERVICE_PING,
   SERVICE_UNREACH,
-  compareGoTime,
   decodeMessage,
   decodeUnreachable,
   encodeData,
@@ -31,11 +29,8 @@ import {
   encodeRoutingUpdate,
   encodeServiceAdvertisement,
   encodeUnreachable,
-  formatGoTime,
   forwardData,
-  goTimeFromUnixNano,
   goTimeNow,
-  parseGoTime,
   type DecodeErrorCode,
   type DecodedDataMessage,
   type DecodedServiceAdvertisement,
@@ -43,6 +38,7 @@ import {
   type RoutingUpdate,
   type ServiceAdvertisement,
 } from '../../../src/core/netceptor/codec.js';
+import {GO_ZERO_TIME, timeFromUnixNano, unmarshalTimeJSON} from '../../../src/core/go/time.js';
 import {nameHash} from '../../../src/core/netceptor/name-hash.js';
 import {encodeTcpFrame} from '../../../src/core/netceptor/tcp-framer.js';
 
@@ -509,7 +505,7 @@ describe('service advertisements (§7.1)', () => {
   const v7a: ServiceAdvertisement = {
     nodeId: 'bar',
     service: 'control',
-    time: parseGoTime('2024-10-24T20:36:52.123456789Z')!,
+    time: unmarshalTimeJSON('2024-10-24T20:36:52.123456789Z')!,
     connType: CONN_TYPE_STREAM,
     tags: new Map([['type', 'Control Service']]),
     workCommands: [{workType: 'echo', secure: false}],
@@ -546,7 +542,7 @@ describe('service advertisements (§7.1)', () => {
     const d: ServiceAdvertisement = {
       nodeId: 'bar',
       service: 'x',
-      time: goTimeFromUnixNano(BigInt(Date.UTC(2024, 9, 24, 16, 36, 52)) * 1_000_000n),
+      time: timeFromUnixNano(BigInt(Date.UTC(2024, 9, 24, 16, 36, 52)) * 1_000_000n),
       connType: CONN_TYPE_STREAM_TLS,
       tags: new Map([['b', '<&>'], ['a', '1']]),
       workCommands: null,
@@ -644,67 +640,11 @@ describe('service advertisements (§7.1)', () => {
 });
 
 describe('GoTime', () => {
-  it('parses RFC 3339 with 0–9 fraction digits, Z or ±hh:mm', () => {
-    const base = BigInt(Date.UTC(2026, 10, 25, 8, 25, 46)) * 1_000_000n;
-    expect(parseGoTime('2026-11-25T08:25:46Z')!.unixNano).to.equal(base);
-    expect(parseGoTime('2026-11-25T08:25:46.084982905Z')!.unixNano).to.equal(base + 84_982_905n);
-    expect(parseGoTime('2026-11-25T08:25:46.1Z')!.unixNano).to.equal(base + 100_000_000n);
-    expect(parseGoTime('2026-11-25T09:55:46.000000001+01:30')!.unixNano).to.equal(base + 1n);
-    expect(parseGoTime('2026-11-25T03:25:46-05:00')).to.deep.equal({text: '2026-11-25T03:25:46-05:00', unixNano: base, offsetSeconds: -18000});
-  });
-
-  it('accepts what Go 1.23 also accepts: >9 fraction digits (truncated), comma, one-digit hour, +24:00', () => {
-    const base = BigInt(Date.UTC(2026, 10, 25, 8, 25, 46)) * 1_000_000n;
-    expect(parseGoTime('2026-11-25T08:25:46.1234567899Z')!.unixNano).to.equal(base + 123_456_789n);
-    expect(parseGoTime('2026-11-25T08:25:46,5Z')!.unixNano).to.equal(base + 500_000_000n);
-    expect(parseGoTime('2026-11-25T8:25:46Z')!.unixNano).to.equal(base);
-    expect(parseGoTime('2026-11-26T08:25:46+24:00')!.unixNano).to.equal(base);
-  });
-
-  it('handles leap years, year 0 and year 9999', () => {
-    expect(parseGoTime('2024-02-29T00:00:00Z')).to.not.equal(undefined);
-    expect(parseGoTime('2000-02-29T00:00:00Z')).to.not.equal(undefined);
-    expect(parseGoTime('1900-02-29T00:00:00Z')).to.equal(undefined);
-    expect(parseGoTime('0000-02-29T00:00:00Z')).to.not.equal(undefined);
-    const t = parseGoTime('9999-12-31T23:59:59.999999999Z')!;
-    expect(formatGoTime(t.unixNano)).to.equal('9999-12-31T23:59:59.999999999Z');
-    expect(() => formatGoTime(t.unixNano + 1n)).to.throw(EncodeError, 'year outside');
-    const y0 = parseGoTime('0000-01-01T00:00:00Z')!;
-    expect(formatGoTime(y0.unixNano)).to.equal('0000-01-01T00:00:00Z');
-    expect(() => formatGoTime(y0.unixNano - 1n)).to.throw(EncodeError);
-  });
-
-  it('formats like Go RFC3339Nano: trailing zeros trimmed, no fraction when zero, Z for UTC', () => {
-    expect(formatGoTime(0n)).to.equal('1970-01-01T00:00:00Z');
-    expect(formatGoTime(-1n)).to.equal('1969-12-31T23:59:59.999999999Z');
-    expect(formatGoTime(1_500_000_000n)).to.equal('1970-01-01T00:00:01.5Z');
-    expect(formatGoTime(10n)).to.equal('1970-01-01T00:00:00.00000001Z');
-    expect(formatGoTime(0n, -4 * 3600)).to.equal('1969-12-31T20:00:00-04:00');
-    expect(formatGoTime(0n, 5 * 3600 + 30 * 60)).to.equal('1970-01-01T05:30:00+05:30');
-    expect(() => formatGoTime(0n, 90)).to.throw(EncodeError);
-    expect(() => formatGoTime(0n, 86400)).to.throw(EncodeError);
-  });
-
-  it('re-encodes a parsed time canonically (+00:00 → Z, .500 → .5)', () => {
-    const t = parseGoTime('2024-10-24T20:36:52.500+00:00')!;
-    expect(t.text).to.equal('2024-10-24T20:36:52.500+00:00');
-    expect(formatGoTime(t.unixNano, t.offsetSeconds)).to.equal('2024-10-24T20:36:52.5Z');
-  });
-
-  it('compares instants at nanosecond precision, ignoring the zone', () => {
-    const a = parseGoTime('2024-10-24T20:36:52.123456789Z')!;
-    const b = parseGoTime('2024-10-24T20:36:52.12345679Z')!;
-    const c = parseGoTime('2024-10-24T16:36:52.123456789-04:00')!;
-    expect(compareGoTime(a, b)).to.equal(-1);
-    expect(compareGoTime(b, a)).to.equal(1);
-    expect(compareGoTime(a, c)).to.equal(0);
-  });
-
   it('goTimeNow is UTC, close to Date.now(), parses back, and strictly increases', () => {
     const before = BigInt(Date.now()) * 1_000_000n;
     let prev = goTimeNow();
     expect(prev.text.endsWith('Z')).to.equal(true);
-    expect(parseGoTime(prev.text)!.unixNano).to.equal(prev.unixNano);
+    expect(unmarshalTimeJSON(prev.text)!.unixNano).to.equal(prev.unixNano);
     expect(prev.unixNano >= before && prev.unixNano < before + 2_000_000_000n).to.equal(true);
     for (let i = 0; i < 1000; i++) {
       const t = goTimeNow();

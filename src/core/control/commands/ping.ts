@@ -1,6 +1,8 @@
 /** `ping` and `traceroute` (control-service.md §4.2–§4.3). */
 import {ping, traceroute, type PingResult} from '../../netceptor/ping.js';
-import {ControlError, goDurationString, goMap} from '../protocol.js';
+import {asGoMap} from '../../go/json.js';
+import {durationString} from '../../go/time.js';
+import {ControlError} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 import type {Request} from '../protocol.js';
 import {netceptorOf, stringArg} from './common.js';
@@ -19,12 +21,12 @@ export const pingCommand: ControlCommand = {
     const node = netceptorOf(ctx.rt);
     const r = await ping(node, target(req, 'ping'), {signal: ctx.signal});
     if (r.error !== undefined) return {Error: r.error, Success: false};
-    return {From: r.from, Success: true, Time: r.timeNs, TimeStr: goDurationString(r.timeNs)};
+    return {From: r.from, Success: true, Time: r.timeNs, TimeStr: durationString(r.timeNs)};
   },
 };
 
 function hopReply(r: PingResult): Record<string, unknown> {
-  const hop: Record<string, unknown> = {From: r.from, Time: r.timeNs, TimeStr: goDurationString(r.timeNs)};
+  const hop: Record<string, unknown> = {From: r.from, Time: r.timeNs, TimeStr: durationString(r.timeNs)};
   if (r.error !== undefined) hop.Error = r.error;
   return hop;
 }
@@ -43,7 +45,7 @@ export const tracerouteCommand: ControlCommand = {
       onHop: stream ? (i, r) => ctx.writeReply({Hop: String(i), ...hopReply(r)}) : undefined,
     });
     const reply: Record<string, unknown> = {};
-    hops.forEach((h, i) => (reply[String(i)] = goMap(hopReply(h))));
+    hops.forEach((h, i) => (reply[String(i)] = asGoMap(hopReply(h))));
     return reply;
   },
 };

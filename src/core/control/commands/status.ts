@@ -1,7 +1,8 @@
 /** `status` (control-service.md §4.1). */
 import {availableParallelism, totalmem} from 'node:os';
 import {implementationString, nodeReportedVersion} from '../../version.js';
-import {ControlError, goMap} from '../protocol.js';
+import {asGoMap} from '../../go/json.js';
+import {ControlError} from '../protocol.js';
 import type {ControlCommand} from '../server.js';
 import {netceptorOf} from './common.js';
 
@@ -27,11 +28,11 @@ export const statusCommand: ControlCommand = {
       SystemMemoryMiB: () => Math.floor(totalmem() / 1048576),
       NodeID: () => node.id,
       Connections: () => node.statusConnections(),
-      RoutingTable: () => goMap(node.statusRoutingTable()),
+      RoutingTable: () => asGoMap(node.statusRoutingTable()),
       Advertisements: () =>
-        node.statusAdvertisements().map((a) => ({...a, Tags: a.Tags === null ? null : goMap(a.Tags)})),
+        node.statusAdvertisements().map((a) => ({...a, Tags: a.Tags === null ? null : asGoMap(a.Tags)})),
       KnownConnectionCosts: () =>
-        goMap(Object.fromEntries(Object.entries(node.knownConnectionCosts()).map(([k, v]) => [k, goMap(v)]))),
+        asGoMap(Object.fromEntries(Object.entries(node.knownConnectionCosts()).map(([k, v]) => [k, asGoMap(v)]))),
     };
     const reply: Record<string, unknown> = {};
     for (const [k, get] of Object.entries(all)) if (!fields || fields.includes(k)) reply[k] = get();

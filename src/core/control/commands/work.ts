@@ -9,7 +9,9 @@ import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} f
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
 import {workVerificationOf} from '../../../plugins/work-signing/index.js';
-import {ControlError, encodeReply, goMap, type Request} from '../protocol.js';
+import {asGoMap} from '../../go/json.js';
+import {strconvQuote} from '../../go/strconv.js';
+import {ControlError, encodeReply, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
 /** Keys of a JSON submit that are not runtime parameters. */
@@ -112,7 +114,7 @@ export const workCommand: ControlCommand = {
         else only = optStr(p.args, 'unitid');
         const units = only !== '' ? [lookup(wc, only)] : wc.list();
         const out: Record<string, unknown> = {};
-        for (const u of units) out[u.id] = goMap(statusReply(u.publicStatus()));
+        for (const u of units) out[u.id] = asGoMap(statusReply(u.publicStatus()));
         return out;
       }
       case 'status': {
@@ -250,7 +252,7 @@ async function results(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<
     if (p.words.length === 2) {
       const t = p.words[1];
       if (!/^[+-]?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
-        throw new ControlError(`error converting start position to integer: strconv.ParseInt: parsing ${JSON.stringify(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`);
+        throw new ControlError(`error converting start position to integer: strconv.ParseInt: parsing ${strconvQuote(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`);
       }
       startPos = Number(t);
     }

@@ -1,6 +1,7 @@
 /**
  * Go's texts for system errors (Linux errno strings), so messages about files and processes
  * read like Go receptor's: `open /x: no such file or directory`.
+ * Layer rule (see README.md): core/go imports nothing from other src/core folders.
  */
 import {constants} from 'node:os';
 
@@ -139,7 +140,7 @@ const GO_ERRNO: Readonly<Record<number, string>> = {
 };
 
 /** Go's `syscall.Errno(n).Error()`: the table text, else `errno <n>`. */
-export function goErrnoString(errno: number): string {
+export function errnoString(errno: number): string {
   return GO_ERRNO[errno] ?? `errno ${errno}`;
 }
 
@@ -148,21 +149,21 @@ export function goErrnoString(errno: number): string {
  * directory`), from its `errno` (Node reports it negated) or its `code`; falls back to
  * Node's message when neither is known.
  */
-export function goErrorText(err: unknown): string {
+export function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException | null | undefined;
-  if (e && typeof e.errno === 'number' && e.errno !== 0) return goErrnoString(Math.abs(e.errno));
+  if (e && typeof e.errno === 'number' && e.errno !== 0) return errnoString(Math.abs(e.errno));
   if (e && typeof e.code === 'string') {
     const n = (constants.errno as Record<string, number | undefined>)[e.code];
-    if (n !== undefined) return goErrnoString(n);
+    if (n !== undefined) return errnoString(n);
   }
   return e instanceof Error ? e.message : String(err);
 }
 
 /** A Go `*PathError` text: `<op> <path>: <errno text>` (op defaults to the failed syscall). */
-export function goPathErrorText(err: unknown, op: string, path: string): string {
+export function pathErrorText(err: unknown, op: string, path: string): string {
   const e = err as NodeJS.ErrnoException | null | undefined;
   const known = e && ((typeof e.errno === 'number' && e.errno !== 0) || typeof e.code === 'string');
-  const text = known ? goErrorText(err) : String(e?.message ?? err);
+  const text = known ? errnoText(err) : String(e?.message ?? err);
   return `${op} ${path}: ${text.replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '')}`;
 }
 
@@ -170,8 +171,8 @@ export function goPathErrorText(err: unknown, op: string, path: string): string 
  * A listen that failed in bind(2), as Go's `*net.OpError` reads (`listen tcp 0.0.0.0:2222: bind:
  * address already in use`); Go's default bind address is 0.0.0.0. Node's code/errno are kept.
  */
-export function goListenError(err: unknown, network: 'tcp' | 'udp', host: string | undefined, port: number): Error {
+export function listenOpError(err: unknown, network: 'tcp' | 'udp', host: string | undefined, port: number): Error {
   const e = err as NodeJS.ErrnoException | null | undefined;
-  const out: NodeJS.ErrnoException = new Error(`listen ${network} ${host || '0.0.0.0'}:${port}: bind: ${goErrorText(err)}`, {cause: err});
+  const out: NodeJS.ErrnoException = new Error(`listen ${network} ${host || '0.0.0.0'}:${port}: bind: ${errnoText(err)}`, {cause: err});
   return Object.assign(out, {code: e?.code, errno: e?.errno, syscall: e?.syscall});
 }

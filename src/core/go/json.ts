@@ -14,6 +14,11 @@
  * Writer (`writeGoJson`): compact output; object members in the order given (pass a Map;
  * use `sortedMap` for Go map types, whose keys Go sorts bytewise); Go string escaping with
  * HTML escapes; float64 formatted like Go; BigInt as a plain integer literal; `null` for nil.
+ * `toGoJsonOut` maps plain values onto it (objects as structs, `asGoMap`/Map as Go maps).
+ *
+ * One concern kept whole (over 500 lines): reader, struct rules and writer share one value
+ * model and Go's encoding/json decisions.
+ * Layer rule (see README.md): core/go imports nothing from other src/core folders.
  */
 import {isUtf8} from 'node:buffer';
 
@@ -488,6 +493,15 @@ export function goFloat64(v: JsonValue, where: string): number | undefined {
   return n;
 }
 
+/** A Go `map[string]V` member: `null` → null; an object merges into `prev` (as Go does). */
+export function goStringMap<V>(v: JsonValue, prev: Map<string, V> | null, where: string, goType: string, elem: (e: JsonValue) => V): Map<string, V> | null {
+  if (v.kind === 'null') return null;
+  if (v.kind !== 'object') throw typeError(jsonKindName(v), where, goType);
+  const out = prev ?? new Map<string, V>();
+  for (const m of v.members) out.set(m.key, elem(m.value));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------
 // Writer
 // ---------------------------------------------------------------------------------------
@@ -521,7 +535,7 @@ const NEEDS_ESCAPE = /["\\<>&\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 const HEX = '0123456789abcdef';
 
 /** A Go `encoding/json` string literal (HTML-safe escaping, as json.Marshal does). */
-export function goQuote(s: string): string {
+export function jsonQuote(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
@@ -592,14 +606,40 @@ export function writeGoJson(v: GoJsonOut): string {
     case 'bigint':
       return v.toString();
     case 'string':
-      return goQuote(v);
+      return jsonQuote(v);
   }
   if (isOutArray(v)) return '[' + v.map(writeGoJson).join(',') + ']';
   const parts: string[] = [];
-  for (const [k, val] of v) parts.push(goQuote(k) + ':' + writeGoJson(val));
+  for (const [k, val] of v) parts.push(jsonQuote(k) + ':' + writeGoJson(val));
   return '{' + parts.join(',') + '}';
 }
 
 function isOutArray(v: readonly GoJsonOut[] | ReadonlyMap<string, GoJsonOut>): v is readonly GoJsonOut[] {
   return Array.isArray(v);
+}
+
+/** Marks a plain record that Go holds as a map (its keys are written sorted), not a struct. */
+export class GoMap {
+  constructor(readonly entries: Record<string, unknown>) {}
+}
+
+/** Wraps a record so `toGoJsonOut` writes it as a Go map (keys sorted bytewise). */
+export function asGoMap(entries: Record<string, unknown>): GoMap {
+  return new GoMap(entries);
+}
+
+/**
+ * A plain value in the writer's model, the way encoding/json sees Go values: plain objects
+ * are structs (member order kept, undefined members left out), GoMap and Map are maps (keys
+ * sorted bytewise); `isMap` makes the top-level object a map. undefined and null are nil.
+ */
+export function toGoJsonOut(v: unknown, isMap = false): GoJsonOut {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.map((x) => toGoJsonOut(x));
+  if (v instanceof GoMap) return toGoJsonOut(v.entries, true);
+  if (v instanceof Map) return toGoJsonOut(Object.fromEntries([...v].map(([k, x]) => [String(k), x])), true);
+  const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+  if (isMap) entries.sort(([a], [b]) => compareBytewise(a, b));
+  return new Map(entries.map(([k, x]) => [k, toGoJsonOut(x)]));
 }

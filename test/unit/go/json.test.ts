@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   GO_JSON_MAX_DEPTH,
   GoJsonError,
+  asGoMap,
   compareBytewise,
   decodeStruct,
   decodeUtf8Go,
@@ -10,14 +11,16 @@ import {
   formatGoFloat64,
   goBool,
   goFloat64,
-  goQuote,
+  jsonQuote,
   goString,
+  goStringMap,
   goUint,
   parseGoJson,
   sortedMap,
+  toGoJsonOut,
   writeGoJson,
   type JsonValue,
-} from '../../../src/core/netceptor/go-json.js';
+} from '../../../src/core/go/json.js';
 
 function syntaxError(input: string | Uint8Array): GoJsonError {
   try {
@@ -37,7 +40,7 @@ function str(input: string | Uint8Array): string {
 
 const num = (text: string): JsonValue => ({kind: 'number', text});
 
-describe('go-json reader', () => {
+describe('go/json: reader', () => {
   it('parses every kind of value', () => {
     expect(parseGoJson('null')).to.deep.equal({kind: 'null'});
     expect(parseGoJson('true')).to.deep.equal({kind: 'bool', value: true});
@@ -197,7 +200,7 @@ describe('go-json reader', () => {
   });
 });
 
-describe('go-json struct helpers', () => {
+describe('go/json: struct helpers', () => {
   it('foldName folds ASCII case and the four non-ASCII runes Go folds onto ASCII', () => {
     expect(foldName('NodeID')).to.equal('NODEID');
     expect(foldName('nodeid')).to.equal(foldName('NODEID'));
@@ -260,26 +263,26 @@ describe('go-json struct helpers', () => {
   });
 });
 
-describe('go-json writer', () => {
+describe('go/json: writer', () => {
   it('escapes strings like Go (HTML-safe, U+2028/9, control characters)', () => {
-    expect(goQuote('<&>')).to.equal('"\\u003c\\u0026\\u003e"');
-    expect(goQuote('a\u2028b\u2029c')).to.equal('"a\\u2028b\\u2029c"');
-    expect(goQuote('\u0000\u0001\u001f')).to.equal('"\\u0000\\u0001\\u001f"');
-    expect(goQuote('\b\f\n\r\t')).to.equal('"\\b\\f\\n\\r\\t"');
-    expect(goQuote('"\\/')).to.equal('"\\"\\\\/"');
-    expect(goQuote('\u007f é 😀')).to.equal('"\u007f é 😀"');
-    expect(goQuote('plain')).to.equal('"plain"');
+    expect(jsonQuote('<&>')).to.equal('"\\u003c\\u0026\\u003e"');
+    expect(jsonQuote('a\u2028b\u2029c')).to.equal('"a\\u2028b\\u2029c"');
+    expect(jsonQuote('\u0000\u0001\u001f')).to.equal('"\\u0000\\u0001\\u001f"');
+    expect(jsonQuote('\b\f\n\r\t')).to.equal('"\\b\\f\\n\\r\\t"');
+    expect(jsonQuote('"\\/')).to.equal('"\\"\\\\/"');
+    expect(jsonQuote('\u007f é 😀')).to.equal('"\u007f é 😀"');
+    expect(jsonQuote('plain')).to.equal('"plain"');
   });
 
   it('writes a lone surrogate as \\ufffd (Go writes invalid UTF-8 that way)', () => {
-    expect(goQuote('a\ud800b')).to.equal('"a\\ufffdb"');
-    expect(goQuote('\ude00')).to.equal('"\\ufffd"');
+    expect(jsonQuote('a\ud800b')).to.equal('"a\\ufffdb"');
+    expect(jsonQuote('\ude00')).to.equal('"\\ufffd"');
   });
 
-  it('round-trips any string through goQuote and the reader', () => {
+  it('round-trips any string through jsonQuote and the reader', () => {
     fc.assert(
       fc.property(fc.string({unit: 'binary', maxLength: 30}), (s) => {
-        expect(str(goQuote(s))).to.equal(s);
+        expect(str(jsonQuote(s))).to.equal(s);
       }),
     );
   });
@@ -347,6 +350,29 @@ describe('go-json writer', () => {
     ]);
     expect(writeGoJson(ad)).to.equal(
       '{"NodeID":"bar","Service":"x","Time":"2024-10-24T16:36:52Z","ConnType":2,"Tags":{"a":"1","b":"\\u003c\\u0026\\u003e"},"WorkCommands":null,"Cancel":false}',
+    );
+  });
+});
+
+describe('go/json: Go maps and structs from plain values', () => {
+  it('toGoJsonOut keeps struct order, sorts Go maps (asGoMap, Map, or a top-level map)', () => {
+    const v = {b: 1, a: asGoMap({z: 1, y: [true, null]}), m: new Map<string, unknown>([['q', 'x'], ['p', undefined]]), u: undefined};
+    expect(writeGoJson(toGoJsonOut(v))).to.equal('{"b":1,"a":{"y":[true,null],"z":1},"m":{"q":"x"}}');
+    expect(writeGoJson(toGoJsonOut({b: 1, a: {d: 1, c: 2}}, true))).to.equal('{"a":{"d":1,"c":2},"b":1}');
+    expect(toGoJsonOut(undefined)).to.equal(null);
+    expect(toGoJsonOut(5n)).to.equal(5n);
+  });
+
+  it('goStringMap decodes a map[string]V member: null → null, objects merge, other kinds are type errors', () => {
+    const num = (e: JsonValue) => goFloat64(e, 'T.M') ?? 0;
+    expect(goStringMap(parseGoJson('null'), new Map([['a', 1]]), 'T.M', 'map[string]float64', num)).to.equal(null);
+    const prev = new Map([['a', 1]]);
+    const got = goStringMap(parseGoJson('{"b":2,"a":3}'), prev, 'T.M', 'map[string]float64', num);
+    expect(got).to.equal(prev);
+    expect([...got!]).to.deep.equal([['a', 3], ['b', 2]]);
+    expect(() => goStringMap(parseGoJson('[1]'), null, 'T.M', 'map[string]float64', num)).to.throw(
+      GoJsonError,
+      'json: cannot unmarshal array into Go struct field T.M of type map[string]float64',
     );
   });
 });
