@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import {goParseBool, ValueError} from '../config/go-values.js';
 import {parseYaml11, readConfigText} from '../config/yaml-file.js';
 import {errorMessage, ReceptorError} from '../errors.js';
+import {LineReader} from '../wire/line-reader.js';
 import {parseControlAddress, type ControlAddress} from './address.js';
 
 /** TLS settings for `tls://` addresses (file paths, like receptorctl's options). */
@@ -73,7 +74,6 @@ export interface DetachedConnection {
 }
 
 const GREETING_RE = /^Receptor Control, node ([^\n]+)$/;
-const LF = 0x0a;
 
 /** Text after `ERROR:` (receptorctl drops the first 7 characters of `ERROR: <msg>`). */
 function errorText(line: string): string {
@@ -299,10 +299,8 @@ export class ControlClient {
   /** Node ID from the greeting (updated by {@link handshake}). */
   nodeId = '';
 
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  /** chunks[0..scanned) are known to hold no LF. */
-  private scanned = 0;
+  /** Replies may be any length (a `work list` of many units); no limit. */
+  private readonly lines = new LineReader({cr: 'trailing'});
   private eof = false;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
@@ -311,8 +309,7 @@ export class ControlClient {
   private lock: Promise<unknown> = Promise.resolve();
 
   private readonly onData = (chunk: Buffer) => {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
+    this.lines.push(chunk);
     this.notify();
   };
   private readonly onEnd = () => {
@@ -377,7 +374,7 @@ export class ControlClient {
 
   /** True once the node has closed its sending side and every buffered byte was consumed. */
   get ended(): boolean {
-    return this.eof && this.buffered === 0;
+    return this.eof && this.lines.size === 0;
   }
 
   /**
@@ -463,12 +460,12 @@ export class ControlClient {
    */
   async readLine(opts: ReadOptions = {}): Promise<string | null> {
     return this.waitFor(opts, 'a reply line', () => {
-      const line = this.takeLine();
+      const line = this.lines.nextLine();
       if (line !== undefined) return {value: line};
       if (this.failure) throw this.lostError();
       if (this.eof) {
-        if (this.buffered === 0) return {value: null};
-        const partial = this.peek().toString('utf8');
+        if (this.lines.size === 0) return {value: null};
+        const partial = this.lines.peek().toString('utf8');
         throw new ControlConnectError(`The connection was closed in the middle of a reply (received ${JSON.stringify(partial.length > 200 ? partial.slice(0, 200) + '…' : partial)})`);
       }
       return undefined;
@@ -478,7 +475,7 @@ export class ControlClient {
   /** Next chunk of raw bytes (buffered bytes first); `null` at end of stream. */
   async readChunk(opts: ReadOptions = {}): Promise<Buffer | null> {
     return this.waitFor(opts, 'data', () => {
-      if (this.buffered > 0) return {value: this.takeBuffered()};
+      if (this.lines.size > 0) return {value: this.takeBuffered()};
       if (this.failure) throw this.lostError();
       if (this.eof) return {value: null};
       return undefined;
@@ -487,11 +484,7 @@ export class ControlClient {
 
   /** Removes and returns every buffered byte. */
   takeBuffered(): Buffer {
-    const all = this.peek();
-    this.chunks = [];
-    this.buffered = 0;
-    this.scanned = 0;
-    return all;
+    return this.lines.takeRest();
   }
 
   /**
@@ -512,35 +505,6 @@ export class ControlClient {
   private lostError(): ControlConnectError {
     const err = this.failure;
     return new ControlConnectError(`The connection to the node was lost: ${describe(err)}`, err);
-  }
-
-  private peek(): Buffer {
-    if (this.chunks.length === 1) return this.chunks[0];
-    const all = Buffer.concat(this.chunks, this.buffered);
-    this.chunks = this.buffered > 0 ? [all] : [];
-    this.scanned = 0;
-    return all;
-  }
-
-  private takeLine(): string | undefined {
-    for (let i = this.scanned; i < this.chunks.length; i++) {
-      const idx = this.chunks[i].indexOf(LF);
-      if (idx < 0) {
-        this.scanned = i + 1;
-        continue;
-      }
-      const parts = this.chunks.slice(0, i);
-      parts.push(this.chunks[i].subarray(0, idx));
-      const rest = this.chunks[i].subarray(idx + 1);
-      const lineBytes = Buffer.concat(parts);
-      this.chunks = rest.length > 0 ? [rest, ...this.chunks.slice(i + 1)] : this.chunks.slice(i + 1);
-      this.buffered -= lineBytes.length + 1;
-      this.scanned = 0;
-      let line = lineBytes.toString('utf8');
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      return line;
-    }
-    return undefined;
   }
 
   private notify(): void {
