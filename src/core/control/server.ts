@@ -133,6 +133,8 @@ class Session {
           this.logger.warn({remote: this.conn.remote}, 'control request line too long; closing the session');
           this.write(`ERROR: ${err.message}\n`);
           this.finish(true);
+          // Read and drop the rest, so a client still sending can finish and see the close.
+          this.stream.resume();
           return;
         }
         if (line === undefined) {
