@@ -17,18 +17,9 @@ import {isIP} from 'node:net';
 import {Duplex} from 'node:stream';
 import type {Clock, TimerHandle} from '../../clock.js';
 import {createInsecureStreamCert, decodeCertificate, INSECURE_COMMON_NAME, OID} from '../../pki/x509.js';
-import {
-  CRYPTO_ERROR_BAD_CERTIFICATE,
-  EngineConnection,
-  parseEngineError,
-  QuicEndpoint,
-  QuicError,
-  SHUTDOWN_READ,
-  SHUTDOWN_WRITE,
-  streamCanceledText,
-  type QuicTlsConfig,
-  type StreamSink,
-} from './engine.js';
+import {EngineConnection, type StreamSink} from './connection.js';
+import {QuicEndpoint} from './endpoint.js';
+import {CRYPTO_ERROR_BAD_CERTIFICATE, parseEngineError, QuicError, SHUTDOWN_READ, SHUTDOWN_WRITE, streamCanceledText, type QuicTlsConfig} from './engine.js';
 
 export const STREAM_ACCEPT_TIMEOUT_MS = 60_000;
 /** Application error code of receptor's own connection closes. */
