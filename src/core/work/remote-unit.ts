@@ -21,26 +21,12 @@ import {Netceptor} from '../netceptor/node.js';
 import {encodeReply} from '../wire/control-codec.js';
 import {RemoteControlConn} from './remote-conn.js';
 import {GO_ZERO_TIME_TEXT, isSecretKey, makeExtra, normalizeExtra, type RemoteExtraData} from './remote-extra.js';
-import {Job, Kicker, Pulse, sleep} from './remote-jobs.js';
-import {decodeStatus, isComplete, stdoutSize, STATE_FAILED, type StatusRecord} from './status.js';
+import {Job, sleep} from './remote-jobs.js';
+import {RemoteMonitor, type MonitorHost} from './remote-monitor.js';
+import {remoteTimings} from './remote-timings.js';
+import {STATE_FAILED, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type RemoteSubmitOptions, type WorkTypeDef, type Workceptor} from './workceptor.js';
-
-/** Timings of the remote worker; tests shrink them. */
-export const remoteTimings = {
-  /** First connection retry delay (Go: SuccessWorkSleep, 1 s). */
-  retryFirstMs: 1000,
-  /** Retry delay growth factor. */
-  retryFactor: 1.5,
-  /** Retry delay cap (Go: MaxWorkSleep, 60 s). */
-  retryMaxMs: 60_000,
-  /** Greeting read limit on a new connection. */
-  greetingTimeoutMs: 5000,
-  /** Interval between `work status` polls. */
-  statusPollMs: 1000,
-  /** Pause before re-opening a results stream that ended without the unit being complete. */
-  resultsRetryMs: 1000,
-};
 
 // ---------------------------------------------------------------------------------------------
 // Time formatting
@@ -91,8 +77,6 @@ export class RemoteUnit extends WorkUnit {
   private job: Job | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
-  /** Open connections of the monitor tasks. */
-  private readonly monitorConns = new Set<RemoteControlConn>();
 
   constructor(wc: Workceptor, id: string) {
     super(wc, id, 'remote');
@@ -424,7 +408,7 @@ export class RemoteUnit extends WorkUnit {
         if (!job.signal.aborted) this.logger.error({err: (err as Error).message}, `Remote ${forRelease ? 'cancel/release' : 'start'} failed: ${(err as Error).message}`);
         return;
       }
-      await this.monitor(job.signal, forRelease);
+      await new RemoteMonitor(this.monitorHost()).run(job.signal, forRelease);
       if (forRelease && !job.signal.aborted && !this.stopped) await this.localDelete();
     } catch (err) {
       this.logger.error({err: (err as Error).message}, 'remote work background task failed');
@@ -435,7 +419,7 @@ export class RemoteUnit extends WorkUnit {
 
   private async monitorThenFinish(job: Job, forRelease: boolean): Promise<void> {
     try {
-      await this.monitor(job.signal, forRelease);
+      await new RemoteMonitor(this.monitorHost()).run(job.signal, forRelease);
       if (forRelease && !job.signal.aborted && !this.stopped) await this.localDelete();
     } catch (err) {
       this.logger.error({err: (err as Error).message}, 'remote work monitor failed');
@@ -452,232 +436,20 @@ export class RemoteUnit extends WorkUnit {
     }
   }
 
-  // -- monitoring (§8.4) -----------------------------------------------------------------------
-
-  /** Status + stdout tasks (or the status task alone for release); either ending ends both. */
-  private async monitor(parent: AbortSignal, forRelease: boolean): Promise<void> {
-    const ac = new AbortController();
-    const onParent = () => ac.abort();
-    if (parent.aborted) return;
-    parent.addEventListener('abort', onParent, {once: true});
-    const kick = new Kicker();
-    const updated = new Pulse();
-    const unwatch = this.dropConnsOnPathLoss(this.extra().RemoteNode);
-    try {
-      const tasks = [this.statusTask(ac.signal, forRelease, kick, updated).finally(() => ac.abort())];
-      if (!forRelease) tasks.push(this.stdoutTask(ac.signal, kick, updated).finally(() => ac.abort()));
-      await Promise.all(tasks);
-    } finally {
-      unwatch();
-      parent.removeEventListener('abort', onParent);
-      ac.abort();
-    }
-  }
-
-  /**
-   * The monitor's open connections to B (status poll, results stream) are closed when B may
-   * have restarted: our link to B closes, B leaves the routing table, or B's routing updates
-   * carry a new epoch (a restart so quick that the route never went away). A new process of B
-   * (kill -9 and restart) knows nothing of those connections, and one that only waits to read
-   * — the results stream, or the status poll after its request — would otherwise notice only at
-   * the QUIC idle timeout (30–45 s), leaving the local copy short of the StdoutSize B reports.
-   * The tasks reconnect once B is reachable and the results stream resumes from the local size.
-   */
-  private dropConnsOnPathLoss(remoteNode: string): () => void {
-    let node: Netceptor;
-    try {
-      node = this.netceptor();
-    } catch {
-      return () => {};
-    }
-    const dropAll = () => {
-      for (const c of this.monitorConns) c.close();
-      this.monitorConns.clear();
+  /** What the monitor needs from this unit (the parts stay private to everyone else). */
+  private monitorHost(): MonitorHost {
+    const stopped = () => this.stopped;
+    return {
+      unit: this,
+      get stopped() {
+        return stopped();
+      },
+      extra: () => this.extra(),
+      netceptor: () => this.netceptor(),
+      connectRetrying: (signal) => this.connectRetrying(signal),
+      signature: (audience) => this.signature(audience),
+      safely: (what, fn) => this.safely(what, fn),
     };
-    const onNode = (id: string) => {
-      if (id === remoteNode) dropAll();
-    };
-    const onRoutes = (routes: Map<string, string>) => {
-      if (!routes.has(remoteNode)) dropAll();
-    };
-    node.on('disconnection', onNode);
-    node.on('restarted', onNode);
-    node.on('routes', onRoutes);
-    return () => {
-      node.off('disconnection', onNode);
-      node.off('restarted', onNode);
-      node.off('routes', onRoutes);
-    };
-  }
-
-  /** Registers a monitor connection (see dropConnsOnPathLoss) until it is closed. */
-  private tracked(conn: RemoteControlConn): RemoteControlConn {
-    this.monitorConns.add(conn);
-    conn.stream.once('close', () => this.monitorConns.delete(conn));
-    return conn;
-  }
-
-  /** Polls `work status <id>` on one connection; mirrors State/Detail/StdoutSize. */
-  private async statusTask(signal: AbortSignal, forRelease: boolean, kick: Kicker, updated: Pulse): Promise<void> {
-    const {RemoteNode: remoteNode, RemoteUnitID: remoteId} = this.extra();
-    let conn: RemoteControlConn | undefined;
-    try {
-      for (;;) {
-        if (signal.aborted || this.stopped) return;
-        if (!conn) {
-          conn = await this.connectRetrying(signal);
-          if (!conn) return;
-          this.tracked(conn);
-        }
-        try {
-          await conn.write(`work status ${remoteId}\n`);
-        } catch (err) {
-          this.logger.debug(`Write error sending to ${remoteId}: ${(err as Error).message}`);
-          conn.close();
-          conn = undefined;
-          continue;
-        }
-        let line: string;
-        try {
-          line = await conn.readLine(signal);
-        } catch (err) {
-          if (signal.aborted) return;
-          this.logger.debug(`Read error reading from ${remoteNode}: ${(err as Error).message}`);
-          conn.close();
-          conn = undefined;
-          continue;
-        }
-        if (signal.aborted || this.stopped) return;
-        if (line.startsWith('ERROR')) {
-          if (line.includes('unknown work unit')) {
-            if (!forRelease) {
-              this.logger.debug(`Work unit ${remoteId} on node ${remoteNode} is gone.`);
-              this.safely('remote gone', () =>
-                this.updateFull((s) => {
-                  s.State = STATE_FAILED;
-                  s.Detail = 'Remote work unit is gone';
-                }),
-              );
-            }
-            return;
-          }
-          this.logger.error(`Remote error: ${line.slice(6).replace(/\n+$/, '')}`);
-          return;
-        }
-        let si: StatusRecord;
-        try {
-          si = decodeStatus(line);
-        } catch {
-          this.logger.error(`Error unmarshalling JSON: ${line.replace(/\n+$/, '')}`);
-          return;
-        }
-        const cur = this.readRaw();
-        // Rewrite the file only when B reported something new (a long job polls every second).
-        const same = cur.State === si.State && cur.Detail === si.Detail && cur.StdoutSize === si.StdoutSize;
-        if (!same && !this.safely('status', () => this.updateBasic(si.State, si.Detail, si.StdoutSize))) return;
-        updated.fire();
-        await kick.wait(remoteTimings.statusPollMs, signal);
-      }
-    } finally {
-      conn?.close();
-    }
-  }
-
-  /**
-   * Keeps a results stream open from the local stdout size, appending everything to the local
-   * `stdout` (0600, append). Ends when the mirrored state is complete and the local file holds
-   * the remote StdoutSize.
-   */
-  private async stdoutTask(signal: AbortSignal, kick: Kicker, updated: Pulse): Promise<void> {
-    const path = this.stdoutPath;
-    try {
-      await (await open(path, 'a', 0o600)).close();
-    } catch (err) {
-      this.logger.error(`Could not open stdout file ${path}: ${(err as Error).message}`);
-      return;
-    }
-    let first = true;
-    for (;;) {
-      if (!first) {
-        // Ask for a fresh status right away and wait for it (fallback: the usual poll interval).
-        const next = updated.next(remoteTimings.statusPollMs, signal);
-        kick.kick();
-        await next;
-      }
-      if (signal.aborted || this.stopped) return;
-      const s = this.readRaw();
-      const disk = stdoutSize(this.dir);
-      if (isComplete(s.State) && disk >= s.StdoutSize) return;
-      if (!first) {
-        // A stream ended while the unit is not complete (canceled, B restarted, refused …):
-        // do not hammer B; wait a moment or for a status change.
-        await updated.next(remoteTimings.resultsRetryMs, signal);
-        if (signal.aborted || this.stopped) return;
-        const again = this.readRaw();
-        if (isComplete(again.State) && stdoutSize(this.dir) >= again.StdoutSize) return;
-      }
-      first = false;
-      await this.fetchResults(signal);
-    }
-  }
-
-  /** One results stream: request, header check, copy to the local stdout until B closes. */
-  private async fetchResults(signal: AbortSignal): Promise<void> {
-    const conn = await this.connectRetrying(signal);
-    if (!conn) return;
-    this.tracked(conn);
-    const e = this.extra();
-    const node = e.RemoteNode;
-    try {
-      const req: Record<string, unknown> = {command: 'work', subcommand: 'results', unitid: e.RemoteUnitID, startpos: stdoutSize(this.dir)};
-      if (e.SignWork) {
-        try {
-          req.signature = await this.signature(node);
-        } catch (err) {
-          this.logger.error(`could not create signature to get results: ${(err as Error).message}`);
-          return;
-        }
-      }
-      try {
-        await conn.write(encodeReply(req));
-      } catch (err) {
-        this.logger.warn(`Write error sending to ${node}: ${(err as Error).message}`);
-        return;
-      }
-      let header: string;
-      try {
-        header = await conn.readLine(signal);
-      } catch (err) {
-        if (!signal.aborted) this.logger.warn(`Read error reading from ${node}: ${(err as Error).message}`);
-        return;
-      }
-      if (!header.includes('Streaming results')) {
-        this.logger.warn(`Remote node ${node} did not stream results: ${header.replace(/\n+$/, '')}`);
-        return;
-      }
-      let fh;
-      try {
-        fh = await open(this.stdoutPath, 'a', 0o600);
-      } catch (err) {
-        this.logger.error(`Could not open stdout file ${this.stdoutPath}: ${(err as Error).message}`);
-        return;
-      }
-      try {
-        for (;;) {
-          const chunk = await conn.readChunk(signal);
-          if (!chunk) break;
-          if (this.stopped) break;
-          await fh.write(chunk);
-          this.changed();
-        }
-      } catch (err) {
-        if (!signal.aborted) this.logger.warn(`Error copying to stdout file ${this.stdoutPath}: ${(err as Error).message}`);
-      } finally {
-        await fh.close();
-      }
-    } finally {
-      conn.close();
-    }
   }
 
   // -- lifecycle -------------------------------------------------------------------------------
