@@ -9,7 +9,7 @@
 import {once} from 'node:events';
 import {randomFillSync} from 'node:crypto';
 import type {Readable, Writable} from 'node:stream';
-import {QuicEndpoint} from '../src/core/netceptor/quic/engine.js';
+import {QuicEndpoint} from '../src/core/netceptor/quic/endpoint.js';
 import {quicheEngine} from '../src/core/netceptor/quic/quiche.js';
 import {dialQuic, listenQuic, type QuicConnection} from '../src/core/netceptor/quic/stream.js';
 import {createInsecureStreamCert} from '../src/core/pki/x509.js';

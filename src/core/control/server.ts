@@ -6,7 +6,8 @@
 import type {Duplex} from 'node:stream';
 import type {Logger} from 'pino';
 import type {Runtime} from '../config/types.js';
-import {ControlError, encodeReply, LineBuffer, MAX_REQUEST_LINE, parseRequestLine, type Request} from './protocol.js';
+import {LineReader, LineTooLongError} from '../wire/line-reader.js';
+import {ControlError, encodeReply, MAX_REQUEST_LINE, parseRequestLine, type Request} from './protocol.js';
 import {rawChannel} from './raw.js';
 
 export interface ControlConnection {
@@ -60,7 +61,7 @@ export function runControlSession(stream: Duplex, conn: ControlConnection, rt: R
 }
 
 class Session {
-  private readonly lines = new LineBuffer();
+  private readonly lines = new LineReader({maxLineLength: MAX_REQUEST_LINE, label: 'request line', cr: 'all'});
   private readonly abort = new AbortController();
   private busy = false;
   private ended = false;
@@ -70,12 +71,6 @@ class Session {
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
   private readonly onData = (chunk: Buffer) => {
     this.lines.push(chunk);
-    if (this.lines.size > MAX_REQUEST_LINE && !chunk.includes(0x0a)) {
-      this.logger.warn({remote: this.conn.remote}, 'control request line too long; closing the session');
-      this.write(`ERROR: request line longer than ${MAX_REQUEST_LINE} bytes\n`);
-      this.finish(true);
-      return;
-    }
     void this.pump();
   };
   private readonly onEnd = () => {
@@ -125,11 +120,22 @@ class Session {
     this.stream.pause();
     try {
       for (;;) {
-        let line = this.lines.nextLine();
+        let line: string | undefined;
         let last = false;
-        if (line === undefined && this.ended) {
-          line = this.lines.takePartial();
-          last = true;
+        try {
+          line = this.lines.nextLine();
+          if (line === undefined && this.ended) {
+            line = this.lines.takePartial();
+            last = true;
+          }
+        } catch (err) {
+          if (!(err instanceof LineTooLongError)) throw err;
+          this.logger.warn({remote: this.conn.remote}, 'control request line too long; closing the session');
+          this.write(`ERROR: ${err.message}\n`);
+          this.finish(true);
+          // Read and drop the rest, so a client still sending can finish and see the close.
+          this.stream.resume();
+          return;
         }
         if (line === undefined) {
           if (this.ended) this.finish(true);

@@ -5,6 +5,7 @@
  * (directly, or after {@link connectToNodeControl} to reach another node's control service).
  *
  * Independent of the server implementation: only the wire format is shared.
+ * One concern (the `work` command's client side), kept whole.
  */
 import type * as net from 'node:net';
 import type {Readable, Writable} from 'node:stream';

@@ -18,6 +18,9 @@
  * * Service-ad `Time` is a `GoTime` (original text + nanoseconds + zone offset), see below.
  * * A decoded service ad keeps the original message bytes in `raw` for verbatim re-flooding
  *   (§7.3). A decoded data message's `payload` is a view into the input (no copy).
+ *
+ * One file on purpose: the four message types share the Go JSON field rules (member names in
+ * any case, uint64 literals, the DecodeError mapping); side by side, a departure from Go shows.
  */
 import {systemClock, type Clock} from '../clock.js';
 import {

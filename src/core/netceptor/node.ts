@@ -3,6 +3,10 @@
  * (handshake, routing updates, service advertisements, rejects), keeps the link-state
  * routing table, forwards and delivers data messages, and hosts datagram services.
  * Byte-compatible with Go receptor 1.4.x (netceptor-wire.md §4–§10).
+ *
+ * One file on purpose: the Netceptor class is one state machine whose parts (links, routing
+ * table, service ads, data path) share its state and event order; the pure pieces live
+ * beside it (codec, routing, firewall, service-ads, packet-conn, name-hash).
  */
 import {EventEmitter} from 'node:events';
 import type {Logger} from 'pino';

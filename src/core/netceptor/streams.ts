@@ -11,7 +11,7 @@ import {checkPins, type TlsClientConfig, type TlsServerConfig} from '../tls/conf
 import {CONN_TYPE_STREAM, CONN_TYPE_STREAM_TLS, PROBLEM_SERVICE_UNKNOWN} from './codec.js';
 import type {Netceptor} from './node.js';
 import type {PacketConn} from './packet-conn.js';
-import {QuicEndpoint} from './quic/engine.js';
+import {QuicEndpoint} from './quic/endpoint.js';
 import {quicheEngine} from './quic/quiche.js';
 import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type PeerCheck} from './quic/stream.js';
 

@@ -25,6 +25,10 @@
  *    backend links.
  *
  * This module pulls in the PKI code; the tls items load it lazily (`await import`).
+ *
+ * One file on purpose: every section (flavours, pins, hostname check, key pair and CA loading,
+ * the builders, the item-side prepare) is one step of the same Go policy, and they share
+ * TlsVerifyError and Go's error texts; a reader checking one Go rule needs them together.
  */
 import {PEER_CERT_MISSING_MESSAGE, VERIFY_FAILED_PREFIX, goVerifyErrorText} from './go-tls-errors.js';
 import {createHash, createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto';

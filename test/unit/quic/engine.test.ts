@@ -10,13 +10,9 @@ import type {Readable, Writable} from 'node:stream';
 import {ReceptorError} from '../../../src/core/errors.js';
 import {verifyReceptorName} from '../../../src/core/pki/names.js';
 import {createCa, createCsr, createInsecureStreamCert, signCsr} from '../../../src/core/pki/x509.js';
-import {
-  EngineConnection,
-  formatQuicErrorText,
-  QuicEndpoint,
-  QuicError,
-  type QuicEndpointOptions,
-} from '../../../src/core/netceptor/quic/engine.js';
+import {EngineConnection} from '../../../src/core/netceptor/quic/connection.js';
+import {QuicEndpoint, type QuicEndpointOptions} from '../../../src/core/netceptor/quic/endpoint.js';
+import {formatQuicErrorText, QuicError} from '../../../src/core/netceptor/quic/engine.js';
 import {loadQuicheFrom, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
 import {dialQuic, listenQuic, QuicConnection, QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
 
