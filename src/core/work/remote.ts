@@ -583,7 +583,7 @@ export class RemoteUnit extends WorkUnit {
 
   /** A fresh work-signing token for B (throws `cannot sign work: …`). */
   private async signature(audience: string): Promise<string> {
-    const [{signWork}, {workSigningOf}] = await Promise.all([import('./signing.js'), import('../../plugins/work-signing/index.js')]);
+    const [{signWork}, {workSigningOf}] = await Promise.all([import('./signing.js'), import('./signing-registry.js')]);
     const rt = this.wc.rt;
     return signWork(rt ? workSigningOf(rt) : undefined, audience);
   }
@@ -1122,7 +1122,7 @@ export async function allocateRemoteUnit(wc: Workceptor, opts: RemoteSubmitOptio
 function warnTokenLifetime(wc: Workceptor, ttlMs: number): void {
   void (async () => {
     try {
-      const {workSigningOf} = await import('../../plugins/work-signing/index.js');
+      const {workSigningOf} = await import('./signing-registry.js');
       const cfg = wc.rt ? workSigningOf(wc.rt) : undefined;
       if (cfg && ttlMs > cfg.lifetimeMs) wc.logger.warn('Work unit TTL is longer than the work signing token expiration; the token may expire before the work starts');
     } catch {

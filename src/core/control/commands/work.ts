@@ -8,7 +8,7 @@ import type {Duplex} from 'node:stream';
 import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} from '../../work/status.js';
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
-import {workVerificationOf} from '../../../plugins/work-signing/index.js';
+import {workVerificationOf} from '../../work/signing-registry.js';
 import {ControlError, encodeReply, goMap, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
