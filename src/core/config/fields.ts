@@ -24,7 +24,5 @@ type Missing<T, F extends readonly FieldOf<T>[]> = Exclude<KnownKeys<T>, F[numbe
  * names are inferred).
  */
 export function fieldsOf<T extends object>() {
-  return <const F extends readonly FieldOf<T>[]>(
-    fields: F & ([Missing<T, F>] extends [never] ? unknown : {missingFields: Missing<T, F>}),
-  ): FieldSpec[] => [...fields];
+  return <const F extends readonly FieldOf<T>[]>(fields: F & ([Missing<T, F>] extends [never] ? unknown : {missingFields: Missing<T, F>})): FieldSpec[] => [...fields];
 }

@@ -90,10 +90,13 @@ class FailureLog {
 
 /** Sweeps idle sessions; the timer does not keep the process alive. */
 function idleSweeper<S extends {last: number}>(sessions: Map<string, S>, idleMs: number, close: (key: string, s: S) => void): NodeJS.Timeout {
-  const t = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const [key, s] of sessions) if (s.last < cutoff) close(key, s);
-  }, Math.max(50, Math.min(idleMs / 2, 30_000)));
+  const t = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [key, s] of sessions) if (s.last < cutoff) close(key, s);
+    },
+    Math.max(50, Math.min(idleMs / 2, 30_000)),
+  );
   t.unref();
   return t;
 }

@@ -62,7 +62,11 @@ function checkFileExists(path: string): void {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new Error(`${path} does not exist`);
-    const text = (e.code && STAT_ERRNO[e.code]) ?? String(e.message).replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
+    const text =
+      (e.code && STAT_ERRNO[e.code]) ??
+      String(e.message)
+        .replace(/^[A-Z0-9_]+: /, '')
+        .replace(/, \w+ '.*'$/, '');
     throw new Error(`stat ${path}: ${text}`);
   }
 }
