@@ -28,6 +28,7 @@ import {isAbsolute, join} from 'node:path';
 import {goQuote} from '../config/go-values.js';
 import {goErrorText, goPathErrorText} from '../go-errors.js';
 import {goExitCode, goProcessStateString} from './go-exit.js';
+import {settings} from '../settings.js';
 import {shlexSplit} from './shlex.js';
 import {STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, updateBasicStatus} from './status.js';
 
@@ -55,10 +56,7 @@ const DEFAULT_TICK_MS = 250;
 const MAX_STATUS_FAILURES = 3;
 
 function killDelayFromEnv(): number {
-  const v = process.env.RECEPTOR_RUNNER_KILL_DELAY_MS;
-  if (v === undefined || v === '') return DEFAULT_KILL_DELAY_MS;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_KILL_DELAY_MS;
+  return settings().runnerKillDelayMs ?? DEFAULT_KILL_DELAY_MS;
 }
 
 /** Go-style text of an error thrown by a status-file write. */
@@ -84,7 +82,7 @@ function isExecutable(path: string): boolean {
  * up in PATH (empty entries mean `.`); anything with a `/` is used as given. Returns the path
  * to execute or throws RunnerError with Go's text.
  */
-export function goResolveCommand(name: string, pathEnv = process.env.PATH ?? ''): string {
+export function goResolveCommand(name: string, pathEnv = settings().path): string {
   if (name === '') throw new RunnerError('exec: no command');
   if (name.includes('/')) return name;
   const dirs = pathEnv === '' ? [] : pathEnv.split(':');

@@ -9,6 +9,7 @@ import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} f
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
 import {workVerificationOf} from '../../work/signing-registry.js';
+import {settings} from '../../settings.js';
 import {ControlError, encodeReply, goMap, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
@@ -186,7 +187,7 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
       raw.end(line, () => resolve());
     });
   const file = createWriteStream(unit.stdinPath, {mode: 0o600});
-  const traceLevel = Number.parseInt(process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0;
+  const traceLevel = settings().payloadTraceLevel;
   const traced: Buffer[] = [];
   if (traceLevel >= 3) raw.on('data', (c: Buffer) => traced.push(c));
   unit.updateBasic(STATE_PENDING, 'Waiting for Input Data', 0);
