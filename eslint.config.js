@@ -51,6 +51,14 @@ export default defineConfig(
     },
   },
   {
+    // The environment is read once, in core/settings.ts (ARCHITECTURE: runtime options set at start-up).
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/core/settings.ts'],
+    rules: {
+      'no-restricted-properties': ['error', {object: 'process', property: 'env', message: 'Read the environment through settings() from src/core/settings.ts.'}],
+    },
+  },
+  {
     // Node scripts and bin shims (plain JavaScript).
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {globals: globals.node},

@@ -29,7 +29,7 @@ function patchForeignCommands(): void {
 export async function main(args: string[], dir: string, development = false): Promise<void> {
   initSettings(process.env);
   if (development) {
-    process.env.NODE_ENV = 'development';
+    process.env.NODE_ENV = 'development'; // eslint-disable-line no-restricted-properties -- oclif's development mode reads it
     settings.debug = true;
   }
   patchForeignCommands();
