@@ -5,8 +5,10 @@
  */
 import {runDaemon} from './core/daemon.js';
 import {ReceptorError} from './core/errors.js';
+import {initSettings} from './core/settings.js';
 
 export async function main(argv: string[]): Promise<void> {
+  initSettings(process.env);
   try {
     const code = await runDaemon({
       argv,

@@ -18,6 +18,7 @@
  * and the job must still be looked after.
  */
 import {writeSync} from 'node:fs';
+import {initSettings, settings} from './core/settings.js';
 import {runCommandRunner, type RunnerLogLevel} from './core/work/runner.js';
 
 export interface RunnerArgs {
@@ -93,7 +94,7 @@ const RANK: Record<string, number> = {error: 0, warning: 1, warn: 1, info: 2, de
 const PINO_LEVEL: Record<RunnerLogLevel, string> = {error: 'error', warning: 'warn', info: 'info', debug: 'debug'};
 
 function makeLogger(levelName: string, unitdir: string): (msg: string, level?: RunnerLogLevel) => void {
-  const env = process.env.RECEPTOR_LOG_LEVEL?.toLowerCase();
+  const env = settings().logLevel?.toLowerCase();
   const max = RANK[env ?? ''] ?? RANK[levelName] ?? 0;
   return (msg, level = 'error') => {
     if (RANK[level] > max) return;
@@ -111,6 +112,7 @@ function makeLogger(levelName: string, unitdir: string): (msg: string, level?: R
 
 /** Runs the command runner for `argv` (the CLI words after the program name) and exits. */
 export async function main(argv: string[]): Promise<never> {
+  initSettings(process.env);
   let args: RunnerArgs;
   try {
     args = parseRunnerArgs(argv);

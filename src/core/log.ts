@@ -5,6 +5,7 @@
  * written by our own small destination (no worker thread, no extra dependency).
  */
 import {pino, type Logger, type LevelWithSilent, type DestinationStream} from 'pino';
+import {settings} from './settings.js';
 
 /** receptor log-level names → pino levels. */
 const LEVELS: Record<string, LevelWithSilent> = {
@@ -37,9 +38,9 @@ export interface LogFormatContext {
  * RECEPTOR_LOG_FORMAT if set and not `auto`, else text when stderr is a terminal, JSON when not.
  */
 export function chooseLogFormat(requested: string | undefined, ctx: LogFormatContext = {}): LogFormat {
-  const env = ctx.env ?? process.env;
+  const fromEnv = ctx.env ? ctx.env.RECEPTOR_LOG_FORMAT : settings().logFormat;
   const isTTY = ctx.isTTY ?? process.stderr.isTTY === true;
-  for (const v of [requested, env.RECEPTOR_LOG_FORMAT]) {
+  for (const v of [requested, fromEnv]) {
     const lv = v?.trim().toLowerCase();
     if (lv === 'text' || lv === 'json') return lv;
   }
@@ -48,9 +49,9 @@ export function chooseLogFormat(requested: string | undefined, ctx: LogFormatCon
 
 /** Colours only on a terminal, and never when NO_COLOR is set to a non-empty value (no-color.org). */
 export function useColour(ctx: LogFormatContext = {}): boolean {
-  const env = ctx.env ?? process.env;
+  const noColor = ctx.env ? Boolean(ctx.env.NO_COLOR) : settings().noColor;
   const isTTY = ctx.isTTY ?? process.stderr.isTTY === true;
-  return isTTY && !env.NO_COLOR;
+  return isTTY && !noColor;
 }
 
 // ------------------------------------------------------------------ text lines ---------
@@ -145,7 +146,8 @@ export interface LoggerOptions {
 
 export function createLogger(level: LevelWithSilent = 'info', bindings: Record<string, unknown> = {}, opts: LoggerOptions = {}): Logger {
   const ctx = opts.context ?? {};
-  const envLevel = process.env.RECEPTOR_LOG_LEVEL ? pinoLevel(process.env.RECEPTOR_LOG_LEVEL) : undefined;
+  const {logLevel} = settings();
+  const envLevel = logLevel ? pinoLevel(logLevel) : undefined;
   const format = chooseLogFormat(opts.format, ctx);
   const out = opts.destination ?? pino.destination({fd: 2, sync: true});
   return pino(

@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs';
+import {settings} from './settings.js';
 
 let cached: string | undefined;
 
@@ -48,20 +49,20 @@ export type ReportedVersionSource = 'node item' | 'environment' | 'default';
  * $RECEPTOR_REPORTED_VERSION, else {@link GO_RECEPTOR_VERSION}. Both are checked when a node's
  * configuration is loaded ({@link reportedVersionProblem}).
  */
-export function reportedVersion(configured?: string, env: NodeJS.ProcessEnv = process.env): {version: string; source: ReportedVersionSource} {
+export function reportedVersion(configured?: string, env?: NodeJS.ProcessEnv): {version: string; source: ReportedVersionSource} {
   if (configured) return {version: configured, source: 'node item'};
-  const e = env[REPORTED_VERSION_ENV];
+  const e = env ? env[REPORTED_VERSION_ENV] : settings().reportedVersion;
   if (e) return {version: e, source: 'environment'};
   return {version: GO_RECEPTOR_VERSION, source: 'default'};
 }
 
 /** Why the node item's `reportedversion` or $RECEPTOR_REPORTED_VERSION cannot be used (undefined: fine). */
-export function reportedVersionProblem(configured: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function reportedVersionProblem(configured: string, env?: NodeJS.ProcessEnv): string | undefined {
   if (configured) {
     const why = checkReportedVersion(configured);
     return why && `reportedversion ${why}`;
   }
-  const e = env[REPORTED_VERSION_ENV];
+  const e = env ? env[REPORTED_VERSION_ENV] : settings().reportedVersion;
   if (e === undefined || e === '') return undefined;
   const why = checkReportedVersion(e);
   return why && `${REPORTED_VERSION_ENV} ${why}`;

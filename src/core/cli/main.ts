@@ -6,6 +6,7 @@
 import {Command, Errors, flush, handle, run, settings} from '@oclif/core';
 import {reportCommandError} from './base.js';
 import {describeError, isReceptorError, printError, wantsJson} from './errors.js';
+import {initSettings} from '../settings.js';
 
 let patched = false;
 
@@ -26,8 +27,9 @@ function patchForeignCommands(): void {
 
 /** Runs the oclif command in `args`; `development`: TypeScript sources, debug output (bin/dev.js). */
 export async function main(args: string[], dir: string, development = false): Promise<void> {
+  initSettings(process.env);
   if (development) {
-    process.env.NODE_ENV = 'development';
+    process.env.NODE_ENV = 'development'; // eslint-disable-line no-restricted-properties -- oclif's development mode reads it
     settings.debug = true;
   }
   patchForeignCommands();

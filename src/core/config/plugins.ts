@@ -13,6 +13,7 @@ import {homedir} from 'node:os';
 import {dirname, isAbsolute, join, resolve} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {errorMessage, ReceptorError} from '../errors.js';
+import {settings} from '../settings.js';
 import {ActionRegistry} from './registry.js';
 import type {ActionTypeDef} from './types.js';
 
@@ -60,7 +61,7 @@ function readPackage(root: string): PackageJson | undefined {
 }
 
 /** oclif's data directory for this CLI: `<BIN>_DATA_DIR`, else XDG_DATA_HOME/<dirname>, else ~/.local/share/<dirname>. */
-export function oclifDataDir(bin = 'receptor', dir = 'receptor', env: NodeJS.ProcessEnv = process.env): string {
+export function oclifDataDir(bin = 'receptor', dir = 'receptor', env: NodeJS.ProcessEnv = settings().env): string {
   const override = env[`${bin.toUpperCase().replace(/-/g, '_')}_DATA_DIR`];
   if (override) return override;
   if (process.platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), dir);
@@ -96,7 +97,7 @@ function pluginAt(root: string, kind: PluginKind, fallbackName: string): Discove
 }
 
 /** Finds the root package, its core plugins, and the user/link plugins in the data directory. */
-export function discoverPlugins(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = process.env): DiscoveredPlugin[] {
+export function discoverPlugins(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = settings().env): DiscoveredPlugin[] {
   const rootPkg = readPackage(root);
   if (!rootPkg) throw new ReceptorError('E_PLUGIN', `cannot read ${join(root, 'package.json')}`);
   const out: DiscoveredPlugin[] = [{name: rootPkg.name ?? 'receptor', root, kind: 'root', hooks: hooksOf(root, rootPkg, rootPkg.name ?? 'receptor')}];
@@ -151,7 +152,7 @@ async function callHook(plugin: DiscoveredPlugin, hook: {file: string; identifie
   }
 }
 
-export async function collectPluginTypes(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = process.env): Promise<PluginTypes[]> {
+export async function collectPluginTypes(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = settings().env): Promise<PluginTypes[]> {
   const plugins = discoverPlugins(root, env);
   const out: PluginTypes[] = [];
   for (const p of plugins) {

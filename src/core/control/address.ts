@@ -9,6 +9,7 @@
  */
 import {homedir} from 'node:os';
 import {ReceptorError} from '../errors.js';
+import {settings} from '../settings.js';
 
 export type ControlAddress =
   | {kind: 'unix'; path: string}
@@ -41,7 +42,7 @@ export function parseControlAddress(address: string, opts: ParseAddressOptions =
 /** Python's os.path.expanduser for `~` and `~/…` (a `~user` prefix is left alone). */
 export function expandHome(path: string, home?: string): string {
   if (path !== '~' && !path.startsWith('~/')) return path;
-  const h = home ?? (process.env.HOME || homedir());
+  const h = home ?? (settings().home || homedir());
   if (path === '~') return h;
   return (h.endsWith('/') ? h.slice(0, -1) : h) + path.slice(1);
 }

@@ -1,6 +1,5 @@
 /** Starting a control service: its listeners and the built-in command table. */
 import type {Runtime} from '../config/types.js';
-import type {ControlServiceValues} from '../../plugins/control-service/index.js';
 import {pingCommand, tracerouteCommand} from './commands/ping.js';
 import {reloadCommand} from './commands/reload.js';
 import {statusCommand} from './commands/status.js';
@@ -12,6 +11,21 @@ import {listenTcp, listenUnix, type Listening} from './listeners.js';
 import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
+
+/** The `control-service` item's fields (config.md §5.8), as this module reads them. */
+export interface ControlServiceOptions {
+  /** Mesh service name; '' for none. */
+  service: string;
+  /** Unix socket path; '' for none. */
+  filename: string;
+  permissions: number;
+  /** tls-server config for the mesh listener; '' for none. */
+  tls: string;
+  /** TCP port or host:port; '' for none. */
+  tcplisten: string;
+  /** tls-server config for the TCP listener; '' for none. */
+  tcptls: string;
+}
 
 const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand, connectCommand, workCommand];
 
@@ -27,7 +41,7 @@ export function registerBuiltinCommands(rt: Runtime): void {
   for (const c of BUILTIN) if (!table.has(c.name)) table.register(c.name, c, 'receptor-mesh');
 }
 
-export async function startControlService(rt: Runtime, v: ControlServiceValues): Promise<void> {
+export async function startControlService(rt: Runtime, v: ControlServiceOptions): Promise<void> {
   registerBuiltinCommands(rt);
   const logger = rt.logger.child({controlService: v.service || undefined});
   const listening: Listening[] = [];

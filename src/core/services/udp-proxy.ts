@@ -21,8 +21,23 @@ import type {Runtime} from '../config/types.js';
 import {CONN_TYPE_DATAGRAM} from '../netceptor/codec.js';
 import type {PacketConn} from '../netceptor/packet-conn.js';
 import {splitHostPort} from '../netceptor/session-base.js';
-import type {UdpClientValues, UdpServerValues} from '../../plugins/services/index.js';
-import {meshNodeOf} from './tcp-proxy.js';
+import {meshNodeOf} from './common.js';
+
+/** The `udp-server` item's fields, as this module reads them. */
+export interface UdpServerOptions {
+  port: number;
+  /** Listen address; '' for all. */
+  bindaddr: string;
+  remotenode: string;
+  remoteservice: string;
+}
+
+/** The `udp-client` item's fields, as this module reads them. */
+export interface UdpClientOptions {
+  service: string;
+  /** host:port to send to. */
+  address: string;
+}
 
 /** Idle time after which a per-source session is closed. */
 export const UDP_SESSION_IDLE_MS = 5 * 60_000;
@@ -75,10 +90,13 @@ class FailureLog {
 
 /** Sweeps idle sessions; the timer does not keep the process alive. */
 function idleSweeper<S extends {last: number}>(sessions: Map<string, S>, idleMs: number, close: (key: string, s: S) => void): NodeJS.Timeout {
-  const t = setInterval(() => {
-    const cutoff = Date.now() - idleMs;
-    for (const [key, s] of sessions) if (s.last < cutoff) close(key, s);
-  }, Math.max(50, Math.min(idleMs / 2, 30_000)));
+  const t = setInterval(
+    () => {
+      const cutoff = Date.now() - idleMs;
+      for (const [key, s] of sessions) if (s.last < cutoff) close(key, s);
+    },
+    Math.max(50, Math.min(idleMs / 2, 30_000)),
+  );
   t.unref();
   return t;
 }
@@ -93,7 +111,7 @@ interface InboundSession {
   log: FailureLog;
 }
 
-export async function startUdpServer(rt: Runtime, v: UdpServerValues, opts: UdpProxyOptions = {}): Promise<void> {
+export async function startUdpServer(rt: Runtime, v: UdpServerOptions, opts: UdpProxyOptions = {}): Promise<void> {
   const node = meshNodeOf(rt, 'udp-server');
   const logger = rt.logger.child({proxy: 'udp-server', remote: `${v.remotenode}:${v.remoteservice}`});
   const remoteNode = v.remotenode.toLowerCase() === 'localhost' ? node.id : v.remotenode;
@@ -199,7 +217,7 @@ interface OutboundSession {
   log: FailureLog;
 }
 
-export async function startUdpClient(rt: Runtime, v: UdpClientValues, opts: UdpProxyOptions = {}): Promise<void> {
+export async function startUdpClient(rt: Runtime, v: UdpClientOptions, opts: UdpProxyOptions = {}): Promise<void> {
   const node = meshNodeOf(rt, 'udp-client');
   const logger = rt.logger.child({proxy: 'udp-client', service: v.service});
   const {host, port} = splitHostPort(v.address);

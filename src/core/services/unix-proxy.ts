@@ -8,16 +8,34 @@
  *    `filename`; `tls` = tls-server config); every stream is bridged to a new connection to
  *    the unix socket `filename`.
  *
- * Bridging (half-close, error propagation) is the TCP proxies' (tcp-proxy.ts).
+ * Bridging (half-close, error propagation) is shared with the TCP proxies (stream-proxy.ts).
  */
 import {existsSync} from 'node:fs';
 import type {Runtime} from '../config/types.js';
 import {listenUnix} from '../control/listeners.js';
 import {listenStream, type StreamListener} from '../netceptor/streams.js';
-import type {UnixClientValues, UnixServerValues} from '../../plugins/services/index.js';
-import {connectLocal, localToMesh, meshNodeOf, meshToLocal, ProxyConnections, SOCKET_HWM, tlsClientFor, tlsServerFor} from './tcp-proxy.js';
+import {meshNodeOf, tlsClientFor, tlsServerFor} from './common.js';
+import {connectLocal, localToMesh, meshToLocal, ProxyConnections, SOCKET_HWM} from './stream-proxy.js';
 
-export async function startUnixServer(rt: Runtime, v: UnixServerValues): Promise<void> {
+/** The `unix-socket-server` item's fields, as this module reads them. */
+export interface UnixServerOptions {
+  filename: string;
+  permissions: number;
+  remotenode: string;
+  remoteservice: string;
+  /** tls-client config for the mesh connection; '' for none. */
+  tls: string;
+}
+
+/** The `unix-socket-client` item's fields, as this module reads them. */
+export interface UnixClientOptions {
+  service: string;
+  filename: string;
+  /** tls-server config for the mesh service; '' for none. */
+  tls: string;
+}
+
+export async function startUnixServer(rt: Runtime, v: UnixServerOptions): Promise<void> {
   const node = meshNodeOf(rt, 'unix-socket-server');
   const tls = tlsClientFor(rt, v.tls);
   const logger = rt.logger.child({proxy: 'unix-socket-server', remote: `${v.remotenode}:${v.remoteservice}`});
@@ -31,7 +49,7 @@ export async function startUnixServer(rt: Runtime, v: UnixServerValues): Promise
   logger.info({filename: v.filename}, `unix-socket-server listening on ${v.filename}, forwarding to ${v.remotenode}:${v.remoteservice}`);
 }
 
-export async function startUnixClient(rt: Runtime, v: UnixClientValues): Promise<void> {
+export async function startUnixClient(rt: Runtime, v: UnixClientOptions): Promise<void> {
   const node = meshNodeOf(rt, 'unix-socket-client');
   const tls = tlsServerFor(rt, v.tls);
   const logger = rt.logger.child({proxy: 'unix-socket-client', service: v.service});

@@ -8,7 +8,27 @@ import {parseDuration} from '../go/time.js';
 import {STATE_CANCELED, STATE_FAILED, isComplete, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from './workceptor.js';
-import type {WorkKubernetesValues} from '../../plugins/work-kubernetes/index.js';
+
+/** The `work-kubernetes` item's fields (config.md §5.10), as this module and its checks read them. */
+export interface WorkKubernetesOptions {
+  worktype: string;
+  namespace: string;
+  image: string;
+  command: string;
+  params: string;
+  /** kubeconfig, incluster or runtime (any case). */
+  authmethod: string;
+  kubeconfig: string;
+  pod: string;
+  allowruntimeauth: boolean;
+  allowruntimecommand: boolean;
+  allowruntimeparams: boolean;
+  allowruntimepod: boolean;
+  deletepodonrestart: boolean;
+  /** logger or tcp (any case). */
+  streammethod: string;
+  verifysignature: boolean;
+}
 
 export const KUBERNETES_UNSUPPORTED = 'kubernetes work is not supported by this node yet (receptor-mesh); run this work type on a Go receptor node';
 
@@ -40,7 +60,7 @@ export class KubernetesUnit extends WorkUnit {
   constructor(
     wc: Workceptor,
     id: string,
-    private readonly cfg: WorkKubernetesValues,
+    private readonly cfg: WorkKubernetesOptions,
   ) {
     super(wc, id, cfg.worktype);
     this.extra = {Image: cfg.image, Command: cfg.command, Params: cfg.params, KubeNamespace: cfg.namespace, KubeConfig: '', KubePod: '', PodName: ''};
@@ -124,7 +144,7 @@ export class KubernetesUnit extends WorkUnit {
   }
 }
 
-export function kubernetesTypeDef(cfg: WorkKubernetesValues): WorkTypeDef {
+export function kubernetesTypeDef(cfg: WorkKubernetesOptions): WorkTypeDef {
   return {
     name: cfg.worktype,
     verifySignature: cfg.verifysignature,

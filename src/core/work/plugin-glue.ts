@@ -3,6 +3,7 @@ import type {Runtime} from '../config/types.js';
 import {Netceptor} from '../netceptor/node.js';
 import {commandTypeDef, type CommandTypeConfig} from './command.js';
 import {remoteTypeDef} from './remote.js';
+import {workVerificationOf} from './signing-registry.js';
 import {workceptorOf, type Workceptor, type WorkTypeDef} from './workceptor.js';
 
 /** Creates the node's work manager, registers `remote` and resumes units on disk (node Init). */
@@ -20,7 +21,7 @@ export async function registerWorkType(rt: Runtime, def: WorkTypeDef): Promise<v
 }
 
 export async function registerCommandWorkType(rt: Runtime, cfg: CommandTypeConfig): Promise<void> {
-  if (cfg.verifySignature && !rt.registry('work-verification').get('default')) {
+  if (cfg.verifySignature && !workVerificationOf(rt)) {
     throw new Error(`VerifySignature for work command '${cfg.workType}' is true, but the work verification public key is not specified`);
   }
   await registerWorkType(rt, commandTypeDef(cfg));

@@ -56,7 +56,7 @@ export async function allocateRemoteUnit(wc: Workceptor, opts: RemoteSubmitOptio
 function warnTokenLifetime(wc: Workceptor, ttlMs: number): void {
   void (async () => {
     try {
-      const {workSigningOf} = await import('../../plugins/work-signing/index.js');
+      const {workSigningOf} = await import('./signing-registry.js');
       const cfg = wc.rt ? workSigningOf(wc.rt) : undefined;
       if (cfg && ttlMs > cfg.lifetimeMs) wc.logger.warn('Work unit TTL is longer than the work signing token expiration; the token may expire before the work starts');
     } catch {

@@ -246,7 +246,7 @@ export class RemoteUnit extends WorkUnit {
 
   /** A fresh work-signing token for B (throws `cannot sign work: …`). */
   private async signature(audience: string): Promise<string> {
-    const [{signWork}, {workSigningOf}] = await Promise.all([import('./signing.js'), import('../../plugins/work-signing/index.js')]);
+    const [{signWork}, {workSigningOf}] = await Promise.all([import('./signing.js'), import('./signing-registry.js')]);
     const rt = this.wc.rt;
     return signWork(rt ? workSigningOf(rt) : undefined, audience);
   }

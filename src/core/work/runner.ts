@@ -27,6 +27,7 @@ import {accessSync, closeSync, constants as fsConstants, fsyncSync, openSync, re
 import {join} from 'node:path';
 import {errnoText, pathErrorText} from '../go/errno.js';
 import {execLookPath, processExitCode, processStateString} from '../go/exec.js';
+import {settings} from '../settings.js';
 import {shlexSplit} from './shlex.js';
 import {STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, updateBasicStatus} from './status.js';
 
@@ -54,10 +55,7 @@ const DEFAULT_TICK_MS = 250;
 const MAX_STATUS_FAILURES = 3;
 
 function killDelayFromEnv(): number {
-  const v = process.env.RECEPTOR_RUNNER_KILL_DELAY_MS;
-  if (v === undefined || v === '') return DEFAULT_KILL_DELAY_MS;
-  const n = Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_KILL_DELAY_MS;
+  return settings().runnerKillDelayMs ?? DEFAULT_KILL_DELAY_MS;
 }
 
 /** Go-style text of an error thrown by a status-file write. */
@@ -212,7 +210,7 @@ export async function runCommandRunner(opts: CommandRunnerOptions): Promise<numb
 
     let child: ChildProcess;
     try {
-      const path = execLookPath(command, process.env.PATH ?? '');
+      const path = execLookPath(command, settings().path);
       if (wouldBeExecFormatError(path)) throw new RunnerError(`fork/exec ${path}: exec format error`);
       if (stopRequested) {
         update(STATE_FAILED, 'Killed', stdoutSize(unitdir));

@@ -9,6 +9,7 @@
  */
 import {closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
+import {settings} from '../settings.js';
 import {jsonQuote, toGoJsonOut, writeGoJson} from '../go/json.js';
 
 export const STATE_PENDING = 0;
@@ -107,7 +108,7 @@ export function writeStatus(unitDir: string, s: StatusRecord): void {
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, encodeStatus(s));
-    if (process.env.RECEPTOR_STATUS_FSYNC === '1') fsyncSync(fd);
+    if (settings().statusFsync) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

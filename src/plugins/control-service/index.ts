@@ -1,27 +1,21 @@
 /** `control-service` (config.md §5.8): the control protocol on unix, TCP(+TLS) and the mesh. */
+import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import type {ControlServiceOptions} from '../../core/control/service.js';
 
-export interface ControlServiceValues {
-  service: string;
-  filename: string;
-  permissions: number;
-  tls: string;
-  tcplisten: string;
-  tcptls: string;
-  [k: string]: unknown;
-}
+export type ControlServiceValues = ItemValues<ControlServiceOptions>;
 
 export const controlServiceType: ActionTypeDef<ControlServiceValues> = {
   key: 'control-service',
   description: 'Runs a control service',
-  fields: [
+  fields: fieldsOf<ControlServiceOptions>()([
     {name: 'service', type: 'string', default: 'control', description: 'Receptor service name to listen on'},
     {name: 'filename', type: 'string', description: 'Filename of local Unix socket to bind to the service'},
     {name: 'permissions', type: 'int', default: '0600', display: 'octal', description: 'Socket file permissions'},
     {name: 'tls', type: 'string', description: 'Name of TLS server config for the Receptor listener'},
     {name: 'tcplisten', type: 'string', description: 'Local TCP port or host:port to bind to the control service'},
     {name: 'tcptls', type: 'string', description: 'Name of TLS server config for the TCP listener'},
-  ],
+  ]),
   validate(v) {
     if (v.service === '' && v.filename === '' && v.tcplisten === '') throw new Error('no listeners specified');
     if (Buffer.byteLength(v.service) > 8) throw new Error(`error opening Unix socket: service name ${v.service} too long`);

@@ -1,6 +1,7 @@
 /** `log-level` and `trace` (config.md §5.2–§5.3), mapped onto pino levels. */
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {isLogFormatChoice, LOG_FORMAT_CHOICES, pinoLevel} from '../../core/log.js';
+import {settings} from '../../core/settings.js';
 
 export const logLevelType: ActionTypeDef<{level: string}> = {
   key: 'log-level',
@@ -13,7 +14,7 @@ export const logLevelType: ActionTypeDef<{level: string}> = {
   create(v) {
     return {
       init(rt) {
-        if (process.env.RECEPTOR_LOG_LEVEL) return; // the environment overrides the file
+        if (settings().logLevel) return; // the environment overrides the file
         rt.logger.level = pinoLevel(v.level)!;
       },
     };

@@ -6,56 +6,19 @@
  * This module is loaded for every node start, so it only declares fields and checks values;
  * each Run lazy-imports its implementation from src/core/services/.
  */
+import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
 import {splitHostPort} from '../../core/netceptor/session-base.js';
+import type {TcpClientOptions, TcpServerOptions} from '../../core/services/tcp-proxy.js';
+import type {UdpClientOptions, UdpServerOptions} from '../../core/services/udp-proxy.js';
+import type {UnixClientOptions, UnixServerOptions} from '../../core/services/unix-proxy.js';
 
-export interface TcpServerValues {
-  port: number;
-  bindaddr: string;
-  remotenode: string;
-  remoteservice: string;
-  tlsserver: string;
-  tlsclient: string;
-  [k: string]: unknown;
-}
-
-export interface TcpClientValues {
-  service: string;
-  address: string;
-  tlsserver: string;
-  tlsclient: string;
-  [k: string]: unknown;
-}
-
-export interface UdpServerValues {
-  port: number;
-  bindaddr: string;
-  remotenode: string;
-  remoteservice: string;
-  [k: string]: unknown;
-}
-
-export interface UdpClientValues {
-  service: string;
-  address: string;
-  [k: string]: unknown;
-}
-
-export interface UnixServerValues {
-  filename: string;
-  permissions: number;
-  remotenode: string;
-  remoteservice: string;
-  tls: string;
-  [k: string]: unknown;
-}
-
-export interface UnixClientValues {
-  service: string;
-  filename: string;
-  tls: string;
-  [k: string]: unknown;
-}
+export type TcpServerValues = ItemValues<TcpServerOptions>;
+export type TcpClientValues = ItemValues<TcpClientOptions>;
+export type UdpServerValues = ItemValues<UdpServerOptions>;
+export type UdpClientValues = ItemValues<UdpClientOptions>;
+export type UnixServerValues = ItemValues<UnixServerOptions>;
+export type UnixClientValues = ItemValues<UnixClientOptions>;
 
 /** Mesh service names are at most 8 bytes on the wire (netceptor-wire.md). */
 const MAX_SERVICE_BYTES = 8;
@@ -90,16 +53,17 @@ function checkAddress(address: string): void {
 // Fields
 // ---------------------------------------------------------------------------------------------
 
-const remoteNodeField: FieldSpec = {name: 'remotenode', type: 'string', required: true, description: 'Receptor node to connect to'};
-const remoteServiceField: FieldSpec = {name: 'remoteservice', type: 'string', required: true, description: 'Receptor service name to connect to'};
-const serviceField: FieldSpec = {name: 'service', type: 'string', required: true, description: 'Receptor service name to bind to'};
+// (`as const` keeps the literal names that fieldsOf checks against the options types.)
+const remoteNodeField = {name: 'remotenode', type: 'string', required: true, description: 'Receptor node to connect to'} as const satisfies FieldSpec;
+const remoteServiceField = {name: 'remoteservice', type: 'string', required: true, description: 'Receptor service name to connect to'} as const satisfies FieldSpec;
+const serviceField = {name: 'service', type: 'string', required: true, description: 'Receptor service name to bind to'} as const satisfies FieldSpec;
 
-function portField(proto: string): FieldSpec {
-  return {name: 'port', type: 'int', required: true, description: `Local ${proto} port to bind to`};
+function portField(proto: string) {
+  return {name: 'port', type: 'int', required: true, description: `Local ${proto} port to bind to`} as const satisfies FieldSpec;
 }
 
-function bindAddrField(proto: string): FieldSpec {
-  return {name: 'bindaddr', type: 'string', default: '0.0.0.0', description: `Address to bind ${proto} listener to`};
+function bindAddrField(proto: string) {
+  return {name: 'bindaddr', type: 'string', default: '0.0.0.0', description: `Address to bind ${proto} listener to`} as const satisfies FieldSpec;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,14 +73,14 @@ function bindAddrField(proto: string): FieldSpec {
 export const tcpServerType: ActionTypeDef<TcpServerValues> = {
   key: 'tcp-server',
   description: 'Listen for TCP and forward via Receptor',
-  fields: [
+  fields: fieldsOf<TcpServerOptions>()([
     portField('TCP'),
     bindAddrField('TCP'),
     remoteNodeField,
     remoteServiceField,
     {name: 'tlsserver', type: 'string', description: 'Name of TLS server config for the TCP listener'},
     {name: 'tlsclient', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
-  ],
+  ]),
   validate(v) {
     checkPort(v.port);
     checkRemote(v.remotenode, v.remoteservice);
@@ -134,12 +98,12 @@ export const tcpServerType: ActionTypeDef<TcpServerValues> = {
 export const tcpClientType: ActionTypeDef<TcpClientValues> = {
   key: 'tcp-client',
   description: 'Listen on a Receptor service and forward via TCP',
-  fields: [
+  fields: fieldsOf<TcpClientOptions>()([
     serviceField,
     {name: 'address', type: 'string', required: true, description: 'Address for outbound TCP connection'},
     {name: 'tlsserver', type: 'string', description: 'Name of TLS server config for the Receptor service'},
     {name: 'tlsclient', type: 'string', description: 'Name of TLS client config for the TCP connection'},
-  ],
+  ]),
   validate(v) {
     checkLocalService(v.service);
     checkAddress(v.address);
@@ -157,7 +121,7 @@ export const tcpClientType: ActionTypeDef<TcpClientValues> = {
 export const udpServerType: ActionTypeDef<UdpServerValues> = {
   key: 'udp-server',
   description: 'Listen for UDP and forward via Receptor',
-  fields: [portField('UDP'), bindAddrField('UDP'), remoteNodeField, remoteServiceField],
+  fields: fieldsOf<UdpServerOptions>()([portField('UDP'), bindAddrField('UDP'), remoteNodeField, remoteServiceField]),
   validate(v) {
     checkPort(v.port);
     checkRemote(v.remotenode, v.remoteservice);
@@ -175,7 +139,7 @@ export const udpServerType: ActionTypeDef<UdpServerValues> = {
 export const udpClientType: ActionTypeDef<UdpClientValues> = {
   key: 'udp-client',
   description: 'Listen on a Receptor service and forward via UDP',
-  fields: [serviceField, {name: 'address', type: 'string', required: true, description: 'Address for outbound UDP connection'}],
+  fields: fieldsOf<UdpClientOptions>()([serviceField, {name: 'address', type: 'string', required: true, description: 'Address for outbound UDP connection'}]),
   validate(v) {
     checkLocalService(v.service);
     checkAddress(v.address);
@@ -193,13 +157,13 @@ export const udpClientType: ActionTypeDef<UdpClientValues> = {
 export const unixSocketServerType: ActionTypeDef<UnixServerValues> = {
   key: 'unix-socket-server',
   description: 'Listen on a Unix socket and forward via Receptor',
-  fields: [
+  fields: fieldsOf<UnixServerOptions>()([
     {name: 'filename', type: 'string', required: true, description: 'Socket filename, which will be overwritten'},
     {name: 'permissions', type: 'int', default: '0600', display: 'octal', description: 'Socket file permissions'},
     remoteNodeField,
     remoteServiceField,
     {name: 'tls', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
-  ],
+  ]),
   validate(v) {
     if (v.filename === '') throw new Error('error opening Unix socket: filename must not be empty');
     checkRemote(v.remotenode, v.remoteservice);
@@ -217,11 +181,11 @@ export const unixSocketServerType: ActionTypeDef<UnixServerValues> = {
 export const unixSocketClientType: ActionTypeDef<UnixClientValues> = {
   key: 'unix-socket-client',
   description: 'Listen via Receptor and forward to a Unix socket',
-  fields: [
+  fields: fieldsOf<UnixClientOptions>()([
     serviceField,
     {name: 'filename', type: 'string', required: true, description: 'Socket filename, which must already exist'},
     {name: 'tls', type: 'string', description: 'Name of TLS server config for the Receptor connection'},
-  ],
+  ]),
   validate(v) {
     checkLocalService(v.service);
     if (v.filename === '') throw new Error('filename must not be empty');

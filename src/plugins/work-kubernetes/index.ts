@@ -5,29 +5,14 @@
  * checked and stored as Go does; starting a unit fails with a clear error.
  */
 import {statSync} from 'node:fs';
+import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import type {WorkKubernetesOptions} from '../../core/work/kubernetes.js';
 
-export interface WorkKubernetesValues {
-  worktype: string;
-  namespace: string;
-  image: string;
-  command: string;
-  params: string;
-  authmethod: string;
-  kubeconfig: string;
-  pod: string;
-  allowruntimeauth: boolean;
-  allowruntimecommand: boolean;
-  allowruntimeparams: boolean;
-  allowruntimepod: boolean;
-  deletepodonrestart: boolean;
-  streammethod: string;
-  verifysignature: boolean;
-  [k: string]: unknown;
-}
+export type WorkKubernetesValues = ItemValues<WorkKubernetesOptions>;
 
 /** Go's Prepare checks, in Go's order (workceptor.md §7.3). */
-export function checkKubernetesConfig(v: WorkKubernetesValues, fileExists: (p: string) => string | undefined = defaultFileCheck): void {
+export function checkKubernetesConfig(v: WorkKubernetesOptions, fileExists: (p: string) => string | undefined = defaultFileCheck): void {
   const auth = v.authmethod.toLowerCase();
   if (!['kubeconfig', 'incluster', 'runtime'].includes(auth)) throw new Error(`invalid AuthMethod: ${v.authmethod}`);
   if (v.namespace === '' && !(auth === 'kubeconfig' || v.allowruntimeauth)) throw new Error('must provide namespace when AuthMethod is not kubeconfig');
@@ -55,7 +40,7 @@ function defaultFileCheck(path: string): string | undefined {
 export const workKubernetesType: ActionTypeDef<WorkKubernetesValues> = {
   key: 'work-kubernetes',
   description: 'Run a worker using Kubernetes (not implemented yet: units fail to start)',
-  fields: [
+  fields: fieldsOf<WorkKubernetesOptions>()([
     {name: 'worktype', type: 'string', required: true, description: 'Name for this worker type'},
     {name: 'namespace', type: 'string', description: 'Kubernetes namespace to create pods in'},
     {name: 'image', type: 'string', description: 'Container image to use for the worker pod'},
@@ -71,7 +56,7 @@ export const workKubernetesType: ActionTypeDef<WorkKubernetesValues> = {
     {name: 'deletepodonrestart', type: 'bool', default: 'true', description: 'On restart, delete the pod if in pending state'},
     {name: 'streammethod', type: 'string', default: 'logger', description: 'Method for connecting to worker pods: logger or tcp'},
     {name: 'verifysignature', type: 'bool', default: 'false', description: 'Verify a signed work submission'},
-  ],
+  ]),
   validate(v) {
     // The same checks at load time (so `config check` reports them); the file is checked at Prepare.
     checkKubernetesConfig(v, () => undefined);

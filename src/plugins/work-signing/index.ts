@@ -4,7 +4,8 @@
  * Prepare only checks that the key file exists and records where it is; the key itself is
  * read each time a token is minted or checked (`src/core/work/signing.ts`), as Go does.
  * The configuration is registered as `rt.registry('work-signing' | 'work-verification')`
- * entry `default`; `workSigningOf(rt)` / `workVerificationOf(rt)` read it back.
+ * entry `default`; `workSigningOf(rt)` / `workVerificationOf(rt)` (src/core/work/signing-registry.ts)
+ * read it back.
  *
  * Differences from Go: `tokenexpiration` is checked while loading (so `config check` sees it),
  * and leaving it out means 5 minutes instead of a nil-pointer panic at startup.
@@ -12,23 +13,16 @@
 import {statSync} from 'node:fs';
 import {parseDuration} from '../../core/go/time.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
-import type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
+import {SIGNING_ENTRY} from '../../core/work/signing-registry.js';
 
 /** Token lifetime when `tokenexpiration` is omitted (Go crashes instead; signing.ts has the same value). */
 const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
 
 export type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
-
-declare module '../../core/config/types.js' {
-  interface RegistryKinds {
-    'work-signing': WorkSigningConfig;
-    'work-verification': WorkVerificationConfig;
-  }
-}
+export {workSigningOf, workVerificationOf} from '../../core/work/signing-registry.js';
 
 export const WORK_SIGNING_REGISTRY = 'work-signing';
 export const WORK_VERIFICATION_REGISTRY = 'work-verification';
-const ENTRY = 'default';
 
 export interface WorkSigningValues {
   privatekey: string;
@@ -68,7 +62,11 @@ function checkFileExists(path: string): void {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT') throw new Error(`${path} does not exist`);
-    const text = (e.code && STAT_ERRNO[e.code]) ?? String(e.message).replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
+    const text =
+      (e.code && STAT_ERRNO[e.code]) ??
+      String(e.message)
+        .replace(/^[A-Z0-9_]+: /, '')
+        .replace(/, \w+ '.*'$/, '');
     throw new Error(`stat ${path}: ${text}`);
   }
 }
@@ -79,9 +77,9 @@ function checkFileExists(path: string): void {
  */
 function store<K extends 'work-signing' | 'work-verification'>(rt: Runtime, kind: K, cfg: RegistryKinds[K]): void {
   const reg = rt.registry(kind);
-  const existing = reg.get(ENTRY);
+  const existing = reg.get(SIGNING_ENTRY);
   if (existing) Object.assign(existing, cfg);
-  else reg.register(ENTRY, cfg, kind);
+  else reg.register(SIGNING_ENTRY, cfg, kind);
 }
 
 export const workSigningType: ActionTypeDef<WorkSigningValues> = {
@@ -124,13 +122,3 @@ export const workVerificationType: ActionTypeDef<WorkVerificationValues> = {
 };
 
 export const workSigningTypes: ActionTypeDef[] = [workSigningType, workVerificationType] as ActionTypeDef[];
-
-/** The node's `work-signing` configuration, if any. */
-export function workSigningOf(rt: Runtime): WorkSigningConfig | undefined {
-  return rt.registry('work-signing').get(ENTRY);
-}
-
-/** The node's `work-verification` configuration, if any. */
-export function workVerificationOf(rt: Runtime): WorkVerificationConfig | undefined {
-  return rt.registry('work-verification').get(ENTRY);
-}

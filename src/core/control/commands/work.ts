@@ -8,9 +8,10 @@ import type {Duplex} from 'node:stream';
 import {isComplete, stateName, STATE_FAILED, STATE_PENDING, type StatusRecord} from '../../work/status.js';
 import type {WorkUnit} from '../../work/unit.js';
 import {workceptorOf, type Workceptor} from '../../work/workceptor.js';
-import {workVerificationOf} from '../../../plugins/work-signing/index.js';
+import {workVerificationOf} from '../../work/signing-registry.js';
 import {asGoMap} from '../../go/json.js';
 import {strconvQuote} from '../../go/strconv.js';
+import {settings} from '../../settings.js';
 import {ControlError, encodeReply, type Request} from '../protocol.js';
 import type {CommandContext, ControlCommand} from '../server.js';
 
@@ -188,7 +189,7 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
       raw.end(line, () => resolve());
     });
   const file = createWriteStream(unit.stdinPath, {mode: 0o600});
-  const traceLevel = Number.parseInt(process.env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0;
+  const traceLevel = settings().payloadTraceLevel;
   const traced: Buffer[] = [];
   if (traceLevel >= 3) raw.on('data', (c: Buffer) => traced.push(c));
   unit.updateBasic(STATE_PENDING, 'Waiting for Input Data', 0);

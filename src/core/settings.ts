@@ -1,0 +1,68 @@
+/**
+ * What the process environment tells the core, read in one place. The entry points (the
+ * daemon, the oclif main, the work runner) call `initSettings(process.env)` once at start-up;
+ * deeper code asks `settings()` instead of reading process.env, so the variables are named,
+ * parsed and documented here. Without an entry point (the core used as a library, in-process
+ * tests) `settings()` reads the current environment on each call.
+ *
+ * The variables users set are documented in README (Logs, Versions, Work); the others are
+ * knobs for tests.
+ */
+
+export interface ProcessSettings {
+  /** RECEPTOR_LOG_LEVEL: overrides the log-level item and --log-level ('' = unset). */
+  readonly logLevel: string | undefined;
+  /** RECEPTOR_LOG_FORMAT: text, json or auto, below --log-format and the log-format item. */
+  readonly logFormat: string | undefined;
+  /** NO_COLOR set to a non-empty value (no-color.org). */
+  readonly noColor: boolean;
+  /** RECEPTOR_REPORTED_VERSION: the `Version` status reports, below the node item's field. */
+  readonly reportedVersion: string | undefined;
+  /** RECEPTOR_PAYLOAD_TRACE_LEVEL: 0 (off) to 3 (log the payload of each submission). */
+  readonly payloadTraceLevel: number;
+  /** RECEPTOR_STATUS_FSYNC=1: fsync each work-unit status file before renaming it (tests). */
+  readonly statusFsync: boolean;
+  /** RECEPTOR_RUNNER_KILL_DELAY_MS: how long the command runner waits after SIGINT before SIGKILL (tests). */
+  readonly runnerKillDelayMs: number | undefined;
+  /** HOME: what `~` in a socket path expands to. */
+  readonly home: string | undefined;
+  /** PATH: where the command runner looks up a bare command name (Go's exec.LookPath). */
+  readonly path: string;
+  /** The environment as it was, for oclif's directory rules (RECEPTOR_DATA_DIR, XDG_DATA_HOME, …). */
+  readonly env: Readonly<NodeJS.ProcessEnv>;
+}
+
+function nonNegativeNumber(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** Parses the settings out of an environment. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
+  return {
+    logLevel: env.RECEPTOR_LOG_LEVEL || undefined,
+    logFormat: env.RECEPTOR_LOG_FORMAT,
+    noColor: Boolean(env.NO_COLOR),
+    reportedVersion: env.RECEPTOR_REPORTED_VERSION,
+    payloadTraceLevel: Number.parseInt(env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0,
+    statusFsync: env.RECEPTOR_STATUS_FSYNC === '1',
+    runnerKillDelayMs: nonNegativeNumber(env.RECEPTOR_RUNNER_KILL_DELAY_MS),
+    home: env.HOME,
+    path: env.PATH ?? '',
+    env: Object.freeze({...env}),
+  };
+}
+
+let current: ProcessSettings | undefined;
+
+/** Fixes the settings for the rest of the process (entry points, once at start-up). */
+export function initSettings(env: NodeJS.ProcessEnv): ProcessSettings {
+  current = settingsFromEnv(env);
+  return current;
+}
+
+/** The settings fixed by {@link initSettings}, else those of the current environment. */
+export function settings(): ProcessSettings {
+  return current ?? settingsFromEnv(process.env);
+}
