@@ -39,6 +39,8 @@ export type {
 export {isMeshNode} from './core/netceptor/backend.js';
 export type {BackoffOptions} from './core/netceptor/redial.js';
 export type {Clock} from './core/clock.js';
+/** The pino logger backends receive. */
+export type {Logger} from 'pino';
 // A session base class: queueing before start(), size checks, exactly-once onClose.
 export {BaseSession, joinHostPort, splitHostPort, type SessionInit} from './core/netceptor/session-base.js';
 
