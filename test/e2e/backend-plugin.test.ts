@@ -82,6 +82,16 @@ describe('e2e: a third-party backend plugin', function () {
     for (const d of daemons.splice(0)) expect((await d.stop('SIGINT')).code).to.equal(0);
   });
 
+  it('installs from its folder too (file:DIR, which npm links)', async () => {
+    const dirEnv = {...cliDirs(join(work, 'from-folder')), ...npmEnv()};
+    const inst = await runCli(['plugins', 'install', `file:${EXAMPLE}`], {env: dirEnv, timeoutMs: 90_000});
+    expect(inst.code, inst.stderr).to.equal(0);
+    const list = await runCli(['plugins', '--json'], {env: dirEnv});
+    expect(list.code, list.stderr).to.equal(0);
+    const plugin = (JSON.parse(list.stdout) as Array<{name: string; type: string; configKeys?: string[]}>).find((p) => p.name === 'receptor-plugin-example');
+    expect(plugin, list.stdout).to.deep.include({type: 'user', configKeys: ['example-heartbeat', 'unixsock-listener', 'unixsock-peer']});
+  });
+
   it("the plugin's own tests type-check and pass the public compliance suite", async () => {
     const typecheck = await runProgram('npm', ['run', 'typecheck'], {cwd: EXAMPLE, env: npmEnv(), timeoutMs: 90_000});
     expect(typecheck.code, typecheck.stdout + typecheck.stderr).to.equal(0);
