@@ -213,6 +213,9 @@ describe('e2e: packaging', function () {
         const main = await load('receptor-mesh');
         expect(main.code, main.stderr).to.equal(0);
         expect(main.stdout.split(' ')).to.include.members(['BaseSession', 'listenerItem', 'peerItem', 'startDialer', 'lookupTls']);
+        // Nothing but the testing entry itself refers to it (the CLI and the daemon never load it).
+        const js = (readdirSync(join(installed, 'dist'), {recursive: true}) as string[]).filter((f) => f.endsWith('.js') && !f.startsWith('testing/'));
+        expect(js.filter((f) => /\btesting\/|['"]receptor-mesh\/testing['"]/.test(readFileSync(join(installed, 'dist', f), 'utf8')))).to.deep.equal([]);
         const testing = await load('receptor-mesh/testing');
         expect(testing.code).to.equal(1);
         expect(testing.stderr).to.match(/Cannot find package '(chai|mocha)'/);
