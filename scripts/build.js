@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build: compile TypeScript, generate oclif.manifest.json, build the example plugin.
 import {execFileSync} from 'node:child_process';
-import {rmSync, writeFileSync} from 'node:fs';
+import {lstatSync, mkdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -20,4 +20,14 @@ await plugin.load();
 writeFileSync(join(root, 'oclif.manifest.json'), JSON.stringify(plugin.manifest, null, 2) + '\n');
 console.log(`oclif.manifest.json: ${Object.keys(plugin.manifest.commands).length} commands`);
 
-run([tsc, '-p', join('examples', 'receptor-plugin-example', 'tsconfig.json')]);
+// The example plugin depends on this checkout (devDependency "receptor-mesh": "file:../..");
+// link it as `npm install` in the example would, without a registry.
+const example = join(root, 'examples', 'receptor-plugin-example');
+const link = join(example, 'node_modules', 'receptor-mesh');
+try {
+  lstatSync(link);
+} catch {
+  mkdirSync(dirname(link), {recursive: true});
+  symlinkSync(join('..', '..', '..'), link, 'dir');
+}
+run([tsc, '-p', join(example, 'tsconfig.json')]);

@@ -1,6 +1,10 @@
 /**
- * Public API of receptor-mesh for plugins. Third-party plugins should import types only
- * (`import type {...} from 'receptor-mesh'`) so they carry no runtime dependency on the core.
+ * Public API of receptor-mesh for plugins.
+ *
+ * Item plugins may import types only (`import type {...} from 'receptor-mesh'`). A backend
+ * plugin also uses the runtime helpers below; it declares `receptor-mesh` as a peer
+ * dependency, which the host CLI satisfies with itself when it loads the plugin (one copy of
+ * the core per process). The compliance suite a backend's tests run is `receptor-mesh/testing`.
  */
 export type {
   ActionItem,
@@ -21,3 +25,54 @@ export type {
 } from './core/config/types.js';
 export type {ItemSource} from './core/errors.js';
 export {ReceptorError, ConfigError} from './core/errors.js';
+
+// The backend contract: a MeshBackend yields BackendSessions that carry whole messages.
+export type {
+  BackendRunning,
+  BackendSession,
+  LinkOptions,
+  MeshBackend,
+  MeshNodeHandle,
+  SessionHandler,
+  SessionSink,
+} from './core/netceptor/backend.js';
+export {isMeshNode} from './core/netceptor/backend.js';
+export type {BackoffOptions} from './core/netceptor/redial.js';
+export type {Clock} from './core/clock.js';
+/** The pino logger backends receive. */
+export type {Logger} from 'pino';
+// A session base class: queueing before start(), size checks, exactly-once onClose.
+export {BaseSession, joinHostPort, splitHostPort, type SessionInit} from './core/netceptor/session-base.js';
+
+// Backend item helpers: fields, listener/peer item builders, validation, TLS lookup, dialling.
+export {
+  addressField,
+  allowedPeersField,
+  bindAddrField,
+  costField,
+  linkOptions,
+  listenerItem,
+  logRedialEvent,
+  lookupTls,
+  meshNode,
+  nodeCostField,
+  peerItem,
+  portField,
+  redialField,
+  startBackend,
+  startDialer,
+  tlsClientField,
+  tlsServerField,
+  validateCosts,
+  validatePort,
+  clientCertRefused,
+  logTlsHandshakeFailure,
+  type BackendItemSpec,
+  type CommonBackendValues,
+  type DialerSettings,
+  type TlsClientOptions,
+  type TlsServerOptions,
+} from './plugins/backend-common/items.js';
+export {listenerStop, listenTcp, type ListenerShutdown} from './plugins/backend-common/listener.js';
+// Log a repeating failure once per cause (what logTlsHandshakeFailure and dialers use).
+export {RepeatFilter} from './core/repeat-log.js';

@@ -6,7 +6,8 @@ import {pino} from 'pino';
 import {TcpFramer} from '../../src/core/netceptor/tcp-framer.js';
 import {TCP_MAX_MESSAGE, TcpDialerBackend, TcpListenerBackend} from '../../src/plugins/backend-tcp/backend.js';
 import type {BackendSession} from '../../src/core/netceptor/backend.js';
-import {backendCompliance, Endpoint, retryOn, TEST_TLS, testLogger, waitFor, type GarbageCase, type MakePair} from './backend.js';
+import {backendCompliance, Endpoint, retryOn, testLogger, waitFor, type GarbageCase, type MakePair} from '../../src/testing/index.js';
+import {TEST_TLS} from './tls-fixture.js';
 
 const FAST = {initialMs: 10, maxMs: 50};
 

@@ -3,7 +3,7 @@ import {expect} from 'chai';
 import * as dgram from 'node:dgram';
 import {readFileSync} from 'node:fs';
 import {UDP_MAX_MESSAGE, UdpDialerBackend, UdpListenerBackend} from '../../src/plugins/backend-udp/backend.js';
-import {backendCompliance, Endpoint, waitFor, type MakePair} from './backend.js';
+import {backendCompliance, Endpoint, waitFor, type MakePair} from '../../src/testing/index.js';
 
 const FAST = {initialMs: 10, maxMs: 50};
 

@@ -6,7 +6,8 @@ import type {IncomingMessage} from 'node:http';
 import * as net from 'node:net';
 import {WebSocketServer} from 'ws';
 import {WsDialerBackend, WsListenerBackend} from '../../src/plugins/backend-ws/backend.js';
-import {backendCompliance, Endpoint, TEST_TLS, waitFor, type MakePair} from './backend.js';
+import {backendCompliance, Endpoint, waitFor, type MakePair} from '../../src/testing/index.js';
+import {TEST_TLS} from './tls-fixture.js';
 
 const FAST = {initialMs: 10, maxMs: 50};
 

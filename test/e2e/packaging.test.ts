@@ -174,7 +174,8 @@ describe('e2e: packaging', function () {
         .split('\n')
         .filter(Boolean)
         .map((f) => f.replace(/^package\//, ''));
-      for (const f of ['bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'dist/daemon-main.js', 'dist/work-runner-main.js', 'oclif.manifest.json', 'README.md', 'package.json']) {
+      // dist/testing is the public `receptor-mesh/testing` entry (the backend compliance suite).
+      for (const f of ['bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/daemon-main.js', 'dist/work-runner-main.js', 'oclif.manifest.json', 'README.md', 'package.json']) {
         expect(files, f).to.include(f);
       }
       expect(files.filter((f) => f.startsWith('packaging/')).sort()).to.deep.equal(['packaging/systemd/receptor.conf', ...UNITS.map((u) => `packaging/systemd/${u}`)].sort());
@@ -204,6 +205,20 @@ describe('e2e: packaging', function () {
         expect(v.stdout.split('\n')[0]).to.match(new RegExp(`^receptor-mesh \\(this program\\) +${VERSION.replace(/\./g, '\\.')}$`));
         const help = await run(['--help']);
         expect(help.stdout).to.include(`receptor-mesh/${VERSION}`);
+      });
+
+      it('the package root (what backend plugins import) loads without dev dependencies; receptor-mesh/testing needs its peers mocha and chai', async () => {
+        const load = (entry: string) =>
+          runProgram(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(' '))`], {cwd: join(prefix, 'lib'), env: npmEnv()});
+        const main = await load('receptor-mesh');
+        expect(main.code, main.stderr).to.equal(0);
+        expect(main.stdout.split(' ')).to.include.members(['BaseSession', 'listenerItem', 'peerItem', 'startDialer', 'lookupTls']);
+        // Nothing but the testing entry itself refers to it (the CLI and the daemon never load it).
+        const js = (readdirSync(join(installed, 'dist'), {recursive: true}) as string[]).filter((f) => f.endsWith('.js') && !f.startsWith('testing/'));
+        expect(js.filter((f) => /\btesting\/|['"]receptor-mesh\/testing['"]/.test(readFileSync(join(installed, 'dist', f), 'utf8')))).to.deep.equal([]);
+        const testing = await load('receptor-mesh/testing');
+        expect(testing.code).to.equal(1);
+        expect(testing.stderr).to.match(/Cannot find package '(chai|mocha)'/);
       });
 
       it('a node started from the install (shipped sample configuration) answers a ping from a second node through its control socket', async () => {

@@ -1,60 +1,12 @@
 /**
- * An example third-party receptor plugin. It contributes one config item,
- * `example-heartbeat`, that logs a message at an interval and (optionally) counts as a
- * backend so a node can run with nothing else.
- *
- * Only types are imported from the core: the published plugin has no runtime dependency
- * on receptor-mesh.
+ * An example third-party receptor plugin, installed with `receptor plugins install`. Its
+ * `receptor:register` hook (package.json `oclif.hooks`) returns the config items it adds:
+ * a unix-socket mesh backend and the example-heartbeat item.
  */
-import {appendFileSync} from 'node:fs';
-import type {ActionTypeDef, RegisterHookResult, Runtime} from 'receptor-mesh';
-
-interface HeartbeatValues {
-  message: string;
-  interval: number;
-  marker: string;
-  backend: boolean;
-  [k: string]: unknown;
-}
-
-const heartbeat: ActionTypeDef<HeartbeatValues> = {
-  key: 'example-heartbeat',
-  description: 'Logs a heartbeat message at a fixed interval (example plugin)',
-  fields: [
-    {name: 'message', type: 'string', bare: true, default: 'still here', description: 'Text to log'},
-    {name: 'interval', type: 'int', default: 5, description: 'Seconds between heartbeats'},
-    {name: 'marker', type: 'string', description: 'File to which each phase appends its name (for tests)'},
-    {name: 'backend', type: 'bool', default: true, description: 'Count as a backend, so a node may run with only this item'},
-  ],
-  validate(v) {
-    if (v.interval <= 0) throw new Error(`interval must be positive, got ${v.interval}`);
-  },
-  create(v, ctx) {
-    const mark = (phase: string) => {
-      if (v.marker) appendFileSync(v.marker, `${phase} ${ctx.key} ${v.message}\n`);
-    };
-    return {
-      init(rt: Runtime) {
-        mark('init');
-        rt.logger.debug({plugin: ctx.plugin}, 'example-heartbeat initialised');
-      },
-      prepare() {
-        mark('prepare');
-      },
-      run(rt: Runtime) {
-        mark('run');
-        if (v.backend) rt.node.addBackend({kind: 'example-heartbeat', description: v.message});
-        const timer = setInterval(() => rt.logger.info({heartbeat: v.message}, 'heartbeat'), v.interval * 1000);
-        timer.unref();
-        rt.onShutdown(() => {
-          clearInterval(timer);
-          mark('shutdown');
-        });
-      },
-    };
-  },
-};
+import type {RegisterHookResult} from 'receptor-mesh';
+import {heartbeat} from './heartbeat.js';
+import {unixsockListenerType, unixsockPeerType} from './items.js';
 
 export default async function register(): Promise<RegisterHookResult> {
-  return [heartbeat];
+  return [unixsockListenerType, unixsockPeerType, heartbeat];
 }

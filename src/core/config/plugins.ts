@@ -14,6 +14,7 @@ import {dirname, isAbsolute, join, resolve} from 'node:path';
 import {fileURLToPath, pathToFileURL} from 'node:url';
 import {errorMessage, ReceptorError} from '../errors.js';
 import {settings} from '../settings.js';
+import {linkHostPackage} from './plugin-host.js';
 import {ActionRegistry} from './registry.js';
 import type {ActionTypeDef} from './types.js';
 
@@ -116,6 +117,7 @@ export function discoverPlugins(root = PACKAGE_ROOT, env: NodeJS.ProcessEnv = se
     const p = type === 'link' && linkRoot ? pluginAt(linkRoot, 'link', name) : pluginAt(join(dataDir, 'node_modules', name), 'user', name);
     if (p) out.push(p);
   }
+  if (out.some((p) => p.kind === 'user' && p.hooks.length > 0)) linkHostPackage(dataDir, root, rootPkg.name ?? 'receptor-mesh');
   return out;
 }
 

@@ -1,11 +1,12 @@
 /**
- * Config-item plumbing shared by the six mesh-backend items (config.md §5.6): common
- * fields, validation with Go's error texts, link options, the TLS lookup seam and logging
- * of dialer progress.
+ * Config-item plumbing shared by the mesh-backend items (config.md §5.6), built-in or from a
+ * third-party plugin (exported from the package root): common fields, the listener/peer
+ * item builders, validation with Go's error texts, link options, the TLS lookup seam and
+ * logging of dialer progress.
  */
 import type {ConnectionOptions, TlsOptions, TLSSocket} from 'node:tls';
 import type {Logger} from 'pino';
-import type {FieldSpec, Runtime} from '../../core/config/types.js';
+import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
 import {runRedialLoop, STABLE_LINK_MS, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
 import type {Clock} from '../../core/clock.js';
@@ -46,6 +47,51 @@ export const redialField: FieldSpec = {name: 'redial', type: 'bool', default: tr
 
 export function portField(what: string): FieldSpec {
   return {name: 'port', type: 'int', bare: true, required: true, description: `Local ${what} port to listen on`};
+}
+/** A peer's bare, required `address` field. */
+export function addressField(description: string): FieldSpec {
+  return {name: 'address', type: 'string', bare: true, required: true, description};
+}
+export const tlsServerField: FieldSpec = {name: 'tls', type: 'string', description: 'Name of TLS server config'};
+export const tlsClientField: FieldSpec = {name: 'tls', type: 'string', description: 'Name of TLS client config'};
+
+/** What a backend item type says about itself; the builders add the link fields and the lifecycle. */
+export interface BackendItemSpec<V extends CommonBackendValues> {
+  key: string;
+  description: string;
+  /** The backend's own fields; `cost`, `nodecost` (listeners) and `allowedpeers` follow them. */
+  fields: FieldSpec[];
+  /** Every static check (call `validateCosts` in it); run at load and again before a reload. */
+  validate(v: V): void;
+  /** Builds the backend to start (look up TLS configs here: they exist by Run). */
+  backend(v: V, rt: Runtime): MeshBackend | Promise<MeshBackend>;
+}
+
+/**
+ * A listener item (`tcp-listener`, …): reloadable; its Run (and a reload) starts the backend
+ * on the mesh node with the item's cost, per-node costs and allowed peers.
+ */
+export function listenerItem<V extends CommonBackendValues>(spec: BackendItemSpec<V>): ActionTypeDef<V> {
+  return backendItem(spec, [costField, nodeCostField, allowedPeersField]);
+}
+
+/** A dialler item (`tcp-peer`, …): like `listenerItem`, without `nodecost` (Go's peers have none). */
+export function peerItem<V extends CommonBackendValues>(spec: BackendItemSpec<V>): ActionTypeDef<V> {
+  return backendItem(spec, [costField, allowedPeersField]);
+}
+
+function backendItem<V extends CommonBackendValues>(spec: BackendItemSpec<V>, linkFields: FieldSpec[]): ActionTypeDef<V> {
+  return {
+    key: spec.key,
+    description: spec.description,
+    reloadable: true,
+    fields: [...spec.fields, ...linkFields],
+    validate: spec.validate,
+    create(v) {
+      const start = async (rt: Runtime) => startBackend(rt, spec.key, await spec.backend(v, rt), v);
+      return {run: start, preReload: () => spec.validate(v), reload: start};
+    },
+  };
 }
 
 /** `cost` > 0 and every `nodecost` > 0, with Go's messages. */

@@ -12,7 +12,7 @@ import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {listenOpError} from '../../core/go/errno.js';
+import {listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
@@ -168,33 +168,19 @@ export class TcpListenerBackend implements MeshBackend {
       server.on('connection', accept);
     }
 
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(listenOpError(err, 'tcp', this.options.bindAddr, this.options.port));
-      server.once('error', onError);
-      server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    server.on('error', (err) => logger.error({err}, 'TCP listener error'));
-    const addr = server.address() as net.AddressInfo;
-    const localAddress = joinHostPort(addr.address, addr.port);
-
-    let stopped: Promise<void> | undefined;
+    const localAddress = await listenTcp(server, this.options.bindAddr, this.options.port, logger, 'TCP listener');
     return {
       localAddress,
-      stop: () => {
-        stopped ??= (async () => {
+      stop: listenerStop({
+        stopAccepting: () => {
           stopping = true;
-          const closedServer = new Promise<void>((resolve) => server.close(() => resolve()));
-          const list = [...sessions];
-          for (const s of list) s.close();
-          await Promise.all(list.map((s) => s.closed));
+          return new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+        sessions: () => sessions,
+        release: () => {
           for (const raw of sockets) raw.destroy();
-          await closedServer;
-        })();
-        return stopped;
-      },
+        },
+      }),
     };
   }
 }

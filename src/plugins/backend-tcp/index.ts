@@ -1,14 +1,15 @@
 /** `tcp-listener` and `tcp-peer` items (config.md §5.6) on the TCP backend. */
-import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import type {ActionTypeDef} from '../../core/config/types.js';
 import {
-  allowedPeersField,
+  addressField,
   bindAddrField,
-  costField,
+  listenerItem,
   lookupTls,
-  nodeCostField,
+  peerItem,
   portField,
   redialField,
-  startBackend,
+  tlsClientField,
+  tlsServerField,
   validateCosts,
   validatePort,
   type CommonBackendValues,
@@ -38,47 +39,26 @@ function validatePeer(v: TcpPeerValues): void {
   splitHostPort(v.address);
 }
 
-export const tcpListenerType: ActionTypeDef<TcpListenerValues> = {
+export const tcpListenerType: ActionTypeDef<TcpListenerValues> = listenerItem<TcpListenerValues>({
   key: 'tcp-listener',
   description: 'Run a backend listener on a TCP port',
-  reloadable: true,
-  fields: [
-    bindAddrField,
-    portField('TCP'),
-    {name: 'tls', type: 'string', description: 'Name of TLS server config'},
-    costField,
-    nodeCostField,
-    allowedPeersField,
-  ],
+  fields: [bindAddrField, portField('TCP'), tlsServerField],
   validate: validateListener,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      const tls = lookupTls(rt, 'tls-server', v.tls);
-      await startBackend(rt, 'tcp-listener', new (await import('./backend.js')).TcpListenerBackend({port: v.port, bindAddr: v.bindaddr, tls}), v);
-    };
-    return {run: start, preReload: () => validateListener(v), reload: start};
+  async backend(v, rt) {
+    const tls = lookupTls(rt, 'tls-server', v.tls);
+    return new (await import('./backend.js')).TcpListenerBackend({port: v.port, bindAddr: v.bindaddr, tls});
   },
-};
+});
 
-export const tcpPeerType: ActionTypeDef<TcpPeerValues> = {
+export const tcpPeerType: ActionTypeDef<TcpPeerValues> = peerItem<TcpPeerValues>({
   key: 'tcp-peer',
   description: 'Make an outbound backend connection to a TCP peer',
-  reloadable: true,
-  fields: [
-    {name: 'address', type: 'string', bare: true, required: true, description: 'Remote address (Host:Port) to connect to'},
-    redialField,
-    {name: 'tls', type: 'string', description: 'Name of TLS client config'},
-    costField,
-    allowedPeersField,
-  ],
+  fields: [addressField('Remote address (Host:Port) to connect to'), redialField, tlsClientField],
   validate: validatePeer,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      const tls = lookupTls(rt, 'tls-client', v.tls);
-      await startBackend(rt, 'tcp-peer', new (await import('./backend.js')).TcpDialerBackend({address: v.address, redial: v.redial, tls}), v);
-    };
-    return {run: start, preReload: () => validatePeer(v), reload: start};
+  async backend(v, rt) {
+    const tls = lookupTls(rt, 'tls-client', v.tls);
+    return new (await import('./backend.js')).TcpDialerBackend({address: v.address, redial: v.redial, tls});
   },
-};
+});
 
 export const tcpBackendTypes: ActionTypeDef[] = [tcpListenerType, tcpPeerType] as ActionTypeDef[];

@@ -13,6 +13,7 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {startDialer} from '../backend-common/items.js';
+import {listenerStop} from '../backend-common/listener.js';
 import {listenOpError} from '../../core/go/errno.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
 
@@ -150,17 +151,17 @@ export class UdpListenerBackend implements MeshBackend {
     const a = socket.address();
     const localAddress = joinHostPort(a.address, a.port);
 
-    let stopped: Promise<void> | undefined;
     return {
       localAddress,
-      stop: () => {
-        stopped ??= (async () => {
+      stop: listenerStop({
+        stopAccepting: () => {
           stopping = true;
-          for (const s of [...sessions.values()]) s.end();
-          await new Promise<void>((resolve) => socket.close(() => resolve()));
-        })();
-        return stopped;
-      },
+        },
+        sessions: () => sessions.values(),
+        // no close signal on UDP: the transport simply ends
+        end: (s) => s.end(),
+        release: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+      }),
     };
   }
 }

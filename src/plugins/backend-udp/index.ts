@@ -1,13 +1,12 @@
 /** `udp-listener` and `udp-peer` items (config.md §5.6) on the UDP backend. No TLS. */
-import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import type {ActionTypeDef} from '../../core/config/types.js';
 import {
-  allowedPeersField,
+  addressField,
   bindAddrField,
-  costField,
-  nodeCostField,
+  listenerItem,
+  peerItem,
   portField,
   redialField,
-  startBackend,
   validateCosts,
   validatePort,
   type CommonBackendValues,
@@ -35,37 +34,20 @@ function validatePeer(v: UdpPeerValues): void {
   splitHostPort(v.address);
 }
 
-export const udpListenerType: ActionTypeDef<UdpListenerValues> = {
+export const udpListenerType: ActionTypeDef<UdpListenerValues> = listenerItem<UdpListenerValues>({
   key: 'udp-listener',
   description: 'Run a backend listener on a UDP port',
-  reloadable: true,
-  fields: [bindAddrField, portField('UDP'), costField, nodeCostField, allowedPeersField],
+  fields: [bindAddrField, portField('UDP')],
   validate: validateListener,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      await startBackend(rt, 'udp-listener', new (await import('./backend.js')).UdpListenerBackend({port: v.port, bindAddr: v.bindaddr}), v);
-    };
-    return {run: start, preReload: () => validateListener(v), reload: start};
-  },
-};
+  backend: async (v) => new (await import('./backend.js')).UdpListenerBackend({port: v.port, bindAddr: v.bindaddr}),
+});
 
-export const udpPeerType: ActionTypeDef<UdpPeerValues> = {
+export const udpPeerType: ActionTypeDef<UdpPeerValues> = peerItem<UdpPeerValues>({
   key: 'udp-peer',
   description: 'Make an outbound backend connection to a UDP peer',
-  reloadable: true,
-  fields: [
-    {name: 'address', type: 'string', bare: true, required: true, description: 'Host:Port to connect to'},
-    redialField,
-    costField,
-    allowedPeersField,
-  ],
+  fields: [addressField('Host:Port to connect to'), redialField],
   validate: validatePeer,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      await startBackend(rt, 'udp-peer', new (await import('./backend.js')).UdpDialerBackend({address: v.address, redial: v.redial}), v);
-    };
-    return {run: start, preReload: () => validatePeer(v), reload: start};
-  },
-};
+  backend: async (v) => new (await import('./backend.js')).UdpDialerBackend({address: v.address, redial: v.redial}),
+});
 
 export const udpBackendTypes: ActionTypeDef[] = [udpListenerType, udpPeerType] as ActionTypeDef[];

@@ -11,7 +11,6 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type {AddressInfo} from 'node:net';
 import type {TLSSocket} from 'node:tls';
 import type {Duplex} from 'node:stream';
 import type {Logger} from 'pino';
@@ -21,7 +20,7 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
 import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {listenOpError} from '../../core/go/errno.js';
+import {listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
 import {
@@ -215,34 +214,20 @@ export class WsListenerBackend implements MeshBackend {
     const tlsRepeats = new RepeatFilter();
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => logTlsHandshakeFailure(logger, tlsRepeats, this.options.tls, err, socket));
 
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(listenOpError(err, 'tcp', this.options.bindAddr, this.options.port));
-      server.once('error', onError);
-      server.listen({port: this.options.port, host: this.options.bindAddr || undefined}, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-    server.on('error', (err) => logger.error({err}, 'WebSocket listener error'));
-    const addr = server.address() as AddressInfo;
-    const localAddress = joinHostPort(addr.address, addr.port);
-
-    let stopped: Promise<void> | undefined;
+    const localAddress = await listenTcp(server, this.options.bindAddr, this.options.port, logger, 'WebSocket listener');
     return {
       localAddress,
-      stop: () => {
-        stopped ??= (async () => {
+      stop: listenerStop({
+        stopAccepting: () => {
           stopping = true;
-          const closedServer = new Promise<void>((resolve) => server.close(() => resolve()));
-          const list = [...sessions];
-          for (const s of list) s.close();
-          await Promise.all(list.map((s) => s.closed));
+          return new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+        sessions: () => sessions,
+        release: () => {
           server.closeAllConnections();
           for (const sock of upgrading) sock.destroy();
-          await closedServer;
-        })();
-        return stopped;
-      },
+        },
+      }),
     };
   }
 }

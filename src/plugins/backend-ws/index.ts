@@ -1,14 +1,15 @@
 /** `ws-listener` and `ws-peer` items (config.md §5.6) on the WebSocket backend. */
-import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import type {ActionTypeDef} from '../../core/config/types.js';
 import {
-  allowedPeersField,
+  addressField,
   bindAddrField,
-  costField,
+  listenerItem,
   lookupTls,
-  nodeCostField,
+  peerItem,
   portField,
   redialField,
-  startBackend,
+  tlsClientField,
+  tlsServerField,
   validateCosts,
   validatePort,
   type CommonBackendValues,
@@ -44,50 +45,36 @@ function validatePeer(v: WsPeerValues): void {
   if (v.extraheader !== '') parseExtraHeader(v.extraheader);
 }
 
-export const wsListenerType: ActionTypeDef<WsListenerValues> = {
+export const wsListenerType: ActionTypeDef<WsListenerValues> = listenerItem<WsListenerValues>({
   key: 'ws-listener',
   description: 'Run an http server that accepts websocket connections',
-  reloadable: true,
   fields: [
     bindAddrField,
     portField('TCP'),
     {name: 'path', type: 'string', default: '/', description: 'URI path to the websocket server'},
-    {name: 'tls', type: 'string', description: 'Name of TLS server config'},
-    costField,
-    nodeCostField,
-    allowedPeersField,
+    tlsServerField,
   ],
   validate: validateListener,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      const tls = lookupTls(rt, 'tls-server', v.tls);
-      await startBackend(rt, 'ws-listener', new (await import('./backend.js')).WsListenerBackend({port: v.port, bindAddr: v.bindaddr, path: v.path, tls}), v);
-    };
-    return {run: start, preReload: () => validateListener(v), reload: start};
+  async backend(v, rt) {
+    const tls = lookupTls(rt, 'tls-server', v.tls);
+    return new (await import('./backend.js')).WsListenerBackend({port: v.port, bindAddr: v.bindaddr, path: v.path, tls});
   },
-};
+});
 
-export const wsPeerType: ActionTypeDef<WsPeerValues> = {
+export const wsPeerType: ActionTypeDef<WsPeerValues> = peerItem<WsPeerValues>({
   key: 'ws-peer',
   description: 'Connect outbound to a websocket peer',
-  reloadable: true,
   fields: [
-    {name: 'address', type: 'string', bare: true, required: true, description: 'URL to connect to (ws://host:port/path or wss://…)'},
+    addressField('URL to connect to (ws://host:port/path or wss://…)'),
     redialField,
     {name: 'extraheader', type: 'string', description: 'Sends extra HTTP header on initial connection (Name:Value)'},
-    {name: 'tls', type: 'string', description: 'Name of TLS client config'},
-    costField,
-    allowedPeersField,
+    tlsClientField,
   ],
   validate: validatePeer,
-  create(v) {
-    const start = async (rt: Runtime) => {
-      const tls = lookupTls(rt, 'tls-client', v.tls);
-      const backend = new (await import('./backend.js')).WsDialerBackend({address: v.address, redial: v.redial, extraHeader: v.extraheader || undefined, tls});
-      await startBackend(rt, 'ws-peer', backend, v);
-    };
-    return {run: start, preReload: () => validatePeer(v), reload: start};
+  async backend(v, rt) {
+    const tls = lookupTls(rt, 'tls-client', v.tls);
+    return new (await import('./backend.js')).WsDialerBackend({address: v.address, redial: v.redial, extraHeader: v.extraheader || undefined, tls});
   },
-};
+});
 
 export const wsBackendTypes: ActionTypeDef[] = [wsListenerType, wsPeerType] as ActionTypeDef[];

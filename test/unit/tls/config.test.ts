@@ -26,7 +26,7 @@ import {
 } from '../../../src/core/tls/config.js';
 import {pemEncode} from '../../../src/core/go/pem.js';
 import {createCa, createCsr, createInsecureStreamCert, fingerprintHex, signCsr, type CreatedCa} from '../../../src/core/pki/x509.js';
-import {TEST_TLS} from '../../compliance/backend.js';
+import {TEST_TLS} from '../../compliance/tls-fixture.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
 const sha512 = (b: Buffer) => createHash('sha512').update(b).digest();

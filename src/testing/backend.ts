@@ -1,15 +1,18 @@
+/// <reference types="mocha" />
 /**
- * The shared compliance suite every mesh backend runs (ARCHITECTURE.md §1): real sockets on
- * 127.0.0.1 with free ports, polling with deadlines (no fixed sleeps).
+ * The compliance suite every mesh backend runs, built-in or third-party (public as
+ * `receptor-mesh/testing`): real sockets, polling with deadlines (no fixed sleeps). It runs
+ * under mocha (its `describe`/`it` globals) and asserts with chai: both are optional peer
+ * dependencies of receptor-mesh, needed only by the tests that import this.
  *
  * A backend test file calls `backendCompliance(name, makePair)`; `makePair` builds a fresh
- * listener (bound to 127.0.0.1, port `opts.port` or 0) and a factory for dialers of the
- * listener's `localAddress` (`host:port`). Dialers should use a short back-off so the
- * reconnect test stays fast.
+ * listener (for IP transports bound to 127.0.0.1, port `opts.port` or 0; for others at
+ * `opts.address` or a fresh one) and a factory for dialers of the listener's `localAddress`.
+ * Dialers should use a short back-off so the reconnect test stays fast.
  */
 import {expect} from 'chai';
 import {pino, type Logger} from 'pino';
-import type {BackendRunning, BackendSession, MeshBackend} from '../../src/core/netceptor/backend.js';
+import type {BackendRunning, BackendSession, MeshBackend} from '../core/netceptor/backend.js';
 
 export interface GarbageCase {
   name: string;
@@ -32,36 +35,24 @@ export interface BackendPair {
   window?: number;
   /** Raw-socket garbage that must drop only the offending session. */
   garbage?: GarbageCase[];
+  /** What a listener's `localAddress` looks like; default `host:port` (ends in `:<digits>`). */
+  addressPattern?: RegExp;
 }
 
-export type MakePair = (opts?: {port?: number}) => Promise<BackendPair>;
+export interface PairOptions {
+  /** Listen on this port again (`host:port` transports; 0 or absent = any free port). */
+  port?: number;
+  /** Listen at this `localAddress` of an earlier listener again (any transport). */
+  address?: string;
+}
 
-/**
- * TEST-ONLY TLS credential (never use elsewhere): a self-signed P-256 certificate for
- * DNS:localhost and IP:127.0.0.1, valid 2000-01-01 … 2100-01-01 (made with `openssl ca
- * -selfsign -startdate …`), so TLS variants of the suite run without generating keys.
- * Use `{key, cert}` on listeners and `{ca: cert}` on dialers.
- */
-export const TEST_TLS = {
-  key: `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgW0D5JyOHZTOUXJU9
-LiWhN+6c9MHdsazm/BuNkjn3H/ihRANCAASw8yMt/L0aaKjyG0aJ8NbYistITODE
-168QF06HIveeCPGtqELUNvw20m6N0P7XIjH3XDfZyCruFjfnobPrErnF
------END PRIVATE KEY-----
-`,
-  cert: `-----BEGIN CERTIFICATE-----
-MIIBoTCCAUegAwIBAgIBATAKBggqhkjOPQQDAjAbMRkwFwYDVQQDDBByZWNlcHRv
-ci10cy10ZXN0MCAXDTAwMDEwMTAwMDAwMFoYDzIxMDAwMTAxMDAwMDAwWjAbMRkw
-FwYDVQQDDBByZWNlcHRvci10cy10ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcD
-QgAEsPMjLfy9Gmio8htGifDW2IrLSEzgxNevEBdOhyL3ngjxrahC1Db8NtJujdD+
-1yIx91w32cgq7hY356Gz6xK5xaN6MHgwGgYDVR0RBBMwEYIJbG9jYWxob3N0hwR/
-AAABMA8GA1UdEwEB/wQFMAMBAf8wCwYDVR0PBAQDAgKEMB0GA1UdJQQWMBQGCCsG
-AQUFBwMBBggrBgEFBQcDAjAdBgNVHQ4EFgQUN36Lpm+rf04y5rVpad9CUArkPA0w
-CgYIKoZIzj0EAwIDSAAwRQIhAJWrVWJj52rAoswwfGi4gSky2ymg3avywHHtR1LO
-GNKAAiAdUHnv4krF/lqVVYSkpeeKqZWHlXAkmtvoDXzp3OEpgg==
------END CERTIFICATE-----
-`,
-};
+export type MakePair = (opts?: PairOptions) => Promise<BackendPair>;
+
+/** Options that make a listener bind where an earlier one (at `address`) was. */
+function sameAddress(address: string): PairOptions {
+  const m = /:(\d+)$/.exec(address);
+  return m ? {port: Number(m[1]), address} : {address};
+}
 
 export const testLogger: Logger = pino({level: process.env.RECEPTOR_TEST_LOG ?? 'silent'});
 
@@ -159,7 +150,7 @@ export function backendCompliance(name: string, makePair: MakePair): void {
       const D = track(new Endpoint());
       const running = await L.start(pair.listener);
       const address = running.localAddress!;
-      expect(address, 'listener reports its bound address').to.match(/:\d+$/);
+      expect(address, 'listener reports its bound address').to.match(pair.addressPattern ?? /:\d+$/);
       await D.start(pair.dialerFor(address, opts));
       const d = await D.session(0);
       const hello = Buffer.from('hello from the dialer');
@@ -292,8 +283,7 @@ export function backendCompliance(name: string, makePair: MakePair): void {
       await L.stop();
       expect(l.closeCount).to.equal(1);
       if (pair.supportsClose) await waitFor('dialer side to close', () => d.closed);
-      const port = Number(address.slice(address.lastIndexOf(':') + 1));
-      const again = await makePair({port});
+      const again = await makePair(sameAddress(address));
       const L2 = track(new Endpoint());
       const r2 = await retryOn('EADDRINUSE', () => L2.start(again.listener));
       expect(r2.localAddress).to.equal(address);
@@ -311,8 +301,7 @@ export function backendCompliance(name: string, makePair: MakePair): void {
       await L.stop();
       if (pair.supportsClose) await waitFor('dialer session to end', () => d.closed);
       else d.s.close(); // what the node's idle timeout would do
-      const port = Number(address.slice(address.lastIndexOf(':') + 1));
-      const again = await makePair({port});
+      const again = await makePair(sameAddress(address));
       const L2 = track(new Endpoint());
       await retryOn('EADDRINUSE', () => L2.start(again.listener));
       const d2 = await waitFor('a second dialer session', () => D.records[1], 10_000);
