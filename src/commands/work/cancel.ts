@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {ControlCommand} from '../../core/cli/control-command.js';
 import {unitError, workCancel, workList, workRelease, type ClientOpener, type WorkOpReply} from '../../core/control/work-client.js';
-import {errorMessage, ReceptorError} from '../../core/errors.js';
+import {errorCodeOf, errorMessage} from '../../core/errors.js';
 import {nodeFlags, workOpener} from './list.js';
 
 /** One unit's outcome in the --json output of cancel / release. */
@@ -13,7 +13,7 @@ export type UnitOp = 'cancel' | 'release' | 'force-release';
 export function unitFailure(unitid: string, err: unknown): {code: string; message: string} {
   const e = unitError(unitid, err);
   const msg = errorMessage(e);
-  return {code: e instanceof ReceptorError ? e.code : 'E_INTERNAL', message: msg.startsWith(`unit ${unitid}: `) ? msg : `unit ${unitid}: ${msg}`};
+  return {code: errorCodeOf(e), message: msg.startsWith(`unit ${unitid}: `) ? msg : `unit ${unitid}: ${msg}`};
 }
 
 /**

@@ -11,7 +11,8 @@ import {compareBytewise, parseGoJson, writeGoJson, type GoJsonOut, type JsonValu
 export const MAX_REQUEST_LINE = 16 << 20;
 
 /** An error whose message goes to the client as `ERROR: <message>`. */
-export class ControlError extends Error {}
+import {ControlError} from '../errors.js';
+export {ControlError};
 
 export type Request =
   | {form: 'text'; command: string; params: string}

@@ -3,6 +3,7 @@
  * `node.firewallrules` with Go's error texts, evaluation against a data message, and a
  * translator from Go RE2 syntax to JavaScript RegExp for `/regex/` match values.
  */
+import {ReceptorError} from '../errors.js';
 
 export type FirewallAction = 'accept' | 'reject' | 'drop';
 export type FirewallField = 'fromnode' | 'tonode' | 'fromservice' | 'toservice';
@@ -39,12 +40,12 @@ export interface FirewallRule {
 }
 
 /** A firewall configuration error; `message` is Go's text, `error in rule <index>: <reason>`. */
-export class FirewallRuleError extends Error {
+export class FirewallRuleError extends ReceptorError {
   constructor(
     readonly index: number,
     readonly reason: string,
   ) {
-    super(`error in rule ${index}: ${reason}`);
+    super('E_FIREWALL_RULE', `error in rule ${index}: ${reason}`);
     this.name = 'FirewallRuleError';
   }
 }

@@ -23,6 +23,7 @@ import {dialStream, listenStream, type MeshStream, type StreamListener} from '..
 import {splitHostPort} from '../netceptor/session-base.js';
 import {tlsClientConfigOf, tlsServerConfigOf, type TlsClientConfig, type TlsServerConfig} from '../tls/config.js';
 import type {TcpClientValues, TcpServerValues} from '../../plugins/services/index.js';
+import {ReceptorError} from '../errors.js';
 
 /** Go's net package default: TCP keep-alive probes after 15 s idle. */
 const KEEPALIVE_MS = 15_000;
@@ -45,7 +46,7 @@ export function connectLocal(opts: ConnectOptions): net.Socket {
 export function meshNodeOf(rt: Runtime, key: string): Netceptor {
   const node = rt.node as Partial<Netceptor>;
   if (typeof node.listenPacket !== 'function' || typeof node.listenPacketAndAdvertise !== 'function') {
-    throw new Error(`${key} needs a mesh node, but this node has no mesh layer`);
+    throw new ReceptorError('E_NO_MESH', `${key} needs a mesh node, but this node has no mesh layer`);
   }
   return node as Netceptor;
 }
@@ -54,7 +55,7 @@ export function meshNodeOf(rt: Runtime, key: string): Netceptor {
 export function tlsServerFor(rt: Runtime, name: string): TlsServerConfig | undefined {
   if (name === '') return undefined;
   const cfg = tlsServerConfigOf(rt.registry('tls-server').get(name));
-  if (!cfg) throw new Error(`unknown TLS config ${name}`);
+  if (!cfg) throw new ReceptorError('E_TLS_CONFIG_UNKNOWN', `unknown TLS config ${name}`);
   return cfg;
 }
 
@@ -62,7 +63,7 @@ export function tlsServerFor(rt: Runtime, name: string): TlsServerConfig | undef
 export function tlsClientFor(rt: Runtime, name: string): TlsClientConfig | undefined {
   if (name === '') return undefined;
   const cfg = tlsClientConfigOf(rt.registry('tls-client').get(name));
-  if (!cfg) throw new Error(`unknown TLS config ${name}`);
+  if (!cfg) throw new ReceptorError('E_TLS_CONFIG_UNKNOWN', `unknown TLS config ${name}`);
   return cfg;
 }
 
@@ -325,7 +326,7 @@ export async function startTcpServer(rt: Runtime, v: TcpServerValues): Promise<v
   try {
     await listenOn(server, v.port, v.bindaddr);
   } catch (err) {
-    throw new Error(`error listening on TCP: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on TCP: ${(err as Error).message}`);
   }
   server.on('error', (err) => logger.error({err: err.message}, `Error accepting TCP connection: ${err.message}`));
   const address = addressText(server.address());
@@ -352,7 +353,7 @@ export async function startTcpClient(rt: Runtime, v: TcpClientValues): Promise<v
   try {
     listener = await listenStream(node, v.service, {tls: tlsServer, tags: {type: 'TCP Proxy', address: v.address}});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   const connect = tlsClient
     ? () => {

@@ -23,6 +23,7 @@ import type {PacketConn} from '../netceptor/packet-conn.js';
 import {splitHostPort} from '../netceptor/session-base.js';
 import type {UdpClientValues, UdpServerValues} from '../../plugins/services/index.js';
 import {meshNodeOf} from './tcp-proxy.js';
+import {ReceptorError} from '../errors.js';
 
 /** Idle time after which a per-source session is closed. */
 export const UDP_SESSION_IDLE_MS = 5 * 60_000;
@@ -44,7 +45,7 @@ async function resolveHost(host: string, what: string): Promise<Resolved> {
     const r = await lookup(host === '' ? 'localhost' : host);
     return {address: r.address, family: r.family === 6 ? 6 : 4};
   } catch (err) {
-    throw new Error(`${what}: lookup ${host}: ${(err as Error).message}`);
+    throw new ReceptorError('E_ADDRESS', `${what}: lookup ${host}: ${(err as Error).message}`);
   }
 }
 
@@ -108,7 +109,7 @@ export async function startUdpServer(rt: Runtime, v: UdpServerValues, opts: UdpP
       const v4 = dgram.createSocket({type: 'udp4'});
       await bindSocket(v4, v.port, undefined).catch((err: Error) => {
         v4.close();
-        throw new Error(`error listening on UDP: ${err.message}`);
+        throw new ReceptorError('E_LISTEN', `error listening on UDP: ${err.message}`);
       });
       sock = v4;
     }
@@ -117,7 +118,7 @@ export async function startUdpServer(rt: Runtime, v: UdpServerValues, opts: UdpP
     sock = dgram.createSocket({type: bind.family === 6 ? 'udp6' : 'udp4'});
     await bindSocket(sock, v.port, bind.address).catch((err: Error) => {
       sock.close();
-      throw new Error(`error listening on UDP: ${err.message}`);
+      throw new ReceptorError('E_LISTEN', `error listening on UDP: ${err.message}`);
     });
   }
   const udp = sock;
@@ -208,7 +209,7 @@ export async function startUdpClient(rt: Runtime, v: UdpClientValues, opts: UdpP
   try {
     pc = node.listenPacketAndAdvertise(v.service, CONN_TYPE_DATAGRAM, {type: 'UDP Proxy', address: v.address});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   const mesh = pc;
   const sessions = new Map<string, OutboundSession>();

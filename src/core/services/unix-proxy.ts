@@ -16,6 +16,7 @@ import {listenUnix} from '../control/listeners.js';
 import {listenStream, type StreamListener} from '../netceptor/streams.js';
 import type {UnixClientValues, UnixServerValues} from '../../plugins/services/index.js';
 import {connectLocal, localToMesh, meshNodeOf, meshToLocal, ProxyConnections, SOCKET_HWM, tlsClientFor, tlsServerFor} from './tcp-proxy.js';
+import {ReceptorError} from '../errors.js';
 
 export async function startUnixServer(rt: Runtime, v: UnixServerValues): Promise<void> {
   const node = meshNodeOf(rt, 'unix-socket-server');
@@ -42,7 +43,7 @@ export async function startUnixClient(rt: Runtime, v: UnixClientValues): Promise
   try {
     listener = await listenStream(node, v.service, {tls, tags: {type: 'Unix Proxy', filename: v.filename}});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   meshToLocal(listener, () => connectLocal({path: v.filename, allowHalfOpen: true, highWaterMark: SOCKET_HWM}), 'connect', conns, logger, 'Unix socket');
   rt.onShutdown(() => {

@@ -15,6 +15,7 @@ import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {startDialer} from '../backend-common/items.js';
 import {goListenError} from '../../core/go-errors.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
+import {ReceptorError} from '../../core/errors.js';
 
 /** Go refuses to send larger datagrams. */
 export const UDP_MAX_MESSAGE = 65_507;
@@ -28,7 +29,7 @@ async function socketTypeFor(host: string): Promise<{type: dgram.SocketType; add
   // Like Go's ResolveUDPAddr("udp", …): prefer an IPv4 address.
   const all = await lookup(host, {all: true});
   const pick = all.find((a) => a.family === 4) ?? all[0];
-  if (!pick) throw new Error(`no address found for ${host}`);
+  if (!pick) throw new ReceptorError('E_ADDRESS', `no address found for ${host}`);
   return {type: pick.family === 6 ? 'udp6' : 'udp4', address: pick.address};
 }
 

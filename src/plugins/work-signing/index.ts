@@ -13,6 +13,7 @@ import {statSync} from 'node:fs';
 import {parseGoDuration} from '../../core/config/go-values.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
 import type {WorkSigningConfig, WorkVerificationConfig} from '../../core/work/signing.js';
+import {ReceptorError} from '../../core/errors.js';
 
 /** Token lifetime when `tokenexpiration` is omitted (Go crashes instead; signing.ts has the same value). */
 const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -49,7 +50,7 @@ export function parseTokenExpiration(text: string): number {
   try {
     return parseGoDuration(text);
   } catch {
-    throw new Error(TOKEN_EXPIRATION_ERROR);
+    throw new ReceptorError('E_SIGNATURE', TOKEN_EXPIRATION_ERROR);
   }
 }
 
@@ -67,9 +68,9 @@ function checkFileExists(path: string): void {
     statSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new Error(`${path} does not exist`);
+    if (e.code === 'ENOENT') throw new ReceptorError('E_SIGNATURE', `${path} does not exist`);
     const text = (e.code && STAT_ERRNO[e.code]) ?? String(e.message).replace(/^[A-Z0-9_]+: /, '').replace(/, \w+ '.*'$/, '');
-    throw new Error(`stat ${path}: ${text}`);
+    throw new ReceptorError('E_SIGNATURE', `stat ${path}: ${text}`);
   }
 }
 
