@@ -11,13 +11,15 @@ export interface CatalogueEntry {
   readonly exitCode: number;
   /** What went wrong, in one line (README). */
   readonly description: string;
+  /** The README's exit column when it is not simply `exitCode`. */
+  readonly exitText?: string;
 }
 
 /** Family prefixes group the codes: E_CONFIG_* configuration, E_TLS_* / E_CERT_* TLS and certificates, E_PEER_* what a peer sent. */
 export const ERROR_CATALOGUE = {
   // Command line
-  E_USAGE: {exitCode: 1, description: 'The command line cannot be used as given (options refused together, a bad value); exit 2 when it does not parse (unknown command or flag, missing flag or argument, a flag value of the wrong type).'},
-  E_COMMAND: {exitCode: 1, description: "A command of an oclif plugin (e.g. `plugins install`) failed; the exit code is the command's own (oclif's default is 2)."},
+  E_USAGE: {exitCode: 1, exitText: '1, 2', description: 'The command line cannot be used as given (options refused together, a bad value); exit 2 when it does not parse (unknown command or flag, missing flag or argument, a flag value of the wrong type).'},
+  E_COMMAND: {exitCode: 1, exitText: "the command's", description: "A command of an oclif plugin (e.g. `plugins install`) failed; the exit code is the command's own (oclif's default is 2)."},
   E_INTERNAL: {exitCode: 1, description: 'A bug: an unexpected error (printed with its stack trace without --json).'},
 
   // Configuration (the message names file, item, key, field and value)

@@ -194,7 +194,7 @@ async function playClient(client: ControlClient, s: CapturedSession): Promise<nu
         );
         expect(err).to.be.instanceOf(ControlRemoteError);
         expect((err as ControlRemoteError).remoteMessage).to.equal(want.slice(7));
-        expect((err as ControlRemoteError).code).to.equal('E_REMOTE');
+        expect((err as ControlRemoteError).code).to.equal(want === 'ERROR: Unknown command' ? 'E_UNKNOWN_COMMAND' : 'E_REMOTE');
       } else {
         expect(await client.command(req)).to.deep.equal(JSON.parse(want));
       }
