@@ -14,7 +14,6 @@
 import {readFile} from 'node:fs/promises';
 import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
 import type {TlsClientConfig, TlsClientValues, TlsServerConfig, TlsServerValues} from '../../core/tls/config.js';
-import {ReceptorError} from '../../core/errors.js';
 
 export type {TlsClientValues, TlsServerValues} from '../../core/tls/config.js';
 
@@ -58,16 +57,16 @@ function checkPinsText(kind: 'server' | 'client', pins: readonly string[]): void
     let why: string | undefined;
     if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) why = 'error decoding fingerprint';
     else if (hex.length !== 64 && hex.length !== 128) why = 'fingerprints must be 32 or 64 bytes for sha256 or sha512';
-    if (why) throw new ReceptorError('E_TLS_CONFIG', `error preparing tls ${kind} config: error decoding fingerprints: ${why}`);
+    if (why) throw new Error(`error preparing tls ${kind} config: error decoding fingerprints: ${why}`);
   }
 }
 
 function register(rt: Runtime, kind: 'tls-server' | 'tls-client', name: string, value: unknown): void {
   // Go needs a name (SetServerTLSConfig / SetClientTLSConfig)
-  if (name === '') throw new ReceptorError('E_TLS_CONFIG', 'must provide a name');
+  if (name === '') throw new Error('must provide a name');
   const reg = rt.registry(kind);
   // Go lets a later item silently replace an earlier one of the same name; that hides mistakes.
-  if (reg.has(name)) throw new ReceptorError('E_TLS_CONFIG', `duplicate ${kind} name "${name}": another ${kind} item already defines it`);
+  if (reg.has(name)) throw new Error(`duplicate ${kind} name "${name}": another ${kind} item already defines it`);
   reg.register(name, value, kind);
 }
 

@@ -74,3 +74,24 @@ describe('config: error codes', () => {
     expect(err.detail).to.include({key: 'thing', field: 'n'});
   });
 });
+
+describe("config: a plugin's validate() may throw a ConfigError naming the field", () => {
+  it('the loader adds the file, item and key; the code and field stay', () => {
+    const r = new ActionRegistry();
+    r.add(
+      {
+        key: 'ticker',
+        description: 't',
+        fields: [{name: 'interval', type: 'int', description: 'i'}],
+        validate(v) {
+          if ((v.interval as number) <= 0) throw new ConfigError('interval must be positive', {field: 'interval', value: v.interval}, 'E_CONFIG_FIELD_INVALID');
+        },
+        create: () => ({}),
+      },
+      'test',
+    );
+    const err = failure(() => loadConfig(['-c', 'r.yml'], r, {cwd: tempFiles({'r.yml': '- ticker:\n    interval: 0\n'})}));
+    expect(err.code).to.equal('E_CONFIG_FIELD_INVALID');
+    expect(err.message).to.equal('interval must be positive (r.yml, item 1, key ticker, field interval, value 0)');
+  });
+});
