@@ -1,7 +1,7 @@
 /**
  * One catalogue of the errors a user or a peer can cause. Every kind has a stable code (what
  * `--json` prints and scripts match), a default exit code and a one-line description; README's
- * "Error codes" table is generated from this list (scripts/error-codes.mjs, checked by a test).
+ * "Error codes" table is generated from this list (scripts/error-codes.ts, checked by a test).
  * A ReceptorError carries its code; commands print its message without a stack trace and exit
  * with `exitCode`. Go's reply texts stay in the message: the code is metadata beside it.
  */
