@@ -25,6 +25,7 @@ export type {
 } from './core/config/types.js';
 export type {ItemSource} from './core/errors.js';
 export {ReceptorError, ConfigError} from './core/errors.js';
+export {ERROR_CATALOGUE, errorCodeOf, type ConfigErrorCode, type ErrorCode} from './core/errors.js';
 
 // The backend contract: a MeshBackend yields BackendSessions that carry whole messages.
 export type {

@@ -29,7 +29,8 @@ export interface RunnerArgs {
   logLevel: string;
 }
 
-export class RunnerArgsError extends Error {}
+import {RunnerArgsError} from './core/errors.js';
+export {RunnerArgsError};
 
 const RUNNER_FIELDS = ['command', 'params', 'unitdir'] as const;
 type RunnerField = (typeof RUNNER_FIELDS)[number];

@@ -22,7 +22,7 @@ With --json the node's reply is printed as is: {"NodeID", "Version", "SystemCPUC
       client.close();
     }
     if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) {
-      throw new ReceptorError('E_REMOTE', `Unexpected status reply from the node: ${JSON.stringify(reply)}`);
+      throw new ReceptorError('E_CONTROL_REPLY', `Unexpected status reply from the node: ${JSON.stringify(reply)}`);
     }
     const status = reply as StatusReply;
     if (!this.jsonEnabled()) for (const line of formatStatus(status)) this.log(line);

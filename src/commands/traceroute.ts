@@ -60,7 +60,7 @@ With --json: the node's final reply, {"0": {"From", "Time" (ns), "TimeStr"[, "Er
         if (line.trim() === '') continue;
         const obj = parseReply(line);
         if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-          throw new ReceptorError('E_REMOTE', `Unexpected traceroute reply from the node: ${line}`);
+          throw new ReceptorError('E_CONTROL_REPLY', `Unexpected traceroute reply from the node: ${line}`);
         }
         const rec = obj as Record<string, unknown>;
         if ('Hop' in rec && (typeof rec.Hop === 'string' || typeof rec.Hop === 'number')) {

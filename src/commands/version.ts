@@ -53,7 +53,7 @@ With --json: {"version", "reportedVersion", "reportedVersionSource" ("default" |
         client.close();
       }
       const {Version: v, Implementation: impl} = (reply ?? {}) as {Version?: unknown; Implementation?: unknown};
-      if (typeof v !== 'string') throw new ReceptorError('E_REMOTE', `Node ${client.nodeId} did not report its version (reply ${JSON.stringify(reply)})`);
+      if (typeof v !== 'string') throw new ReceptorError('E_CONTROL_REPLY', `Node ${client.nodeId} did not report its version (reply ${JSON.stringify(reply)})`);
       result.nodeId = client.nodeId;
       result.nodeVersion = v;
       if (typeof impl === 'string') result.nodeImplementation = impl;

@@ -13,7 +13,7 @@ import type {ActionRegistry} from './config/registry.js';
 import type {BackendHandle, Runtime} from './config/types.js';
 import {loadConfigFile} from './config/yaml-file.js';
 import type {ReloadOutcome} from './control/commands/reload.js';
-import {ConfigError, ReceptorError, errorMessage} from './errors.js';
+import {ConfigError, PhaseError, errorMessage} from './errors.js';
 
 /**
  * The text a reload reply carries: Go's message alone. A ConfigError's message, and an item's
@@ -21,7 +21,7 @@ import {ConfigError, ReceptorError, errorMessage} from './errors.js';
  * reading the CLI; the reply to `reload` must not.
  */
 function reloadError(err: unknown): string {
-  if (err instanceof ReceptorError && err.code === 'E_PHASE' && err.cause !== undefined) return reloadError(err.cause);
+  if (err instanceof PhaseError && err.cause !== undefined) return reloadError(err.cause);
   return err instanceof ConfigError ? err.reason : errorMessage(err);
 }
 

@@ -116,7 +116,7 @@ describe('e2e: receptor node start', function () {
     expect(out.items[0].values).to.deep.include({id: 'foo', datadir: '/tmp/receptor'});
     const bad = await runCli(['config', 'check', '-c', 'nope.yml', '--json'], {cwd: dir});
     expect(bad.code).to.equal(1);
-    expect(JSON.parse(bad.stdout).error).to.deep.include({code: 'E_CONFIG'});
+    expect(JSON.parse(bad.stdout).error).to.deep.include({code: 'E_CONFIG_FILE'});
   });
 
   it('--help on node start lists the action items and their fields', async () => {

@@ -262,7 +262,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(st.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const stj = await work(['status', 'nosuch', '--json']);
       expect(stj.code).to.equal(1);
-      expect(JSON.parse(stj.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}});
+      expect(JSON.parse(stj.stdout)).to.deep.equal({error: {code: 'E_UNKNOWN_UNIT', message: 'unit nosuch: unknown work unit'}});
       const ls = await work(['list', 'nosuch']);
       expect(ls.code).to.equal(1);
       expect(ls.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
@@ -270,7 +270,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(res.code).to.equal(1);
       expect(res.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const rsj = await work(['results', 'nosuch', '--json']);
-      expect(JSON.parse(rsj.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}});
+      expect(JSON.parse(rsj.stdout)).to.deep.equal({error: {code: 'E_UNKNOWN_UNIT', message: 'unit nosuch: unknown work unit'}});
 
       const id = submitted(await work(['submit', 'echo', '-n']));
       const c = await work(['cancel', 'nosuch', id]);
@@ -279,7 +279,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(c.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
       const rj = await work(['release', 'nosuch', id, '--json']);
       expect(rj.code).to.equal(1);
-      const unknown = {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'};
+      const unknown = {code: 'E_UNKNOWN_UNIT', message: 'unit nosuch: unknown work unit'};
       expect(JSON.parse(rj.stdout)).to.deep.equal({error: unknown, results: [{unitid: 'nosuch', error: unknown}, {unitid: id, result: 'released'}]});
       // A unit released twice: the second time is one clean line (the node's reply stays Go's).
       const again = await work(['release', id]);
@@ -287,7 +287,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(again.stdout).to.equal('Released:\n');
       expect(again.stderr).to.equal(`Error: unit ${id}: unknown work unit\n`);
       const twice = await work(['release', id, 'nosuch', '--json']);
-      expect(JSON.parse(twice.stdout).error).to.deep.equal({code: 'E_REMOTE', message: `2 of 2 units failed: unit ${id}: unknown work unit; unit nosuch: unknown work unit`});
+      expect(JSON.parse(twice.stdout).error).to.deep.equal({code: 'E_UNKNOWN_UNIT', message: `2 of 2 units failed: unit ${id}: unknown work unit; unit nosuch: unknown work unit`});
       const nothing = await work(['cancel']);
       expect(nothing.code).to.equal(0);
       expect(nothing.stderr).to.include('No unit IDs supplied');
@@ -340,7 +340,7 @@ describe('e2e: work commands through the CLI', function () {
       expect(r.code).to.equal(1);
       expect(r.stderr).to.equal('Error: cannot reach node nosuchnode: no route to node\n');
       const j = await work(['status', 'x', '--node', 'nosuchnode', '--json']);
-      expect(JSON.parse(j.stdout)).to.deep.equal({error: {code: 'E_REMOTE', message: 'cannot reach node nosuchnode: no route to node'}});
+      expect(JSON.parse(j.stdout)).to.deep.equal({error: {code: 'E_NO_ROUTE', message: 'cannot reach node nosuchnode: no route to node'}});
       const u = await work(['status', 'nosuch', '--node', 'bar']);
       expect(u.stderr).to.equal('Error: unit nosuch: unknown work unit\n');
     });

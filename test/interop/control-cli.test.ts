@@ -129,7 +129,7 @@ Work types (2)
     await check((w) => ['work', 'cancel', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'cancelled'}]});
     await check((w) => ['work', 'release', w.id('s'), '--json'], {stdout: [{unitid: '<s>', result: 'released'}]});
     await check((w) => ['work', 'release', w.id('s')], {code: 1, stdout: 'Released:\n', stderr: 'Error: unit <s>: unknown work unit\n'});
-    await check((w) => ['work', 'release', w.id('s'), '--json'], {code: 1, stdout: {error: {code: 'E_REMOTE', message: 'unit <s>: unknown work unit'}, results: [{unitid: '<s>', error: {code: 'E_REMOTE', message: 'unit <s>: unknown work unit'}}]}});
+    await check((w) => ['work', 'release', w.id('s'), '--json'], {code: 1, stdout: {error: {code: 'E_UNKNOWN_UNIT', message: 'unit <s>: unknown work unit'}, results: [{unitid: '<s>', error: {code: 'E_UNKNOWN_UNIT', message: 'unit <s>: unknown work unit'}}]}});
     await check((w) => ['work', 'release', '--force', w.id('c2')], {stdout: 'Released:\n(<c2>, released)\n'});
     await check(['work', 'release', '--all'], {stdout: 'Released:\n(<c1>, released)\n'});
     await check(['work', 'list', '--json'], {stdout: {}});
@@ -137,11 +137,11 @@ Work types (2)
 
   it('work errors: unknown unit, unknown work type, params not allowed (text and --json)', async () => {
     await check(['work', 'status', 'nosuch'], {code: 1, stderr: 'Error: unit nosuch: unknown work unit\n'});
-    await check(['work', 'status', 'nosuch', '--json'], {code: 1, stdout: {error: {code: 'E_REMOTE', message: 'unit nosuch: unknown work unit'}}});
+    await check(['work', 'status', 'nosuch', '--json'], {code: 1, stdout: {error: {code: 'E_UNKNOWN_UNIT', message: 'unit nosuch: unknown work unit'}}});
     await check(['work', 'results', 'nosuch'], {code: 1, stderr: 'Error: unit nosuch: unknown work unit\n'});
     await check(['work', 'cancel', 'nosuch'], {code: 1, stdout: 'Cancelled:\n', stderr: 'Error: unit nosuch: unknown work unit\n'});
     await check(['work', 'submit', 'bogus', '-n'], {code: 101, stderr: 'Error: Failed to start work unit: unknown work type bogus\n'});
-    await check(['work', 'submit', 'bogus', '-n', '--json'], {code: 101, stdout: {error: {code: 'E_REMOTE', message: 'Failed to start work unit: unknown work type bogus'}}});
+    await check(['work', 'submit', 'bogus', '-n', '--json'], {code: 101, stdout: {error: {code: 'E_UNKNOWN_WORK_TYPE', message: 'Failed to start work unit: unknown work type bogus'}}});
     await check(['work', 'submit', 'echo', '-n', '-a', 'params=x'], {code: 101, stderr: 'Error: Failed to start work unit: extra params provided but not allowed\n'});
   });
 

@@ -4,7 +4,7 @@ import {homedir} from 'node:os';
 import type {Readable} from 'node:stream';
 import {ControlCommand, openControlClient} from '../../core/cli/control-command.js';
 import {submitWork, WorkSubmitError, type ClientOpener} from '../../core/control/work-client.js';
-import {errorMessage, ReceptorError} from '../../core/errors.js';
+import {errorCodeOf, errorMessage, ReceptorError} from '../../core/errors.js';
 import {errnoText} from '../../core/go/errno.js';
 import {followToOutput, opOnUnits, unitFailure, type FollowJson} from '../../core/cli/work.js';
 
@@ -179,7 +179,7 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
     }
 
     if (failure !== undefined) {
-      const code = failure instanceof ReceptorError ? failure.code : 'E_INTERNAL';
+      const code = errorCodeOf(failure);
       throw new ReceptorError(code, errorMessage(failure), {exitCode: SUBMIT_FAILED, cause: failure});
     }
     if (followError || releaseFailed) {

@@ -4,11 +4,12 @@
  *
  * Exit codes: 2 when the command line could not be used (oclif parse errors: unknown flag,
  * missing flag or argument, bad flag value; an unknown command), code E_USAGE; otherwise the
- * ReceptorError's own code and exit code (1 unless the command documents another), E_COMMAND
- * for an error reported by an oclif plugin's command, E_INTERNAL (exit 1) for a bug.
+ * ReceptorError's own code (see the catalogue in core/errors.ts) and exit code (1 unless the
+ * command documents another), E_COMMAND for an error reported by an oclif plugin's command,
+ * E_INTERNAL (exit 1) for a bug.
  */
 import {Errors} from '@oclif/core';
-import {ReceptorError} from '../errors.js';
+import {errorCodeOf, ReceptorError} from '../errors.js';
 
 /** Exit code of a command line that could not be parsed (oclif's and click's convention). */
 export const USAGE_EXIT = 2;
@@ -38,7 +39,7 @@ export function wantsJson(argv: readonly string[]): boolean {
 export function isReceptorError(err: unknown): err is ReceptorError {
   if (err instanceof ReceptorError) return true;
   const e = err as {code?: unknown; exitCode?: unknown};
-  return err instanceof Error && typeof e.code === 'string' && /^E_[A-Z]+$/.test(e.code) && typeof e.exitCode === 'number';
+  return err instanceof Error && typeof e.code === 'string' && /^E_[A-Z0-9_]+$/.test(e.code) && typeof e.exitCode === 'number';
 }
 
 /** An oclif parser error (they all carry the parser's input as `parse`). */
@@ -76,7 +77,8 @@ export function describeError(err: unknown, duringParse = false): ErrorReport {
     return {code: 'E_COMMAND', message: err.message.replace(ANSI, ''), exitCode: typeof exit === 'number' && exit > 0 ? exit : 1};
   }
   const message = err instanceof Error ? err.message : String(err);
-  return {code: 'E_INTERNAL', message, exitCode: 1};
+  // An error class outside the catalogue base (a peer's bad frame, a refused certificate) still has its code.
+  return {code: errorCodeOf(err), message, exitCode: 1};
 }
 
 /** Writes the report: the envelope on stdout with --json, else `Error: …` (and the hint) on stderr. */

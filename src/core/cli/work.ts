@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core';
 import {Writable} from 'node:stream';
 import {openControlClient, type ControlFlagValues} from './control-command.js';
 import {followResults, throughNode, unitError, workCancel, workList, workRelease, type ClientOpener, type WorkOpReply} from '../control/work-client.js';
-import {errorMessage, ReceptorError} from '../errors.js';
+import {errorCodeOf, errorMessage, ReceptorError} from '../errors.js';
 import {STATE_CANCELED, STATE_FAILED} from '../work/status.js';
 
 /** `--node` / `--tls-client-name` of the work commands that can ask another node (through `connect NODE control`). */
@@ -55,7 +55,7 @@ export type UnitOp = 'cancel' | 'release' | 'force-release';
 export function unitFailure(unitid: string, err: unknown): {code: string; message: string} {
   const e = unitError(unitid, err);
   const msg = errorMessage(e);
-  return {code: e instanceof ReceptorError ? e.code : 'E_INTERNAL', message: msg.startsWith(`unit ${unitid}: `) ? msg : `unit ${unitid}: ${msg}`};
+  return {code: errorCodeOf(e), message: msg.startsWith(`unit ${unitid}: `) ? msg : `unit ${unitid}: ${msg}`};
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Init → Prepare → Run over all items in order (config.md §4); the first error aborts. */
-import {describeSource, errorMessage, ReceptorError} from '../errors.js';
+import {ConfigError, describeSource, errorMessage, PhaseError, ReceptorError} from '../errors.js';
 import type {ResolvedItem} from './model.js';
 import type {ActionItem, Runtime} from './types.js';
 
@@ -27,9 +27,9 @@ export function instantiate(items: ResolvedItem[]): LiveItem[] {
 }
 
 export function phaseError(err: unknown, item: ResolvedItem): ReceptorError {
-  if (err instanceof ReceptorError && err.code === 'E_CONFIG') return err;
+  if (err instanceof ConfigError) return err;
   const where = item.source.kind === 'implicit' ? `${item.key}` : `${item.key} at ${describeSource(item.source)}`;
-  return new ReceptorError('E_PHASE', `${errorMessage(err)} (${where})`, {cause: err});
+  return new PhaseError(`${errorMessage(err)} (${where})`, err);
 }
 
 /**

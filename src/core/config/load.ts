@@ -3,7 +3,7 @@
  * become one ordered list of typed, defaulted, validated items.
  */
 import {resolve as resolvePath} from 'node:path';
-import {ConfigError, type ItemSource} from '../errors.js';
+import {ConfigError, type ConfigErrorCode, type ItemSource} from '../errors.js';
 import {coerceValue, zeroValue} from './coerce.js';
 import {ValueError} from '../go/value-error.js';
 import type {RawItem, ResolvedItem} from './model.js';
@@ -65,7 +65,7 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
           if (next === undefined || next.startsWith('-')) {
             throw new ConfigError(`error in ${token}: required parameter missing: filename`, {
               source: {kind: 'cli', token, position: i + 1},
-            });
+            }, 'E_CONFIG_ARGUMENT');
           }
           file = next;
           i++;
@@ -79,7 +79,7 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
             throw new ConfigError(`error loading config file: only one ${item.key} directive is allowed`, {
               source: raw.source,
               key: item.key,
-            });
+            }, 'E_CONFIG_DUPLICATE');
           }
           seen.add(item.key);
           items.push(item);
@@ -88,13 +88,13 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
       }
       const reg = registry.lookupInsensitive(lname);
       if (!reg) {
-        throw new ConfigError(`command error: unknown config type ${lname}`, {source: {kind: 'cli', token, position: i + 1}});
+        throw new ConfigError(`command error: unknown config type ${lname}`, {source: {kind: 'cli', token, position: i + 1}}, 'E_CONFIG_UNKNOWN_KEY');
       }
       if (reg.def.singleton && cliSingletons.has(reg.def.key)) {
         throw new ConfigError(`directive "${reg.def.key}" is only allowed once`, {
           source: {kind: 'cli', token, position: i + 1},
           key: reg.def.key,
-        });
+        }, 'E_CONFIG_DUPLICATE');
       }
       cliSingletons.add(reg.def.key);
       current = {name: reg.def.key, label: token, params: [], source: {kind: 'cli', token, position: i + 1}, group: 'cli'};
@@ -102,7 +102,7 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
     }
     // A parameter of the current action.
     if (!current) {
-      throw new ConfigError('parameter specified before command', {source: {kind: 'cli', token, position: i + 1}, value: token});
+      throw new ConfigError('parameter specified before command', {source: {kind: 'cli', token, position: i + 1}, value: token}, 'E_CONFIG_ARGUMENT');
     }
     const cur: RawItem = current;
     const eq = token.indexOf('=');
@@ -133,7 +133,7 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
     throw new ConfigError(`${prefix}could not get config type for command ${raw.name}: unknown config type ${raw.name}`, {
       source: raw.source,
       key: raw.name,
-    });
+    }, 'E_CONFIG_UNKNOWN_KEY');
   }
   const {def, plugin} = reg;
   const values: Record<string, unknown> = {};
@@ -148,6 +148,7 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
         throw new ConfigError(
           cli ? 'config error: command does not allow bare values' : `${prefix}could not get barevalue for command ${def.key}: command does not allow bare values`,
           {source: raw.source, key: def.key, value: p.value},
+          'E_CONFIG_UNKNOWN_FIELD',
         );
       }
       field = bareField;
@@ -157,6 +158,7 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
         throw new ConfigError(
           cli ? `config error: unknown field name ${p.field}` : `${prefix}field ${p.field} not defined for command ${def.key}: unknown field name ${p.field}`,
           {source: raw.source, key: def.key, field: p.field},
+          'E_CONFIG_UNKNOWN_FIELD',
         );
       }
     }
@@ -169,7 +171,7 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
         key: def.key,
         field: field.name,
         value: p.value,
-      });
+      }, 'E_CONFIG_FIELD_INVALID');
     }
     explicit.add(field.name);
   }
@@ -177,7 +179,7 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
   const missing = def.fields.filter((f) => f.required && !explicit.has(f.name)).map((f) => f.name);
   if (missing.length > 0) {
     const what = missing.length === 1 ? `required parameter missing: ${missing[0]}` : `required parameters missing: ${missing.join(', ')}`;
-    throw new ConfigError(`${prefix}error in ${raw.label}: ${what}`, {source: raw.source, key: def.key, field: missing.join(', ')});
+    throw new ConfigError(`${prefix}error in ${raw.label}: ${what}`, {source: raw.source, key: def.key, field: missing.join(', ')}, 'E_CONFIG_FIELD_MISSING');
   }
   applyDefaults(def.fields, values, explicit, raw.source, def.key);
   runValidate(def, values, raw.source);
@@ -194,7 +196,7 @@ function applyDefaults(fields: FieldSpec[], values: Record<string, unknown>, exp
     try {
       values[f.name] = coerceValue(f, typeof f.default === 'string' ? f.default : String(f.default));
     } catch (err) {
-      throw new ConfigError(`invalid default for field ${f.name} in command ${key}: ${(err as Error).message}`, {source, key, field: f.name});
+      throw new ConfigError(`invalid default for field ${f.name} in command ${key}: ${(err as Error).message}`, {source, key, field: f.name}, 'E_PLUGIN');
     }
   }
 }
@@ -204,8 +206,9 @@ function runValidate(def: ResolvedItem['def'], values: Record<string, unknown>, 
   try {
     def.validate(values);
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    throw new ConfigError((err as Error).message ?? String(err), {source, key: def.key});
+    // A plugin may throw a ConfigError naming the field (and its own code); the item's place is added here.
+    if (err instanceof ConfigError) throw err.detail.source ? err : new ConfigError(err.reason, {source, key: def.key, ...err.detail}, err.code as ConfigErrorCode);
+    throw new ConfigError((err as Error).message ?? String(err), {source, key: def.key}, 'E_CONFIG_ITEM_INVALID');
   }
 }
 
@@ -222,14 +225,14 @@ function finalizeItems(items: ResolvedItem[], registry: ActionRegistry, warnings
   });
   const exclusive = kept.find((it) => it.def.exclusive);
   if (exclusive && kept.length > 1) {
-    throw new ConfigError(`cannot specify any other options with ${exclusive.key}`, {source: exclusive.source, key: exclusive.key});
+    throw new ConfigError(`cannot specify any other options with ${exclusive.key}`, {source: exclusive.source, key: exclusive.key}, 'E_CONFIG_EXCLUSIVE');
   }
   if (exclusive) return kept;
   for (const {def, plugin} of registry.list()) {
     if (!def.required || kept.some((it) => it.key === def.key)) continue;
     const missing = def.fields.filter((f) => f.required).map((f) => f.name);
     if (!def.singleton || missing.length > 0) {
-      throw new ConfigError(`required action ${def.key} is missing`, {key: def.key});
+      throw new ConfigError(`required action ${def.key} is missing`, {key: def.key}, 'E_CONFIG_ITEM_MISSING');
     }
     const values: Record<string, unknown> = {};
     const explicit = new Set<string>();

@@ -8,17 +8,17 @@ import {createRequire} from 'node:module';
 
 /** `yaml` is loaded only when a file is actually read (a node started from flags never needs it). */
 const requireYaml = () => createRequire(import.meta.url)('yaml') as typeof import('yaml');
-import {ConfigError} from '../errors.js';
+import {ConfigError, type ConfigErrorCode} from '../errors.js';
 import type {RawItem, RawParam} from './model.js';
 import type {ActionRegistry} from './registry.js';
 
 const FILE_PREFIX = 'error loading config file: ';
 
-export function fileError(reason: string, file: string, index?: number, extra: {key?: string; field?: string; value?: unknown} = {}): ConfigError {
+export function fileError(reason: string, file: string, index?: number, extra: {key?: string; field?: string; value?: unknown} = {}, code: ConfigErrorCode = 'E_CONFIG_ITEM_FORMAT'): ConfigError {
   return new ConfigError(FILE_PREFIX + reason, {
     source: index === undefined ? undefined : {kind: 'file', file, index},
     ...extra,
-  });
+  }, code);
 }
 
 /** Parses YAML text as yaml.v2 would (YAML 1.1 scalars, no timestamp type). */
@@ -34,7 +34,7 @@ export function parseYaml11(text: string, file: string): unknown {
     const line = e.linePos?.[0]?.line;
     throw new ConfigError(`${FILE_PREFIX}yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`, {
       source: {kind: 'file', file, index: 0},
-    });
+    }, 'E_CONFIG_FILE');
   }
   return doc.toJS({maxAliasCount: 1000}) ?? null;
 }
@@ -45,7 +45,7 @@ export function readConfigText(file: string): string {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
-    throw new ConfigError(`${FILE_PREFIX}open ${file}: ${why}`);
+    throw new ConfigError(`${FILE_PREFIX}open ${file}: ${why}`, {}, 'E_CONFIG_FILE');
   }
 }
 
@@ -105,11 +105,11 @@ function v2Items(doc: Record<string, unknown>, file: string, registry: ActionReg
       list = true;
     }
     if (!key) {
-      throw new ConfigError(`${FILE_PREFIX}unknown v2 config key ${rawKey}`, {source: {kind: 'file', file, index: 0, path: rawKey}, key: rawKey});
+      throw new ConfigError(`${FILE_PREFIX}unknown v2 config key ${rawKey}`, {source: {kind: 'file', file, index: 0, path: rawKey}, key: rawKey}, 'E_CONFIG_UNKNOWN_KEY');
     }
     const elements = Array.isArray(value) ? value : [value];
     if (!list && Array.isArray(value) && value.length > 1 && registry.get(key)?.def.singleton) {
-      throw new ConfigError(`${FILE_PREFIX}only one ${key} directive is allowed`, {source: {kind: 'file', file, index: 0, path: rawKey}, key});
+      throw new ConfigError(`${FILE_PREFIX}only one ${key} directive is allowed`, {source: {kind: 'file', file, index: 0, path: rawKey}, key}, 'E_CONFIG_DUPLICATE');
     }
     elements.forEach((el, i) => {
       const path = Array.isArray(value) ? `${rawKey}[${i}]` : rawKey;
@@ -119,7 +119,7 @@ function v2Items(doc: Record<string, unknown>, file: string, registry: ActionReg
         out.push({name: key!, label: key!, params: [], source, group: `file:${file}`, raw: {[key!]: null}, rank: v2Rank(key!), seq: seq++});
         return;
       }
-      if (!isMap(el)) throw new ConfigError(`${FILE_PREFIX}invalid config format for ${rawKey}`, {source, key: rawKey, value: el});
+      if (!isMap(el)) throw new ConfigError(`${FILE_PREFIX}invalid config format for ${rawKey}`, {source, key: rawKey, value: el}, 'E_CONFIG_ITEM_FORMAT');
       if (key === 'local-only' && Object.keys(el).length === 0) return;
       const params = Object.entries(el).map(([field, v]) => ({field, value: v}));
       out.push({name: key!, label: key!, params, source, group: `file:${file}`, raw: {[key!]: el}, rank: v2Rank(key!), seq: seq++});
@@ -141,7 +141,8 @@ export function loadConfigFile(file: string, registry: ActionRegistry): RawItem[
       `${FILE_PREFIX}yaml: unmarshal errors:\n  line 1: cannot unmarshal !!map into []interface {}` +
         ' (a v1 config file is a list of single-key maps; a map is read as a v2 config only with "version: 2")',
       {source: {kind: 'file', file, index: 0}},
+      'E_CONFIG_FILE',
     );
   }
-  throw new ConfigError(`${FILE_PREFIX}unknown config file format`, {source: {kind: 'file', file, index: 0}, value: doc});
+  throw new ConfigError(`${FILE_PREFIX}unknown config file format`, {source: {kind: 'file', file, index: 0}, value: doc}, 'E_CONFIG_FILE');
 }

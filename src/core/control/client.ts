@@ -9,7 +9,7 @@
 import {existsSync} from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import {ReceptorError} from '../errors.js';
+import {ReceptorError, type ErrorCode} from '../errors.js';
 import {LineReader} from '../wire/line-reader.js';
 import {parseControlAddress, type ControlAddress} from './address.js';
 import {tlsConnectOptions, type ControlTlsSettings} from './client-tls.js';
@@ -43,12 +43,28 @@ export class ControlRemoteError extends ReceptorError {
   readonly remoteMessage: string;
   /** The reply line as received. */
   readonly line: string;
-  constructor(message: string, line: string, remoteMessage = message) {
-    super('E_REMOTE', message);
+  constructor(message: string, line: string, remoteMessage = message, code: ErrorCode = remoteErrorCode(line, remoteMessage)) {
+    super(code, message);
     this.name = 'ControlRemoteError';
     this.line = line;
     this.remoteMessage = remoteMessage;
   }
+}
+
+/** Go's reply texts that name a kind of error, and the kind's code (the text itself is Go's and unchanged). */
+const REMOTE_KINDS: Array<[RegExp, ErrorCode]> = [
+  [/unknown work unit/, 'E_UNKNOWN_UNIT'],
+  [/unknown work type/, 'E_UNKNOWN_WORK_TYPE'],
+  [/no route to node/, 'E_NO_ROUTE'],
+  [/service unknown/, 'E_UNKNOWN_SERVICE'],
+  [/^Unknown command$/, 'E_UNKNOWN_COMMAND'],
+  [/could not verify signature|could not sign/, 'E_SIGNATURE'],
+];
+
+/** The catalogue code of a node's reply: a line that is not `ERROR…` is one the client does not understand. */
+export function remoteErrorCode(line: string, remoteMessage: string): ErrorCode {
+  if (!line.trimStart().startsWith('ERROR')) return 'E_CONTROL_REPLY';
+  return REMOTE_KINDS.find(([re]) => re.test(remoteMessage))?.[1] ?? 'E_REMOTE';
 }
 
 /** The socket handed over to a streaming command, with the bytes already read past the last line. */

@@ -5,6 +5,7 @@ import {dirname} from 'node:path';
 import tls from 'node:tls';
 import type {Logger} from 'pino';
 import {errnoText} from '../go/errno.js';
+import {ReceptorError} from '../errors.js';
 
 export interface Listening {
   readonly address: string;
@@ -79,7 +80,7 @@ export function parseTcpListen(spec: string): {host: string; port: number} {
   const host = colon < 0 ? '0.0.0.0' : spec.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
   const portText = colon < 0 ? spec : spec.slice(colon + 1);
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`error listening on TCP socket: invalid port ${JSON.stringify(portText)}`);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ReceptorError('E_LISTEN', `error listening on TCP socket: invalid port ${JSON.stringify(portText)}`);
   return {host: host === '' ? '0.0.0.0' : host, port};
 }
 
@@ -109,7 +110,7 @@ export async function listenTcp(
   try {
     await listen(server, port, host);
   } catch (err) {
-    throw new Error(`error listening on TCP socket: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on TCP socket: ${(err as Error).message}`);
   }
   const a = server.address() as net.AddressInfo;
   return {address: `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`, close: () => closeServer(server)};

@@ -3,5 +3,5 @@
  */
 export {encodeReply, jsonToPlain, MAX_REQUEST_LINE, parseRequestLine, type ParsedLine, type Request} from '../wire/control-codec.js';
 
-/** An error whose message goes to the client as `ERROR: <message>`. */
-export class ControlError extends Error {}
+/** ControlError: an error whose message goes to the client as `ERROR: <message>`. */
+export {ControlError} from '../errors.js';

@@ -11,6 +11,7 @@ import {listenTcp, listenUnix, type Listening} from './listeners.js';
 import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server.js';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import {ReceptorError} from '../errors.js';
 
 /** The `control-service` item's fields (config.md §5.8), as this module reads them. */
 export interface ControlServiceOptions {
@@ -56,13 +57,13 @@ export async function startControlService(rt: Runtime, v: ControlServiceOptions)
 
   if (v.service !== '') {
     const names = rt.registry('control-service-name');
-    if (names.has(v.service)) throw new Error(`error opening Unix socket: service ${v.service} is already listening`);
+    if (names.has(v.service)) throw new ReceptorError('E_SERVICE_IN_USE', `error opening Unix socket: service ${v.service} is already listening`);
     names.register(v.service, true);
     let tlsConfig;
     if (v.tls !== '') {
       const {tlsServerConfigOf} = await import('../tls/config.js');
       tlsConfig = tlsServerConfigOf(rt.registry('tls-server').get(v.tls));
-      if (!tlsConfig) throw new Error(`unknown TLS config ${v.tls}`);
+      if (!tlsConfig) throw new ReceptorError('E_TLS_CONFIG_UNKNOWN', `unknown TLS config ${v.tls}`);
     }
     const {listenStream} = await import('../netceptor/streams.js');
     const listener = await listenStream(netceptorOf(rt), v.service, {tls: tlsConfig, tags: {type: 'Control Service'}});
@@ -80,7 +81,7 @@ export async function startControlService(rt: Runtime, v: ControlServiceOptions)
     let tlsOptions: tls.TlsOptions | undefined;
     if (v.tcptls !== '') {
       tlsOptions = rt.registry('tls-server').get(v.tcptls) as tls.TlsOptions | undefined;
-      if (!tlsOptions) throw new Error(`unknown TLS config ${v.tcptls}`);
+      if (!tlsOptions) throw new ReceptorError('E_TLS_CONFIG_UNKNOWN', `unknown TLS config ${v.tcptls}`);
     } else if (v.tls !== '') {
       logger.warn(`Control service ${v.service} has TLS configured on the Receptor listener but not the TCP listener.`);
     }

@@ -399,7 +399,7 @@ export function connectError(node: string, service: string, reply: string): Cont
   const why = remote.replace(QUIC_CODE_RE, '');
   if (why === 'no route to node') return new ControlRemoteError(`cannot reach node ${node}: no route to node`, reply, remote);
   const shown = why === 'context canceled' ? 'service unknown' : reply.startsWith('ERROR:') ? why : `unexpected reply ${JSON.stringify(reply)}`;
-  return new ControlRemoteError(`cannot connect to service ${service} on node ${node}: ${shown}`, reply, remote);
+  return new ControlRemoteError(`cannot connect to service ${service} on node ${node}: ${shown}`, reply, remote, why === 'context canceled' ? 'E_UNKNOWN_SERVICE' : undefined);
 }
 
 /** A function that opens a fresh client (greeting read) each time it is called. */

@@ -4,6 +4,7 @@
  * `/regex/` match values are Go RE2 syntax, compiled by core/go/regexp.ts.
  */
 import {regexpCompile} from '../go/regexp.js';
+import {ReceptorError} from '../errors.js';
 
 export type FirewallAction = 'accept' | 'reject' | 'drop';
 export type FirewallField = 'fromnode' | 'tonode' | 'fromservice' | 'toservice';
@@ -40,12 +41,12 @@ export interface FirewallRule {
 }
 
 /** A firewall configuration error; `message` is Go's text, `error in rule <index>: <reason>`. */
-export class FirewallRuleError extends Error {
+export class FirewallRuleError extends ReceptorError {
   constructor(
     readonly index: number,
     readonly reason: string,
   ) {
-    super(`error in rule ${index}: ${reason}`);
+    super('E_FIREWALL_RULE', `error in rule ${index}: ${reason}`);
     this.name = 'FirewallRuleError';
   }
 }

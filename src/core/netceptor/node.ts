@@ -478,7 +478,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   /** Originates a data message from a local service (PacketConnHost). */
   sendFrom(fromService: string, toNode: string, toService: string, payload: Uint8Array, hopsToLive = MAX_FORWARDING_HOPS): void {
-    if (this.shut) throw new ReceptorError('E_INTERNAL', 'netceptor shutdown');
+    if (this.shut) throw new ReceptorError('E_SHUTDOWN', 'netceptor shutdown');
     // Go names the service when opening one, not when sending to one (SendMessageWithHopsToLive)
     checkServiceName(toService, false);
     const to = toNode.toLowerCase() === 'localhost' ? this.id : toNode;
@@ -511,7 +511,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const nextHop = this.routing.nextHop(m.toNode);
     const link = nextHop === undefined ? undefined : this.conns.get(nextHop);
     if (!link) {
-      if (local) throw new ReceptorError('E_INTERNAL', 'no route to node');
+      if (local) throw new ReceptorError('E_NO_ROUTE', 'no route to node');
       this.logger.debug({to: m.toNode}, 'no route to node; dropping message');
       return;
     }
@@ -557,7 +557,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       svc.pc.deliver({node: m.fromNode, service: m.fromService, data: m.payload});
       return;
     }
-    if (local && m.fromNode === this.id) throw new ReceptorError('E_INTERNAL', PROBLEM_SERVICE_UNKNOWN);
+    if (local && m.fromNode === this.id) throw new ReceptorError('E_UNKNOWN_SERVICE', PROBLEM_SERVICE_UNKNOWN);
     this.sendUnreachable(m, PROBLEM_SERVICE_UNKNOWN);
   }
 
@@ -596,10 +596,10 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   }
 
   private openService(service: string, advertise: boolean, connType: number, tags: Record<string, string> | null): PacketConn {
-    if (this.shut) throw new ReceptorError('E_INTERNAL', 'netceptor shutdown');
+    if (this.shut) throw new ReceptorError('E_SHUTDOWN', 'netceptor shutdown');
     const name = service === '' ? ephemeralServiceName((n) => this.services.has(n)) : service;
     checkServiceName(name);
-    if (isReservedService(name) || this.services.has(name)) throw new ReceptorError('E_INTERNAL', `service ${name} is already listening`);
+    if (isReservedService(name) || this.services.has(name)) throw new ReceptorError('E_SERVICE_IN_USE', `service ${name} is already listening`);
     const pc = new PacketConn(this, name, advertise);
     this.services.set(name, {pc, connType, tags});
     if (advertise) {
@@ -824,6 +824,6 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
 function checkServiceName(name: string, named = true): void {
   if (Buffer.byteLength(name, 'utf8') > MAX_SERVICE_NAME_BYTES) {
-    throw new ReceptorError('E_INTERNAL', named ? `service name ${name} too long` : 'service name too long');
+    throw new ReceptorError('E_SERVICE_NAME', named ? `service name ${name} too long` : 'service name too long');
   }
 }

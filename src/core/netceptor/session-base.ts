@@ -5,6 +5,7 @@
  */
 import type {Logger} from 'pino';
 import type {BackendSession, SessionHandler} from './backend.js';
+import {ReceptorError} from '../errors.js';
 
 export interface SessionInit {
   remote: string;
@@ -166,20 +167,20 @@ export function splitHostPort(address: string): {host: string; port: number} {
   let portText: string;
   if (address.startsWith('[')) {
     const end = address.indexOf(']');
-    if (end < 0) throw new Error(`address ${address}: missing ']' in address`);
+    if (end < 0) throw new ReceptorError('E_ADDRESS', `address ${address}: missing ']' in address`);
     host = address.slice(1, end);
     const rest = address.slice(end + 1);
-    if (!rest.startsWith(':')) throw new Error(`address ${address}: missing port in address`);
+    if (!rest.startsWith(':')) throw new ReceptorError('E_ADDRESS', `address ${address}: missing port in address`);
     portText = rest.slice(1);
   } else {
     const colon = address.lastIndexOf(':');
-    if (colon < 0) throw new Error(`address ${address}: missing port in address`);
+    if (colon < 0) throw new ReceptorError('E_ADDRESS', `address ${address}: missing port in address`);
     host = address.slice(0, colon);
     portText = address.slice(colon + 1);
-    if (host.includes(':')) throw new Error(`address ${address}: too many colons in address`);
+    if (host.includes(':')) throw new ReceptorError('E_ADDRESS', `address ${address}: too many colons in address`);
   }
   if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    throw new Error(`address ${address}: invalid port ${JSON.stringify(portText)}`);
+    throw new ReceptorError('E_ADDRESS', `address ${address}: invalid port ${JSON.stringify(portText)}`);
   }
   return {host, port: Number(portText)};
 }

@@ -1,15 +1,16 @@
 /** Option checks of the certificate tools that need no crypto (used while loading config). */
+import {ReceptorError} from '../../core/errors.js';
 
 /**
  * An error of the certificate tools. `usage` marks mistakes in the given options (as opposed to
  * unreadable or unusable input files).
  */
-export class CertToolError extends Error {
+export class CertToolError extends ReceptorError {
   constructor(
     message: string,
     readonly usage = false,
   ) {
-    super(message);
+    super(usage ? 'E_USAGE' : 'E_CERT', message);
     this.name = 'CertToolError';
   }
 }

@@ -316,11 +316,10 @@ export function readLineFrom(stream: NodeJS.ReadableStream = process.stdin): Pro
 }
 
 /**
- * For the `cert …` commands: option mistakes become E_USAGE, unreadable or unusable inputs
- * E_CONFIG; a ReceptorError passes through.
+ * For the `cert …` commands: option mistakes are E_USAGE, unreadable or unusable inputs
+ * E_CERT (a CertToolError carries its code); a ReceptorError passes through.
  */
 export function toReceptorError(err: unknown): ReceptorError {
   if (err instanceof ReceptorError) return err;
-  if (err instanceof CertToolError) return new ReceptorError(err.usage ? 'E_USAGE' : 'E_CONFIG', err.message, {cause: err});
-  return new ReceptorError('E_CONFIG', err instanceof Error ? err.message : String(err), {cause: err});
+  return new ReceptorError('E_CERT', err instanceof Error ? err.message : String(err), {cause: err});
 }

@@ -15,6 +15,7 @@ import {listenStream, type StreamListener} from '../netceptor/streams.js';
 import {splitHostPort} from '../netceptor/session-base.js';
 import {meshNodeOf, tlsClientFor, tlsServerFor} from './common.js';
 import {connectLocal, localToMesh, meshToLocal, ProxyConnections, SOCKET_HWM} from './stream-proxy.js';
+import {ReceptorError} from '../errors.js';
 
 /** The `tcp-server` item's fields, as this module reads them. */
 export interface TcpServerOptions {
@@ -94,7 +95,7 @@ export async function startTcpServer(rt: Runtime, v: TcpServerOptions): Promise<
   try {
     await listenOn(server, v.port, v.bindaddr);
   } catch (err) {
-    throw new Error(`error listening on TCP: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on TCP: ${(err as Error).message}`);
   }
   server.on('error', (err) => logger.error({err: err.message}, `Error accepting TCP connection: ${err.message}`));
   const address = addressText(server.address());
@@ -121,7 +122,7 @@ export async function startTcpClient(rt: Runtime, v: TcpClientOptions): Promise<
   try {
     listener = await listenStream(node, v.service, {tls: tlsServer, tags: {type: 'TCP Proxy', address: v.address}});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   const connect = tlsClient
     ? () => {

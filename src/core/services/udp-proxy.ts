@@ -22,6 +22,7 @@ import {CONN_TYPE_DATAGRAM} from '../netceptor/codec.js';
 import type {PacketConn} from '../netceptor/packet-conn.js';
 import {splitHostPort} from '../netceptor/session-base.js';
 import {meshNodeOf} from './common.js';
+import {ReceptorError} from '../errors.js';
 
 /** The `udp-server` item's fields, as this module reads them. */
 export interface UdpServerOptions {
@@ -59,7 +60,7 @@ async function resolveHost(host: string, what: string): Promise<Resolved> {
     const r = await lookup(host === '' ? 'localhost' : host);
     return {address: r.address, family: r.family === 6 ? 6 : 4};
   } catch (err) {
-    throw new Error(`${what}: lookup ${host}: ${(err as Error).message}`);
+    throw new ReceptorError('E_ADDRESS', `${what}: lookup ${host}: ${(err as Error).message}`);
   }
 }
 
@@ -126,7 +127,7 @@ export async function startUdpServer(rt: Runtime, v: UdpServerOptions, opts: Udp
       const v4 = dgram.createSocket({type: 'udp4'});
       await bindSocket(v4, v.port, undefined).catch((err: Error) => {
         v4.close();
-        throw new Error(`error listening on UDP: ${err.message}`);
+        throw new ReceptorError('E_LISTEN', `error listening on UDP: ${err.message}`);
       });
       sock = v4;
     }
@@ -135,7 +136,7 @@ export async function startUdpServer(rt: Runtime, v: UdpServerOptions, opts: Udp
     sock = dgram.createSocket({type: bind.family === 6 ? 'udp6' : 'udp4'});
     await bindSocket(sock, v.port, bind.address).catch((err: Error) => {
       sock.close();
-      throw new Error(`error listening on UDP: ${err.message}`);
+      throw new ReceptorError('E_LISTEN', `error listening on UDP: ${err.message}`);
     });
   }
   const udp = sock;
@@ -226,7 +227,7 @@ export async function startUdpClient(rt: Runtime, v: UdpClientOptions, opts: Udp
   try {
     pc = node.listenPacketAndAdvertise(v.service, CONN_TYPE_DATAGRAM, {type: 'UDP Proxy', address: v.address});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   const mesh = pc;
   const sessions = new Map<string, OutboundSession>();

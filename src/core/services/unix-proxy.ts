@@ -16,6 +16,7 @@ import {listenUnix} from '../control/listeners.js';
 import {listenStream, type StreamListener} from '../netceptor/streams.js';
 import {meshNodeOf, tlsClientFor, tlsServerFor} from './common.js';
 import {connectLocal, localToMesh, meshToLocal, ProxyConnections, SOCKET_HWM} from './stream-proxy.js';
+import {ReceptorError} from '../errors.js';
 
 /** The `unix-socket-server` item's fields, as this module reads them. */
 export interface UnixServerOptions {
@@ -60,7 +61,7 @@ export async function startUnixClient(rt: Runtime, v: UnixClientOptions): Promis
   try {
     listener = await listenStream(node, v.service, {tls, tags: {type: 'Unix Proxy', filename: v.filename}});
   } catch (err) {
-    throw new Error(`error listening on Receptor network: ${(err as Error).message}`);
+    throw new ReceptorError('E_LISTEN', `error listening on Receptor network: ${(err as Error).message}`);
   }
   meshToLocal(listener, () => connectLocal({path: v.filename, allowHalfOpen: true, highWaterMark: SOCKET_HWM}), 'connect', conns, logger, 'Unix socket');
   rt.onShutdown(() => {

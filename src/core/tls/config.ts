@@ -35,6 +35,7 @@ import {createHash, createPrivateKey, createPublicKey, type KeyObject} from 'nod
 import {createSecureContext, type ConnectionOptions, type PeerCertificate, type TLSSocket, type TlsOptions} from 'node:tls';
 import type {Logger} from 'pino';
 import {pemDecodeAll, pemEncode} from '../go/pem.js';
+import {ReceptorError} from '../errors.js';
 import {checkNodeIdInCert, OID_SUBJECT_ALT_NAME, parseIpAddress, parseSubjectAltName, tlsConfigErrorPrefix, type CertNames} from '../pki/names.js';
 import {decodeCertificate, type DecodedCertificate} from '../pki/x509.js';
 
@@ -98,10 +99,10 @@ export function parseFingerprints(list: readonly string[]): Buffer[] {
   const out: Buffer[] = [];
   for (const text of list) {
     const hex = text.replaceAll(':', '');
-    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new Error('error decoding fingerprints: error decoding fingerprint');
+    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) throw new ReceptorError('E_TLS_CONFIG', 'error decoding fingerprints: error decoding fingerprint');
     const bytes = Buffer.from(hex, 'hex');
     if (bytes.length !== 32 && bytes.length !== 64) {
-      throw new Error('error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512');
+      throw new ReceptorError('E_TLS_CONFIG', 'error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512');
     }
     out.push(bytes);
   }
@@ -250,9 +251,9 @@ export interface KeyPairMaterial {
 }
 
 /** A {@link loadKeyPair} failure; `input` says which input was at fault ('pair': they do not match). */
-export class KeyPairError extends Error {
+export class KeyPairError extends ReceptorError {
   constructor(message: string, readonly input: 'cert' | 'key' | 'pair') {
-    super(message);
+    super('E_TLS_KEYPAIR', message);
     this.name = 'KeyPairError';
   }
 }
@@ -632,7 +633,7 @@ async function readOrThrow(read: ReadFileFn, path: string, wrap?: string): Promi
     return await read(path);
   } catch (err) {
     const text = fileErrorText(path, err);
-    throw new Error(wrap ? `${wrap}: ${text}` : text);
+    throw new ReceptorError('E_TLS_KEYPAIR', wrap ? `${wrap}: ${text}` : text);
   }
 }
 
@@ -642,7 +643,7 @@ function keyPairWithPaths(certBytes: Buffer, keyBytes: Buffer, certPath: string,
     return loadKeyPair(certBytes, keyBytes);
   } catch (err) {
     if (err instanceof KeyPairError && err.input !== 'pair') {
-      throw new Error(`${err.message} (${err.input} file ${err.input === 'cert' ? certPath : keyPath})`);
+      throw new ReceptorError('E_TLS_KEYPAIR', `${err.message} (${err.input} file ${err.input === 'cert' ? certPath : keyPath})`);
     }
     throw err; // key/cert mismatch: Go's exact text
   }
@@ -654,7 +655,7 @@ function assertNodeAccepts(options: TlsOptions | ConnectionOptions): void {
     // an explicit (possibly empty) `ca` keeps Node from loading its root store just for this check
     createSecureContext({...options, ca: options.ca ?? []});
   } catch (err) {
-    throw new Error(`tls: ${(err as Error).message}`);
+    throw new ReceptorError('E_TLS_CONFIG', `tls: ${(err as Error).message}`);
   }
 }
 

@@ -63,7 +63,7 @@ export class CommandUnit extends WorkUnit {
   override setParams(p: Record<string, string>): void {
     const extra = p.params ?? '';
     if (extra !== '') {
-      if (!this.cfg.allowRuntimeParams) throw new WorkError('extra params provided but not allowed');
+      if (!this.cfg.allowRuntimeParams) throw new WorkError('extra params provided but not allowed', 'E_WORK_PARAMS');
       this.params = this.cfg.params === '' ? extra : `${this.cfg.params} ${extra}`;
     }
   }

@@ -80,13 +80,13 @@ export class KubernetesUnit extends WorkUnit {
     ];
     const got = (k: string) => p[k] ?? '';
     for (const [name, ok] of allowed) {
-      if (got(name) !== '' && !ok) throw new WorkError(`${name} provided but not allowed`);
+      if (got(name) !== '' && !ok) throw new WorkError(`${name} provided but not allowed`, 'E_WORK_PARAMS');
     }
     const e = this.extra;
     if (got('kube_namespace') !== '') e.KubeNamespace = got('kube_namespace');
     if (got('secret_kube_config') !== '') e.KubeConfig = got('secret_kube_config');
     const auth = c.authmethod.toLowerCase();
-    if (auth === 'runtime' && e.KubeConfig === '') throw new WorkError('param secret_kube_config must be provided if AuthMethod=runtime');
+    if (auth === 'runtime' && e.KubeConfig === '') throw new WorkError('param secret_kube_config must be provided if AuthMethod=runtime', 'E_WORK_PARAMS');
     const userPod = got('secret_kube_pod');
     let userParams = got('kube_params');
     if (userPod !== '' && (userParams !== '' || got('kube_command') !== '' || got('kube_image') !== '')) {

@@ -5,6 +5,7 @@ import {commandTypeDef, type CommandTypeConfig} from './command.js';
 import {remoteTypeDef} from './remote.js';
 import {workVerificationOf} from './signing-registry.js';
 import {workceptorOf, type Workceptor, type WorkTypeDef} from './workceptor.js';
+import {ReceptorError} from '../errors.js';
 
 /** Creates the node's work manager, registers `remote` and resumes units on disk (node Init). */
 export async function initWorkceptor(rt: Runtime): Promise<Workceptor> {
@@ -22,7 +23,7 @@ export async function registerWorkType(rt: Runtime, def: WorkTypeDef): Promise<v
 
 export async function registerCommandWorkType(rt: Runtime, cfg: CommandTypeConfig): Promise<void> {
   if (cfg.verifySignature && !workVerificationOf(rt)) {
-    throw new Error(`VerifySignature for work command '${cfg.workType}' is true, but the work verification public key is not specified`);
+    throw new ReceptorError('E_SIGNATURE', `VerifySignature for work command '${cfg.workType}' is true, but the work verification public key is not specified`);
   }
   await registerWorkType(rt, commandTypeDef(cfg));
 }

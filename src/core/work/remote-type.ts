@@ -19,10 +19,10 @@ export const remoteTypeDef: WorkTypeDef = {
 /** Allocates a `remote` unit for a submission to another node (workceptor.md §8.1). */
 export async function allocateRemoteUnit(wc: Workceptor, opts: RemoteSubmitOptions): Promise<WorkUnit> {
   if (opts.tlsClient !== '' && wc.rt?.registry('tls-client').get(opts.tlsClient) === undefined) {
-    throw new WorkError(`unknown TLS config ${opts.tlsClient}`);
+    throw new WorkError(`unknown TLS config ${opts.tlsClient}`, 'E_TLS_CONFIG_UNKNOWN');
   }
   if (opts.tlsClient === '' && Object.keys(opts.params).some(isSecretKey)) {
-    throw new WorkError('cannot send secrets over a non-TLS connection');
+    throw new WorkError('cannot send secrets over a non-TLS connection', 'E_WORK_PARAMS');
   }
   // Go allocates first and leaves an orphan unit on a bad ttl (quirk W4); checking the ttl
   // first gives the same reply without the orphan.

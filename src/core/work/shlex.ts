@@ -17,7 +17,8 @@
  * `EOF found after escape character`.
  */
 
-export class ShlexError extends Error {}
+import {ShlexError} from '../errors.js';
+export {ShlexError};
 
 const enum State {
   Start,

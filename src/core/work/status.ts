@@ -60,7 +60,8 @@ export function encodeStatus(s: StatusRecord): string {
 }
 
 /** Thrown when a status file is missing or unreadable. */
-export class StatusFileError extends Error {}
+import {StatusFileError} from '../errors.js';
+export {StatusFileError};
 
 /**
  * Parses a status file's text. Any valid JSON object is accepted (the Python worker writes

@@ -24,7 +24,8 @@ export interface WorkTypeDef {
 }
 
 /** An error reported to the control client as `ERROR: <message>`. */
-export class WorkError extends Error {}
+import {WorkError} from '../errors.js';
+export {WorkError};
 
 export interface RemoteSubmitOptions {
   node: string;
@@ -74,7 +75,7 @@ export class Workceptor {
 
   /** Registers a work type, then rescans the data directory (§10). */
   async registerType(def: WorkTypeDef): Promise<void> {
-    if (this.types.has(def.name)) throw new WorkError(`work type ${def.name} already registered`);
+    if (this.types.has(def.name)) throw new WorkError(`work type ${def.name} already registered`, 'E_PLUGIN');
     this.types.set(def.name, def);
     await this.scan();
   }
@@ -129,7 +130,7 @@ export class Workceptor {
   allocateLocal(workType: string, params: Record<string, string>, ttl: string): WorkUnit {
     if (ttl !== '') throw new WorkError('ttl option is intended for remote work only');
     const def = this.types.get(workType);
-    if (!def) throw new WorkError(`unknown work type ${workType}`);
+    if (!def) throw new WorkError(`unknown work type ${workType}`, 'E_UNKNOWN_WORK_TYPE');
     return this.allocate(def, params);
   }
 
@@ -147,7 +148,7 @@ export class Workceptor {
       this.scanOne(id);
       u = this.units.get(id);
     }
-    if (!u) throw new WorkError(`unknown work unit ${id}`);
+    if (!u) throw new WorkError(`unknown work unit ${id}`, 'E_UNKNOWN_UNIT');
     return u;
   }
 

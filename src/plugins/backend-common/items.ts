@@ -14,6 +14,7 @@ import {goTlsErrorText, goVerifyErrorText} from '../../core/tls/go-tls-errors.js
 import {logOncePerCause, RepeatFilter} from '../../core/repeat-log.js';
 import type {BackendRunning} from '../../core/netceptor/backend.js';
 import {joinHostPort} from '../../core/netceptor/session-base.js';
+import {ReceptorError} from '../../core/errors.js';
 
 /**
  * TLS SEAM. Server-side TLS options for listeners, as registered under the `tls-server`
@@ -117,7 +118,7 @@ export function linkOptions(v: CommonBackendValues): LinkOptions {
 /** The node, if it is a mesh node; otherwise a clear error. */
 export function meshNode(rt: Runtime, key: string): MeshNodeHandle {
   const node = rt.node;
-  if (!isMeshNode(node)) throw new Error(`${key} needs a mesh node, but this node cannot run mesh backends`);
+  if (!isMeshNode(node)) throw new ReceptorError('E_NO_MESH', `${key} needs a mesh node, but this node cannot run mesh backends`);
   return node;
 }
 
@@ -127,7 +128,7 @@ export function lookupTls(rt: Runtime, kind: 'tls-client', name: string): TlsCli
 export function lookupTls(rt: Runtime, kind: 'tls-server' | 'tls-client', name: string): TlsOptions | ConnectionOptions | undefined {
   if (name === '') return undefined;
   const value = rt.registry(kind).get(name);
-  if (value === undefined || value === null) throw new Error(`unknown TLS config ${name}`);
+  if (value === undefined || value === null) throw new ReceptorError('E_TLS_CONFIG_UNKNOWN', `unknown TLS config ${name}`);
   return value as TlsOptions | ConnectionOptions;
 }
 

@@ -16,6 +16,7 @@ import {startDialer} from '../backend-common/items.js';
 import {listenerStop} from '../backend-common/listener.js';
 import {listenOpError} from '../../core/go/errno.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
+import {ReceptorError} from '../../core/errors.js';
 
 /** Go refuses to send larger datagrams. */
 export const UDP_MAX_MESSAGE = 65_507;
@@ -29,7 +30,7 @@ async function socketTypeFor(host: string): Promise<{type: dgram.SocketType; add
   // Like Go's ResolveUDPAddr("udp", …): prefer an IPv4 address.
   const all = await lookup(host, {all: true});
   const pick = all.find((a) => a.family === 4) ?? all[0];
-  if (!pick) throw new Error(`no address found for ${host}`);
+  if (!pick) throw new ReceptorError('E_ADDRESS', `no address found for ${host}`);
   return {type: pick.family === 6 ? 'udp6' : 'udp4', address: pick.address};
 }
 

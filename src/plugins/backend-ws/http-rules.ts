@@ -3,6 +3,7 @@
  * as pure functions: ServeMux path matching, gorilla's same-origin check, and the header
  * handling of `extraheader`.
  */
+import {ReceptorError} from '../../core/errors.js';
 
 export type PathMatch = {kind: 'match'} | {kind: 'redirect'; location: string} | {kind: 'none'};
 
@@ -119,10 +120,10 @@ export function parseWsUrl(address: string): URL {
   try {
     url = new URL(address);
   } catch {
-    throw new Error(`address ${address} is not a valid URL`);
+    throw new ReceptorError('E_ADDRESS', `address ${address} is not a valid URL`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-    throw new Error(`address ${address} is not a valid URL: the scheme must be ws or wss`);
+    throw new ReceptorError('E_ADDRESS', `address ${address} is not a valid URL: the scheme must be ws or wss`);
   }
   return url;
 }

@@ -14,6 +14,7 @@ import {statSync} from 'node:fs';
 import {parseDuration} from '../../core/go/time.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
 import {SIGNING_ENTRY} from '../../core/work/signing-registry.js';
+import {ReceptorError} from '../../core/errors.js';
 
 /** Token lifetime when `tokenexpiration` is omitted (Go crashes instead; signing.ts has the same value). */
 const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -43,7 +44,7 @@ export function parseTokenExpiration(text: string): number {
   try {
     return parseDuration(text);
   } catch {
-    throw new Error(TOKEN_EXPIRATION_ERROR);
+    throw new ReceptorError('E_SIGNATURE', TOKEN_EXPIRATION_ERROR);
   }
 }
 
@@ -61,13 +62,13 @@ function checkFileExists(path: string): void {
     statSync(path);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') throw new Error(`${path} does not exist`);
+    if (e.code === 'ENOENT') throw new ReceptorError('E_SIGNATURE', `${path} does not exist`);
     const text =
       (e.code && STAT_ERRNO[e.code]) ??
       String(e.message)
         .replace(/^[A-Z0-9_]+: /, '')
         .replace(/, \w+ '.*'$/, '');
-    throw new Error(`stat ${path}: ${text}`);
+    throw new ReceptorError('E_SIGNATURE', `stat ${path}: ${text}`);
   }
 }
 

@@ -318,10 +318,10 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       expect(formatRequestSummary({...csr, publicKeyAlgorithm: 'ECDSA', publicKeyBits: undefined})).to.include('  Encryption Algorithm: ECDSA\n');
     });
 
-    it('toReceptorError maps option mistakes to E_USAGE and the rest to E_CONFIG', () => {
+    it('toReceptorError maps option mistakes to E_USAGE and the rest to E_CERT', () => {
       expect(toReceptorError(new CertToolError('user declined', true)).code).to.equal('E_USAGE');
-      expect(toReceptorError(new CertToolError('open x: no such file or directory')).code).to.equal('E_CONFIG');
-      expect(toReceptorError(new Error('boom')).code).to.equal('E_CONFIG');
+      expect(toReceptorError(new CertToolError('open x: no such file or directory')).code).to.equal('E_CERT');
+      expect(toReceptorError(new Error('boom')).code).to.equal('E_CERT');
       const re = new ReceptorError('E_REMOTE', 'kept');
       expect(toReceptorError(re)).to.equal(re);
     });
@@ -408,7 +408,7 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       expect(JSON.parse(out).error.code).to.equal('E_USAGE');
       expect(JSON.parse(out).error.message).to.include('--verify');
       await expectExit(() => CertSignReq.run(['--req', p('nope.csr'), '--ca-cert', p('ca.crt'), '--ca-key', p('ca.key'), '--out-cert', p('j.crt'), '--verify', '--json'], config));
-      expect(JSON.parse(out)).to.deep.equal({error: {code: 'E_CONFIG', message: `open ${p('nope.csr')}: no such file or directory`}});
+      expect(JSON.parse(out)).to.deep.equal({error: {code: 'E_CERT', message: `open ${p('nope.csr')}: no such file or directory`}});
       expect(fs.existsSync(p('j.crt'))).to.equal(false);
     });
 

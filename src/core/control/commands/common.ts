@@ -4,7 +4,7 @@ import {ControlError} from '../protocol.js';
 
 export function netceptorOf(rt: Runtime): Netceptor {
   const node = rt.node;
-  if (!(node instanceof Netceptor)) throw new ControlError('this node has no mesh layer');
+  if (!(node instanceof Netceptor)) throw new ControlError('this node has no mesh layer', 'E_NO_MESH');
   return node;
 }
 

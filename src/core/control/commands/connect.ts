@@ -29,7 +29,7 @@ export const connectCommand: ControlCommand = {
     let tlsConfig;
     if (tls !== '') {
       tlsConfig = tlsClientConfigOf(ctx.rt.registry('tls-client').get(tls));
-      if (!tlsConfig) throw new ControlError(`unknown TLS config ${tls}`);
+      if (!tlsConfig) throw new ControlError(`unknown TLS config ${tls}`, 'E_TLS_CONFIG_UNKNOWN');
     }
     let stream;
     try {
