@@ -113,20 +113,22 @@ export const CONTAINED_ERRORS: Readonly<Record<string, ErrorCode>> = {
   TcpFrameError: 'E_PEER_FRAME', // netceptor/tcp-framer.ts, code: the frame problem
   DecodeError: 'E_PEER_MESSAGE', // netceptor/codec.ts, code: the decode problem
   EncodeError: 'E_ENCODE', // netceptor/codec.ts, code: the encode problem
-  GoJsonError: 'E_PEER_JSON', // netceptor/go-json.ts, code: syntax | depth | …
+  GoJsonError: 'E_PEER_JSON', // go/json.ts, code: syntax | depth | …
   QuicError: 'E_QUIC', // netceptor/quic/engine.ts, code: the QUIC error code (a number)
   TlsVerifyError: 'E_TLS_VERIFY', // tls/config.ts, code: Node's ERR_TLS_* style code
   DerError: 'E_CERT_PARSE', // pki/der.ts
   NodeIdNotInCertError: 'E_CERT_NODE_ID', // pki/names.ts
   ReceptorCertNameError: 'E_CERT_NAME', // pki/names.ts
   JwtError: 'E_SIGNATURE', // work/signing.ts
-  CorruptInputError: 'E_SIGNATURE', // work/signing.ts (base64 of a token)
+  CorruptInputError: 'E_SIGNATURE', // go/base64.ts (base64 of a token)
 };
 
 /** Error classes that never reach a user as themselves, and why. */
 export const INTERNAL_ERRORS: Readonly<Record<string, string>> = {
   ValueError: 'a Go strconv-style conversion failure; callers wrap it in a ConfigError or an E_USAGE error naming the field',
   RunnerError: "the command runner's internal signal; its message becomes the unit's failed status detail",
+  ExecError: "Go's *exec.Error (command not found or not runnable); its message becomes the unit's failed status detail",
+  LineTooLongError: 'the line reader\'s limit; the control server answers `ERROR: <message>` and remote work fails the connection with it',
 };
 
 /** The catalogue code of any error: its own, a contained class's, else E_INTERNAL. */
