@@ -41,11 +41,15 @@ export default defineConfig(
             {target: './src/core', from: './src/commands', message: 'The core does not import commands: move shared helpers to src/core/cli.'},
             {target: './src/plugins', from: './src/commands', message: 'Plugins do not import commands.'},
             {target: './src/core/work', from: './src/core/control', message: 'Work sits below the control service: move what both need further down.'},
+            {target: './src/core/wire', from: ['./src/core/control', './src/core/work'], message: 'core/wire is below control and work: it imports neither.'},
+            {target: './src/core/go', from: './src/core', except: ['./go'], message: 'core/go is the bottom layer: it imports only Node built-ins and its own files.'},
           ],
         },
       ],
       // Control characters in patterns are the point where Go's escaping and log texts are mirrored.
       'no-control-regex': 'off',
+      // `let x; … x = setTimeout(…)` where closures declared in between read x: const cannot express it.
+      'prefer-const': ['error', {ignoreReadBeforeAssign: true}],
       // `_`-prefixed names are deliberately unused (placeholders, destructuring that drops a key).
       '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true}],
     },
@@ -70,7 +74,7 @@ export default defineConfig(
   },
   {
     // chai's property assertions (`.that.is.not.empty`) are expression statements.
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'src/testing/**/*.ts', 'examples/**/test/**/*.ts'],
     rules: {'@typescript-eslint/no-unused-expressions': 'off'},
   },
   prettier,

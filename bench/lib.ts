@@ -27,7 +27,11 @@ export function nodeCommand(config: string): [string, string[]] {
 export class NodeProc {
   readonly child: ChildProcess;
   stderr = '';
-  constructor(readonly id: string, readonly config: string, readonly socket: string) {
+  constructor(
+    readonly id: string,
+    readonly config: string,
+    readonly socket: string,
+  ) {
     const [cmd, args] = nodeCommand(config);
     // Go receptor logs to stdout, ours to stderr: both are kept in `stderr`.
     this.child = spawn(cmd, args, {stdio: ['ignore', IMPL.kind === 'go' ? 'pipe' : 'ignore', 'pipe'], env: {...process.env, NODE_OPTIONS: ''}});
@@ -148,14 +152,16 @@ export function percentile(sorted: number[], p: number): number {
 
 export function freePorts(n: number): Promise<number[]> {
   return Promise.all(
-    Array.from({length: n}, () =>
-      new Promise<number>((resolve) => {
-        const s = net.createServer();
-        s.listen(0, '127.0.0.1', () => {
-          const p = (s.address() as net.AddressInfo).port;
-          s.close(() => resolve(p));
-        });
-      }),
+    Array.from(
+      {length: n},
+      () =>
+        new Promise<number>((resolve) => {
+          const s = net.createServer();
+          s.listen(0, '127.0.0.1', () => {
+            const p = (s.address() as net.AddressInfo).port;
+            s.close(() => resolve(p));
+          });
+        }),
     ),
   );
 }

@@ -54,7 +54,15 @@ async function convergence(parents: number[], tag: string): Promise<Record<strin
     ends.forEach((c) => c.close());
     const rss = m.nodes.map((n) => n.rssKiB() / 1024);
     const priv = m.nodes.map((n) => n.privateKiB() / 1024);
-    const stats = (xs: number[]) => ({median: round(percentile([...xs].sort((a, b) => a - b), 50)), max: round(Math.max(...xs))});
+    const stats = (xs: number[]) => ({
+      median: round(
+        percentile(
+          [...xs].sort((a, b) => a - b),
+          50,
+        ),
+      ),
+      max: round(Math.max(...xs)),
+    });
     return {nodes: parents.length, convergenceMs: round(ms), rssMiB: stats(rss), privateMiB: stats(priv)};
   } finally {
     await stopAll(m);
@@ -69,7 +77,10 @@ async function pingBench(): Promise<Record<string, unknown>> {
     await waitUntil(async () => (await routesAll(c, 4)) && (await routesAll(far, 4)), 30_000, 'ping mesh');
     far.close();
     const out: Record<string, unknown> = {};
-    for (const [label, target] of [['1hop', 'n1'], ['3hops', 'n3']] as const) {
+    for (const [label, target] of [
+      ['1hop', 'n1'],
+      ['3hops', 'n3'],
+    ] as const) {
       const times: number[] = [];
       const count = quick ? 50 : 300;
       for (let i = 0; i < count + 200; i++) {
@@ -113,7 +124,7 @@ async function idleCpu(): Promise<Record<string, unknown>> {
 /** A random tree: each node's parent is a uniformly chosen earlier node (fixed seed). */
 function randomTree(n: number, seed = 42): number[] {
   let s = seed;
-  const rand = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   return Array.from({length: n}, (_, i) => (i === 0 ? -1 : Math.floor(rand() * i)));
 }
 
@@ -121,13 +132,17 @@ const line = (n: number) => Array.from({length: n}, (_, i) => i - 1);
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 const result: Record<string, unknown> = {benchmark: 'mesh', quick, machine: {cpus: (await import('node:os')).availableParallelism(), node: process.version}};
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const want = (part: string) => !only || only.includes(part);
 if (want('ping')) result.ping = await pingBench();
-if (want('convergence')) result.convergence = {
-  line16: await convergence(line(16), 'line16'),
-  tree16: await convergence(randomTree(16), 'tree16'),
-  ...(quick ? {} : {line32: await convergence(line(32), 'line32'), tree32: await convergence(randomTree(32), 'tree32')}),
-};
+if (want('convergence'))
+  result.convergence = {
+    line16: await convergence(line(16), 'line16'),
+    tree16: await convergence(randomTree(16), 'tree16'),
+    ...(quick ? {} : {line32: await convergence(line(32), 'line32'), tree32: await convergence(randomTree(32), 'tree32')}),
+  };
 if (want('idle')) result.idle = await idleCpu();
 console.log(JSON.stringify(result, null, 2));

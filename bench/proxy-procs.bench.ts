@@ -77,23 +77,52 @@ async function download(port: number, timeoutMs = 0): Promise<number> {
 const round = (x: number) => Math.round(x * 10) / 10;
 const sink = await service('sink');
 const source = await service('source');
-const result: Record<string, unknown> = {benchmark: 'proxy-procs', megabytes: MB, raw: {uploadMBps: round(await upload(sink.port)), downloadMBps: round(await download(source.port))}};
+const result: Record<string, unknown> = {
+  benchmark: 'proxy-procs',
+  megabytes: MB,
+  raw: {uploadMBps: round(await upload(sink.port)), downloadMBps: round(await download(source.port))},
+};
 
 const dir = workDir('proxy');
 const ports = await freePorts(8);
 const [l0, l1, l2] = ports;
 const [up1, down1, up3, down3] = ports.slice(3);
 const cfgs = [
-  [`- tcp-listener:\n    port: ${l0}\n    bindaddr: 127.0.0.1`, ...[['up1', up1, 'n1', 'sink'], ['down1', down1, 'n1', 'source'], ['up3', up3, 'n3', 'sink'], ['down3', down3, 'n3', 'source']].map(([, port, node, svc]) => `- tcp-server:\n    port: ${port}\n    bindaddr: 127.0.0.1\n    remotenode: ${node}\n    remoteservice: ${svc}`)],
-  [`- tcp-peer: 127.0.0.1:${l0}`, `- tcp-listener:\n    port: ${l1}\n    bindaddr: 127.0.0.1`, `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`, `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`],
+  [
+    `- tcp-listener:\n    port: ${l0}\n    bindaddr: 127.0.0.1`,
+    ...[
+      ['up1', up1, 'n1', 'sink'],
+      ['down1', down1, 'n1', 'source'],
+      ['up3', up3, 'n3', 'sink'],
+      ['down3', down3, 'n3', 'source'],
+    ].map(([, port, node, svc]) => `- tcp-server:\n    port: ${port}\n    bindaddr: 127.0.0.1\n    remotenode: ${node}\n    remoteservice: ${svc}`),
+  ],
+  [
+    `- tcp-peer: 127.0.0.1:${l0}`,
+    `- tcp-listener:\n    port: ${l1}\n    bindaddr: 127.0.0.1`,
+    `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`,
+    `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`,
+  ],
   [`- tcp-peer: 127.0.0.1:${l1}`, `- tcp-listener:\n    port: ${l2}\n    bindaddr: 127.0.0.1`],
-  [`- tcp-peer: 127.0.0.1:${l2}`, `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`, `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`],
+  [
+    `- tcp-peer: 127.0.0.1:${l2}`,
+    `- tcp-client:\n    service: sink\n    address: 127.0.0.1:${sink.port}`,
+    `- tcp-client:\n    service: source\n    address: 127.0.0.1:${source.port}`,
+  ],
 ];
 const nodes: NodeProc[] = [];
 try {
   await startNodes(dir, cfgs, nodes);
   // Wait until a 3-hop connection works end to end.
-  await waitUntil(async () => (await download(down3, 5000).then(() => true, () => false)), 60_000, '3-hop route');
+  await waitUntil(
+    async () =>
+      await download(down3, 5000).then(
+        () => true,
+        () => false,
+      ),
+    60_000,
+    '3-hop route',
+  );
   const measure = async (f: () => Promise<number>) => {
     const before = nodes.reduce((a, n) => a + n.cpuMs(), 0);
     const mbps = await f();

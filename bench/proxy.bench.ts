@@ -158,7 +158,7 @@ const typeOf = (key: string) => serviceTypes.find((t) => t.key === key) as Actio
 async function runItem(rt: NodeRuntime, key: string, values: Record<string, unknown>): Promise<void> {
   const def = typeOf(key);
   const full: Record<string, unknown> = {};
-  for (const f of def.fields) full[f.name] = f.name in values ? values[f.name] : f.default ?? (f.type === 'int' ? 0 : '');
+  for (const f of def.fields) full[f.name] = f.name in values ? values[f.name] : (f.default ?? (f.type === 'int' ? 0 : ''));
   def.validate?.(full);
   await def.create(full, {key, plugin: 'bench', source: {kind: 'implicit'}, explicit: new Set(Object.keys(values))}).run!(rt);
 }

@@ -35,7 +35,10 @@ function rng(seed: number): () => number {
   };
 }
 
-async function setup(loss: number, cert: {certPem: string; keyPem: string}): Promise<{client: QuicConnection; server: QuicConnection; wire: {packets: number; dropped: number}; close(): void}> {
+async function setup(
+  loss: number,
+  cert: {certPem: string; keyPem: string},
+): Promise<{client: QuicConnection; server: QuicConnection; wire: {packets: number; dropped: number}; close(): void}> {
   const eps = new Map<string, QuicEndpoint>();
   const random = rng(7);
   const wire = {packets: 0, dropped: 0};
@@ -107,7 +110,13 @@ async function run(loss: number, bothWays: boolean, cert: {certPem: string; keyP
   const secs = (performance.now() - t0) / 1000;
   s.close();
   const perDir = sizeMb / secs;
-  return {seconds: Number(secs.toFixed(3)), mbPerSecPerDirection: Number(perDir.toFixed(1)), mbPerSecTotal: Number((bothWays ? 2 * perDir : perDir).toFixed(1)), packets: s.wire.packets, dropped: s.wire.dropped};
+  return {
+    seconds: Number(secs.toFixed(3)),
+    mbPerSecPerDirection: Number(perDir.toFixed(1)),
+    mbPerSecTotal: Number((bothWays ? 2 * perDir : perDir).toFixed(1)),
+    packets: s.wire.packets,
+    dropped: s.wire.dropped,
+  };
 }
 
 const cert = await createInsecureStreamCert();

@@ -17,7 +17,13 @@ import {BIN, IMPL, freePorts, NodeProc, percentile, workDir, writeConfig} from '
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 5 : 15;
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => round(percentile([...xs].sort((a, b) => a - b), 50));
+const median = (xs: number[]) =>
+  round(
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    ),
+  );
 
 /** Resolves once `status` is answered in full on the socket; retries until then. */
 async function statusAnswered(sock: string, deadline: number): Promise<void> {
@@ -69,7 +75,10 @@ function receptorctlBin(): string | undefined {
   const m = join(BIN, '..', '..', '.interop', 'manifest.json');
   if (!existsSync(m)) return undefined;
   const list = (JSON.parse(readFileSync(m, 'utf8')) as {receptorctl: Array<{bin: string}>}).receptorctl ?? [];
-  return list.map((r) => r.bin).filter((b) => existsSync(b)).at(-1);
+  return list
+    .map((r) => r.bin)
+    .filter((b) => existsSync(b))
+    .at(-1);
 }
 
 const dir = workDir('startup');

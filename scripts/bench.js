@@ -41,11 +41,19 @@ function runBench(f, env = {}) {
 function goBinary(spec) {
   const label = spec.includes('=') ? spec.slice(spec.indexOf('=') + 1) : undefined;
   const file = join(root, '.interop', 'manifest.json');
-  const fromEnv = (process.env.RECEPTOR_INTEROP_GO ?? '').split(',').filter(Boolean).map((e) => ({label: e.split('=')[0], bin: e.slice(e.indexOf('=') + 1)}));
+  const fromEnv = (process.env.RECEPTOR_INTEROP_GO ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((e) => ({label: e.split('=')[0], bin: e.slice(e.indexOf('=') + 1)}));
   const go = [...(existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).go : []), ...fromEnv].filter((g) => g.bin && existsSync(g.bin));
   const pick = label ? go.find((g) => g.label === label) : go[0];
   if (!pick) {
-    const why = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).go.filter((g) => g.unavailable).map((g) => `${g.label}: ${g.unavailable}`).join('; ') : 'no .interop/manifest.json';
+    const why = existsSync(file)
+      ? JSON.parse(readFileSync(file, 'utf8'))
+          .go.filter((g) => g.unavailable)
+          .map((g) => `${g.label}: ${g.unavailable}`)
+          .join('; ')
+      : 'no .interop/manifest.json';
     console.error(`bench --impl ${spec}: no Go receptor binary${label ? ` labelled ${label}` : ''} in the interop reference install (${why || 'run npm run interop:setup'})`);
     process.exit(2);
   }
@@ -86,7 +94,8 @@ if (impl) {
     merged.benchmark = ours.benchmark;
     merged.go = {label: go.label, bin: go.bin};
     results.push(merged);
-    for (const [metric, o, g, r] of rows(merged)) process.stderr.write(`  ${(merged.benchmark + '.' + metric).padEnd(58)} ours ${String(o).padStart(9)}  go ${String(g).padStart(9)}  ratio ${r}\n`);
+    for (const [metric, o, g, r] of rows(merged))
+      process.stderr.write(`  ${(merged.benchmark + '.' + metric).padEnd(58)} ours ${String(o).padStart(9)}  go ${String(g).padStart(9)}  ratio ${r}\n`);
   }
 } else {
   for (const f of files) {

@@ -28,15 +28,7 @@ export {ReceptorError, ConfigError} from './core/errors.js';
 export {ERROR_CATALOGUE, errorCodeOf, type ConfigErrorCode, type ErrorCode} from './core/errors.js';
 
 // The backend contract: a MeshBackend yields BackendSessions that carry whole messages.
-export type {
-  BackendRunning,
-  BackendSession,
-  LinkOptions,
-  MeshBackend,
-  MeshNodeHandle,
-  SessionHandler,
-  SessionSink,
-} from './core/netceptor/backend.js';
+export type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle, SessionHandler, SessionSink} from './core/netceptor/backend.js';
 export {isMeshNode} from './core/netceptor/backend.js';
 export type {BackoffOptions} from './core/netceptor/redial.js';
 export type {Clock} from './core/clock.js';

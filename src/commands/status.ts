@@ -7,10 +7,7 @@ export default class Status extends ControlCommand {
   static override description = `Sends "status" to the node's control service and prints: node ID, version, CPU count and memory; the node's direct connections and their costs; the routing table (destination and next hop); the known connection costs of the whole mesh; every advertised service (node, service, type Datagram/Stream/StreamTLS, last advertisement time in UTC, tags); and the work types each node offers (secure = signature verified). Tables are sorted by node and service name.
 
 With --json the node's reply is printed as is: {"NodeID", "Version", "SystemCPUCount", "SystemMemoryMiB", "Connections": [{"NodeID", "Cost"}], "RoutingTable": {destination: next hop}, "KnownConnectionCosts": {node: {peer: cost}}, "Advertisements": [{"NodeID", "Service", "Time", "ConnType", "Tags", "WorkCommands": [{"WorkType", "Secure"}] | null}]} (the order of Advertisements is not meaningful).`;
-  static override examples = [
-    '<%= config.bin %> status --socket /var/run/receptor/receptor.sock',
-    'RECEPTORCTL_SOCKET=tcp://127.0.0.1:2223 <%= config.bin %> status --json',
-  ];
+  static override examples = ['<%= config.bin %> status --socket /var/run/receptor/receptor.sock', 'RECEPTORCTL_SOCKET=tcp://127.0.0.1:2223 <%= config.bin %> status --json'];
 
   async run(): Promise<StatusReply> {
     const {flags} = await this.parse(Status);

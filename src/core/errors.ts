@@ -18,8 +18,17 @@ export interface CatalogueEntry {
 /** Family prefixes group the codes: E_CONFIG_* configuration, E_TLS_* / E_CERT_* TLS and certificates, E_PEER_* what a peer sent. */
 export const ERROR_CATALOGUE = {
   // Command line
-  E_USAGE: {exitCode: 1, exitText: '1, 2', description: 'The command line cannot be used as given (options refused together, a bad value); exit 2 when it does not parse (unknown command or flag, missing flag or argument, a flag value of the wrong type).'},
-  E_COMMAND: {exitCode: 1, exitText: "the command's", description: "A command of an oclif plugin (e.g. `plugins install`) failed; the exit code is the command's own (oclif's default is 2)."},
+  E_USAGE: {
+    exitCode: 1,
+    exitText: '1, 2',
+    description:
+      'The command line cannot be used as given (options refused together, a bad value); exit 2 when it does not parse (unknown command or flag, missing flag or argument, a flag value of the wrong type).',
+  },
+  E_COMMAND: {
+    exitCode: 1,
+    exitText: "the command's",
+    description: "A command of an oclif plugin (e.g. `plugins install`) failed; the exit code is the command's own (oclif's default is 2).",
+  },
   E_INTERNAL: {exitCode: 1, description: 'A bug: an unexpected error (printed with its stack trace without --json).'},
 
   // Configuration (the message names file, item, key, field and value)
@@ -72,7 +81,7 @@ export const ERROR_CATALOGUE = {
   E_WORK_PARAMS: {exitCode: 1, description: 'Work parameters were refused (not allowed by the work type, unbalanced quotes).'},
   E_SIGNATURE: {exitCode: 1, description: 'Work signing or verification failed or is not configured (no key, a bad or expired token).'},
   E_STATUS_FILE: {exitCode: 1, description: "A unit's status file cannot be parsed."},
-  E_RUNNER_ARGS: {exitCode: 1, description: "The work runner process was started with arguments it cannot use."},
+  E_RUNNER_ARGS: {exitCode: 1, description: 'The work runner process was started with arguments it cannot use.'},
 
   // What a peer sent (contained: logged, the message or connection dropped)
   E_PEER_FRAME: {exitCode: 1, description: 'A peer sent a malformed length frame; the connection is closed.'},
@@ -128,7 +137,7 @@ export const INTERNAL_ERRORS: Readonly<Record<string, string>> = {
   ValueError: 'a Go strconv-style conversion failure; callers wrap it in a ConfigError or an E_USAGE error naming the field',
   RunnerError: "the command runner's internal signal; its message becomes the unit's failed status detail",
   ExecError: "Go's *exec.Error (command not found or not runnable); its message becomes the unit's failed status detail",
-  LineTooLongError: 'the line reader\'s limit; the control server answers `ERROR: <message>` and remote work fails the connection with it',
+  LineTooLongError: "the line reader's limit; the control server answers `ERROR: <message>` and remote work fails the connection with it",
 };
 
 /** The catalogue code of any error: its own, a contained class's, else E_INTERNAL. */

@@ -31,7 +31,11 @@ export function canonicalItem(raw: unknown): string {
     if (typeof v === 'bigint') return {$int: v.toString()};
     if (Array.isArray(v)) return v.map(norm);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])]));
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+      );
     }
     return v;
   };

@@ -30,7 +30,10 @@ export class NamedRegistry<T> implements Registry<T> {
 /** The node before the mesh layer exists: identity, data directory and backend bookkeeping. */
 export class BasicNode implements NodeHandle {
   private readonly list: BackendHandle[] = [];
-  constructor(readonly id: string, readonly dataDir: string) {}
+  constructor(
+    readonly id: string,
+    readonly dataDir: string,
+  ) {}
   addBackend(b: BackendHandle): void {
     this.list.push(b);
   }

@@ -84,7 +84,12 @@ export function nodeReportedVersion(node: object): string {
 
 /** The two lines (label, value) about this program. */
 export function versionRows(r: {version: string; reportedVersion: string; reportedVersionSource: ReportedVersionSource}): Array<[string, string]> {
-  const why = r.reportedVersionSource === 'default' ? 'default: the release of the newest receptorctl tested' : r.reportedVersionSource === 'environment' ? 'from RECEPTOR_REPORTED_VERSION' : 'from the node item';
+  const why =
+    r.reportedVersionSource === 'default'
+      ? 'default: the release of the newest receptorctl tested'
+      : r.reportedVersionSource === 'environment'
+        ? 'from RECEPTOR_REPORTED_VERSION'
+        : 'from the node item';
   return [
     [`${IMPLEMENTATION_NAME} (this program)`, r.version],
     ['reported as Version', `${r.reportedVersion} (${why})`],

@@ -108,7 +108,9 @@ describe('tcp backend specifics', () => {
   it('a listener session delivers the Go frames of tcp.jsonl replayed chunk by chunk', async () => {
     const {L, address} = await listener();
     const chunks = readJsonl('tcp.jsonl').filter((c) => c.dir === 'bar->foo' && !c.event && c.hex);
-    const want = readJsonl('tcp.frames.jsonl').filter((f) => f.dir === 'bar->foo' && f.msg_hex).map((f) => f.msg_hex);
+    const want = readJsonl('tcp.frames.jsonl')
+      .filter((f) => f.dir === 'bar->foo' && f.msg_hex)
+      .map((f) => f.msg_hex);
     const sock = net.connect(hostPort(address));
     stops.push(async () => void sock.destroy());
     await new Promise((r) => sock.once('connect', r));
@@ -126,11 +128,13 @@ describe('tcp backend specifics', () => {
     stops.push(async () => void sock.destroy());
     await new Promise((r) => sock.once('connect', r));
     const msgs = [Buffer.from('0102030405', 'hex'), Buffer.alloc(300, 7), Buffer.from('ff', 'hex'), Buffer.alloc(65_535, 9)];
-    const wire = Buffer.concat(msgs.map((m) => {
-      const h = Buffer.alloc(2);
-      h.writeUInt16LE(m.length);
-      return Buffer.concat([h, m]);
-    }));
+    const wire = Buffer.concat(
+      msgs.map((m) => {
+        const h = Buffer.alloc(2);
+        h.writeUInt16LE(m.length);
+        return Buffer.concat([h, m]);
+      }),
+    );
     // split: the first frame byte by byte, including a lone first length byte
     let off = 0;
     for (; off < 7; off++) {

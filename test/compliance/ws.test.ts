@@ -128,11 +128,14 @@ const makePair: MakePair = async (opts = {}) => ({
     },
     {name: 'unmasked client frame', send: (a) => upgradeThenSend(a, [clientFrame(2, Buffer.from('hi'), false)])},
     {name: 'reserved opcode', send: (a) => upgradeThenSend(a, [clientFrame(3, Buffer.from('hi'))])},
-    {name: 'HTTP garbage', send: async (a) => {
-      const c = await RawClient.connect(a);
-      c.write(Buffer.from('\x00\x01\x02 not http at all\r\n\r\n', 'latin1'));
-      await waitFor('the server to close', () => c.closed);
-    }},
+    {
+      name: 'HTTP garbage',
+      send: async (a) => {
+        const c = await RawClient.connect(a);
+        c.write(Buffer.from('\x00\x01\x02 not http at all\r\n\r\n', 'latin1'));
+        await waitFor('the server to close', () => c.closed);
+      },
+    },
   ],
 });
 
@@ -144,11 +147,14 @@ const makeWssPair: MakePair = async (opts = {}) => ({
   supportsClose: true,
   maxMessageSize: Infinity,
   garbage: [
-    {name: 'plain HTTP to an HTTPS port', send: async (a) => {
-      const c = await RawClient.connect(a);
-      c.write(Buffer.from(upgradeRequest(a)));
-      await waitFor('the server to close', () => c.closed);
-    }},
+    {
+      name: 'plain HTTP to an HTTPS port',
+      send: async (a) => {
+        const c = await RawClient.connect(a);
+        c.write(Buffer.from(upgradeRequest(a)));
+        await waitFor('the server to close', () => c.closed);
+      },
+    },
   ],
 });
 
@@ -290,7 +296,9 @@ describe('ws backend specifics', () => {
     c.buf = c.buf.subarray(end);
     const clientChunks = chunks.slice(2).filter((x) => x.dir === 'bar->foo');
     for (const x of clientChunks) c.write(Buffer.from(x.hex!, 'hex'));
-    const want = read('ws.frames.jsonl').filter((f) => f.dir === 'bar->foo' && f.layer === 'websocket' && f.msg_hex).map((f) => f.msg_hex);
+    const want = read('ws.frames.jsonl')
+      .filter((f) => f.dir === 'bar->foo' && f.layer === 'websocket' && f.msg_hex)
+      .map((f) => f.msg_hex);
     const l = await L.session(0);
     const got = await l.take(want.length);
     expect(got.map((m) => m.toString('hex'))).to.deep.equal(want);

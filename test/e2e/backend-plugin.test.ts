@@ -50,7 +50,10 @@ describe('e2e: a third-party backend plugin', function () {
     const mesh = join(work, 'mesh.sock');
     const alpha = join(work, 'alpha.yml');
     const beta = join(work, 'beta.yml');
-    writeFileSync(alpha, `- node:\n    id: alpha\n    datadir: ${join(work, 'alpha')}\n- unixsock-listener:\n    path: ${mesh}\n    nodecost:\n      beta: 2\n- control-service:\n    filename: ${sock}\n`);
+    writeFileSync(
+      alpha,
+      `- node:\n    id: alpha\n    datadir: ${join(work, 'alpha')}\n- unixsock-listener:\n    path: ${mesh}\n    nodecost:\n      beta: 2\n- control-service:\n    filename: ${sock}\n`,
+    );
     writeFileSync(beta, `- node:\n    id: beta\n    datadir: ${join(work, 'beta')}\n- unixsock-peer:\n    path: ${mesh}\n    cost: 2\n`);
 
     const check = await runCli(['config', 'check', '-c', beta, '--json'], {env});

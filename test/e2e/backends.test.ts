@@ -17,8 +17,18 @@ const cases: Case[] = [
   {name: 'tcp', listener: (p) => `- tcp-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1`, peer: (p) => `- tcp-peer:\n    address: 127.0.0.1:${p}`},
   {name: 'udp', listener: (p) => `- udp-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1`, peer: (p) => `- udp-peer:\n    address: 127.0.0.1:${p}`},
   {name: 'ws', listener: (p) => `- ws-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1`, peer: (p) => `- ws-peer:\n    address: ws://127.0.0.1:${p}/`},
-  {name: 'tcp+tls', tls: true, listener: (p) => `- tcp-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1\n    tls: srv`, peer: (p) => `- tcp-peer:\n    address: localhost:${p}\n    tls: cli`},
-  {name: 'wss', tls: true, listener: (p) => `- ws-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1\n    tls: srv`, peer: (p) => `- ws-peer:\n    address: wss://localhost:${p}/\n    tls: cli`},
+  {
+    name: 'tcp+tls',
+    tls: true,
+    listener: (p) => `- tcp-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1\n    tls: srv`,
+    peer: (p) => `- tcp-peer:\n    address: localhost:${p}\n    tls: cli`,
+  },
+  {
+    name: 'wss',
+    tls: true,
+    listener: (p) => `- ws-listener:\n    port: ${p}\n    bindaddr: 127.0.0.1\n    tls: srv`,
+    peer: (p) => `- ws-peer:\n    address: wss://localhost:${p}/\n    tls: cli`,
+  },
 ];
 
 describe('e2e: two nodes from YAML over each backend', function () {

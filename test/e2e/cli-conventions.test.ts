@@ -37,7 +37,13 @@ describe('e2e: CLI conventions', function () {
     }
 
     it('receptor help work submit, work submit -h and work submit --help are the same command help', async () => {
-      const outs = await Promise.all([['help', 'work', 'submit'], ['work', 'submit', '-h'], ['work', 'submit', '--help']].map((a) => runCli(a, {env})));
+      const outs = await Promise.all(
+        [
+          ['help', 'work', 'submit'],
+          ['work', 'submit', '-h'],
+          ['work', 'submit', '--help'],
+        ].map((a) => runCli(a, {env})),
+      );
       for (const r of outs) expect(r.code, r.stderr).to.equal(0);
       expect(outs[0].stdout).to.include('USAGE\n  $ receptor work submit WORKTYPE');
       expect(outs[1].stdout).to.equal(outs[0].stdout);
@@ -83,11 +89,18 @@ describe('e2e: CLI conventions', function () {
 
     it('on a terminal it asks (plugin-not-found) and runs the suggestion on yes', async function () {
       if (!has('script')) this.skip();
-      const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} stauts`, '/dev/null'], {cwd: REPO_ROOT, env: childEnv({...env, CI: undefined})}); // CI=true means never ask
+      const child = spawn('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} stauts`, '/dev/null'], {
+        cwd: REPO_ROOT,
+        env: childEnv({...env, CI: undefined}),
+      }); // CI=true means never ask
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise<number | null>((r) => child.on('close', r));
-      await waitFor(() => out.includes('Did you mean'), 15_000, () => `the question; output: ${out}`);
+      await waitFor(
+        () => out.includes('Did you mean'),
+        15_000,
+        () => `the question; output: ${out}`,
+      );
       child.stdin.write('y\n');
       expect(await exited).to.equal(2); // `status` ran: it has no --socket
       expect(out).to.include('Missing required flag socket');
@@ -104,7 +117,9 @@ describe('e2e: CLI conventions', function () {
       expect(script.stdout).to.include(join(work, 'cache', 'autocomplete', 'bash_setup'));
       const complete = (line: string) =>
         `COMP_LINE=${JSON.stringify(line)}; read -ra COMP_WORDS <<< "$COMP_LINE"; [[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); COMP_POINT=\${#COMP_LINE}; COMPREPLY=(); _receptor_autocomplete; printf '%s\\n' "[\${COMPREPLY[*]}]";`;
-      const r = await runProgram('bash', ['-c', `${script.stdout.trim()}\n${complete('receptor work su')}${complete('receptor status --so')}${complete('receptor tracer')}`], {env});
+      const r = await runProgram('bash', ['-c', `${script.stdout.trim()}\n${complete('receptor work su')}${complete('receptor status --so')}${complete('receptor tracer')}`], {
+        env,
+      });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout.split('\n').slice(0, 3)).to.deep.equal(['[submit]', '[--socket]', '[traceroute]']);
     });
@@ -128,7 +143,11 @@ describe('e2e: CLI conventions', function () {
       if (!has('fish')) this.skip();
       const file = join(work, 'receptor.fish');
       writeFileSync(file, script.stdout);
-      const r = await runProgram('fish', ['-c', `source ${file}; complete -C 'receptor work su'; complete -C 'receptor work submit --socket /x echo --fo'; complete -C 'receptor tracer'`], {env});
+      const r = await runProgram(
+        'fish',
+        ['-c', `source ${file}; complete -C 'receptor work su'; complete -C 'receptor work submit --socket /x echo --fo'; complete -C 'receptor tracer'`],
+        {env},
+      );
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout.split('\n').map((l) => l.split('\t')[0])).to.deep.equal(['submit', '--follow', 'traceroute', '']);
     });
@@ -139,7 +158,13 @@ describe('e2e: CLI conventions', function () {
       {what: 'missing --socket', args: ['status'], code: 'E_USAGE', message: 'Missing required flag socket', exit: 2},
       {what: 'unknown flag', args: ['status', '--socket', '/nope.sock', '--bogus'], code: 'E_USAGE', message: 'Nonexistent flag: --bogus', exit: 2},
       {what: 'missing argument', args: ['work', 'submit', '--socket', '/nope.sock'], code: 'E_USAGE', message: 'Missing 1 required argument: worktype', exit: 2},
-      {what: 'bad flag value', args: ['ping', 'x', '--socket', '/nope.sock', '--count', 'many'], code: 'E_USAGE', message: '--count: Expected an integer but received: many', exit: 2},
+      {
+        what: 'bad flag value',
+        args: ['ping', 'x', '--socket', '/nope.sock', '--count', 'many'],
+        code: 'E_USAGE',
+        message: '--count: Expected an integer but received: many',
+        exit: 2,
+      },
       {what: 'unknown command', args: ['stauts'], code: 'E_USAGE', message: /Did you mean "status"\?/, exit: 2},
       {what: 'a plugin command (plugins install) missing its argument', args: ['plugins', 'install'], code: 'E_USAGE', message: 'Missing 1 required argument: plugin', exit: 2},
       {what: 'a command error (no such socket)', args: ['status', '--socket', '/nonexistent/receptor.sock'], code: 'E_CONNECT', message: /nonexistent\/receptor\.sock/, exit: 1},
@@ -169,7 +194,11 @@ describe('e2e: CLI conventions', function () {
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout.length).to.be.below(4000);
     const list = JSON.parse(r.stdout) as Array<Record<string, unknown>>;
-    for (const p of list) expect(Object.keys(p).every((k) => ['name', 'version', 'type', 'root', 'configKeys'].includes(k)), JSON.stringify(p)).to.equal(true);
+    for (const p of list)
+      expect(
+        Object.keys(p).every((k) => ['name', 'version', 'type', 'root', 'configKeys'].includes(k)),
+        JSON.stringify(p),
+      ).to.equal(true);
     const self = list.find((p) => p.name === 'receptor-mesh');
     expect(self).to.deep.include({type: 'core'});
     expect(self!.configKeys).to.include.members(['tcp-listener', 'work-command', 'control-service']);
@@ -193,7 +222,11 @@ describe('e2e: CLI conventions', function () {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child.on('close', r));
     try {
-      await waitFor(() => stderr.includes('Initialization complete'), 20_000, () => `the node to start; stderr: ${stderr}`);
+      await waitFor(
+        () => stderr.includes('Initialization complete'),
+        20_000,
+        () => `the node to start; stderr: ${stderr}`,
+      );
       expect(await portOpen(port)).to.equal(true);
     } finally {
       child.kill('SIGINT');

@@ -154,7 +154,10 @@ describe('e2e: control client commands', function () {
             Time: '2026-11-25T08:27:25.122345915Z',
             ConnType: 0,
             Tags: {network: '10.0.0.0/24', route_local: '10.0.0.1/32', route_1: '192.168.100.0/24', route_2: '172.16.0.0/16'},
-            WorkCommands: [{WorkType: 'signed', Secure: true}, {WorkType: 'echo', Secure: false}],
+            WorkCommands: [
+              {WorkType: 'signed', Secure: true},
+              {WorkType: 'echo', Secure: false},
+            ],
           },
           {NodeID: 'solo', Service: 'odd', Time: 'yesterday', ConnType: 7, Tags: null, WorkCommands: null},
         ],
@@ -222,9 +225,17 @@ describe('e2e: control client commands', function () {
         if (line !== request) return 'ERROR: Unknown command\n';
         sock.write('{"Hop":"0","From":"foo","Time":51234,"TimeStr":"51.234µs"}\n');
         // The CLI must show hop 0 before anything else arrives.
-        await waitFor(() => cli && cli.stdout.includes('0: foo in 51.234µs\n'), 20_000, () => 'hop 0 on stdout');
+        await waitFor(
+          () => cli && cli.stdout.includes('0: foo in 51.234µs\n'),
+          20_000,
+          () => 'hop 0 on stdout',
+        );
         sock.write('{"Hop":"1","From":"bar","Time":902113,"TimeStr":"902.113µs"}\n');
-        await waitFor(() => cli && cli.stdout.includes('1: bar in 902.113µs\n'), 20_000, () => 'hop 1 on stdout');
+        await waitFor(
+          () => cli && cli.stdout.includes('1: bar in 902.113µs\n'),
+          20_000,
+          () => 'hop 1 on stdout',
+        );
         return (
           '{"0":{"From":"foo","Time":51234,"TimeStr":"51.234µs"},"1":{"From":"bar","Time":902113,"TimeStr":"902.113µs"},' +
           '"2":{"Error":"no route to node","From":"bar","Time":1131,"TimeStr":"1.131µs"}}\n'

@@ -30,7 +30,7 @@ describe('e2e: log formats', function () {
     const text = await runCli(['--node', 'id=x', '--log-format', 'text']);
     const tl = text.stderr.split('\n').find((l) => l.includes(NOTHING))!;
     expect(tl).to.match(TEXT_LINE);
-    expect(tl).to.match(/ WARN  Nothing to do - no backends are running\. node=x$/);
+    expect(tl).to.match(/ WARN {2}Nothing to do - no backends are running\. node=x$/);
     expect(text.stderr).to.not.include('\x1b['); // no colours on a pipe
 
     const byEnv = await runCli(['--node', 'id=x'], {env: {RECEPTOR_LOG_FORMAT: 'text'}});
@@ -55,14 +55,18 @@ describe('e2e: log formats', function () {
       const out = onTerminal(['--node', 'id=x'], {NO_COLOR: undefined});
       const line = out.split('\n').find((l) => l.includes(NOTHING))!;
       expect(line).to.include('\x1b[33mWARN \x1b[0m');
-      expect(line.replace(/\x1b\[[0-9;]*m/g, '')).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN  Nothing to do - no backends are running\. node=x$/);
+      expect(line.replace(/\x1b\[[0-9;]*m/g, '')).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} WARN {2}Nothing to do - no backends are running\. node=x$/);
     });
 
     it('no colours with NO_COLOR; JSON with --log-format json', () => {
-      const plain = onTerminal(['--node', 'id=x'], {NO_COLOR: '1'}).split('\n').find((l) => l.includes(NOTHING))!;
+      const plain = onTerminal(['--node', 'id=x'], {NO_COLOR: '1'})
+        .split('\n')
+        .find((l) => l.includes(NOTHING))!;
       expect(plain).to.match(TEXT_LINE);
       expect(plain).to.not.include('\x1b[');
-      const json = onTerminal(['--node', 'id=x', '--log-format', 'json']).split('\n').find((l) => l.includes(NOTHING))!;
+      const json = onTerminal(['--node', 'id=x', '--log-format', 'json'])
+        .split('\n')
+        .find((l) => l.includes(NOTHING))!;
       expect(JSON.parse(json.slice(json.indexOf('{')))).to.include({level: 'warn', msg: NOTHING});
     });
   });
@@ -90,10 +94,16 @@ describe('e2e: a duplicate node ID is rejected with a reason, logged once per si
     const rejected = (d: Daemon) => d.logs().filter((r) => String(r.msg).startsWith('Connection rejected by bar'));
     // Three attempts by the second foo: the first one and two redials (5 s, then 7.5 s apart).
     const N = 3;
-    await waitFor(() => rejecting(bar).length >= N && rejected(foo2).length >= N, 45_000, () => `${N} rejections\nbar: ${bar.stderr}\nfoo2: ${foo2.stderr}`);
+    await waitFor(
+      () => rejecting(bar).length >= N && rejected(foo2).length >= N,
+      45_000,
+      () => `${N} rejections\nbar: ${bar.stderr}\nfoo2: ${foo2.stderr}`,
+    );
 
     const barLines = rejecting(bar);
-    expect(barLines.filter((r) => r.level === 'warn').map((r) => [r.msg, r.peer])).to.deep.equal([['Rejecting connection: it connected using a node ID we are already connected to', 'foo']]);
+    expect(barLines.filter((r) => r.level === 'warn').map((r) => [r.msg, r.peer])).to.deep.equal([
+      ['Rejecting connection: it connected using a node ID we are already connected to', 'foo'],
+    ]);
     expect(barLines.slice(1).every((r) => r.level === 'debug' && typeof r.repeat === 'number')).to.equal(true);
 
     const told = 'bar already has a connection from a node named foo (duplicate node ID?)';

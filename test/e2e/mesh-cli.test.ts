@@ -18,7 +18,10 @@ describe('e2e: 3-node mesh through the client commands', function () {
     writeFileSync(join(dir, 'foo.yml'), `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- control-service:\n    filename: ${sock}\n`);
     writeFileSync(join(dir, 'bar.yml'), `- node:\n    id: bar\n- tcp-peer: 127.0.0.1:${p1}\n- ws-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
     writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- ws-peer: ws://127.0.0.1:${p2}/\n- control-service:\n    service: control\n`);
-    await startDaemons(['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)), daemons);
+    await startDaemons(
+      ['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)),
+      daemons,
+    );
     await waitFor(
       async () => {
         const r = await runCli(['status', '--json', '--socket', sock]);
@@ -55,10 +58,15 @@ describe('e2e: 3-node mesh through the client commands', function () {
   it('traceroute lists every hop; receptorctl option order works too', async () => {
     const r = await runCli(['--socket', sock, 'traceroute', 'baz']);
     expect(r.code).to.equal(0);
-    expect(r.stdout.trim().split('\n').map((l) => l.split(' ')[1])).to.deep.equal(['foo', 'bar', 'baz']);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[1]),
+    ).to.deep.equal(['foo', 'bar', 'baz']);
   });
 
-  it('connect reaches baz\'s control service over the mesh (QUIC stream, 2 hops)', async () => {
+  it("connect reaches baz's control service over the mesh (QUIC stream, 2 hops)", async () => {
     const r = await runCli(['connect', 'baz', 'control', '--socket', sock], {input: 'status\n'});
     expect(r.code, r.stderr).to.equal(0);
     const [greeting, reply] = r.stdout.split('\n');

@@ -57,7 +57,9 @@ describe('e2e: receptor node start', function () {
     expect(res.stderr).to.equal('Error: loud is not a valid log level name (bad.yml, item 3, key log-level)\n');
     const res2 = await runCli(['-c', 'bad2.yml'], {cwd: tempFiles({'bad2.yml': '- node:\n    id: foo\n- local-only:\n- tcp-bogus:\n'})});
     expect(res2.code).to.equal(1);
-    expect(res2.stderr).to.match(/^Error: error loading config file: could not get config type for command tcp-bogus: unknown config type tcp-bogus \(bad2\.yml, item 3, key tcp-bogus\)\n$/);
+    expect(res2.stderr).to.match(
+      /^Error: error loading config file: could not get config type for command tcp-bogus: unknown config type tcp-bogus \(bad2\.yml, item 3, key tcp-bogus\)\n$/,
+    );
     expect(res2.stderr).not.to.match(/\bat .*\.js:\d+/);
   });
 
@@ -77,7 +79,13 @@ describe('e2e: receptor node start', function () {
     expect(b.code).to.equal(1);
     expect(b.stderr).to.include('cannot specify any other options with version');
     const c = await runCli(['version', '--json'], {env: {RECEPTOR_REPORTED_VERSION: undefined}});
-    expect(JSON.parse(c.stdout)).to.deep.equal({version: ours, reportedVersion: GO_RECEPTOR_VERSION, reportedVersionSource: 'default', node: process.version, platform: `${process.platform}-${process.arch}`});
+    expect(JSON.parse(c.stdout)).to.deep.equal({
+      version: ours,
+      reportedVersion: GO_RECEPTOR_VERSION,
+      reportedVersionSource: 'default',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    });
     const d = await runCli(['version'], {env: {RECEPTOR_REPORTED_VERSION: '1.4.9'}});
     expect(d.stdout).to.equal(`receptor-mesh (this program)  ${ours}\nreported as Version           1.4.9 (from RECEPTOR_REPORTED_VERSION)\n`);
     // The Go-style exclusive action prints the same.
@@ -98,7 +106,10 @@ describe('e2e: receptor node start', function () {
   });
 
   it('receptor config check prints resolved items with effective values; --json has a stable shape', async () => {
-    const dir = tempFiles({'ok.yml': '- node:\n    id: foo\n- log-level: debug\n- local-only\n', 'ctl.yml': '- node:\n    id: foo\n- local-only\n- control-service:\n    filename: /tmp/x.sock\n    permissions: 0640\n'});
+    const dir = tempFiles({
+      'ok.yml': '- node:\n    id: foo\n- log-level: debug\n- local-only\n',
+      'ctl.yml': '- node:\n    id: foo\n- local-only\n- control-service:\n    filename: /tmp/x.sock\n    permissions: 0640\n',
+    });
     const human = await runCli(['config', 'check', '-c', 'ok.yml'], {cwd: dir});
     expect(human.code).to.equal(0);
     expect(human.stdout).to.include('Configuration is valid: 3 item(s) from 1 file(s).');

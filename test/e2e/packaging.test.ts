@@ -103,7 +103,10 @@ describe('e2e: packaging', function () {
       expect(users[0]).to.not.match(/^(root|0)(:|$)/);
       expect(argsOf(runtime, 'RUN').join(' && ')).to.include(`useradd --system`).and.include(` ${users[0]}`);
       const lastUser = runtime.findIndex((i) => i.op === 'USER');
-      expect(runtime.slice(lastUser).some((i) => i.op === 'RUN'), 'no RUN after USER').to.equal(false);
+      expect(
+        runtime.slice(lastUser).some((i) => i.op === 'RUN'),
+        'no RUN after USER',
+      ).to.equal(false);
       expect(execForm(argsOf(runtime, 'ENTRYPOINT')[0])).to.deep.equal(['/usr/bin/tini', '--']);
       const cmd = execForm(argsOf(runtime, 'CMD')[0]);
       expect(cmd.slice(0, 2)).to.deep.equal(['receptor', '-c']);
@@ -115,7 +118,9 @@ describe('e2e: packaging', function () {
       const health = argsOf(runtime, 'HEALTHCHECK');
       expect(health).to.have.length(1);
       const [, options, command] = /^(.*?)\s*CMD\s+(\[.*\])$/.exec(health[0]) ?? [];
-      expect(options).to.match(/--interval=\d+s/).and.match(/--timeout=\d+s/);
+      expect(options)
+        .to.match(/--interval=\d+s/)
+        .and.match(/--timeout=\d+s/);
       expect(execForm(command)).to.deep.equal(['receptor', 'status', '--socket', socket]);
       expect(argsOf(runtime, 'ENV')).to.include(`RECEPTORCTL_SOCKET=${socket}`);
       expect(argsOf(runtime, 'EXPOSE')).to.deep.equal([String(item(CONTAINER_CONF, 'tcp-listener').port)]);
@@ -175,7 +180,18 @@ describe('e2e: packaging', function () {
         .filter(Boolean)
         .map((f) => f.replace(/^package\//, ''));
       // dist/testing is the public `receptor-mesh/testing` entry (the backend compliance suite).
-      for (const f of ['bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/daemon-main.js', 'dist/work-runner-main.js', 'oclif.manifest.json', 'README.md', 'package.json']) {
+      for (const f of [
+        'bin/run.js',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/testing/index.js',
+        'dist/testing/index.d.ts',
+        'dist/daemon-main.js',
+        'dist/work-runner-main.js',
+        'oclif.manifest.json',
+        'README.md',
+        'package.json',
+      ]) {
         expect(files, f).to.include(f);
       }
       expect(files.filter((f) => f.startsWith('packaging/')).sort()).to.deep.equal(['packaging/systemd/receptor.conf', ...UNITS.map((u) => `packaging/systemd/${u}`)].sort());
@@ -187,7 +203,11 @@ describe('e2e: packaging', function () {
 
     describe('installed into a temporary prefix', () => {
       before(async function () {
-        const install = await runProgram('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...QUICK_FAIL, tarball], {cwd: dir, env: npmEnv(), timeoutMs: 90_000});
+        const install = await runProgram('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', ...QUICK_FAIL, tarball], {
+          cwd: dir,
+          env: npmEnv(),
+          timeoutMs: 90_000,
+        });
         if (install.code !== 0 && NO_PACKAGES.test(install.stderr)) {
           const why = install.stderr.split('\n').find((l) => NO_PACKAGES.test(l)) ?? '';
           console.log(`    [packaging skipped] neither the registry nor the npm cache can supply the dependencies: ${why.trim()}`);
@@ -209,7 +229,10 @@ describe('e2e: packaging', function () {
 
       it('the package root (what backend plugins import) loads without dev dependencies; receptor-mesh/testing needs its peers mocha and chai', async () => {
         const load = (entry: string) =>
-          runProgram(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(' '))`], {cwd: join(prefix, 'lib'), env: npmEnv()});
+          runProgram(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); console.log(Object.keys(m).sort().join(' '))`], {
+            cwd: join(prefix, 'lib'),
+            env: npmEnv(),
+          });
         const main = await load('receptor-mesh');
         expect(main.code, main.stderr).to.equal(0);
         expect(main.stdout.split(' ')).to.include.members(['BaseSession', 'listenerItem', 'peerItem', 'startDialer', 'lookupTls']);

@@ -92,7 +92,11 @@ describe('e2e: third-party plugins', function () {
       d.kill('SIGINT');
       const res = await d.exited;
       expect(res.code).to.equal(130);
-      await waitFor(() => d.logs().some((r) => r.msg === 'second signal: forcing exit'), 5000, () => 'force log');
+      await waitFor(
+        () => d.logs().some((r) => r.msg === 'second signal: forcing exit'),
+        5000,
+        () => 'force log',
+      );
     });
   });
 });

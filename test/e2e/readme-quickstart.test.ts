@@ -39,7 +39,11 @@ async function stopGroup(pgid: number): Promise<void> {
   if (!groupAlive(pgid)) return;
   process.kill(-pgid, 'SIGTERM');
   try {
-    await waitFor(() => !groupAlive(pgid), 10_000, () => `process group ${pgid} to exit`);
+    await waitFor(
+      () => !groupAlive(pgid),
+      10_000,
+      () => `process group ${pgid} to exit`,
+    );
   } catch {
     if (groupAlive(pgid)) process.kill(-pgid, 'SIGKILL');
   }
@@ -153,7 +157,10 @@ describe('e2e: the README quick start, as written', function () {
   it('README marks the quick-start blocks (foreground, run, transcript)', () => {
     expect(blocks.map((b) => b.kind)).to.include.members(['foreground', 'run', 'transcript']);
     for (const fixed of ['/tmp/qs', '/tmp/mesh', '2222', '2223']) {
-      expect(blocks.some((b) => b.body.includes(fixed)), `the substitution of ${fixed} still has something to replace`).to.equal(true);
+      expect(
+        blocks.some((b) => b.body.includes(fixed)),
+        `the substitution of ${fixed} still has something to replace`,
+      ).to.equal(true);
     }
   });
 
@@ -165,7 +172,11 @@ describe('e2e: the README quick start, as written', function () {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.resume();
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-      await waitFor(() => stderr.includes('"msg":"Initialization complete"'), 30_000, () => `"Initialization complete" in\n${stderr}`);
+      await waitFor(
+        () => stderr.includes('"msg":"Initialization complete"'),
+        30_000,
+        () => `"Initialization complete" in\n${stderr}`,
+      );
       process.kill(-child.pid!, 'SIGINT'); // what Ctrl-C does: the terminal signals the foreground group
       expect(await exited, stderr).to.equal(0);
       expect(stderr).to.include('"msg":"Shutdown complete"');

@@ -25,7 +25,11 @@ describe('e2e: reload', function () {
 
       writeFileSync(cfg, `${base}- tcp-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(() => portOpen(p2), 10_000, () => `port ${p2} after reload`);
+      await waitFor(
+        () => portOpen(p2),
+        10_000,
+        () => `port ${p2} after reload`,
+      );
       expect(await portOpen(p1)).to.equal(true);
 
       writeFileSync(cfg, base.replace(`filename: ${sock}`, `filename: ${sock}\n    permissions: 0660`));
@@ -44,7 +48,9 @@ describe('e2e: reload', function () {
       // Go's text only: no file/item location (that is for the CLI, not the reply).
       expect((await reload()).Error).to.equal('error loading config file: could not get config type for command bogus-item: unknown config type bogus-item ERRORCODE 4');
       writeFileSync(cfg, `${base}- tcp-listener:\n    port: notanint\n`);
-      expect((await reload()).Error).to.equal('error loading config file: error setting field port in command tcp-listener: strconv.ParseInt: parsing "notanint": invalid syntax ERRORCODE 4');
+      expect((await reload()).Error).to.equal(
+        'error loading config file: error setting field port in command tcp-listener: strconv.ParseInt: parsing "notanint": invalid syntax ERRORCODE 4',
+      );
       writeFileSync(cfg, `${base}- tcp-listener:\n    port: 1\n    bogusfield: 2\n`);
       expect((await reload()).Error).to.equal('error loading config file: field bogusfield not defined for command tcp-listener: unknown field name bogusfield ERRORCODE 4');
       writeFileSync(cfg, `${base}- tcp-listener\n`);
@@ -57,7 +63,11 @@ describe('e2e: reload', function () {
 
       writeFileSync(cfg, base); // back to one listener: the second one goes away
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(async () => !(await portOpen(p2)), 10_000, () => `port ${p2} closed`);
+      await waitFor(
+        async () => !(await portOpen(p2)),
+        10_000,
+        () => `port ${p2} closed`,
+      );
     } finally {
       expect((await d.stop()).code).to.equal(0);
     }
@@ -84,7 +94,12 @@ describe('e2e: reload', function () {
       const r3 = new Daemon(['--node', 'id=r3', '--tcp-listener', `port=${p3}`, 'bindaddr=127.0.0.1', '--control-service', `filename=${sock3}`]);
       daemons.push(r1, r2, r3);
       await Promise.all(daemons.map((d) => d.waitForLog('Initialization complete')));
-      await waitFor(async () => (await ping('r2'))[0].Success === true, 20_000, () => `r1 reaches r2\n${r1.stderr}`, r1);
+      await waitFor(
+        async () => (await ping('r2'))[0].Success === true,
+        20_000,
+        () => `r1 reaches r2\n${r1.stderr}`,
+        r1,
+      );
 
       // Three reloads of an unchanged file while r1 pings r2: no lost ping, the same connection.
       const loop = runCli(['ping', 'r2', '--count', '30', '--delay', '0.1', '--socket', sock1, '--json'], {timeoutMs: 60_000});
@@ -94,7 +109,10 @@ describe('e2e: reload', function () {
       expect(loopDone, 'the ping loop was still running during the reloads').to.equal(false);
       const pings = await loop;
       const replies = JSON.parse(pings.stdout) as Array<{Success: boolean}>;
-      expect(replies.filter((r) => r.Success !== true), pings.stdout).to.deep.equal([]);
+      expect(
+        replies.filter((r) => r.Success !== true),
+        pings.stdout,
+      ).to.deep.equal([]);
       expect(replies).to.have.length(30);
       expect(pings.code).to.equal(0);
       expect(count(r1, 'Connection established', 'r2')).to.equal(1);
@@ -105,16 +123,33 @@ describe('e2e: reload', function () {
       // The other listener's port changes: that listener restarts, the link to r2 stays.
       writeFileSync(cfg, head + listener(px2));
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(() => portOpen(px2), 10_000, () => `port ${px2} after reload`);
-      await waitFor(async () => !(await portOpen(px)), 10_000, () => `port ${px} closed after reload`);
+      await waitFor(
+        () => portOpen(px2),
+        10_000,
+        () => `port ${px2} after reload`,
+      );
+      await waitFor(
+        async () => !(await portOpen(px)),
+        10_000,
+        () => `port ${px} closed after reload`,
+      );
       expect(await portOpen(pl)).to.equal(true);
       expect((await ping('r2'))[0].Success).to.equal(true);
 
       // A dialer is added: it connects.
       writeFileSync(cfg, head + listener(px2) + peer(p3));
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(() => count(r3, 'Connection established', 'r1') === 1, 20_000, () => `r3 sees r1\n${r3.stderr}`);
-      await waitFor(async () => (await ping('r3'))[0].Success === true, 20_000, () => 'r1 reaches r3', r1);
+      await waitFor(
+        () => count(r3, 'Connection established', 'r1') === 1,
+        20_000,
+        () => `r3 sees r1\n${r3.stderr}`,
+      );
+      await waitFor(
+        async () => (await ping('r3'))[0].Success === true,
+        20_000,
+        () => 'r1 reaches r3',
+        r1,
+      );
 
       // A new item that fails to start: the reply says why, everything else keeps running.
       writeFileSync(cfg, head + listener(px2) + peer(p3) + listener(p3));
@@ -124,7 +159,11 @@ describe('e2e: reload', function () {
       // The dialer is removed: its link goes away.
       writeFileSync(cfg, head + listener(px2));
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(() => count(r3, 'Connection closed', 'r1') === 1, 10_000, () => `r3 loses r1\n${r3.stderr}`);
+      await waitFor(
+        () => count(r3, 'Connection closed', 'r1') === 1,
+        10_000,
+        () => `r3 loses r1\n${r3.stderr}`,
+      );
       expect(count(r1, 'Connection established', 'r2')).to.equal(1);
       expect(count(r1, 'Connection closed', 'r2')).to.equal(0);
 
@@ -132,9 +171,18 @@ describe('e2e: reload', function () {
       // (A second "Connection established" for r2 within a minute is a repeat, logged at debug.)
       writeFileSync(cfg, head.replace('bindaddr: 127.0.0.1\n', 'bindaddr: 127.0.0.1\n    allowedpeers: [r2]\n') + listener(px2));
       expect(await reload()).to.deep.equal({Success: true});
-      await waitFor(() => count(r1, 'Connection closed', 'r2') === 1, 10_000, () => `r1 drops r2\n${r1.stderr}`);
+      await waitFor(
+        () => count(r1, 'Connection closed', 'r2') === 1,
+        10_000,
+        () => `r1 drops r2\n${r1.stderr}`,
+      );
       expect(r1.logs().filter((r) => r.msg === `Backend started: TCP listener on 127.0.0.1:${pl}`)).to.have.length(1);
-      await waitFor(async () => (await ping('r2'))[0].Success === true, 30_000, () => `r2 dials r1 again\n${r1.stderr}`, r1);
+      await waitFor(
+        async () => (await ping('r2'))[0].Success === true,
+        30_000,
+        () => `r2 dials r1 again\n${r1.stderr}`,
+        r1,
+      );
       expect(await portOpen(px2)).to.equal(true);
     } finally {
       for (const d of daemons.reverse()) expect((await d.stop()).code).to.equal(0);

@@ -25,10 +25,16 @@ describe('e2e: tcp proxy through a 3-node mesh', function () {
     const [p1, p2] = [await freePort(), await freePort()];
     proxyPort = await freePort();
     const dir = tempFiles({});
-    writeFileSync(join(dir, 'foo.yml'), `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- tcp-server:\n    port: ${proxyPort}\n    bindaddr: 127.0.0.1\n    remotenode: baz\n    remoteservice: sha\n`);
+    writeFileSync(
+      join(dir, 'foo.yml'),
+      `- node:\n    id: foo\n- tcp-listener:\n    port: ${p1}\n    bindaddr: 127.0.0.1\n- tcp-server:\n    port: ${proxyPort}\n    bindaddr: 127.0.0.1\n    remotenode: baz\n    remoteservice: sha\n`,
+    );
     writeFileSync(join(dir, 'bar.yml'), `- node:\n    id: bar\n- tcp-peer: 127.0.0.1:${p1}\n- tcp-listener:\n    port: ${p2}\n    bindaddr: 127.0.0.1\n`);
     writeFileSync(join(dir, 'baz.yml'), `- node:\n    id: baz\n- tcp-peer: 127.0.0.1:${p2}\n- tcp-client:\n    service: sha\n    address: 127.0.0.1:${echoPort}\n`);
-    await startDaemons(['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)), daemons);
+    await startDaemons(
+      ['foo', 'bar', 'baz'].map((n) => join(dir, `${n}.yml`)),
+      daemons,
+    );
   });
   after(async () => {
     for (const d of daemons.reverse()) await d.stop();
@@ -47,7 +53,11 @@ describe('e2e: tcp proxy through a 3-node mesh', function () {
         c.end(payload);
       });
     // The first connection may race the routes settling: retry until it answers.
-    const got = await waitFor(async () => (await send().catch(() => '')) || undefined, 30_000, () => 'proxy answer');
+    const got = await waitFor(
+      async () => (await send().catch(() => '')) || undefined,
+      30_000,
+      () => 'proxy answer',
+    );
     expect(got).to.equal(createHash('sha256').update(payload).digest('hex'));
   });
 });

@@ -12,7 +12,6 @@ import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
 import type {WorkStatus} from '../../src/core/control/work-client.js';
 
-
 describe('e2e: work commands through the CLI', function () {
   this.timeout(120_000);
   const dir = tempFiles({});
@@ -67,7 +66,10 @@ describe('e2e: work commands through the CLI', function () {
         '',
       ].join('\n'),
     );
-    await startDaemons(['foo', 'bar'].map((n) => join(dir, `${n}.yml`)), daemons);
+    await startDaemons(
+      ['foo', 'bar'].map((n) => join(dir, `${n}.yml`)),
+      daemons,
+    );
     await waitFor(
       async () => {
         const r = await runCli(['status', '--json', '--socket', sock]);
@@ -112,7 +114,10 @@ describe('e2e: work commands through the CLI', function () {
     });
 
     it('--payload FILE -f: streams a large output exactly', async () => {
-      const text = randomBytes(300_000).toString('base64').replace(/(.{76})/g, '$1\n') + '\n';
+      const text =
+        randomBytes(300_000)
+          .toString('base64')
+          .replace(/(.{76})/g, '$1\n') + '\n';
       const file = join(dir, 'payload.txt');
       writeFileSync(file, text);
       const r = await work(['submit', 'echo', '--payload', file, '-f']);
@@ -213,7 +218,11 @@ describe('e2e: work commands through the CLI', function () {
   describe('cancel, release, errors', () => {
     it('cancel a running unit; its results stop with a clear error; release it', async () => {
       const id = submitted(await work(['submit', 'sleep', '-n']));
-      await waitFor(async () => (await status(id)).State === 1, 20_000, () => `unit ${id} running`);
+      await waitFor(
+        async () => (await status(id)).State === 1,
+        20_000,
+        () => `unit ${id} running`,
+      );
 
       const c = await work(['cancel', id]);
       expect(c.code, c.stderr).to.equal(0);
@@ -280,7 +289,13 @@ describe('e2e: work commands through the CLI', function () {
       const rj = await work(['release', 'nosuch', id, '--json']);
       expect(rj.code).to.equal(1);
       const unknown = {code: 'E_UNKNOWN_UNIT', message: 'unit nosuch: unknown work unit'};
-      expect(JSON.parse(rj.stdout)).to.deep.equal({error: unknown, results: [{unitid: 'nosuch', error: unknown}, {unitid: id, result: 'released'}]});
+      expect(JSON.parse(rj.stdout)).to.deep.equal({
+        error: unknown,
+        results: [
+          {unitid: 'nosuch', error: unknown},
+          {unitid: id, result: 'released'},
+        ],
+      });
       // A unit released twice: the second time is one clean line (the node's reply stays Go's).
       const again = await work(['release', id]);
       expect(again.code).to.equal(1);
@@ -361,7 +376,10 @@ describe('e2e: work commands through the CLI', function () {
       expect((await work(['submit', 'echo', '-n'])).code).to.equal(0);
       const r = await json<Array<{unitid: string; result?: string; error?: string}>>(['release', '--all']);
       expect(r.length).to.be.greaterThan(0);
-      expect(r.every((x) => x.result === 'released' || x.result === 'release pending'), JSON.stringify(r)).to.equal(true);
+      expect(
+        r.every((x) => x.result === 'released' || x.result === 'release pending'),
+        JSON.stringify(r),
+      ).to.equal(true);
       expect(await json<Record<string, unknown>>(['list'])).to.deep.equal({});
       const none = await work(['release', '--all']);
       expect(none.code).to.equal(0);

@@ -11,7 +11,6 @@ import {tempFiles} from '../support/config-fixtures.js';
 import {freePort} from '../support/ports.js';
 import type {WorkStatus} from '../../src/core/control/work-client.js';
 
-
 describe('e2e: remote work across restarts, and signed work', function () {
   this.timeout(120_000);
   const dir = tempFiles({});
@@ -44,9 +43,20 @@ describe('e2e: remote work across restarts, and signed work', function () {
     const nap = `- work-command: {worktype: nap, command: sh, params: "-c 'echo first; sleep 2; echo second'"}`;
     writeFileSync(
       join(dir, 'foo.yml'),
-      [...common('foo'), `    filename: ${sock}`, '- tcp-listener:', `    port: ${ports[0]}`, '    bindaddr: 127.0.0.1', `- work-signing: {privatekey: ${join(dir, 'priv.pem')}, tokenexpiration: 1m}`, ''].join('\n'),
+      [
+        ...common('foo'),
+        `    filename: ${sock}`,
+        '- tcp-listener:',
+        `    port: ${ports[0]}`,
+        '    bindaddr: 127.0.0.1',
+        `- work-signing: {privatekey: ${join(dir, 'priv.pem')}, tokenexpiration: 1m}`,
+        '',
+      ].join('\n'),
     );
-    writeFileSync(join(dir, 'bar.yml'), [...common('bar'), `- tcp-peer: 127.0.0.1:${ports[0]}`, '- tcp-listener:', `    port: ${ports[1]}`, '    bindaddr: 127.0.0.1', nap, ''].join('\n'));
+    writeFileSync(
+      join(dir, 'bar.yml'),
+      [...common('bar'), `- tcp-peer: 127.0.0.1:${ports[0]}`, '- tcp-listener:', `    port: ${ports[1]}`, '    bindaddr: 127.0.0.1', nap, ''].join('\n'),
+    );
     writeFileSync(
       join(dir, 'baz.yml'),
       [
@@ -78,7 +88,11 @@ describe('e2e: remote work across restarts, and signed work', function () {
     const r = await work(['submit', 'nap', '--node', 'baz', '--no-payload']);
     expect(r.code, r.stderr).to.equal(0);
     const id = /^Unit ID: (\w+)$/m.exec(r.stdout)![1];
-    await waitFor(async () => (await status(id)).StdoutSize >= 6, 20_000, () => 'first line mirrored');
+    await waitFor(
+      async () => (await status(id)).StdoutSize >= 6,
+      20_000,
+      () => 'first line mirrored',
+    );
     await stop('baz');
     await start('baz');
     const res = await work(['results', id]);
@@ -91,7 +105,11 @@ describe('e2e: remote work across restarts, and signed work', function () {
   it('the submitting node restarts mid-run: the remote mirror resumes and completes', async () => {
     const r = await work(['submit', 'nap', '--node', 'bar', '--no-payload']);
     const id = /^Unit ID: (\w+)$/m.exec(r.stdout)![1];
-    await waitFor(async () => (await status(id)).StdoutSize >= 6, 20_000, () => 'first line mirrored');
+    await waitFor(
+      async () => (await status(id)).StdoutSize >= 6,
+      20_000,
+      () => 'first line mirrored',
+    );
     await stop('foo');
     await start('foo');
     const res = await work(['results', id]);

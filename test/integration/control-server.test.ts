@@ -51,7 +51,10 @@ describe('control service: captured receptorctl sessions', function () {
     link(foo, bar);
     for (const n of [foo, bar]) {
       n.listenPacketAndAdvertise('control', CONN_TYPE_STREAM, {type: 'Control Service'});
-      n.setWorkCommands([{workType: 'echo', secure: false}, {workType: 'sleep', secure: false}]);
+      n.setWorkCommands([
+        {workType: 'echo', secure: false},
+        {workType: 'sleep', secure: false},
+      ]);
     }
     await until(() => foo.statusAdvertisements().length === 2 && foo.statusRoutingTable().bar === 'bar', 'mesh ready');
     ctl = await startControl(foo);
@@ -66,9 +69,15 @@ describe('control service: captured receptorctl sessions', function () {
   const replayed = [1, 2, 3, 4, 5, 24, 25, 27];
   for (const n of replayed) {
     const s = sessions.find((x) => x.conn === n)!;
-    it(`conn ${n}: ${s.exchange.filter((e) => e.dir.startsWith('receptorctl') && e.data).map((e) => JSON.stringify(e.data)).join(' ')}`, async () => {
+    it(`conn ${n}: ${s.exchange
+      .filter((e) => e.dir.startsWith('receptorctl') && e.data)
+      .map((e) => JSON.stringify(e.data))
+      .join(' ')}`, async () => {
       const sent = s.exchange.filter((e) => e.dir === 'receptorctl->foo' && e.data).map((e) => e.data!);
-      const want = s.exchange.filter((e) => e.dir === 'foo->receptorctl' && e.data).map((e) => e.data!).join('');
+      const want = s.exchange
+        .filter((e) => e.dir === 'foo->receptorctl' && e.data)
+        .map((e) => e.data!)
+        .join('');
       compareReplies(await converse(ctl.path, sent), want, 'foo');
     });
   }
@@ -87,7 +96,10 @@ describe('control service: captured receptorctl sessions', function () {
     }
     const kept = pairs.filter(([req]) => !req.startsWith('work'));
     expect(kept.map(([r]) => r)).to.deep.equal(['{"command":"bogus"}\n', '{"nocommand":1}\n', '{not json\n', 'ping\n', '\r\nSTATUS\n']);
-    const ours = await converse(ctl.path, kept.map(([r]) => r));
+    const ours = await converse(
+      ctl.path,
+      kept.map(([r]) => r),
+    );
     compareReplies(ours, `Receptor Control, node foo\n${kept.map(([, r]) => r).join('')}`, 'foo');
   });
 
@@ -137,14 +149,22 @@ describe('control service: captured receptorctl sessions', function () {
         '{"command":"ping"}\n{"command":"ping","target":5}\ntraceroute\n{"command":"traceroute","target":true}\n{"command":"ping","target":"bar"}\n{"command":"traceroute","target":"bar"}\n',
       ]);
       const lines = out.split('\n').slice(1, -1);
-      expect(lines.slice(0, 4)).to.deep.equal(['ERROR: no ping target', 'ERROR: ping target must be string', 'ERROR: no traceroute target', 'ERROR: traceroute target must be string']);
+      expect(lines.slice(0, 4)).to.deep.equal([
+        'ERROR: no ping target',
+        'ERROR: ping target must be string',
+        'ERROR: no traceroute target',
+        'ERROR: traceroute target must be string',
+      ]);
       expect(JSON.parse(lines[4])).to.deep.include({From: 'bar', Success: true});
       expect(Object.keys(JSON.parse(lines[5]))).to.deep.equal(['0', '1']);
     });
 
     it('streams traceroute hops as they arrive when asked (extension), then the normal reply', async () => {
       const out = await converse(ctl.path, ['{"command":"traceroute","target":"bar","streamhops":true}\n']);
-      const lines = out.split('\n').slice(1, -1).map((l) => JSON.parse(l));
+      const lines = out
+        .split('\n')
+        .slice(1, -1)
+        .map((l) => JSON.parse(l));
       expect(lines.map((l) => l.Hop)).to.deep.equal(['0', '1', undefined]);
       expect(lines[1]).to.deep.include({From: 'bar', Hop: '1'});
       expect(Object.keys(lines[2])).to.deep.equal(['0', '1']);

@@ -35,7 +35,7 @@ describe('control transports', function () {
     await l.close();
   });
 
-  it('unix: replaces a stale socket or file, refuses a live one with Go\'s message', async () => {
+  it("unix: replaces a stale socket or file, refuses a live one with Go's message", async () => {
     const path = join(dir(), 'b.sock');
     writeFileSync(path, 'stale');
     const l = await listenUnix(path, 0o600, greet);

@@ -69,7 +69,12 @@ describe('integration: 5-node mixed mesh over real sockets', function () {
 
   before(async () => {
     for (const id of ['a', 'b', 'c', 'd']) await addNode(id);
-    await addNode('e', {firewallRules: parseFirewallRules([{action: 'reject', toservice: 'secret'}, {action: 'drop', fromnode: 'a', toservice: 'quiet'}])});
+    await addNode('e', {
+      firewallRules: parseFirewallRules([
+        {action: 'reject', toservice: 'secret'},
+        {action: 'drop', fromnode: 'a', toservice: 'quiet'},
+      ]),
+    });
     await listen('a', 'tcp');
     await dial('b', 'tcp', 'a');
     await listen('b', 'udp');

@@ -176,10 +176,15 @@ describe('integration: service proxies', function () {
   });
 
   describe('config items', () => {
-    const load = (...argv: string[]) => () => loadConfig(argv, registry);
+    const load =
+      (...argv: string[]) =>
+      () =>
+        loadConfig(argv, registry);
 
     it('declare the Go fields, defaults and required flags', () => {
-      const fields = Object.fromEntries(serviceTypes.map((t) => [t.key, t.fields.map((f) => `${f.name}${f.required ? '!' : ''}${f.default !== undefined ? `=${String(f.default)}` : ''}`)]));
+      const fields = Object.fromEntries(
+        serviceTypes.map((t) => [t.key, t.fields.map((f) => `${f.name}${f.required ? '!' : ''}${f.default !== undefined ? `=${String(f.default)}` : ''}`)]),
+      );
       expect(fields['tcp-server']).to.deep.equal(['port!', 'bindaddr=0.0.0.0', 'remotenode!', 'remoteservice!', 'tlsserver', 'tlsclient']);
       expect(fields['tcp-client']).to.deep.equal(['service!', 'address!', 'tlsserver', 'tlsclient']);
       expect(fields['udp-server']).to.deep.equal(['port!', 'bindaddr=0.0.0.0', 'remotenode!', 'remoteservice!']);
@@ -350,12 +355,16 @@ describe('integration: service proxies', function () {
         clients.forEach((cl, i) => cl.on('message', (m) => got[i].push(m.toString())));
         const want = (i: number) => Array.from({length: 10}, (_, k) => `re:c${i}-${k}`);
         // UDP: resend what is missing until everything came back (loopback rarely drops)
-        await until(() => {
-          clients.forEach((cl, i) => {
-            for (const w of want(i)) if (!got[i].includes(w)) cl.send(w.slice(3), port, '127.0.0.1');
-          });
-          return want(0).every((w) => got[0].includes(w)) && want(1).every((w) => got[1].includes(w));
-        }, 'udp echoes', 15_000);
+        await until(
+          () => {
+            clients.forEach((cl, i) => {
+              for (const w of want(i)) if (!got[i].includes(w)) cl.send(w.slice(3), port, '127.0.0.1');
+            });
+            return want(0).every((w) => got[0].includes(w)) && want(1).every((w) => got[1].includes(w));
+          },
+          'udp echoes',
+          15_000,
+        );
         expect(sources.size).to.equal(2); // each UDP source got its own socket on d
         for (const cl of clients) cl.close();
         const ad = await until(() => a.node.statusAdvertisements().find((x) => x.NodeID === 'd' && x.Service === 'udpecho'), 'udp ad');
@@ -380,7 +389,11 @@ describe('integration: service proxies', function () {
         await startUdpClient(d.rt, {service: 'udpidle', address: `127.0.0.1:${target.address().port}`}, {idleMs: 300});
         const from = a.lines.length;
         await startUdpServer(a.rt, {port: 0, bindaddr: '127.0.0.1', remotenode: 'd', remoteservice: 'udpidle'}, {idleMs: 300});
-        const port = Number(String(a.lines.slice(from).find((l) => typeof l.address === 'string')!.address).split(':').pop());
+        const port = Number(
+          String(a.lines.slice(from).find((l) => typeof l.address === 'string')!.address)
+            .split(':')
+            .pop(),
+        );
         let got = 0;
         client.on('message', () => got++);
         const roundTrip = async (want: number) => {
@@ -452,14 +465,38 @@ describe('integration: service proxies', function () {
     it('tcp-server (tlsserver + tlsclient) → tcp-client (tlsserver + tlsclient) → TLS target, half-close', async () => {
       const targetPort = await serve(sink, {tls: {cert: f.tCert, key: f.tKey}});
       await d.run(
-        '--tls-server', 'name=meshsrv', `cert=${f['d.crt']}`, `key=${f['d.key']}`,
-        '--tls-client', 'name=tcpcli', `cert=${f['d.crt']}`, `key=${f['d.key']}`, `rootcas=${f['ca.crt']}`,
-        '--tcp-client', 'service=tlssink', `address=127.0.0.1:${targetPort}`, 'tlsserver=meshsrv', 'tlsclient=tcpcli',
+        '--tls-server',
+        'name=meshsrv',
+        `cert=${f['d.crt']}`,
+        `key=${f['d.key']}`,
+        '--tls-client',
+        'name=tcpcli',
+        `cert=${f['d.crt']}`,
+        `key=${f['d.key']}`,
+        `rootcas=${f['ca.crt']}`,
+        '--tcp-client',
+        'service=tlssink',
+        `address=127.0.0.1:${targetPort}`,
+        'tlsserver=meshsrv',
+        'tlsclient=tcpcli',
       );
       const port = await a.port(
-        '--tls-server', 'name=front', `cert=${f['a.crt']}`, `key=${f['a.key']}`,
-        '--tls-client', 'name=meshcli', `cert=${f['a.crt']}`, `key=${f['a.key']}`, `rootcas=${f['ca.crt']}`,
-        '--tcp-server', 'port=0', 'bindaddr=127.0.0.1', 'remotenode=d', 'remoteservice=tlssink', 'tlsserver=front', 'tlsclient=meshcli',
+        '--tls-server',
+        'name=front',
+        `cert=${f['a.crt']}`,
+        `key=${f['a.key']}`,
+        '--tls-client',
+        'name=meshcli',
+        `cert=${f['a.crt']}`,
+        `key=${f['a.key']}`,
+        `rootcas=${f['ca.crt']}`,
+        '--tcp-server',
+        'port=0',
+        'bindaddr=127.0.0.1',
+        'remotenode=d',
+        'remoteservice=tlssink',
+        'tlsserver=front',
+        'tlsclient=meshcli',
       );
       const s = tls.connect({port, host: '127.0.0.1', ca: f.caPem, allowHalfOpen: true} as tls.ConnectionOptions);
       await new Promise<void>((resolve, reject) => {
@@ -507,7 +544,10 @@ describe('integration: service proxies', function () {
         const {how} = await ended;
         expect(how).to.not.equal('end');
         let refused = false;
-        await connectTcp(port).then((c) => c.destroy(), () => (refused = true));
+        await connectTcp(port).then(
+          (c) => c.destroy(),
+          () => (refused = true),
+        );
         expect(refused).to.equal(true);
         await q.rt.shutdown();
         await until(() => !p.node.statusAdvertisements().some((x) => x.NodeID === 'q' && x.Service === 'echo'), 'ad withdrawn');

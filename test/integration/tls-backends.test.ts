@@ -30,10 +30,7 @@ interface LogLine {
 /** A debug-level pino logger that records every line. */
 function captureLogger(): {logger: Logger; lines: LogLine[]} {
   const lines: LogLine[] = [];
-  const logger = pino(
-    {level: 'debug', formatters: {level: (label) => ({level: label})}},
-    {write: (s: string) => void lines.push(JSON.parse(s) as LogLine)},
-  );
+  const logger = pino({level: 'debug', formatters: {level: (label) => ({level: label})}}, {write: (s: string) => void lines.push(JSON.parse(s) as LogLine)});
   return {logger, lines};
 }
 
@@ -67,9 +64,7 @@ const BACKOFF = {initialMs: 50, maxMs: 200};
 type Kind = 'tcp' | 'ws';
 
 function listener(kind: Kind, tls: TlsServerOptions): MeshBackend {
-  return kind === 'tcp'
-    ? new TcpListenerBackend({port: 0, bindAddr: '127.0.0.1', tls})
-    : new WsListenerBackend({port: 0, bindAddr: '127.0.0.1', tls});
+  return kind === 'tcp' ? new TcpListenerBackend({port: 0, bindAddr: '127.0.0.1', tls}) : new WsListenerBackend({port: 0, bindAddr: '127.0.0.1', tls});
 }
 
 function dialer(kind: Kind, port: number, tls: TlsClientOptions, host = '127.0.0.1'): MeshBackend {
@@ -125,8 +120,10 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
     const a = meshEnd('A');
     const b = meshEnd(opts.clientNodeId ?? 'B');
     ends.push(a, b);
-    await (tlsServerType as ActionTypeDef).create(valuesFor(tlsServerType as ActionTypeDef, {name: 'srv', cert: f['a.crt'], key: f['leaf.key'], ...server}), ctx('tls-server')).prepare!(a.rt);
-    await (tlsClientType as ActionTypeDef).create(valuesFor(tlsClientType as ActionTypeDef, {name: 'cli', cert: f['b.crt'], key: f['leaf.key'], ...client}), ctx('tls-client')).prepare!(b.rt);
+    await (tlsServerType as ActionTypeDef).create(valuesFor(tlsServerType as ActionTypeDef, {name: 'srv', cert: f['a.crt'], key: f['leaf.key'], ...server}), ctx('tls-server'))
+      .prepare!(a.rt);
+    await (tlsClientType as ActionTypeDef).create(valuesFor(tlsClientType as ActionTypeDef, {name: 'cli', cert: f['b.crt'], key: f['leaf.key'], ...client}), ctx('tls-client'))
+      .prepare!(b.rt);
     const serverOpts = lookupTls(a.rt, 'tls-server', 'srv')!;
     let clientOpts = lookupTls(b.rt, 'tls-client', 'cli')!;
     if (opts.tweakClient) clientOpts = opts.tweakClient(clientOpts);

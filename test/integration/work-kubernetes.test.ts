@@ -35,7 +35,7 @@ function values(v: Partial<WorkKubernetesValues>): WorkKubernetesValues {
 describe('work-kubernetes (configuration and parameters; pods not supported yet)', function () {
   this.timeout(60_000);
 
-  it('checks the configuration with Go\'s messages', () => {
+  it("checks the configuration with Go's messages", () => {
     const cases: Array<[Partial<WorkKubernetesValues>, string]> = [
       [{authmethod: 'magic'}, 'invalid AuthMethod: magic'],
       [{image: 'x'}, 'must provide namespace when AuthMethod is not kubeconfig'],
@@ -86,13 +86,16 @@ describe('work-kubernetes (configuration and parameters; pods not supported yet)
       await n.close();
     });
 
-    it('refuses runtime parameters without their permission, with Go\'s texts', async () => {
+    it("refuses runtime parameters without their permission, with Go's texts", async () => {
       const cases: Array<[Record<string, string>, string]> = [
         [{worktype: 'fixed', kube_image: 'x'}, 'ERROR: kube_image provided but not allowed'],
         [{worktype: 'fixed', kube_params: 'x'}, 'ERROR: kube_params provided but not allowed'],
         [{worktype: 'fixed', secret_kube_pod: 'x'}, 'ERROR: secret_kube_pod provided but not allowed'],
         [{worktype: 'kubernetes-runtime-auth'}, 'ERROR: param secret_kube_config must be provided if AuthMethod=runtime'],
-        [{worktype: 'kubernetes-runtime-auth', secret_kube_config: 'c', pod_pending_timeout: 'soon'}, "ERROR: failed to parse pod_pending_timeout -- valid examples include '1.5h', '30m', '30m10s'"],
+        [
+          {worktype: 'kubernetes-runtime-auth', secret_kube_config: 'c', pod_pending_timeout: 'soon'},
+          "ERROR: failed to parse pod_pending_timeout -- valid examples include '1.5h', '30m', '30m10s'",
+        ],
       ];
       for (const [req, want] of cases) {
         const r = await submitWork(n.sock, {node: 'localhost', ...req});
@@ -101,7 +104,13 @@ describe('work-kubernetes (configuration and parameters; pods not supported yet)
     });
 
     it('stores the AWX submission, redacts the secrets in replies, and fails the start clearly', async () => {
-      const r = await submitWork(n.sock, {node: 'localhost', worktype: 'kubernetes-runtime-auth', secret_kube_config: 'kubeconfig-text', secret_kube_pod: 'pod-yaml', pod_pending_timeout: '5m'});
+      const r = await submitWork(n.sock, {
+        node: 'localhost',
+        worktype: 'kubernetes-runtime-auth',
+        secret_kube_config: 'kubeconfig-text',
+        secret_kube_pod: 'pod-yaml',
+        pod_pending_timeout: '5m',
+      });
       expect(r.reply).to.equal(`ERROR: ${KUBERNETES_UNSUPPORTED}`);
       const st = JSON.parse(await ask(n.sock, `work status ${r.id}`)) as Record<string, unknown>;
       expect(st).to.deep.include({State: 3, StateName: 'Failed', Detail: `Error starting worker: ${KUBERNETES_UNSUPPORTED}`, WorkType: 'kubernetes-runtime-auth'});

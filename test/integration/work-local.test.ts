@@ -72,7 +72,7 @@ describe('integration: local work units over the control protocol', function () 
     expect(st).to.include({State: 3, StateName: 'Failed', Detail: 'exit status 3', StdoutSize: 8});
   });
 
-  it('an executable that does not exist fails with Go\'s fork/exec text', async () => {
+  it("an executable that does not exist fails with Go's fork/exec text", async () => {
     const r = await submit(foo.sock, {node: 'localhost', worktype: 'missing'});
     expect((await results(foo.sock, r.id)).length).to.equal(0);
     const st = await statusOf(foo.sock, r.id);
@@ -123,7 +123,10 @@ describe('integration: local work units over the control protocol', function () 
       ['work list a b', 'ERROR: unknown work unit a'],
       ['{"command":"work","subcommand":"submit","node":"localhost","worktype":"echo","signature":"x"}', 'ERROR: work type did not expect a signature'],
     ];
-    const out = await converse(foo.sock, cases.map(([req]) => req + '\n'));
+    const out = await converse(
+      foo.sock,
+      cases.map(([req]) => req + '\n'),
+    );
     expect(out.split('\n').slice(1, -1)).to.deep.equal(cases.map(([, want]) => want));
   });
 

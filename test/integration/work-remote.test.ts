@@ -119,14 +119,19 @@ const B_TYPES: WorkTypeDef[] = [
 
 type TNode = WorkNode;
 
-function startNode(id: string, opts: {types?: WorkTypeDef[]; commands?: CommandTypeConfig[]; dataDir?: string; controlTls?: string; prepare?: WorkNodeOptions['prepare']} = {}): Promise<TNode> {
+function startNode(
+  id: string,
+  opts: {types?: WorkTypeDef[]; commands?: CommandTypeConfig[]; dataDir?: string; controlTls?: string; prepare?: WorkNodeOptions['prepare']} = {},
+): Promise<TNode> {
   return startWorkNode(id, {workTypes: opts.types, types: opts.commands, dataDir: opts.dataDir, controlTls: opts.controlTls, prepare: opts.prepare});
 }
 
 async function linked(a: TNode, b: TNode): Promise<void> {
   link(a.node, b.node);
   await until(
-    () => a.node.statusAdvertisements().some((x) => x.NodeID === b.id && x.Service === 'control') && b.node.statusAdvertisements().some((x) => x.NodeID === a.id && x.Service === 'control'),
+    () =>
+      a.node.statusAdvertisements().some((x) => x.NodeID === b.id && x.Service === 'control') &&
+      b.node.statusAdvertisements().some((x) => x.NodeID === a.id && x.Service === 'control'),
     `${a.id} and ${b.id} see each other's control service`,
   );
 }

@@ -38,10 +38,15 @@ function tryStatus(dir: string): StatusRecord | undefined {
 
 /** Polls the unit's status file until `ok` holds for it; returns that status. */
 function untilStatus(dir: string, ok: (s: StatusRecord) => boolean, what: string, timeoutMs?: number, stepMs?: number): Promise<StatusRecord> {
-  return until(() => {
-    const s = tryStatus(dir);
-    return s && ok(s) && s;
-  }, what, timeoutMs, stepMs);
+  return until(
+    () => {
+      const s = tryStatus(dir);
+      return s && ok(s) && s;
+    },
+    what,
+    timeoutMs,
+    stepMs,
+  );
 }
 
 /** Whether `pid` is a live (non-zombie) process. */
@@ -91,11 +96,7 @@ describe('work: command runner (real processes)', function () {
   function makeUnit(stdin: string | null = '', workType = 'echo'): string {
     const dir = join(root, `unit${++n}`);
     mkdirSync(dir, {mode: 0o700});
-    writeFileSync(
-      join(dir, 'status'),
-      JSON.stringify({State: 0, Detail: 'Launching command runner', StdoutSize: 0, WorkType: workType, ExtraData: EXTRA}) + '\n',
-      {mode: 0o600},
-    );
+    writeFileSync(join(dir, 'status'), JSON.stringify({State: 0, Detail: 'Launching command runner', StdoutSize: 0, WorkType: workType, ExtraData: EXTRA}) + '\n', {mode: 0o600});
     if (stdin !== null) writeFileSync(join(dir, 'stdin'), stdin, {mode: 0o600});
     return dir;
   }
@@ -253,9 +254,7 @@ describe('work: command runner (real processes)', function () {
     expect(alive(jobPid)).to.equal(true);
     process.kill(child.pid!, 'SIGINT');
     expect(await exit).to.equal(255);
-    expect(readFileSync(join(dir, 'status'), 'utf8')).to.equal(
-      '{"State":3,"Detail":"Killed","StdoutSize":0,"WorkType":"sleep","ExtraData":{"Pid":4242,"Params":"30"}}\n',
-    );
+    expect(readFileSync(join(dir, 'status'), 'utf8')).to.equal('{"State":3,"Detail":"Killed","StdoutSize":0,"WorkType":"sleep","ExtraData":{"Pid":4242,"Params":"30"}}\n');
     await until(() => !alive(jobPid), 'the job to be gone');
   });
 
@@ -339,9 +338,12 @@ describe('work: command runner (real processes)', function () {
 
 describe('work: command runner argv and command resolution', () => {
   it('parses the argv the node passes (params is one word, keys in any case)', () => {
-    expect(
-      parseRunnerArgs(['--node', 'id=worker', '--log-level', 'debug', '--command-runner', 'command=sleep', 'params=30 1', 'unitdir=foo-data/foo/dDIVVP3D']),
-    ).to.deep.equal({command: 'sleep', params: '30 1', unitdir: 'foo-data/foo/dDIVVP3D', logLevel: 'debug'});
+    expect(parseRunnerArgs(['--node', 'id=worker', '--log-level', 'debug', '--command-runner', 'command=sleep', 'params=30 1', 'unitdir=foo-data/foo/dDIVVP3D'])).to.deep.equal({
+      command: 'sleep',
+      params: '30 1',
+      unitdir: 'foo-data/foo/dDIVVP3D',
+      logLevel: 'debug',
+    });
     expect(parseRunnerArgs(['-Command-Runner', 'COMMAND=cat', 'Params=', 'UnitDir=/x=y'])).to.deep.equal({
       command: 'cat',
       params: '',

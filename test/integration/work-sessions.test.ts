@@ -81,7 +81,10 @@ function compare(ours: string, theirs: string): void {
 }
 
 function captured(s: Session): string {
-  return s.exchange.filter((e) => e.dir === 'foo->receptorctl' && e.data).map((e) => e.data!).join('');
+  return s.exchange
+    .filter((e) => e.dir === 'foo->receptorctl' && e.data)
+    .map((e) => e.data!)
+    .join('');
 }
 
 /** Learns the ID our node gave a captured submission. */

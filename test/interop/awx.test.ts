@@ -15,7 +15,22 @@ import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
 import {unitDir} from './work-helpers.js';
-import {controlRequest, goImpl, goRefs, type Impl, InteropNode, type Item, meshStatus, type NodeOptions, OURS, requireAnsibleRunner, requireGo, run, tempDir, waitRoutes} from './support.js';
+import {
+  controlRequest,
+  goImpl,
+  goRefs,
+  type Impl,
+  InteropNode,
+  type Item,
+  meshStatus,
+  type NodeOptions,
+  OURS,
+  requireAnsibleRunner,
+  requireGo,
+  run,
+  tempDir,
+  waitRoutes,
+} from './support.js';
 
 const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
 /** The implementation of the hybrid node (ours; RECEPTOR_AWX_HYBRID=go runs it on Go, to check the expectations). */
@@ -116,7 +131,11 @@ async function endProcessGroup(pgidFile: string): Promise<void> {
     }
   };
   if (alive()) process.kill(-pgid, 'SIGKILL');
-  await waitFor(() => !alive(), 60_000, () => `process group ${pgid} to end`);
+  await waitFor(
+    () => !alive(),
+    60_000,
+    () => `process group ${pgid} to end`,
+  );
 }
 
 interface Tools {
@@ -204,10 +223,7 @@ function execItems(setup: Setup, tls: boolean): Item[] {
 /** The control node's items: AWX's work-signing and tls-client. */
 function controlItems(setup: Setup): Item[] {
   const {ca, control} = setup.pki;
-  return [
-    {'work-signing': {privatekey: setup.keys.priv, tokenexpiration: '1m'}},
-    {'tls-client': {name: TLS_CLIENT, rootcas: ca.cert, cert: control.cert, key: control.key}},
-  ];
+  return [{'work-signing': {privatekey: setup.keys.priv, tokenexpiration: '1m'}}, {'tls-client': {name: TLS_CLIENT, rootcas: ca.cert, cert: control.cert, key: control.key}}];
 }
 
 /** Where a shape starts its nodes. */
@@ -357,7 +373,8 @@ async function expectReleasedOnBothEnds(mesh: Mesh, unitId: string, remoteUnitId
   await waitFor(
     async () => (await gone(mesh.control, unitId)) && (await gone(mesh.exec, remoteUnitId)),
     60_000,
-    () => `unit ${unitId} (remote ${remoteUnitId}) to be gone on both ends: control has dir=${existsSync(unitDir(mesh.control, unitId))}, exec has dir=${existsSync(unitDir(mesh.exec, remoteUnitId))}`,
+    () =>
+      `unit ${unitId} (remote ${remoteUnitId}) to be gone on both ends: control has dir=${existsSync(unitDir(mesh.control, unitId))}, exec has dir=${existsSync(unitDir(mesh.exec, remoteUnitId))}`,
   );
 }
 
@@ -411,7 +428,18 @@ function expectCountResult(pdd: string, ident: string, count: number): void {
 }
 
 /** The remote unit's ExtraData as both implementations report it (Go's field order). */
-const REMOTE_EXTRA_DATA = ['RemoteNode', 'RemoteWorkType', 'RemoteParams', 'RemoteUnitID', 'RemoteStarted', 'LocalCancelled', 'LocalReleased', 'SignWork', 'TLSClient', 'Expiration'];
+const REMOTE_EXTRA_DATA = [
+  'RemoteNode',
+  'RemoteWorkType',
+  'RemoteParams',
+  'RemoteUnitID',
+  'RemoteStarted',
+  'LocalCancelled',
+  'LocalReleased',
+  'SignWork',
+  'TLSClient',
+  'Expiration',
+];
 /** Go's zero time.Time, the Expiration of a unit submitted without ttl. */
 const NO_EXPIRATION = '0001-01-01T00:00:00Z';
 
@@ -464,7 +492,11 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
 
       /** Runs the driver's `sub` against the execution node as AWX submits (`--sign`, its tls-client). */
       const driver = (sub: string, worktype: string, sign: boolean, more: string[] = []) =>
-        python(setup.tools, [sub, '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype, '--tls-client', TLS_CLIENT, ...(sign ? ['--sign'] : []), ...more], env).catch(async (err: Error) => {
+        python(
+          setup.tools,
+          [sub, '--socket', mesh.control.sock, '--node', mesh.exec.id, '--worktype', worktype, '--tls-client', TLS_CLIENT, ...(sign ? ['--sign'] : []), ...more],
+          env,
+        ).catch(async (err: Error) => {
           const unit = /submitted unit (\S+)/.exec(err.message)?.[1];
           throw unit ? new Error(`${err.message}\n${await describeUnit(mesh, unit)}`) : err;
         });
@@ -490,7 +522,18 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         const pdd = privateDataDir(dir, name, playbook, blobBytes);
         const ident = randomUUID();
         const execPdd = join(dir, 'exec-pdd', name);
-        const reply = (await driver('job', worktype, sign, ['--pdd', pdd, '--exec-pdd', execPdd, '--playbook', 'main.yml', '--ident', ident, '--exec-socket', mesh.exec.sock])) as JobReply;
+        const reply = (await driver('job', worktype, sign, [
+          '--pdd',
+          pdd,
+          '--exec-pdd',
+          execPdd,
+          '--playbook',
+          'main.yml',
+          '--ident',
+          ident,
+          '--exec-socket',
+          mesh.exec.sock,
+        ])) as JobReply;
         expect(reply.connType).to.equal(connType());
         expectAdTime(reply.adTime);
         expect(reply.result.result).to.equal('Job Started');
@@ -498,7 +541,13 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         // the results stream ended after the worker's eof line, once the unit had completed, and
         // the control node's copy of the output is the execution node's
         expect(reply.afterEof).to.equal('');
-        expect(reply.execStatus).to.deep.include({WorkType: worktype, ExtraData: null, State: reply.workStatus.State, Detail: reply.workStatus.Detail, StdoutSize: reply.workStatus.StdoutSize});
+        expect(reply.execStatus).to.deep.include({
+          WorkType: worktype,
+          ExtraData: null,
+          State: reply.workStatus.State,
+          Detail: reply.workStatus.Detail,
+          StdoutSize: reply.workStatus.StdoutSize,
+        });
         expect(reply.released).to.deep.equal({released: reply.unitid});
         await expectReleasedOnBothEnds(mesh, reply.unitid, reply.workStatus.ExtraData!.RemoteUnitID!);
         return {reply, pdd, ident};
@@ -547,13 +596,22 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
           const ident = randomUUID();
           const ar = setup.tools.ansibleRunner;
           const rc = `${setup.tools.receptorctl} --socket ${mesh.control.sock}`;
-          const submit = await run('bash', ['-c', `set -o pipefail; ${ar} transmit ${pdd} -p main.yml --ident ${ident} | ${rc} work submit ${SIGNED} --signwork --node ${mesh.exec.id} --payload - -a params=--private-data-dir=${join(dir, 'exec-pdd', 'cli')}`], {env, timeoutMs: DEADLINE});
+          const submit = await run(
+            'bash',
+            [
+              '-c',
+              `set -o pipefail; ${ar} transmit ${pdd} -p main.yml --ident ${ident} | ${rc} work submit ${SIGNED} --signwork --node ${mesh.exec.id} --payload - -a params=--private-data-dir=${join(dir, 'exec-pdd', 'cli')}`,
+            ],
+            {env, timeoutMs: DEADLINE},
+          );
           expect(submit.code, submit.stderr).to.equal(0);
           const unitId = /Unit ID: (\S+)/.exec(submit.stdout)?.[1];
           expect(unitId, submit.stdout).to.be.a('string');
-          const processed = await run('bash', ['-c', `set -o pipefail; ${rc} work results ${unitId} | ${ar} process ${pdd} --ident ${ident}`], {env, timeoutMs: DEADLINE}).catch(async (err: Error) => {
-            throw new Error(`${err.message}\n${await describeUnit(mesh, unitId!)}`);
-          });
+          const processed = await run('bash', ['-c', `set -o pipefail; ${rc} work results ${unitId} | ${ar} process ${pdd} --ident ${ident}`], {env, timeoutMs: DEADLINE}).catch(
+            async (err: Error) => {
+              throw new Error(`${err.message}\n${await describeUnit(mesh, unitId!)}`);
+            },
+          );
           expect(processed.code, processed.stderr).to.equal(0);
           expect(processed.stdout).to.include('"said": "interop-ok"');
           expect(processed.stdout).to.match(/PLAY RECAP/);
@@ -575,9 +633,31 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       it('a job cancelled while it runs (work cancel, as AWX): both units Canceled, then release cleans up both ends', async () => {
         const pgidFile = join(dir, 'cancel.pgid');
         const pdd = privateDataDir(dir, 'cancel', sleepingPlaybook(pgidFile));
-        const more = ['--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'cancel'), '--playbook', 'main.yml', '--ident', randomUUID(), '--task', 'wait', '--wait-file', pgidFile, '--exec-socket', mesh.exec.sock];
+        const more = [
+          '--pdd',
+          pdd,
+          '--exec-pdd',
+          join(dir, 'exec-pdd', 'cancel'),
+          '--playbook',
+          'main.yml',
+          '--ident',
+          randomUUID(),
+          '--task',
+          'wait',
+          '--wait-file',
+          pgidFile,
+          '--exec-socket',
+          mesh.exec.sock,
+        ];
         try {
-          const reply = (await driver('cancel', SIGNED, true, more)) as {unitid: string; cancelled: unknown; events: string[]; workStatus: WorkStatus; execStatus: WorkStatus; released: unknown};
+          const reply = (await driver('cancel', SIGNED, true, more)) as {
+            unitid: string;
+            cancelled: unknown;
+            events: string[];
+            workStatus: WorkStatus;
+            execStatus: WorkStatus;
+            released: unknown;
+          };
           expect(reply.cancelled).to.deep.equal({cancelled: reply.unitid});
           expect(reply.events).to.include('runner_on_start');
           expect(reply.events).to.not.include('playbook_on_stats');
@@ -597,7 +677,15 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
         [UNSIGNED, false],
       ] as const) {
         it(`health check: ansible-runner worker --worker-info (${sign ? 'signed' : 'unsigned'})`, async () => {
-          const reply = (await driver('info', worktype, sign)) as {connType: string; adTime: string; unitid: string; workStatus: WorkStatus; released: unknown; stdout: string; data: Record<string, unknown>};
+          const reply = (await driver('info', worktype, sign)) as {
+            connType: string;
+            adTime: string;
+            unitid: string;
+            workStatus: WorkStatus;
+            released: unknown;
+            stdout: string;
+            data: Record<string, unknown>;
+          };
           expect(reply.connType).to.equal(connType());
           expectAdTime(reply.adTime);
           expect(reply.workStatus, JSON.stringify(reply)).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
@@ -665,7 +753,10 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
           }
           // awx_receptor_workunit_reaper: the unit of a job that is over is cancelled, then released
           const [jobUnit, ...healthChecks] = submitted;
-          const reapedJobs = (await python(setup.tools, ['reap-jobs', '--socket', mesh.control.sock, '--units', jobUnit], env)) as Record<string, {cancelled: unknown; status: WorkStatus; released: unknown}>;
+          const reapedJobs = (await python(setup.tools, ['reap-jobs', '--socket', mesh.control.sock, '--units', jobUnit], env)) as Record<
+            string,
+            {cancelled: unknown; status: WorkStatus; released: unknown}
+          >;
           expect(reapedJobs[jobUnit].cancelled).to.deep.equal({cancelled: jobUnit});
           // cancelling a finished unit marks it, and leaves its state alone
           expect(reapedJobs[jobUnit].status).to.include({StateName: 'Succeeded', Detail: 'exit status 0'});
@@ -717,13 +808,32 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
       expect(status.ExtraData).to.equal(null);
     };
     const expectReleased = async (unitId: string) => {
-      await waitFor(async () => !existsSync(unitDir(node, unitId)) && !(unitId in (await workList(node))), 60_000, () => `unit ${unitId} to be gone`);
+      await waitFor(
+        async () => !existsSync(unitDir(node, unitId)) && !(unitId in (await workList(node))),
+        60_000,
+        () => `unit ${unitId} to be gone`,
+      );
     };
 
     it('a job runs to the end', async () => {
       const pdd = privateDataDir(dir, 'local-ok', okPlaybook(SMALL.count));
       const ident = randomUUID();
-      const args = ['job', '--socket', node.sock, '--worktype', 'local', '--sign', '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'local-ok'), '--playbook', 'main.yml', '--ident', ident];
+      const args = [
+        'job',
+        '--socket',
+        node.sock,
+        '--worktype',
+        'local',
+        '--sign',
+        '--pdd',
+        pdd,
+        '--exec-pdd',
+        join(dir, 'exec-pdd', 'local-ok'),
+        '--playbook',
+        'main.yml',
+        '--ident',
+        ident,
+      ];
       const reply = (await python(setup.tools, args, env)) as JobReply;
       expect(reply.result.result).to.equal('Job Started');
       expect(reply.status).to.equal('successful');
@@ -741,7 +851,26 @@ describe('interop: AWX job flow (ansible-runner over receptor)', function () {
     it('a job cancelled while it runs: Canceled, then released', async () => {
       const pgidFile = join(dir, 'local-cancel.pgid');
       const pdd = privateDataDir(dir, 'local-cancel', sleepingPlaybook(pgidFile));
-      const args = ['cancel', '--socket', node.sock, '--worktype', 'local', '--sign', '--pdd', pdd, '--exec-pdd', join(dir, 'exec-pdd', 'local-cancel'), '--playbook', 'main.yml', '--ident', randomUUID(), '--task', 'wait', '--wait-file', pgidFile];
+      const args = [
+        'cancel',
+        '--socket',
+        node.sock,
+        '--worktype',
+        'local',
+        '--sign',
+        '--pdd',
+        pdd,
+        '--exec-pdd',
+        join(dir, 'exec-pdd', 'local-cancel'),
+        '--playbook',
+        'main.yml',
+        '--ident',
+        randomUUID(),
+        '--task',
+        'wait',
+        '--wait-file',
+        pgidFile,
+      ];
       try {
         const reply = (await python(setup.tools, args, env)) as {unitid: string; cancelled: unknown; workStatus: WorkStatus; released: unknown};
         expect(reply.cancelled).to.deep.equal({cancelled: reply.unitid});

@@ -146,7 +146,15 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
   function session(w: World, t: Transport, data: string): Promise<string> {
     if (t === 'unix') return converse(net.connect({path: w.foo.sock, allowHalfOpen: true}), 'connect', data);
     if (t === 'tcp') return converse(net.connect({port: w.tcpPort, host: '127.0.0.1', allowHalfOpen: true}), 'connect', data);
-    const opts = {port: w.tlsPort, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(pki.ca), cert: readFileSync(pki.clientCert), key: readFileSync(pki.clientKey), allowHalfOpen: true};
+    const opts = {
+      port: w.tlsPort,
+      host: '127.0.0.1',
+      servername: 'localhost',
+      ca: readFileSync(pki.ca),
+      cert: readFileSync(pki.clientCert),
+      key: readFileSync(pki.clientKey),
+      allowHalfOpen: true,
+    };
     return converse(tls.connect(opts as tls.ConnectionOptions), 'secureConnect', data);
   }
 
@@ -186,7 +194,11 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
         await same(t, '{"command":"work","subcommand":"submit","node":"localhost","worktype":"echoargs","params":"a<b&c"}\n', created('json'), learn('json'));
         await same(t, (w) => `work results ${w.id('txt')} 0\n`, 'Receptor Control, node foo\nStreaming results for work unit <txt>\nabc\nstatus\n');
         await same(t, (w) => `work results ${w.id('txt')} 5\n`, 'Receptor Control, node foo\nStreaming results for work unit <txt>\ntatus\n');
-        await same(t, (w) => `{"command":"work","subcommand":"results","unitid":"${w.id('json')}","startpos":2.7}\n`, 'Receptor Control, node foo\nStreaming results for work unit <json>\nb&c\n');
+        await same(
+          t,
+          (w) => `{"command":"work","subcommand":"results","unitid":"${w.id('json')}","startpos":2.7}\n`,
+          'Receptor Control, node foo\nStreaming results for work unit <json>\nb&c\n',
+        );
         await same(
           t,
           (w) => `work status ${w.id('txt')}\nwork list ${w.id('json')}\n{"command":"work","subcommand":"status","unitid":"${w.id('json')}","signature":"ignored"}\n`,
@@ -195,12 +207,24 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
             '{"<json>":{"Detail":"exit status 0","ExtraData":null,"State":2,"StateName":"Succeeded","StdoutSize":6,"WorkType":"echoargs"}}\n' +
             '{"Detail":"exit status 0","ExtraData":null,"State":2,"StateName":"Succeeded","StdoutSize":6,"WorkType":"echoargs"}\n',
         );
-        await same(t, (w) => `work release ${w.id('txt')}\n{"command":"work","subcommand":"force-release","unitid":"${w.id('json')}"}\nwork release ${w.id('txt')}\nwork list\n`, 'Receptor Control, node foo\n{"released":"<txt>"}\n{"released":"<json>"}\nERROR: unknown work unit <txt>\n{}\n');
+        await same(
+          t,
+          (w) => `work release ${w.id('txt')}\n{"command":"work","subcommand":"force-release","unitid":"${w.id('json')}"}\nwork release ${w.id('txt')}\nwork list\n`,
+          'Receptor Control, node foo\n{"released":"<txt>"}\n{"released":"<json>"}\nERROR: unknown work unit <txt>\n{}\n',
+        );
       });
 
       it('connect: the rest of the write goes to the service; its replies come back; EOF ends both', async () => {
-        await same(t, 'connect localhost control \nping localhost\n', 'Receptor Control, node foo\nConnecting\nReceptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n');
-        await same(t, '{"command":"connect","node":"bar","service":"control"}\nwork list\n{"command":"status","requested_fields":["NodeID"]}\n', 'Receptor Control, node foo\nConnecting\nReceptor Control, node bar\n{}\n{"NodeID":"bar"}\n');
+        await same(
+          t,
+          'connect localhost control \nping localhost\n',
+          'Receptor Control, node foo\nConnecting\nReceptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n',
+        );
+        await same(
+          t,
+          '{"command":"connect","node":"bar","service":"control"}\nwork list\n{"command":"status","requested_fields":["NodeID"]}\n',
+          'Receptor Control, node foo\nConnecting\nReceptor Control, node bar\n{}\n{"NodeID":"bar"}\n',
+        );
       });
     });
   }
@@ -229,10 +253,10 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
     });
 
     it('a remote submit with a bad ttl: the same error (Go also leaves a stray unit behind; ours does not)', async () => {
-    const req = '{"command":"work","subcommand":"submit","node":"bar","worktype":"echo","ttl":"bogus"}\n';
-    await same('unix', req, 'Receptor Control, node foo\nERROR: time: invalid duration "bogus"\n');
-    const ours = worlds.find((w) => w.impl.kind === 'ours')!;
-    expect(await controlRequest(ours.foo.sock, 'work list', {lines: 1})).to.equal('{}\n');
+      const req = '{"command":"work","subcommand":"submit","node":"bar","worktype":"echo","ttl":"bogus"}\n';
+      await same('unix', req, 'Receptor Control, node foo\nERROR: time: invalid duration "bogus"\n');
+      const ours = worlds.find((w) => w.impl.kind === 'ours')!;
+      expect(await controlRequest(ours.foo.sock, 'work list', {lines: 1})).to.equal('{}\n');
     });
   });
 
@@ -255,7 +279,11 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
       // Go answers on the unix socket before its TLS mesh listener is up.
       await Promise.all(
         nodes.map((n) =>
-          waitFor(async () => (await controlRequest(n.sock, 'connect foo sec cli', {lines: 1})) === 'Connecting\n', 30_000, () => `${n.describe()}: the TLS control service`),
+          waitFor(
+            async () => (await controlRequest(n.sock, 'connect foo sec cli', {lines: 1})) === 'Connecting\n',
+            30_000,
+            () => `${n.describe()}: the TLS control service`,
+          ),
         ),
       );
     });
@@ -266,8 +294,14 @@ describe('interop: the control line protocol over unix, TCP and TLS', function (
         ['connect localhost sec \n', 'ERROR: CRYPTO_ERROR 0x12a (local): insecure connection to secure service\n'],
         ['connect localhost sec cli\n', 'ERROR: CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID foo, not localhost\n'],
         ['connect foo control cli\n', 'ERROR: CRYPTO_ERROR 0x12a (local): x509: certificate signed by unknown authority\n'],
-        ['{"command":"status","requested_fields":["Advertisements"]}\n', '{"Advertisements":[{"NodeID":"foo","Service":"control","Time":"<time>","ConnType":1,"Tags":{"type":"Control Service"},"WorkCommands":null},{"NodeID":"foo","Service":"sec","Time":"<time>","ConnType":2,"Tags":{"type":"Control Service"},"WorkCommands":null}]}\n'],
-        ['{"command":"connect","node":"foo","service":"sec","tls":"cli"}\nping localhost\n', 'Connecting\nReceptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n'],
+        [
+          '{"command":"status","requested_fields":["Advertisements"]}\n',
+          '{"Advertisements":[{"NodeID":"foo","Service":"control","Time":"<time>","ConnType":1,"Tags":{"type":"Control Service"},"WorkCommands":null},{"NodeID":"foo","Service":"sec","Time":"<time>","ConnType":2,"Tags":{"type":"Control Service"},"WorkCommands":null}]}\n',
+        ],
+        [
+          '{"command":"connect","node":"foo","service":"sec","tls":"cli"}\nping localhost\n',
+          'Connecting\nReceptor Control, node foo\n{"From":"foo","Success":true,"Time":"<ns>","TimeStr":"<dur>"}\n',
+        ],
       ];
       const actual: Record<string, string[]> = {};
       await Promise.all(

@@ -86,14 +86,26 @@ const BAR_ADVERTISED = [
   {WorkType: 'secure', Secure: true},
   {WorkType: 'sleep', Secure: false},
 ];
-const controlAd = (node: string, service: string, work: object[]) => ({NodeID: node, Service: service, Time: '<time>', ConnType: 1, Tags: {type: 'Control Service'}, WorkCommands: work});
+const controlAd = (node: string, service: string, work: object[]) => ({
+  NodeID: node,
+  Service: service,
+  Time: '<time>',
+  ConnType: 1,
+  Tags: {type: 'Control Service'},
+  WorkCommands: work,
+});
 
 /**
  * foo's `status` of a converged world, normalised (advertisements sorted, see {@link sortAds}),
  * with its keys in Go's order: top-level sorted, struct fields in declaration order.
  */
 export const WORLD_STATUS = {
-  Advertisements: [controlAd('bar', 'control', BAR_ADVERTISED), controlAd('foo', 'control', FOO_ADVERTISED), controlAd('foo', 'ctltcp', FOO_ADVERTISED), controlAd('foo', 'ctltls', FOO_ADVERTISED)],
+  Advertisements: [
+    controlAd('bar', 'control', BAR_ADVERTISED),
+    controlAd('foo', 'control', FOO_ADVERTISED),
+    controlAd('foo', 'ctltcp', FOO_ADVERTISED),
+    controlAd('foo', 'ctltls', FOO_ADVERTISED),
+  ],
   Connections: [{NodeID: 'bar', Cost: 1}],
   KnownConnectionCosts: {bar: {foo: 1}, foo: {bar: 1}},
   NodeID: 'foo',
@@ -152,7 +164,11 @@ export class World {
     await this.foo.start();
     // bar dials at once: Go sends its first service advertisements 5 s after start and then
     // only every 60 s, so an advertisement sent before the link is up is lost for a minute.
-    await waitFor(() => portOpen(this.meshPort), 30_000, () => `${this.foo.describe()} to listen on ${this.meshPort}`);
+    await waitFor(
+      () => portOpen(this.meshPort),
+      30_000,
+      () => `${this.foo.describe()} to listen on ${this.meshPort}`,
+    );
     await this.bar.start();
     try {
       await this.converged(20_000);
@@ -289,7 +305,10 @@ export async function receptorctl(
   opts: {input?: string | Buffer; tty?: string; timeoutMs?: number; global?: string[]} = {},
 ): Promise<CtlResult> {
   const argv = ['--socket', socket, ...(opts.global ?? []), ...args];
-  const r = opts.tty !== undefined ? await runWithTtyStdin(pythonOf(bin), opts.tty, [bin, ...argv], opts.timeoutMs) : await run(bin, argv, {input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000});
+  const r =
+    opts.tty !== undefined
+      ? await runWithTtyStdin(pythonOf(bin), opts.tty, [bin, ...argv], opts.timeoutMs)
+      : await run(bin, argv, {input: opts.input, timeoutMs: opts.timeoutMs ?? 60_000});
   const lines = r.stderr.split('\n');
   const warned = lines.includes(VERSION_WARNING);
   return {...r, warned, stderr: lines.filter((l) => l !== VERSION_WARNING).join('\n')};
@@ -367,15 +386,19 @@ export async function compareAcross(worlds: World[], what: string, runOne: (w: W
       const r = await runOne(w);
       await opts.learn?.(w, r);
       const norm = (s: string) => {
-        const t = normVolatile(w.normIds(s))
-          .replaceAll(`port ${w.tcpPort}`, 'port <tcp>')
-          .replaceAll(`port ${w.tlsPort}`, 'port <tls>');
+        const t = normVolatile(w.normIds(s)).replaceAll(`port ${w.tcpPort}`, 'port <tcp>').replaceAll(`port ${w.tlsPort}`, 'port <tls>');
         return opts.norm ? opts.norm(t) : t;
       };
       let stdout: unknown = norm(r.stdout);
       if (opts.statusTable) stdout = sortStatusBlocks(stdout as string);
       if (opts.dropGreeting) stdout = (stdout as string).replace(/^Receptor Control, node [^\n]*\n/, '');
-      if (opts.sortLines) stdout = (stdout as string).split('\n').filter(Boolean).sort().map((l) => `${l}\n`).join('');
+      if (opts.sortLines)
+        stdout = (stdout as string)
+          .split('\n')
+          .filter(Boolean)
+          .sort()
+          .map((l) => `${l}\n`)
+          .join('');
       if (opts.sortTail) {
         const [head, ...tail] = (stdout as string).split('\n');
         stdout = [head, ...tail.filter(Boolean).sort(), ''].join('\n');

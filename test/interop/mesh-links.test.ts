@@ -175,7 +175,9 @@ function refusalLog(refuser: Impl, k: (typeof BAD)[number]): RegExp {
       return /tls: failed to verify certificate: x509: cannot validate certificate for 127\.0\.0\.1 because it doesn't contain any IP SANs/g;
     case 'not-allowed':
       // Go: "Backend error: <id>: rejected connection with node <peer> because it is …"
-      return refuser.kind === 'go' ? /rejected connection with node hub because it is not in the allowed peers list/g : /Rejecting connection: it is not in the allowed peers list/g;
+      return refuser.kind === 'go'
+        ? /rejected connection with node hub because it is not in the allowed peers list/g
+        : /Rejecting connection: it is not in the allowed peers list/g;
   }
 }
 
@@ -202,12 +204,18 @@ describe('interop mesh links: TCP, UDP and WebSocket; plain, TLS and mutual TLS'
       const go = p.listener.kind === 'go' ? p.listener : p.dialer;
       if (!byGo.has(go.label)) {
         const goDir = join(dir, go.label);
-        byGo.set(go.label, later(() => import('node:fs').then((fs) => fs.mkdirSync(goDir, {recursive: true})).then(() => makePki(goDir, go, {tsCa, goNodes, goNodesBadName}))));
+        byGo.set(
+          go.label,
+          later(() => import('node:fs').then((fs) => fs.mkdirSync(goDir, {recursive: true})).then(() => makePki(goDir, go, {tsCa, goNodes, goNodesBadName}))),
+        );
       }
       const pki = byGo.get(go.label)!;
       pkis.set(p.label, pki);
       const mine = ports.slice(i * KINDS.length, (i + 1) * KINDS.length);
-      setups.set(p.label, later(() => pki.then((k) => startPair(p.listener, p.dialer, p.label, k, mine))));
+      setups.set(
+        p.label,
+        later(() => pki.then((k) => startPair(p.listener, p.dialer, p.label, k, mine))),
+      );
     }
     await Promise.allSettled(setups.values());
   });

@@ -246,7 +246,9 @@ export class CertTool {
   private async exec(goFlag: string, fields: Record<string, string | number | boolean | string[]>, oursArgs: string[]): Promise<void> {
     const r =
       this.impl.kind === 'go'
-        ? await run(this.impl.bin, [goFlag, ...Object.entries(fields).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}=${x}`) : [`${k}=${String(v)}`]))], {timeoutMs: 60_000})
+        ? await run(this.impl.bin, [goFlag, ...Object.entries(fields).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => `${k}=${x}`) : [`${k}=${String(v)}`]))], {
+            timeoutMs: 60_000,
+          })
         : await ours(oursArgs, {timeoutMs: 60_000});
     if (r.code !== 0) throw new Error(`${this.impl.label} ${goFlag} failed (${r.code}): ${r.stderr}${r.stdout}`);
   }
@@ -255,7 +257,18 @@ export class CertTool {
   async ca(dir: string, name: string): Promise<CertPair> {
     const cert = join(dir, `${name}.crt`);
     const key = join(dir, `${name}.key`);
-    await this.exec('--cert-init', {commonname: name, bits: 2048, outcert: cert, outkey: key}, ['cert', 'init', '--common-name', name, '--bits', '2048', '--out-cert', cert, '--out-key', key]);
+    await this.exec('--cert-init', {commonname: name, bits: 2048, outcert: cert, outkey: key}, [
+      'cert',
+      'init',
+      '--common-name',
+      name,
+      '--bits',
+      '2048',
+      '--out-cert',
+      cert,
+      '--out-key',
+      key,
+    ]);
     return {cert, key};
   }
 
@@ -266,25 +279,21 @@ export class CertTool {
     const cert = join(dir, `${name}.crt`);
     const dns = names.dns ?? [];
     const ips = names.ips ?? [];
-    await this.exec(
-      '--cert-makereq',
-      {commonname: name, bits: 2048, nodeid: names.nodeIds, dnsname: dns, ipaddress: ips, outreq: req, outkey: key},
-      [
-        'cert',
-        'makereq',
-        '--common-name',
-        name,
-        '--bits',
-        '2048',
-        ...names.nodeIds.flatMap((n) => ['--node-id', n]),
-        ...dns.flatMap((n) => ['--dns-name', n]),
-        ...ips.flatMap((n) => ['--ip-address', n]),
-        '--out-req',
-        req,
-        '--out-key',
-        key,
-      ],
-    );
+    await this.exec('--cert-makereq', {commonname: name, bits: 2048, nodeid: names.nodeIds, dnsname: dns, ipaddress: ips, outreq: req, outkey: key}, [
+      'cert',
+      'makereq',
+      '--common-name',
+      name,
+      '--bits',
+      '2048',
+      ...names.nodeIds.flatMap((n) => ['--node-id', n]),
+      ...dns.flatMap((n) => ['--dns-name', n]),
+      ...ips.flatMap((n) => ['--ip-address', n]),
+      '--out-req',
+      req,
+      '--out-key',
+      key,
+    ]);
     await this.exec('--cert-signreq', {req, cacert: ca.cert, cakey: ca.key, outcert: cert, verify: 'yes'}, [
       'cert',
       'signreq',

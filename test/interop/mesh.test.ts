@@ -27,7 +27,23 @@ import {join} from 'node:path';
 import {isDeepStrictEqual} from 'node:util';
 import {waitFor} from '../support/cli.js';
 import {freePorts} from '../support/ports.js';
-import {CertTool, later, logOf, waitListening, pingVia, startEchoTargets, streamRoundTrip, tracerouteVia, udpRoundTrips, waitAds, waitConnection, waitLog, waitPing, type CertPair, type EchoTargets} from './mesh-support.js';
+import {
+  CertTool,
+  later,
+  logOf,
+  waitListening,
+  pingVia,
+  startEchoTargets,
+  streamRoundTrip,
+  tracerouteVia,
+  udpRoundTrips,
+  waitAds,
+  waitConnection,
+  waitLog,
+  waitPing,
+  type CertPair,
+  type EchoTargets,
+} from './mesh-support.js';
 import {InteropNode, OURS, controlRequest, meshStatus, mixedPairs, ours, requireGo, tempDir, waitRoutes, type Impl, type Item, type MeshStatus} from './support.js';
 
 const IDS = ['left', 'mid', 'right', 'side'] as const;
@@ -93,7 +109,11 @@ async function startLine(ends: Impl, middle: Impl, label: string, ports: number[
   };
   const midLinks: Item[] = midDials
     ? [{'tcp-peer': {address: `127.0.0.1:${pTcp}`, cost: TCP_COST}}, {'ws-peer': {address: `ws://127.0.0.1:${pWs}/`}}, {'udp-peer': {address: `127.0.0.1:${pUdp}`}}]
-    : [{'tcp-listener': {port: pTcp, bindaddr: '127.0.0.1', cost: TCP_COST}}, {'ws-listener': {port: pWs, bindaddr: '127.0.0.1'}}, {'udp-listener': {port: pUdp, bindaddr: '127.0.0.1'}}];
+    : [
+        {'tcp-listener': {port: pTcp, bindaddr: '127.0.0.1', cost: TCP_COST}},
+        {'ws-listener': {port: pWs, bindaddr: '127.0.0.1'}},
+        {'udp-listener': {port: pUdp, bindaddr: '127.0.0.1'}},
+      ];
   const tls = tlsItems(ca, cert);
   const nodes: Record<Id, InteropNode> = {
     left: new InteropNode(ends, 'left', dir, {items: [link.left, ...tls, ...proxyServers('mid', proxy.left)]}),
@@ -123,7 +143,11 @@ async function startLine(ends: Impl, middle: Impl, label: string, ports: number[
   if (midDials) await Promise.all([waitListening(nodes.left, [pTcp]), waitListening(nodes.right, [pWs]), waitListening(nodes.side, [pUdp])]);
   else await waitListening(nodes.mid, [pTcp, pWs, pUdp]);
   await Promise.all(goNodes.map((id) => nodes[id].start(60_000)));
-  await Promise.all([waitRoutes(nodes.left, ['mid', 'right', 'side'], 60_000), waitRoutes(nodes.right, ['mid', 'left', 'side'], 60_000), waitRoutes(nodes.side, ['mid', 'left', 'right'], 60_000)]);
+  await Promise.all([
+    waitRoutes(nodes.left, ['mid', 'right', 'side'], 60_000),
+    waitRoutes(nodes.right, ['mid', 'left', 'side'], 60_000),
+    waitRoutes(nodes.side, ['mid', 'left', 'right'], 60_000),
+  ]);
   await waitRoutes(nodes.mid, ['left', 'right', 'side'], 60_000);
   // the 10 s ping time-out behind a dropping firewall rule runs while the other cases do
   line.background.dropped = later(() => pingVia(nodes.left, 'side'));
@@ -149,7 +173,12 @@ describe('interop mesh: a line through the other implementation', function () {
     const ca = await tool.ca(dir, 'line-ca');
     const cert = await tool.issue(dir, 'line-nodes', ca, {nodeIds: [...IDS], dns: ['localhost'], ips: ['127.0.0.1']});
     const ports = await freePorts(LINE_PORTS * pairs.length);
-    pairs.forEach((p, i) => lines.set(p.label, later(() => startLine(p.ends, p.middle, p.label, ports.slice(i * LINE_PORTS, (i + 1) * LINE_PORTS), echo!, ca, cert))));
+    pairs.forEach((p, i) =>
+      lines.set(
+        p.label,
+        later(() => startLine(p.ends, p.middle, p.label, ports.slice(i * LINE_PORTS, (i + 1) * LINE_PORTS), echo!, ca, cert)),
+      ),
+    );
     await Promise.allSettled(lines.values());
   });
 
@@ -172,7 +201,13 @@ describe('interop mesh: a line through the other implementation', function () {
         expect(s.Connections).to.deep.equal([{NodeID: 'mid', Cost: TCP_COST}]);
         const m = await waitStatus(l.nodes.mid, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
         expect(m.RoutingTable).to.deep.equal({left: 'left', right: 'right', side: 'side'});
-        expect(new Map((m.Connections ?? []).map((c) => [c.NodeID, c.Cost]))).to.deep.equal(new Map([['left', TCP_COST], ['right', 1], ['side', 1]]));
+        expect(new Map((m.Connections ?? []).map((c) => [c.NodeID, c.Cost]))).to.deep.equal(
+          new Map([
+            ['left', TCP_COST],
+            ['right', 1],
+            ['side', 1],
+          ]),
+        );
         // right and side: through mid (1 + 1) rather than directly (5)
         const r = await waitStatus(l.nodes.right, (x) => isDeepStrictEqual(x.KnownConnectionCosts, COSTS), 'know every link');
         expect(r.RoutingTable).to.deep.equal({left: 'mid', mid: 'mid', side: 'mid'});
@@ -184,7 +219,17 @@ describe('interop mesh: a line through the other implementation', function () {
         const l = await line(label);
         // a node's own services register after it greets: wait for all of them first
         const own = async (id: Id, services: string[]) =>
-          ((await waitAds(l.nodes[id], services.map((svc) => [id, svc]), 30_000)).Advertisements ?? []).filter((a) => a.NodeID === id).map((a) => ({...a, Time: undefined}));
+          (
+            (
+              await waitAds(
+                l.nodes[id],
+                services.map((svc) => [id, svc]),
+                30_000,
+              )
+            ).Advertisements ?? []
+          )
+            .filter((a) => a.NodeID === id)
+            .map((a) => ({...a, Time: undefined}));
         const midOwn = await own('mid', ['control', 'etcp', 'etls', 'eudp', 'eunix']);
         const rightOwn = await own('right', ['control', 'etcp', 'etls', 'eudp', 'eunix']);
         expect(midOwn.map((a) => a.Service).sort()).to.deep.equal(['control', 'etcp', 'etls', 'eudp', 'eunix']);
@@ -198,7 +243,10 @@ describe('interop mesh: a line through the other implementation', function () {
         const tags = Object.fromEntries(midOwn.map((a) => [a.Service, a.Tags?.type]));
         expect(tags).to.deep.equal({control: 'Control Service', etcp: 'TCP Proxy', etls: 'TCP Proxy', eudp: 'UDP Proxy', eunix: 'Unix Proxy'});
         const leftOwn = await own('left', ['control']);
-        await waitAds(l.nodes.right, leftOwn.map((a) => [a.NodeID, a.Service]));
+        await waitAds(
+          l.nodes.right,
+          leftOwn.map((a) => [a.NodeID, a.Service]),
+        );
       });
 
       it('ping crosses the middle both ways and reaches it', async () => {
@@ -247,7 +295,11 @@ describe('interop mesh: a line through the other implementation', function () {
           expect(await pingVia(l.nodes[id], 'nosuchnode')).to.deep.equal({Success: false, Error: 'no route to node'});
         }
         // service unknown, answered by mid (other implementation) and by right (across mid)
-        for (const [from, to] of [['left', 'mid'], ['left', 'right'], ['mid', 'left']] as const) {
+        for (const [from, to] of [
+          ['left', 'mid'],
+          ['left', 'right'],
+          ['mid', 'left'],
+        ] as const) {
           const reply = await controlRequest(l.nodes[from].sock, `connect ${to} nosvc`, {lines: 1, timeoutMs: 60_000});
           expect(reply, `${from}: connect ${to} nosvc`).to.equal('ERROR: context canceled\n');
         }
@@ -304,7 +356,11 @@ describe('interop mesh: a line through the other implementation', function () {
   describe('a frozen middle node (SIGSTOP)', () => {
     const frozen = new Map<string, Promise<void>>();
     before(function () {
-      for (const {label} of pairs) frozen.set(label, later(() => line(label).then(freezeMiddle)));
+      for (const {label} of pairs)
+        frozen.set(
+          label,
+          later(() => line(label).then(freezeMiddle)),
+        );
     });
     for (const {label} of pairs) {
       it(`${label}: the ends time the idle connection out, and the mesh heals after SIGCONT`, async function () {
@@ -317,7 +373,11 @@ describe('interop mesh: a line through the other implementation', function () {
   describe('a killed middle node (SIGKILL, restart)', () => {
     const killed = new Map<string, Promise<void>>();
     before(function () {
-      for (const {label} of pairs) killed.set(label, later(() => line(label).then(killMiddle)));
+      for (const {label} of pairs)
+        killed.set(
+          label,
+          later(() => line(label).then(killMiddle)),
+        );
     });
     for (const {label} of pairs) {
       it(`${label}: the connections come back and routes return`, async function () {
@@ -355,7 +415,12 @@ async function killMiddle(l: Line): Promise<void> {
 
 async function healed(l: Line): Promise<void> {
   const {left, mid, right, side} = l.nodes;
-  await Promise.all([waitRoutes(left, ['mid', 'right', 'side'], 90_000), waitRoutes(right, ['mid', 'left', 'side'], 90_000), waitRoutes(side, ['left', 'right'], 90_000), waitRoutes(mid, ['left', 'right', 'side'], 90_000)]);
+  await Promise.all([
+    waitRoutes(left, ['mid', 'right', 'side'], 90_000),
+    waitRoutes(right, ['mid', 'left', 'side'], 90_000),
+    waitRoutes(side, ['left', 'right'], 90_000),
+    waitRoutes(mid, ['left', 'right', 'side'], 90_000),
+  ]);
   await waitPing(left, 'right', 60_000);
   await waitPing(side, 'right', 60_000);
   // back through mid, and every link known again

@@ -108,7 +108,11 @@ describe('interop: receptorctl drives the control service', function () {
       worlds,
       what,
       async (w) => {
-        const r = await receptorctl(ctl.bin, opts.socket?.(w) ?? w.foo.sock, typeof args === 'function' ? args(w) : args, {input: opts.input, tty: opts.tty?.(w), global: opts.global?.(w)});
+        const r = await receptorctl(ctl.bin, opts.socket?.(w) ?? w.foo.sock, typeof args === 'function' ? args(w) : args, {
+          input: opts.input,
+          tty: opts.tty?.(w),
+          global: opts.global?.(w),
+        });
         // Only a run that got through the version probe can show the warning.
         const key = `${ctl.version} → ${w.label}`;
         if (r.code === 0) warnings.set(key, (warnings.get(key) ?? new Set()).add(r.warned));
@@ -161,33 +165,56 @@ describe('interop: receptorctl drives the control service', function () {
       });
 
       it('work submit (local): -l, -f, results, list, --payload FILE, -p - (stdin)', async () => {
-        await check(ctl, ['work', 'submit', 'echo', '-l', 'hello', '-f', '--rm'], {stdout: 'hello\n(<hello>, released)\n'}, {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'hello')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '-l', 'hello', '-f', '--rm'],
+          {stdout: 'hello\n(<hello>, released)\n'},
+          {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'hello')},
+        );
         await check(ctl, ['work', 'submit', 'echo', '-l', 'hello'], {stdout: 'Result: Job Started\nUnit ID: <u1>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'u1')});
         await check(ctl, (w) => ['work', 'results', w.id('u1')], {stdout: 'hello\n'});
         await check(ctl, (w) => ['work', 'list', '--unit_id', w.id('u1')], {stdout: listed('u1', 'exit status 0', 2, 'Succeeded', 6, 'echo')});
-        await check(ctl, (w) => ['work', 'list', '-q'], {stdout: '<u1>\n'});
+        await check(ctl, (_w) => ['work', 'list', '-q'], {stdout: '<u1>\n'});
         // A large payload from a file, byte for byte through submit and results.
         const file = join(worlds[0].dir, 'payload.txt');
         const lines: string[] = [];
         for (let i = 0; lines.length < 4000; i++) lines.push(`${i}: ${createHash('sha256').update(String(i)).digest('base64')}`);
         const payload = lines.join('\n') + '\n';
         writeFileSync(file, payload);
-        await check(ctl, ['work', 'submit', 'echo', '--payload', file, '-f', '--rm'], {stdout: payload + '(<big>, released)\n'}, {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'big')});
-        await check(ctl, ['work', 'submit', 'echo', '-p', '-', '-f', '--rm'], {stdout: 'from stdin\nline 2\n(<stdin>, released)\n'}, {input: 'from stdin\nline 2\n', learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'stdin')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '--payload', file, '-f', '--rm'],
+          {stdout: payload + '(<big>, released)\n'},
+          {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'big')},
+        );
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '-p', '-', '-f', '--rm'],
+          {stdout: 'from stdin\nline 2\n(<stdin>, released)\n'},
+          {input: 'from stdin\nline 2\n', learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'stdin')},
+        );
       });
 
       it('work submit: runtime params (--param/-a, command-line params), --rm without -f', async () => {
         await check(ctl, ['work', 'submit', 'echoargs', '-n', '-a', 'params=a b', '-f'], {stdout: 'a b\n'});
         await check(ctl, ['work', 'submit', 'echoargs', '-n', 'x', 'y', '-f'], {stdout: 'x y\n'});
         await check(ctl, ['work', 'submit', 'echoargs', '-n', '--param', 'params=p1', 'x', 'y', '-f'], {stdout: 'p1 x y\n'});
-        await check(ctl, ['work', 'submit', 'echo', '-l', 'x', '-a', 'other=1', '--rm'], {stdout: 'Result: Job Started\nUnit ID: <rm>\n(<rm>, released)\n', stderr: 'Warning: using --rm without --follow. Unit results will never be seen.\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'rm')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '-l', 'x', '-a', 'other=1', '--rm'],
+          {stdout: 'Result: Job Started\nUnit ID: <rm>\n(<rm>, released)\n', stderr: 'Warning: using --rm without --follow. Unit results will never be seen.\n'},
+          {learn: (w, r) => void w.learn(r.stdout, ID, 'rm')},
+        );
       });
 
       it('work submit errors: params not allowed, unknown work type, ttl on local work', async () => {
         await check(ctl, ['work', 'submit', 'echo', '-l', 'x', '-a', 'params=y'], {code: 101, stderr: 'ERROR: Failed to start work unit: extra params provided but not allowed\n'});
         await check(ctl, ['work', 'submit', 'echo', '-l', 'x', 'extra'], {code: 101, stderr: 'ERROR: Failed to start work unit: extra params provided but not allowed\n'});
         await check(ctl, ['work', 'submit', 'bogus', '-l', 'x'], {code: 101, stderr: 'ERROR: Failed to start work unit: unknown work type bogus\n'});
-        await check(ctl, ['work', 'submit', 'echo', '-l', 'x', '--ttl', '10s'], {code: 101, stderr: 'ERROR: Failed to start work unit: ttl option is intended for remote work only\n'});
+        await check(ctl, ['work', 'submit', 'echo', '-l', 'x', '--ttl', '10s'], {
+          code: 101,
+          stderr: 'ERROR: Failed to start work unit: ttl option is intended for remote work only\n',
+        });
       });
 
       it('a failing unit: -f prints its output, then the failure, exit 1', async () => {
@@ -195,7 +222,12 @@ describe('interop: receptorctl drives the control service', function () {
       });
 
       it('work cancel and release of a running unit; unknown units', async () => {
-        await check(ctl, ['work', 'submit', 'sleep', '-n', '-a', 'params=30'], {stdout: 'Result: Job Started\nUnit ID: <sleeper>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'sleeper')});
+        await check(
+          ctl,
+          ['work', 'submit', 'sleep', '-n', '-a', 'params=30'],
+          {stdout: 'Result: Job Started\nUnit ID: <sleeper>\n'},
+          {learn: (w, r) => void w.learn(r.stdout, ID, 'sleeper')},
+        );
         await check(ctl, (w) => ['work', 'cancel', w.id('sleeper')], {stdout: 'Cancelled:\n(<sleeper>, cancelled)\n'});
         await check(ctl, (w) => ['work', 'list', '--unit_id', w.id('sleeper')], {stdout: listed('sleeper', 'Canceled', 4, 'Canceled', 0, 'sleep')});
         await check(ctl, (w) => ['work', 'cancel', w.id('sleeper')], {stdout: 'Cancelled:\n(<sleeper>, cancelled)\n'});
@@ -210,7 +242,12 @@ describe('interop: receptorctl drives the control service', function () {
 
       it('work submit --node (remote): -f, --rm, --ttl, results, list on both nodes', async () => {
         await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'remote', '-f'], {stdout: 'remote\n'});
-        await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'remote'], {stdout: 'Result: Job Started\nUnit ID: <r1>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'r1')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '--node', 'bar', '-l', 'remote'],
+          {stdout: 'Result: Job Started\nUnit ID: <r1>\n'},
+          {learn: (w, r) => void w.learn(r.stdout, ID, 'r1')},
+        );
         await check(ctl, (w) => ['work', 'results', w.id('r1')], {stdout: 'remote\n'});
         await Promise.all(worlds.map((w) => w.nameRemote('r1')));
         const remoteExtra = `{
@@ -227,7 +264,12 @@ describe('interop: receptorctl drives the control service', function () {
         }`;
         await check(ctl, (w) => ['work', 'list', '--unit_id', w.id('r1')], {stdout: listed('r1', 'exit status 0', 2, 'Succeeded', 7, 'remote', remoteExtra)});
         await check(ctl, (w) => ['work', 'list', '--node', 'bar', '--unit_id', w.id('r1.remote')], {stdout: listed('r1.remote', 'exit status 0', 2, 'Succeeded', 7, 'echo')});
-        await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'ttl', '--ttl', '1m', '-f', '--rm'], {stdout: 'ttl\n(<ttl>, released)\n'}, {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'ttl')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '--node', 'bar', '-l', 'ttl', '--ttl', '1m', '-f', '--rm'],
+          {stdout: 'ttl\n(<ttl>, released)\n'},
+          {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'ttl')},
+        );
         await check(ctl, (w) => ['work', 'release', w.id('r1')], {stdout: 'Released:\n(<r1>, released)\n'});
         // Releasing the local unit released the remote one too.
         await check(ctl, (w) => ['work', 'list', '--node', 'bar', '--unit_id', w.id('r1.remote')], {code: 1, stderr: 'ERROR: unknown work unit <r1.remote>\n'});
@@ -235,22 +277,56 @@ describe('interop: receptorctl drives the control service', function () {
       });
 
       it('work submit --node: --signwork to a verifying work type; errors from the remote node; unknown node', async () => {
-        await check(ctl, ['work', 'submit', 'secure', '--node', 'bar', '-l', 'signed', '--signwork', '-f', '--rm'], {stdout: 'signed\n(<signed>, released)\n'}, {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'signed')});
-        await check(ctl, ['work', 'submit', 'secure', '--node', 'bar', '-l', 'unsigned'], {code: 101, stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: could not verify signature: signature is empty\n'});
-        await check(ctl, ['work', 'submit', 'bogus', '--node', 'bar', '-l', 'x'], {code: 101, stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: unknown work type bogus\n'});
-        await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'x', '-a', 'params=y'], {code: 101, stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: extra params provided but not allowed\n'});
-        await check(ctl, ['work', 'submit', 'echo', '--node', 'nosuch', '-l', 'x'], {stdout: 'Result: Job Submitted\nUnit ID: <lost>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'lost')});
+        await check(
+          ctl,
+          ['work', 'submit', 'secure', '--node', 'bar', '-l', 'signed', '--signwork', '-f', '--rm'],
+          {stdout: 'signed\n(<signed>, released)\n'},
+          {learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'signed')},
+        );
+        await check(ctl, ['work', 'submit', 'secure', '--node', 'bar', '-l', 'unsigned'], {
+          code: 101,
+          stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: could not verify signature: signature is empty\n',
+        });
+        await check(ctl, ['work', 'submit', 'bogus', '--node', 'bar', '-l', 'x'], {
+          code: 101,
+          stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: unknown work type bogus\n',
+        });
+        await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'x', '-a', 'params=y'], {
+          code: 101,
+          stderr: 'ERROR: Remote error: ERROR: could not parse response: ERROR: extra params provided but not allowed\n',
+        });
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '--node', 'nosuch', '-l', 'x'],
+          {stdout: 'Result: Job Submitted\nUnit ID: <lost>\n'},
+          {learn: (w, r) => void w.learn(r.stdout, ID, 'lost')},
+        );
         await check(ctl, (w) => ['work', 'release', w.id('lost')], {stdout: 'Released:\n(<lost>, released)\n'});
       });
 
       it('connect: a line piped to a control service over the mesh (local and remote); dial errors', async () => {
         // receptorctl connect needs a terminal on stdin; the piped line asks for results, after which the service closes.
         await check(ctl, ['work', 'submit', 'echo', '-l', 'piped'], {stdout: 'Result: Job Started\nUnit ID: <p1>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'p1')});
-        await check(ctl, ['connect', 'localhost', 'control'], {stdout: 'Streaming results for work unit <p1>\npiped\n\n'}, {dropGreeting: true, tty: (w) => `work results ${w.id('p1')} 0\n`});
-        await check(ctl, ['work', 'submit', 'echo', '--node', 'bar', '-l', 'far'], {stdout: 'Result: Job Started\nUnit ID: <far>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'far')});
+        await check(
+          ctl,
+          ['connect', 'localhost', 'control'],
+          {stdout: 'Streaming results for work unit <p1>\npiped\n\n'},
+          {dropGreeting: true, tty: (w) => `work results ${w.id('p1')} 0\n`},
+        );
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '--node', 'bar', '-l', 'far'],
+          {stdout: 'Result: Job Started\nUnit ID: <far>\n'},
+          {learn: (w, r) => void w.learn(r.stdout, ID, 'far')},
+        );
         await check(ctl, (w) => ['work', 'results', w.id('far')], {stdout: 'far\n'});
         await Promise.all(worlds.map((w) => w.nameRemote('far')));
-        await check(ctl, ['connect', 'bar', 'control'], {stdout: 'Streaming results for work unit <far.remote>\nfar\n\n'}, {dropGreeting: true, tty: (w) => `work results ${w.id('far.remote')} 0\n`});
+        await check(
+          ctl,
+          ['connect', 'bar', 'control'],
+          {stdout: 'Streaming results for work unit <far.remote>\nfar\n\n'},
+          {dropGreeting: true, tty: (w) => `work results ${w.id('far.remote')} 0\n`},
+        );
         await check(ctl, ['connect', 'nosuch', 'control'], {code: 1, stderr: 'ERROR: ERROR: INTERNAL_ERROR (local): no route to node\n'});
         await check(ctl, ['connect', 'localhost', 'nosvc'], {code: 1, stderr: 'ERROR: ERROR: INTERNAL_ERROR (local): service unknown\n'});
         await check(ctl, ['connect', 'bar', 'nosvc'], {code: 1, stderr: 'ERROR: ERROR: context canceled\n'});
@@ -261,18 +337,38 @@ describe('interop: receptorctl drives the control service', function () {
         const tls = (w: World) => `tls://localhost:${w.tlsPort}`;
         const certs = () => ['--rootcas', pki.ca, '--cert', pki.clientCert, '--key', pki.clientKey];
         await check(ctl, ['version'], {stdout: `receptorctl  ${ctl.version}\nreceptor     <version>\n`}, {socket: tcp});
-        await check(ctl, ['work', 'submit', 'echo', '-l', 'over-tcp', '-f', '--rm'], {stdout: 'over-tcp\n(<tcp>, released)\n'}, {socket: tcp, learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'tcp')});
-        await check(ctl, ['work', 'submit', 'echo', '-l', 'over-tls', '-f', '--rm'], {stdout: 'over-tls\n(<tls>, released)\n'}, {socket: tls, global: certs, learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'tls')});
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '-l', 'over-tcp', '-f', '--rm'],
+          {stdout: 'over-tcp\n(<tcp>, released)\n'},
+          {socket: tcp, learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'tcp')},
+        );
+        await check(
+          ctl,
+          ['work', 'submit', 'echo', '-l', 'over-tls', '-f', '--rm'],
+          {stdout: 'over-tls\n(<tls>, released)\n'},
+          {socket: tls, global: certs, learn: (w, r) => void w.learn(r.stdout, RELEASED_ID, 'tls')},
+        );
         const cfg = join(pki.dir, 'receptorctl.yml');
         writeFileSync(cfg, stringify([{'tls-client': {name: 'ctl', rootcas: pki.ca, cert: pki.clientCert, key: pki.clientKey}}]));
         await check(ctl, ['ping', 'bar', '--count', '1'], {stdout: 'Reply from bar in <dur>\n'}, {socket: tls, global: () => ['--config', cfg, '--tls-client', 'ctl']});
-        await check(ctl, ['status'], {code: 1, stderr: 'ERROR: [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:<n>)\n'}, {socket: tls, global: () => ['--rootcas', pki.ca]});
+        await check(
+          ctl,
+          ['status'],
+          {code: 1, stderr: 'ERROR: [SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required (_ssl.c:<n>)\n'},
+          {socket: tls, global: () => ['--rootcas', pki.ca]},
+        );
         await check(ctl, ['status'], {code: 1, stderr: 'ERROR: Could not connect to host localhost port <tcp>\n'}, {socket: (w) => `tls://localhost:${w.tcpPort}`, global: certs});
       });
 
       it('work release --all', async () => {
         await Promise.all(worlds.map((w) => w.nameRest('other')));
-        await check(ctl, ['work', 'release', '--all'], {stdout: `Released:\n(<far>, released)\n${'(<other>, released)\n'.repeat(8)}(<p1>, released)\n(<u1>, released)\n`}, {sortTail: true});
+        await check(
+          ctl,
+          ['work', 'release', '--all'],
+          {stdout: `Released:\n(<far>, released)\n${'(<other>, released)\n'.repeat(8)}(<p1>, released)\n(<u1>, released)\n`},
+          {sortTail: true},
+        );
         await check(ctl, ['work', 'list'], {stdout: '{}\n'});
         await check(ctl, ['work', 'release', '--all'], {stdout: 'Released:\n'});
       });
@@ -284,19 +380,35 @@ describe('interop: receptorctl drives the control service', function () {
         // modified item is the first one of the file, which leaves nothing marked.
         await withConfig(
           (t) => t.replace(/- work-signing:\n( {4}.*\n)+/, ''),
-          () => check(ctl, ['reload'], {code: 3, stderr: "ERROR: a non-reloadable config action 'work-signing' was removed. Must restart receptor for changes to take effect ERRORCODE 3\n"}),
+          () =>
+            check(ctl, ['reload'], {
+              code: 3,
+              stderr: "ERROR: a non-reloadable config action 'work-signing' was removed. Must restart receptor for changes to take effect ERRORCODE 3\n",
+            }),
         );
         await withConfig(
           (t) => t.replace(/^- node:\n/, '- node:\n    firewallrules: []\n'),
-          () => check(ctl, ['reload'], {code: 3, stderr: "ERROR: a non-reloadable config action 'node' was modified or added. Must restart receptor for these changes to take effect ERRORCODE 3\n"}),
+          () =>
+            check(ctl, ['reload'], {
+              code: 3,
+              stderr: "ERROR: a non-reloadable config action 'node' was modified or added. Must restart receptor for these changes to take effect ERRORCODE 3\n",
+            }),
         );
         await withConfig(
           (t) => t + '- bogus-item:\n    x: 1\n',
-          () => check(ctl, ['reload'], {code: 4, stderr: 'ERROR: error loading config file: could not get config type for command bogus-item: unknown config type bogus-item ERRORCODE 4\n'}),
+          () =>
+            check(ctl, ['reload'], {
+              code: 4,
+              stderr: 'ERROR: error loading config file: could not get config type for command bogus-item: unknown config type bogus-item ERRORCODE 4\n',
+            }),
         );
         await withConfig(
           (t) => t + '- tcp-peer:\n    address: 127.0.0.1:1\n    bogusfield: 2\n',
-          () => check(ctl, ['reload'], {code: 4, stderr: 'ERROR: error loading config file: field bogusfield not defined for command tcp-peer: unknown field name bogusfield ERRORCODE 4\n'}),
+          () =>
+            check(ctl, ['reload'], {
+              code: 4,
+              stderr: 'ERROR: error loading config file: field bogusfield not defined for command tcp-peer: unknown field name bogusfield ERRORCODE 4\n',
+            }),
         );
       });
     });
@@ -319,7 +431,12 @@ describe('interop: receptorctl drives the control service', function () {
       const ctl = ctls[ctls.length - 1];
       if (!ctl) this.skip();
       await clearUnits();
-      await check(ctl, ['work', 'submit', 'sleep', '--node', 'bar', '-n', '-a', 'params=30'], {stdout: 'Result: Job Started\nUnit ID: <gone>\n'}, {learn: (w, r) => void w.learn(r.stdout, ID, 'gone')});
+      await check(
+        ctl,
+        ['work', 'submit', 'sleep', '--node', 'bar', '-n', '-a', 'params=30'],
+        {stdout: 'Result: Job Started\nUnit ID: <gone>\n'},
+        {learn: (w, r) => void w.learn(r.stdout, ID, 'gone')},
+      );
       await Promise.all(
         worlds.map(async (w) => {
           // Running on bar: note the job's and the runner's PIDs, then stop bar.
@@ -342,7 +459,11 @@ describe('interop: receptorctl drives the control service', function () {
           await exited;
           killAll(mine);
           await w.bar.stop();
-          await waitFor(async () => (await meshStatus(w.foo.sock)).RoutingTable?.bar === undefined, 30_000, () => `${w.label}: foo to drop its route to bar`);
+          await waitFor(
+            async () => (await meshStatus(w.foo.sock)).RoutingTable?.bar === undefined,
+            30_000,
+            () => `${w.label}: foo to drop its route to bar`,
+          );
         }),
       );
       await check(ctl, (w) => ['work', 'cancel', w.id('gone')], {stdout: 'Cancelled:\n(<gone>, cancel pending)\n'});
@@ -415,7 +536,7 @@ describe('interop: the version receptorctl checks', function () {
     expect(JSON.parse(await controlRequest(node.sock, 'status', {lines: 1}))).to.not.have.property('Implementation');
   });
 
-  it('RECEPTOR_REPORTED_VERSION and the node item\'s reportedversion quiet an older receptorctl', async () => {
+  it("RECEPTOR_REPORTED_VERSION and the node item's reportedversion quiet an older receptorctl", async () => {
     for (const ctl of ctls.filter((c) => c.version !== GO_RECEPTOR_VERSION)) {
       const byEnv = await start(`env-${ctl.version.replaceAll('.', '-')}`, {env: {RECEPTOR_REPORTED_VERSION: ctl.version}});
       expect(await warns(ctl, byEnv), `receptorctl ${ctl.version}, RECEPTOR_REPORTED_VERSION=${ctl.version}`).to.equal(false);

@@ -51,7 +51,9 @@ export function goRefs(): GoRef[] {
 }
 
 function whyNoGo(): string {
-  const reasons = manifest().go.filter((g) => g.unavailable).map((g) => `${g.label}: ${g.unavailable}`);
+  const reasons = manifest()
+    .go.filter((g) => g.unavailable)
+    .map((g) => `${g.label}: ${g.unavailable}`);
   if (!existsSync(join(INTEROP_DIR, 'manifest.json'))) return 'no reference install (run `npm run interop:setup`)';
   return reasons.length ? reasons.join('; ') : 'no Go receptor binary in the reference install';
 }
@@ -173,7 +175,8 @@ export class InteropNode {
     this.exitedP = new Promise((resolve) => child.once('exit', () => resolve()));
     await waitFor(
       async () => {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.describe()} exited (${child.exitCode ?? child.signalCode}) while starting\n${this.stderr}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${this.describe()} exited (${child.exitCode ?? child.signalCode}) while starting\n${this.stderr}`);
         return greets(this.sock, this.id);
       },
       timeoutMs,

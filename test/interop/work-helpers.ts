@@ -253,4 +253,3 @@ export async function cleanUp(nodes: Array<InteropNode | undefined>): Promise<vo
     }),
   );
 }
-

@@ -127,7 +127,13 @@ for (const p of pairs()) {
      * end of JSON input`): Go's flaw, reported as a skip.
      */
     async function expectComplete(ctx: Mocha.Context, id: string, size: number, sha: string): Promise<void> {
-      const st = await waitStatus(S, id, (s) => (s.State === SUCCEEDED && s.StdoutSize === size && localStdoutSize(S, id) >= size) || goTorn(s), 'Succeeded with all output', 90_000);
+      const st = await waitStatus(
+        S,
+        id,
+        (s) => (s.State === SUCCEEDED && s.StdoutSize === size && localStdoutSize(S, id) >= size) || goTorn(s),
+        'Succeeded with all output',
+        90_000,
+      );
       if (goTorn(st)) {
         console.log(`    [Go flaw] ${S.describe()}: unit ${id} after kill -9: ${st.Detail}`);
         ctx.skip();
@@ -143,7 +149,11 @@ for (const p of pairs()) {
       if (p.sub.kind === 'ours') expect(S.stderr).not.to.contain('no recent network activity');
       const rel = await ours(['work', 'release', id, '--socket', S.sock]);
       expect(rel.stdout, rel.stderr).to.contain(`(${id}, released)`);
-      await waitFor(() => !unitDirExists(S, id) && !unitDirExists(E, remoteId), 30_000, () => `unit dirs of ${id}/${remoteId} removed\n${tail(S)}\n${tail(E)}`);
+      await waitFor(
+        () => !unitDirExists(S, id) && !unitDirExists(E, remoteId),
+        30_000,
+        () => `unit dirs of ${id}/${remoteId} removed\n${tail(S)}\n${tail(E)}`,
+      );
     }
 
     const goTorn = (s: UnitStatus) => p.sub.kind === 'go' && s.State === FAILED && s.Detail.startsWith('Failed to restart: ');
@@ -169,7 +179,11 @@ for (const p of pairs()) {
       } else {
         // Go has that flaw (its idle results stream waits 30-45 s for the QUIC idle timeout
         // after the executor's restart): kill while the copy is under way instead.
-        await waitFor(() => localStdoutSize(S, id) > 0, 60_000, () => `output of ${id} arriving on sub\n${tail(S)}`);
+        await waitFor(
+          () => localStdoutSize(S, id) > 0,
+          60_000,
+          () => `output of ${id} arriving on sub\n${tail(S)}`,
+        );
       }
       const streaming = receptorctl ? receptorctlResults(receptorctl, S, id, 120_000) : oursResults(S, id, 120_000);
       await kill9(E);
@@ -182,7 +196,11 @@ for (const p of pairs()) {
     maybe('exec-mid-results', 'the executor is killed after the job ended, while the submitter is still fetching the results', async function () {
       const id = await submit('big', 'x', 'ours');
       const streaming = oursResults(S, id, 120_000);
-      await waitFor(() => localStdoutSize(S, id) > 0, 60_000, () => `output of ${id} arriving on sub\n${tail(S)}`);
+      await waitFor(
+        () => localStdoutSize(S, id) > 0,
+        60_000,
+        () => `output of ${id} arriving on sub\n${tail(S)}`,
+      );
       await kill9(E);
       await restart(E);
       await expectComplete(this, id, files.bigSize!, files.bigSha!);
@@ -194,7 +212,11 @@ for (const p of pairs()) {
     maybe('sub-mid-job', 'the submitter is killed mid-job; after its restart it resumes the copy', async function () {
       const g = gate();
       const id = await submit('halves', g, 'receptorctl');
-      await waitFor(() => localStdoutSize(S, id) > 0, 60_000, () => `output of ${id} arriving on sub\n${tail(S)}`);
+      await waitFor(
+        () => localStdoutSize(S, id) > 0,
+        60_000,
+        () => `output of ${id} arriving on sub\n${tail(S)}`,
+      );
       const streaming = oursResults(S, id, 120_000);
       await kill9(S);
       // The stream's socket died with the node: the client ends rather than hanging.
@@ -206,7 +228,11 @@ for (const p of pairs()) {
 
     maybe('sub-mid-results', 'the submitter is killed while it fetches the results of a finished job', async function () {
       const id = await submit('big', 'x', 'ours');
-      await waitFor(() => localStdoutSize(S, id) > 0, 60_000, () => `output of ${id} arriving on sub\n${tail(S)}`);
+      await waitFor(
+        () => localStdoutSize(S, id) > 0,
+        60_000,
+        () => `output of ${id} arriving on sub\n${tail(S)}`,
+      );
       await kill9(S);
       await restart(S);
       await expectComplete(this, id, files.bigSize!, files.bigSha!);

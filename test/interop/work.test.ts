@@ -57,7 +57,16 @@ async function startLine(ids: string[], impls: Impl[], dir: string, extra: Item[
 }
 
 /** A submitter's `work status` reply line for a remote unit, as both implementations write it. */
-function remoteStatusLine(o: {node: string; workType: string; remoteId: string; size: number; signWork?: boolean; started?: boolean; state?: [number, string]; detail?: string}): string {
+function remoteStatusLine(o: {
+  node: string;
+  workType: string;
+  remoteId: string;
+  size: number;
+  signWork?: boolean;
+  started?: boolean;
+  state?: [number, string];
+  detail?: string;
+}): string {
   const [state, name] = o.state ?? [SUCCEEDED, 'Succeeded'];
   const extra =
     `{"RemoteNode":"${o.node}","RemoteWorkType":"${o.workType}","RemoteParams":{},"RemoteUnitID":"${o.remoteId}","RemoteStarted":${o.started ?? true},` +
@@ -111,7 +120,11 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
     async function succeeded(id: string, target: string, size: number): Promise<string> {
       const st = await waitStatus(S, id, (s) => s.State === SUCCEEDED && s.StdoutSize === size, 'Succeeded');
       const remoteId = remoteIdOf(st);
-      expect(await unitStatus(byId(target), remoteId)).to.include({State: SUCCEEDED, StdoutSize: size, WorkType: st.ExtraData && (st.ExtraData as {RemoteWorkType?: string}).RemoteWorkType});
+      expect(await unitStatus(byId(target), remoteId)).to.include({
+        State: SUCCEEDED,
+        StdoutSize: size,
+        WorkType: st.ExtraData && (st.ExtraData as {RemoteWorkType?: string}).RemoteWorkType,
+      });
       return remoteId;
     }
 
@@ -149,7 +162,9 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.equal(payload);
         const list = JSON.parse(await controlRequest(S.sock, 'work list', {lines: 1})) as Record<string, UnitStatus>;
-        const [id] = Object.entries(list).find(([, s]) => (s.ExtraData as {RemoteNode?: string})?.RemoteNode === target && s.StdoutSize === payload.length && s.State === SUCCEEDED)!;
+        const [id] = Object.entries(list).find(
+          ([, s]) => (s.ExtraData as {RemoteNode?: string})?.RemoteNode === target && s.StdoutSize === payload.length && s.State === SUCCEEDED,
+        )!;
         const remoteId = await succeeded(id, target, payload.length);
         // Both implementations reply with the same bytes (Go's key orders, Go's zero time).
         expect(await controlRequest(S.sock, `work status ${id}`, {lines: 1})).to.equal(remoteStatusLine({node: target, workType: 'echo', remoteId, size: payload.length}));
@@ -168,7 +183,9 @@ for (const [a, b] of mixedPairs().length ? mixedPairs() : [[undefined, undefined
         const id = unitIdOf(ok.stdout);
         const text = `signed for ${target}\n`; // receptorctl -l adds the newline
         const remoteId = await succeeded(id, target, text.length);
-        expect(await controlRequest(S.sock, `work status ${id}`, {lines: 1})).to.equal(remoteStatusLine({node: target, workType: 'secure', remoteId, size: text.length, signWork: true}));
+        expect(await controlRequest(S.sock, `work status ${id}`, {lines: 1})).to.equal(
+          remoteStatusLine({node: target, workType: 'secure', remoteId, size: text.length, signWork: true}),
+        );
         const res = await ours(['work', 'results', id, '--socket', S.sock]);
         expect(res.stdout).to.equal(text);
         await releaseBoth(id, target, remoteId);

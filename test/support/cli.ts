@@ -100,7 +100,12 @@ export class Daemon {
   /** Polls until a log record with this msg appears (or the process exits / the deadline passes). */
   async waitForLog(msg: string | RegExp, timeoutMs = 20_000): Promise<Record<string, unknown>> {
     const match = (r: Record<string, unknown>) => (typeof msg === 'string' ? r.msg === msg : msg.test(String(r.msg ?? '')));
-    return waitFor(() => this.logs().find(match), timeoutMs, () => `log ${String(msg)}\nstderr: ${this.stderr}\nstdout: ${this.stdout}`, this);
+    return waitFor(
+      () => this.logs().find(match),
+      timeoutMs,
+      () => `log ${String(msg)}\nstderr: ${this.stderr}\nstdout: ${this.stdout}`,
+      this,
+    );
   }
 
   kill(sig: NodeJS.Signals = 'SIGINT'): void {

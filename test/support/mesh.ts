@@ -28,7 +28,11 @@ export class MemSession implements BackendSession {
   private counter = 0;
   private held: Buffer | undefined;
 
-  constructor(readonly remote: string, readonly outbound: boolean, private readonly opts: MemSessionOptions = {}) {
+  constructor(
+    readonly remote: string,
+    readonly outbound: boolean,
+    private readonly opts: MemSessionOptions = {},
+  ) {
     this.maxMessageSize = opts.maxMessageSize ?? 65535;
     this.rng = opts.seed ?? 12345;
   }

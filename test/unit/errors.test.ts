@@ -7,17 +7,7 @@ import {renderErrorTable, withErrorTable} from '../../scripts/error-codes.js';
 import {describeError} from '../../src/core/cli/errors.js';
 import {ControlRemoteError, remoteErrorCode} from '../../src/core/control/client.js';
 import {connectError} from '../../src/core/control/work-client.js';
-import {
-  CONTAINED_ERRORS,
-  ConfigError,
-  ERROR_CATALOGUE,
-  errorCodeOf,
-  INTERNAL_ERRORS,
-  isErrorCode,
-  PhaseError,
-  ReceptorError,
-  WorkError,
-} from '../../src/core/errors.js';
+import {CONTAINED_ERRORS, ConfigError, ERROR_CATALOGUE, errorCodeOf, INTERNAL_ERRORS, isErrorCode, PhaseError, ReceptorError, WorkError} from '../../src/core/errors.js';
 import {DecodeError} from '../../src/core/netceptor/codec.js';
 import {FirewallRuleError} from '../../src/core/netceptor/firewall.js';
 
@@ -61,7 +51,10 @@ describe('error catalogue', () => {
     }
     direct.delete('ReceptorError');
     for (const name of direct) {
-      expect(Object.hasOwn(CONTAINED_ERRORS, name) || Object.hasOwn(INTERNAL_ERRORS, name), `${name} extends Error: make it a ReceptorError, or list it in CONTAINED_ERRORS / INTERNAL_ERRORS`).to.equal(true);
+      expect(
+        Object.hasOwn(CONTAINED_ERRORS, name) || Object.hasOwn(INTERNAL_ERRORS, name),
+        `${name} extends Error: make it a ReceptorError, or list it in CONTAINED_ERRORS / INTERNAL_ERRORS`,
+      ).to.equal(true);
     }
     for (const code of Object.values(CONTAINED_ERRORS)) expect(isErrorCode(code), code).to.equal(true);
   });

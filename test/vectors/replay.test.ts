@@ -300,7 +300,11 @@ for (const scenario of SCENARIOS) {
         checked++;
         if (m.nodeId === src) {
           const sent = log.find((l) => l.who === src && l.msg.startsWith(`Sending routing update ${m.updateId}.`));
-          const listed = sent!.msg.replace(/^.*Connections: /, '').trim().split(/\s+/).sort();
+          const listed = sent!.msg
+            .replace(/^.*Connections: /, '')
+            .trim()
+            .split(/\s+/)
+            .sort();
           expect(listed).to.deep.equal([...m.connections].map(([k, c]) => `${k}(${c.toFixed(2)})`).sort());
         }
       }
@@ -315,9 +319,14 @@ for (const scenario of SCENARIOS) {
         const goTime = m.time.text.replace('T', ' ').replace(/Z$/, ' +0000 UTC');
         const line = log.find((l) => l.who === m.nodeId && l.msg.startsWith('Sending service advertisement: ') && l.msg.includes(goTime));
         expect(line, `log for ${m.nodeId} ${m.time.text}`).to.not.equal(undefined);
-        const tags = [...(m.tags ?? new Map())].sort().map(([k, v]) => `${k}:${v}`).join(' ');
+        const tags = [...(m.tags ?? new Map())]
+          .sort()
+          .map(([k, v]) => `${k}:${v}`)
+          .join(' ');
         const work = (m.workCommands ?? []).map((w) => `{${w.workType} ${w.secure}}`).join(' ');
-        const expected = new RegExp(`^Sending service advertisement: &\\{${m.nodeId} ${m.service} ${goTime.replace(/[.+]/g, '\\$&')} m=\\+[\\d.]+ ${m.connType} map\\[${tags.replace(/[.]/g, '\\.')}\\] \\[${work}\\]\\}$`);
+        const expected = new RegExp(
+          `^Sending service advertisement: &\\{${m.nodeId} ${m.service} ${goTime.replace(/[.+]/g, '\\$&')} m=\\+[\\d.]+ ${m.connType} map\\[${tags.replace(/[.]/g, '\\.')}\\] \\[${work}\\]\\}$`,
+        );
         expect(line!.msg).to.match(expected);
       }
     });
@@ -332,7 +341,10 @@ for (const scenario of SCENARIOS) {
         const from = nameOfHash.get(hex16(m.fromHash));
         const to = nameOfHash.get(hex16(m.toHash));
         const text = `Received unreachable message from ${from} (service ${m.fromService}) to ${to} (service ${m.toService}): ttl ${m.hopsToLive}, data ${u.problem}`;
-        expect(log.some((l) => l.who === dst && l.msg === text), text).to.equal(true);
+        expect(
+          log.some((l) => l.who === dst && l.msg === text),
+          text,
+        ).to.equal(true);
         count++;
       }
       // Only `line` has one on the wire (bar's "message expired" for traceroute probe 1).
@@ -379,7 +391,7 @@ function pieces(sizes: (i: number) => number): (b: Buffer) => Buffer[] {
   let i = 0;
   return (b) => {
     const out: Buffer[] = [];
-    for (let off = 0; off < b.length; ) {
+    for (let off = 0; off < b.length;) {
       const n = Math.max(1, sizes(i++));
       out.push(b.subarray(off, off + n));
       off += n;

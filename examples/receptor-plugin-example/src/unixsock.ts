@@ -8,17 +8,7 @@
  */
 import {connect, createServer, type Server, type Socket} from 'node:net';
 import {chmod, unlink} from 'node:fs/promises';
-import {
-  BaseSession,
-  listenerStop,
-  startDialer,
-  type BackendRunning,
-  type BackoffOptions,
-  type Clock,
-  type Logger,
-  type MeshBackend,
-  type SessionSink,
-} from 'receptor-mesh';
+import {BaseSession, listenerStop, startDialer, type BackendRunning, type BackoffOptions, type Clock, type Logger, type MeshBackend, type SessionSink} from 'receptor-mesh';
 
 /** Largest message a frame may carry (netceptor's own messages are far smaller). */
 export const UNIXSOCK_MAX_MESSAGE = 1 << 20;
@@ -56,7 +46,12 @@ export class UnixSockSession extends BaseSession {
   private readonly reader = new FrameReader();
   private graceTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly socket: Socket, outbound: boolean, remote: string, logger?: Logger) {
+  constructor(
+    private readonly socket: Socket,
+    outbound: boolean,
+    remote: string,
+    logger?: Logger,
+  ) {
     super({remote, outbound, maxMessageSize: UNIXSOCK_MAX_MESSAGE, logger});
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.transportEnded());

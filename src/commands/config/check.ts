@@ -55,7 +55,12 @@ export default class ConfigCheck extends ReceptorCommand {
       for (const it of items) {
         const where = it.implicit ? 'implicit' : describeSource(it.source);
         this.log(`\n${it.index}. ${it.key}  [plugin ${it.plugin}; ${where}]`);
-        const octal = new Set(registry.get(it.key)?.def.fields.filter((f) => f.display === 'octal').map((f) => f.name));
+        const octal = new Set(
+          registry
+            .get(it.key)
+            ?.def.fields.filter((f) => f.display === 'octal')
+            .map((f) => f.name),
+        );
         for (const [k, v] of Object.entries(it.values)) {
           const mark = it.explicit.includes(k) ? '' : '  (default)';
           const shown = octal.has(k) && typeof v === 'number' ? `0${v.toString(8)}` : JSON.stringify(v);

@@ -10,10 +10,7 @@ export default class WorkList extends ControlCommand {
 --node N lists the units of node N: the node at --socket opens a mesh connection to N's "control" service ("connect N control"), optionally secured with the tls-client item named by --tls-client-name (receptorctl calls this "work list --tls-client"; here --tls-client is the control socket's own TLS setting).
 
 With --json: the node's reply as is, {"<unitid>": {"State", "StateName", "Detail", "StdoutSize", "WorkType", "ExtraData"}, ...} ({} when there are no units). An unknown UNITID exits 1 with "unit <id>: unknown work unit".`;
-  static override examples = [
-    '<%= config.bin %> work list --socket /tmp/foo.sock',
-    '<%= config.bin %> work list -q --node bar --socket /tmp/foo.sock',
-  ];
+  static override examples = ['<%= config.bin %> work list --socket /tmp/foo.sock', '<%= config.bin %> work list -q --node bar --socket /tmp/foo.sock'];
   static override args = {
     unitid: Args.string({description: 'Only this unit.', ignoreStdin: true}),
   };

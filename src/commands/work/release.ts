@@ -9,10 +9,7 @@ export default class WorkRelease extends ControlCommand {
 --node N releases on node N through "connect N control" (see "work list").
 
 With --json: [{"unitid", "result"}, ...]; when a unit failed, {"error": {"code", "message"}, "results": [{"unitid", "result"} | {"unitid", "error": {"code", "message"}}, ...]} (exit code as above).`;
-  static override examples = [
-    '<%= config.bin %> work release AbC123xy --socket /tmp/foo.sock',
-    '<%= config.bin %> work release --all --force --socket /tmp/foo.sock',
-  ];
+  static override examples = ['<%= config.bin %> work release AbC123xy --socket /tmp/foo.sock', '<%= config.bin %> work release --all --force --socket /tmp/foo.sock'];
   static override args = {
     unitids: Args.string({multiple: true, description: 'Unit IDs.', ignoreStdin: true}),
   };

@@ -11,10 +11,7 @@ A Canceled unit's results stream never ends on the node's side, so while streami
 --node N reads from node N through "connect N control" (see "work list").
 
 With --json the output is collected into {"unitid", "state", "stateName", "detail", "stdoutSize", "bytes", "output"} (exit code as above).`;
-  static override examples = [
-    '<%= config.bin %> work results AbC123xy --socket /tmp/foo.sock',
-    '<%= config.bin %> work results AbC123xy --startpos 1024 --socket /tmp/foo.sock',
-  ];
+  static override examples = ['<%= config.bin %> work results AbC123xy --socket /tmp/foo.sock', '<%= config.bin %> work results AbC123xy --startpos 1024 --socket /tmp/foo.sock'];
   static override args = {
     unitid: Args.string({required: true, description: 'Unit ID.', ignoreStdin: true}),
   };

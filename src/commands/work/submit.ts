@@ -36,10 +36,7 @@ export function buildParams(pairs: string[], paramsFlag: string | undefined, wor
   for (const p of pairs) {
     const i = p.indexOf('=');
     if (i < 0) {
-      throw new ReceptorError(
-        'E_USAGE',
-        `--param must be KEY=VALUE, not ${JSON.stringify(p)} (for a payload file use --payload FILE; receptorctl's -p is --payload)`,
-      );
+      throw new ReceptorError('E_USAGE', `--param must be KEY=VALUE, not ${JSON.stringify(p)} (for a payload file use --payload FILE; receptorctl's -p is --payload)`);
     }
     const key = p.slice(0, i);
     let value = p.slice(i + 1);
@@ -89,16 +86,16 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
   static override flags = {
     node: Flags.string({summary: 'Node to run the unit on (default: the node at --socket).'}),
     payload: Flags.string({char: 'p', summary: 'File to send as the unit\'s standard input ("-" = this program\'s standard input).'}),
-    'payload-literal': Flags.string({char: 'l', summary: 'Send TEXT and a newline as the unit\'s standard input.'}),
+    'payload-literal': Flags.string({char: 'l', summary: "Send TEXT and a newline as the unit's standard input."}),
     'no-payload': Flags.boolean({char: 'n', summary: 'Send an empty standard input.'}),
     param: Flags.string({
       char: 'a',
       multiple: true,
       multipleNonGreedy: true,
-      summary: 'Runtime parameter KEY=VALUE (repeatable; VALUE @FILE = the file\'s contents).',
+      summary: "Runtime parameter KEY=VALUE (repeatable; VALUE @FILE = the file's contents).",
     }),
     params: Flags.string({summary: 'Short for --param params=STR (arguments for a work-command with allowruntimeparams).'}),
-    follow: Flags.boolean({char: 'f', summary: 'Copy the unit\'s output to standard output until it finishes.'}),
+    follow: Flags.boolean({char: 'f', summary: "Copy the unit's output to standard output until it finishes."}),
     rm: Flags.boolean({summary: 'Release the unit afterwards.'}),
     'tls-client-name': Flags.string({
       aliases: ['tlsclient', 'tls-client'],
@@ -106,7 +103,7 @@ With --json: {"result", "unitid"}; with --follow also {"state", "stateName", "de
       summary: 'tls-client item (on the node at --socket) for the mesh connection to a remote --node.',
     }),
     ttl: Flags.string({default: '', summary: 'Remote only: time the remote start may take, e.g. 30s, 1h20m30s.'}),
-    signwork: Flags.boolean({summary: 'Sign the remote submission with the node\'s work-signing key.'}),
+    signwork: Flags.boolean({summary: "Sign the remote submission with the node's work-signing key."}),
   };
 
   async run(): Promise<SubmitJson> {

@@ -71,7 +71,8 @@ export function parseErrorMessage(err: Error & {args?: unknown}): string {
  */
 export function describeError(err: unknown, duringParse = false): ErrorReport {
   if (isReceptorError(err)) return {code: err.code, message: err.message, exitCode: err.exitCode};
-  if (isParseError(err) || (duringParse && err instanceof Error)) return {code: 'E_USAGE', message: parseErrorMessage(err), exitCode: USAGE_EXIT, hint: 'See more help with --help'};
+  if (isParseError(err) || (duringParse && err instanceof Error))
+    return {code: 'E_USAGE', message: parseErrorMessage(err), exitCode: USAGE_EXIT, hint: 'See more help with --help'};
   if (err instanceof Errors.CLIError) {
     const exit = err.oclif?.exit;
     return {code: 'E_COMMAND', message: err.message.replace(ANSI, ''), exitCode: typeof exit === 'number' && exit > 0 ? exit : 1};

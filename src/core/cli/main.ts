@@ -27,7 +27,7 @@ function patchForeignCommands(): void {
 
 /** Runs the oclif command in `args`; `development`: TypeScript sources, debug output (bin/dev.js). */
 export async function main(args: string[], dir: string, development = false): Promise<void> {
-  initSettings(process.env);
+  initSettings(process.env); // eslint-disable-line no-restricted-properties -- the entry point that reads the environment once
   if (development) {
     process.env.NODE_ENV = 'development'; // eslint-disable-line no-restricted-properties -- oclif's development mode reads it
     settings.debug = true;

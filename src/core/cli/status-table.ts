@@ -112,10 +112,28 @@ export function formatStatus(reply: StatusReply, width = WIDTH): string[] {
   };
 
   const conns = ((take('Connections') as StatusReply['Connections']) ?? []).slice().sort((a, b) => byText(String(a.NodeID), String(b.NodeID)));
-  section('Connections', conns.length, renderTable(['Node', 'Cost'], conns.map((c) => [text(c.NodeID), text(c.Cost)]), '  ', width));
+  section(
+    'Connections',
+    conns.length,
+    renderTable(
+      ['Node', 'Cost'],
+      conns.map((c) => [text(c.NodeID), text(c.Cost)]),
+      '  ',
+      width,
+    ),
+  );
 
   const routes = Object.entries((take('RoutingTable') as StatusReply['RoutingTable']) ?? {}).sort(([a], [b]) => byText(a, b));
-  section('Routing table', routes.length, renderTable(['Destination', 'Next hop'], routes.map(([d, via]) => [d, text(via)]), '  ', width));
+  section(
+    'Routing table',
+    routes.length,
+    renderTable(
+      ['Destination', 'Next hop'],
+      routes.map(([d, via]) => [d, text(via)]),
+      '  ',
+      width,
+    ),
+  );
 
   const costs = Object.entries((take('KnownConnectionCosts') as StatusReply['KnownConnectionCosts']) ?? {}).sort(([a], [b]) => byText(a, b));
   section(

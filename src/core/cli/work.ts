@@ -6,7 +6,7 @@ import {Flags} from '@oclif/core';
 import {Writable} from 'node:stream';
 import {openControlClient, type ControlFlagValues} from './control-command.js';
 import {followResults, throughNode, unitError, workCancel, workList, workRelease, type ClientOpener, type WorkOpReply} from '../control/work-client.js';
-import {errorCodeOf, errorMessage, ReceptorError} from '../errors.js';
+import {errorCodeOf, errorMessage} from '../errors.js';
 import {STATE_CANCELED, STATE_FAILED} from '../work/status.js';
 
 /** `--node` / `--tls-client-name` of the work commands that can ask another node (through `connect NODE control`). */
@@ -16,7 +16,7 @@ export const nodeFlags = {
   }),
   'tls-client-name': Flags.string({
     dependsOn: ['node'],
-    summary: "tls-client item (in the configuration of the node at --socket) securing the mesh connection to --node.",
+    summary: 'tls-client item (in the configuration of the node at --socket) securing the mesh connection to --node.',
   }),
 };
 

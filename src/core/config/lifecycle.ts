@@ -36,13 +36,7 @@ export function phaseError(err: unknown, item: ResolvedItem): ReceptorError {
  * Runs one phase over every item that implements it, in order; `onItem` is called before
  * each item's step, `afterItem` after it succeeded.
  */
-export async function runPhase(
-  phase: PhaseName,
-  live: LiveItem[],
-  rt: Runtime,
-  onItem?: (li: LiveItem) => void,
-  afterItem?: (li: LiveItem) => void,
-): Promise<void> {
+export async function runPhase(phase: PhaseName, live: LiveItem[], rt: Runtime, onItem?: (li: LiveItem) => void, afterItem?: (li: LiveItem) => void): Promise<void> {
   for (const li of live) {
     const fn = li.instance[phase];
     if (typeof fn !== 'function') continue;

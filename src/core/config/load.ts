@@ -63,9 +63,13 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
         if (file === undefined) {
           const next = argv[i + 1];
           if (next === undefined || next.startsWith('-')) {
-            throw new ConfigError(`error in ${token}: required parameter missing: filename`, {
-              source: {kind: 'cli', token, position: i + 1},
-            }, 'E_CONFIG_ARGUMENT');
+            throw new ConfigError(
+              `error in ${token}: required parameter missing: filename`,
+              {
+                source: {kind: 'cli', token, position: i + 1},
+              },
+              'E_CONFIG_ARGUMENT',
+            );
           }
           file = next;
           i++;
@@ -76,10 +80,14 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
         for (const raw of loadConfigFile(abs, registry).map((r) => relabelFile(r, file!))) {
           const item = resolveItem(raw, registry);
           if (item.def.singleton && seen.has(item.key) && raw.source.kind === 'file' && !raw.source.path) {
-            throw new ConfigError(`error loading config file: only one ${item.key} directive is allowed`, {
-              source: raw.source,
-              key: item.key,
-            }, 'E_CONFIG_DUPLICATE');
+            throw new ConfigError(
+              `error loading config file: only one ${item.key} directive is allowed`,
+              {
+                source: raw.source,
+                key: item.key,
+              },
+              'E_CONFIG_DUPLICATE',
+            );
           }
           seen.add(item.key);
           items.push(item);
@@ -91,10 +99,14 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
         throw new ConfigError(`command error: unknown config type ${lname}`, {source: {kind: 'cli', token, position: i + 1}}, 'E_CONFIG_UNKNOWN_KEY');
       }
       if (reg.def.singleton && cliSingletons.has(reg.def.key)) {
-        throw new ConfigError(`directive "${reg.def.key}" is only allowed once`, {
-          source: {kind: 'cli', token, position: i + 1},
-          key: reg.def.key,
-        }, 'E_CONFIG_DUPLICATE');
+        throw new ConfigError(
+          `directive "${reg.def.key}" is only allowed once`,
+          {
+            source: {kind: 'cli', token, position: i + 1},
+            key: reg.def.key,
+          },
+          'E_CONFIG_DUPLICATE',
+        );
       }
       cliSingletons.add(reg.def.key);
       current = {name: reg.def.key, label: token, params: [], source: {kind: 'cli', token, position: i + 1}, group: 'cli'};
@@ -130,10 +142,14 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
   const prefix = cli ? '' : 'error loading config file: ';
   const reg = cli ? registry.lookupInsensitive(raw.name) : registry.get(raw.name);
   if (!reg) {
-    throw new ConfigError(`${prefix}could not get config type for command ${raw.name}: unknown config type ${raw.name}`, {
-      source: raw.source,
-      key: raw.name,
-    }, 'E_CONFIG_UNKNOWN_KEY');
+    throw new ConfigError(
+      `${prefix}could not get config type for command ${raw.name}: unknown config type ${raw.name}`,
+      {
+        source: raw.source,
+        key: raw.name,
+      },
+      'E_CONFIG_UNKNOWN_KEY',
+    );
   }
   const {def, plugin} = reg;
   const values: Record<string, unknown> = {};
@@ -166,12 +182,16 @@ export function resolveItem(raw: RawItem, registry: ActionRegistry): ResolvedIte
       values[field.name] = coerceValue(field, p.value, explicit.has(field.name) ? values[field.name] : undefined);
     } catch (err) {
       if (!(err instanceof ValueError)) throw err;
-      throw new ConfigError(`${prefix}error setting field ${field.name} in command ${def.key}: ${err.message}`, {
-        source: raw.source,
-        key: def.key,
-        field: field.name,
-        value: p.value,
-      }, 'E_CONFIG_FIELD_INVALID');
+      throw new ConfigError(
+        `${prefix}error setting field ${field.name} in command ${def.key}: ${err.message}`,
+        {
+          source: raw.source,
+          key: def.key,
+          field: field.name,
+          value: p.value,
+        },
+        'E_CONFIG_FIELD_INVALID',
+      );
     }
     explicit.add(field.name);
   }

@@ -140,7 +140,15 @@ async function callHook(plugin: DiscoveredPlugin, hook: {file: string; identifie
     fn = (fn as {default: unknown}).default; // CommonJS module.exports = {default: fn}
   }
   if (typeof fn !== 'function') throw new Error(`${hook.file} does not export a function "${hook.identifier}"`);
-  const context = {config: {root, name: plugin.name}, log: console.log, warn: console.warn, debug: () => {}, error: (m: string) => {throw new Error(m)}};
+  const context = {
+    config: {root, name: plugin.name},
+    log: console.log,
+    warn: console.warn,
+    debug: () => {},
+    error: (m: string) => {
+      throw new Error(m);
+    },
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([

@@ -2,9 +2,7 @@
 import {ReceptorError} from '../errors.js';
 import type {ActionTypeDef, FieldType} from './types.js';
 
-const FIELD_TYPES: ReadonlySet<FieldType> = new Set([
-  'string', 'int', 'bool', 'float', 'string-list', 'float-map', 'json-map', 'json-list',
-]);
+const FIELD_TYPES: ReadonlySet<FieldType> = new Set(['string', 'int', 'bool', 'float', 'string-list', 'float-map', 'json-map', 'json-list']);
 
 export interface RegisteredType {
   def: ActionTypeDef;
@@ -19,10 +17,7 @@ export class ActionRegistry {
     validateDef(def, plugin);
     const existing = this.byKey.get(def.key);
     if (existing) {
-      throw new ReceptorError(
-        'E_PLUGIN',
-        `action type "${def.key}" is registered by two plugins: ${existing.plugin} and ${plugin}`,
-      );
+      throw new ReceptorError('E_PLUGIN', `action type "${def.key}" is registered by two plugins: ${existing.plugin} and ${plugin}`);
     }
     this.byKey.set(def.key, {def, plugin});
   }

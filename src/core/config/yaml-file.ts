@@ -14,11 +14,21 @@ import type {ActionRegistry} from './registry.js';
 
 const FILE_PREFIX = 'error loading config file: ';
 
-export function fileError(reason: string, file: string, index?: number, extra: {key?: string; field?: string; value?: unknown} = {}, code: ConfigErrorCode = 'E_CONFIG_ITEM_FORMAT'): ConfigError {
-  return new ConfigError(FILE_PREFIX + reason, {
-    source: index === undefined ? undefined : {kind: 'file', file, index},
-    ...extra,
-  }, code);
+export function fileError(
+  reason: string,
+  file: string,
+  index?: number,
+  extra: {key?: string; field?: string; value?: unknown} = {},
+  code: ConfigErrorCode = 'E_CONFIG_ITEM_FORMAT',
+): ConfigError {
+  return new ConfigError(
+    FILE_PREFIX + reason,
+    {
+      source: index === undefined ? undefined : {kind: 'file', file, index},
+      ...extra,
+    },
+    code,
+  );
 }
 
 /** Parses YAML text as yaml.v2 would (YAML 1.1 scalars, no timestamp type). */
@@ -32,9 +42,13 @@ export function parseYaml11(text: string, file: string): unknown {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line;
-    throw new ConfigError(`${FILE_PREFIX}yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`, {
-      source: {kind: 'file', file, index: 0},
-    }, 'E_CONFIG_FILE');
+    throw new ConfigError(
+      `${FILE_PREFIX}yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`,
+      {
+        source: {kind: 'file', file, index: 0},
+      },
+      'E_CONFIG_FILE',
+    );
   }
   return doc.toJS({maxAliasCount: 1000}) ?? null;
 }
@@ -78,12 +92,34 @@ const V2_ALIASES: Record<string, string> = {iprouters: 'ip-router'};
 
 /** Fixed execution order of v2 sections (config.md §9); plugin keys go before the backends. */
 const V2_ORDER = [
-  'cert-init', 'cert-makereq', 'cert-signreq',
-  'node', 'trace', 'log-level', 'control-service', 'tls-client', 'tls-server', 'work-command',
-  'work-kubernetes', 'work-signing', 'work-verification', 'ip-router', 'tcp-client', 'tcp-server',
-  'udp-client', 'udp-server', 'unix-socket-client', 'unix-socket-server',
+  'cert-init',
+  'cert-makereq',
+  'cert-signreq',
+  'node',
+  'trace',
+  'log-level',
+  'control-service',
+  'tls-client',
+  'tls-server',
+  'work-command',
+  'work-kubernetes',
+  'work-signing',
+  'work-verification',
+  'ip-router',
+  'tcp-client',
+  'tcp-server',
+  'udp-client',
+  'udp-server',
+  'unix-socket-client',
+  'unix-socket-server',
   '*',
-  'tcp-listener', 'udp-listener', 'ws-listener', 'tcp-peer', 'udp-peer', 'ws-peer', 'local-only',
+  'tcp-listener',
+  'udp-listener',
+  'ws-listener',
+  'tcp-peer',
+  'udp-peer',
+  'ws-peer',
+  'local-only',
 ];
 
 function v2Rank(key: string): number {

@@ -11,9 +11,7 @@ import {homedir} from 'node:os';
 import {ReceptorError} from '../errors.js';
 import {settings} from '../settings.js';
 
-export type ControlAddress =
-  | {kind: 'unix'; path: string}
-  | {kind: 'tcp' | 'tls'; host: string; port: number};
+export type ControlAddress = {kind: 'unix'; path: string} | {kind: 'tcp' | 'tls'; host: string; port: number};
 
 const NETWORK_RE = /^(tcp|tls):(?:\/\/)?([a-zA-Z0-9\-.:]+):([0-9]+)$/;
 const NETWORK_BRACKETED_RE = /^(tcp|tls):(?:\/\/)?\[([0-9a-fA-F:.]+)\]:([0-9]+)$/;

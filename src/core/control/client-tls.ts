@@ -108,7 +108,8 @@ function stringField(v: unknown, what: string): string | undefined {
  * A tls-client without cert/key is accepted (no client certificate is sent).
  */
 export function resolveControlTls(o: ControlTlsOptions): ControlTlsSettings {
-  if (o.config && (o.rootcas || o.key || o.cert)) throw new ReceptorError('E_USAGE', `--config ${o.config} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`);
+  if (o.config && (o.rootcas || o.key || o.cert))
+    throw new ReceptorError('E_USAGE', `--config ${o.config} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`);
   if (o.config && !o.tlsClient) throw new ReceptorError('E_USAGE', `--config ${o.config} needs --tls-client NAME (the tls-client item of that file to connect with)`);
   if (!o.config) {
     if (Boolean(o.cert) !== Boolean(o.key)) throw new ReceptorError('E_USAGE', '--cert and --key must be given together');

@@ -338,7 +338,9 @@ export class ControlClient {
       if (this.eof) {
         if (this.lines.size === 0) return {value: null};
         const partial = this.lines.peek().toString('utf8');
-        throw new ControlConnectError(`The connection was closed in the middle of a reply (received ${JSON.stringify(partial.length > 200 ? partial.slice(0, 200) + '…' : partial)})`);
+        throw new ControlConnectError(
+          `The connection was closed in the middle of a reply (received ${JSON.stringify(partial.length > 200 ? partial.slice(0, 200) + '…' : partial)})`,
+        );
       }
       return undefined;
     });

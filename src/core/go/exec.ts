@@ -120,7 +120,6 @@ export function processExitCode(code: number | null, signal: NodeJS.Signals | nu
   return code === null || code === undefined ? 255 : code & 0xff;
 }
 
-
 /** An `*exec.Error`: its message is Go's text (`exec: "x": executable file not found in $PATH`). */
 export class ExecError extends Error {}
 

@@ -434,12 +434,7 @@ const foldedFields = new WeakMap<readonly string[], Map<string, string>>();
  * input order, with the declared field name (so a repeated member is seen again: Go lets
  * the last one win). Unknown members are ignored.
  */
-export function decodeStruct(
-  v: JsonValue,
-  typeName: string,
-  fields: readonly string[],
-  onField: (field: string, value: JsonValue) => void,
-): void {
+export function decodeStruct(v: JsonValue, typeName: string, fields: readonly string[], onField: (field: string, value: JsonValue) => void): void {
   if (v.kind === 'null') return;
   if (v.kind !== 'object') throw typeError(jsonKindName(v), typeName, typeName);
   let byFold = foldedFields.get(fields);

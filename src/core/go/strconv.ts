@@ -31,8 +31,7 @@ export function strconvQuote(s: string): string {
 
 /** `strconv.ParseInt(s, 0, 64)`: sign, 0x/0o/0b prefixes, leading-0 octal, underscores with a prefix. */
 export function strconvParseInt(s: string): number {
-  const fail = (why: 'invalid syntax' | 'value out of range') =>
-    new ValueError(`strconv.ParseInt: parsing ${strconvQuote(s)}: ${why}`);
+  const fail = (why: 'invalid syntax' | 'value out of range') => new ValueError(`strconv.ParseInt: parsing ${strconvQuote(s)}: ${why}`);
   let body = s;
   let neg = false;
   if (body.startsWith('+') || body.startsWith('-')) {

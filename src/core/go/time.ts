@@ -32,8 +32,8 @@ export function timeQuote(s: string): string {
 const DURATION_UNITS_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -252,8 +252,7 @@ const RFC3339_LAYOUT = '2006-01-02T15:04:05Z07:00';
  */
 export function parseRFC3339(s: string): GoTime {
   let rest = s;
-  const cannot = (elem: string) =>
-    new ValueError(`parsing time ${timeQuote(s)} as ${timeQuote(RFC3339_LAYOUT)}: cannot parse ${timeQuote(rest)} as ${timeQuote(elem)}`);
+  const cannot = (elem: string) => new ValueError(`parsing time ${timeQuote(s)} as ${timeQuote(RFC3339_LAYOUT)}: cannot parse ${timeQuote(rest)} as ${timeQuote(elem)}`);
   const range = (what: string) => new ValueError(`parsing time ${timeQuote(s)}: ${what} out of range`);
   const num = (len: number, elem: string): number => {
     const m = new RegExp(`^\\d{${len}}`).exec(rest);

@@ -511,7 +511,10 @@ export function rejectReason(buf: Uint8Array): string | undefined {
     return undefined;
   }
   if (!Array.isArray(body) || typeof body[0] !== 'string') return undefined;
-  const reason = body[0].replace(/[\x00-\x1f\x7f]+/g, ' ').trim().slice(0, MAX_REJECT_REASON);
+  const reason = body[0]
+    .replace(/[\x00-\x1f\x7f]+/g, ' ')
+    .trim()
+    .slice(0, MAX_REJECT_REASON);
   return reason === '' ? undefined : reason;
 }
 

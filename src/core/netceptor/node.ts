@@ -64,7 +64,6 @@ export interface NetceptorTimings {
   idleCheckMs: number;
 }
 
-
 /** What a rejected node is told may have been wrong, when the peer gave no reason (Go never does). */
 function likelyRejectCauses(self: string): string {
   return `it may already have a connection from a node named ${self} (duplicate node ID?), ${self} may not be in its allowed peers list, or it may disagree about the connection cost`;
@@ -293,7 +292,12 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const override = link.opts.nodeCost?.[peer];
     if (override !== undefined) link.cost = override;
     if (this.conns.has(peer)) {
-      return this.reject(link, 'it connected using a node ID we are already connected to', peer, `${this.id} already has a connection from a node named ${peer} (duplicate node ID?)`);
+      return this.reject(
+        link,
+        'it connected using a node ID we are already connected to',
+        peer,
+        `${this.id} already has a connection from a node named ${peer} (duplicate node ID?)`,
+      );
     }
     this.stopHandshake(link);
     link.state = 'established';
@@ -302,7 +306,15 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     this.conns.set(peer, link);
     this.learnName(peer);
     this.routing.addConnection(peer, link.cost);
-    link.announced = logOncePerCause(this.logger, this.repeats, 'info', `link:${peer}`, 'established', {peer, remote: link.session.remote, cost: link.cost}, 'Connection established');
+    link.announced = logOncePerCause(
+      this.logger,
+      this.repeats,
+      'info',
+      `link:${peer}`,
+      'established',
+      {peer, remote: link.session.remote, cost: link.cost},
+      'Connection established',
+    );
     this.triggerRouteUpdate();
     this.triggerRecompute();
     this.emit('connection', peer);
@@ -404,9 +416,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private onRejected(link: Link, reason?: string): void {
     const remote = link.session.remote;
     const who = link.peerId || remote;
-    const msg = reason
-      ? `Connection rejected by ${who}: ${reason}`
-      : `Connection rejected by ${who} without a reason (Go receptor gives none): ${likelyRejectCauses(this.id)}`;
+    const msg = reason ? `Connection rejected by ${who}: ${reason}` : `Connection rejected by ${who} without a reason (Go receptor gives none): ${likelyRejectCauses(this.id)}`;
     logOncePerCause(this.logger, this.repeats, 'warn', `rejected-by:${link.session.outbound ? remote : who}`, reason ?? '', {peer: link.peerId || undefined, remote, reason}, msg);
     link.endedHere = true;
     link.session.close(new Error(reason ? `rejected by peer: ${reason}` : 'rejected by peer'));
@@ -428,7 +438,12 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
         this.sendKnownAds(link);
       }
       if (listed !== link.cost) {
-        return this.reject(link, 'we disagree about the connection cost', peer, `${this.id} and ${peer} disagree about the connection cost (${this.id}: ${link.cost}, ${peer}: ${listed})`);
+        return this.reject(
+          link,
+          'we disagree about the connection cost',
+          peer,
+          `${this.id} and ${peer} disagree about the connection cost (${this.id}: ${link.cost}, ${peer}: ${listed})`,
+        );
       }
     }
     const before = this.routing.nodeRecord(u.nodeId);

@@ -50,9 +50,7 @@ export interface OwnRouteUpdate {
 
 /** What to do about an update carrying our own node ID (§6.7, rows in order). */
 export type DuplicateDecision =
-  | {readonly action: 'ignore'; readonly reason: 'own-update' | 'older-epoch'}
-  | {readonly action: 'shutdown'}
-  | {readonly action: 'notify'; readonly suspectedDuplicate: bigint};
+  {readonly action: 'ignore'; readonly reason: 'own-update' | 'older-epoch'} | {readonly action: 'shutdown'} | {readonly action: 'notify'; readonly suspectedDuplicate: bigint};
 
 export type RouteUpdateOutcome =
   | 'empty-node-id' // step 1: ignored

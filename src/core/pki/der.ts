@@ -411,7 +411,9 @@ export class DerReader {
 
 export function describeTag(node: Pick<DerNode, 'tagClass' | 'tagNumber' | 'constructed'>): string {
   const cls = ['UNIVERSAL', 'APPLICATION', 'CONTEXT', 'PRIVATE'][node.tagClass];
-  return node.tagClass === TagClass.context ? `[${node.tagNumber}]${node.constructed ? ' (constructed)' : ''}` : `${cls} ${node.tagNumber}${node.constructed ? ' (constructed)' : ''}`;
+  return node.tagClass === TagClass.context
+    ? `[${node.tagNumber}]${node.constructed ? ' (constructed)' : ''}`
+    : `${cls} ${node.tagNumber}${node.constructed ? ' (constructed)' : ''}`;
 }
 
 /** Decodes exactly one TLV that must span the whole buffer. */
@@ -539,8 +541,15 @@ export function readOctetString(node: DerNode): Buffer {
 }
 
 const STRING_TAGS = new Set<number>([
-  Tag.UTF8_STRING, Tag.NUMERIC_STRING, Tag.PRINTABLE_STRING, Tag.T61_STRING, Tag.IA5_STRING,
-  Tag.VISIBLE_STRING, Tag.GENERAL_STRING, Tag.UNIVERSAL_STRING, Tag.BMP_STRING,
+  Tag.UTF8_STRING,
+  Tag.NUMERIC_STRING,
+  Tag.PRINTABLE_STRING,
+  Tag.T61_STRING,
+  Tag.IA5_STRING,
+  Tag.VISIBLE_STRING,
+  Tag.GENERAL_STRING,
+  Tag.UNIVERSAL_STRING,
+  Tag.BMP_STRING,
 ]);
 
 export function isStringNode(node: DerNode): boolean {

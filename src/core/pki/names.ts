@@ -126,7 +126,7 @@ export function formatIpAddress(ip: Buffer): string {
   // longest run of at least two zero groups (first one on a tie)
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -142,7 +142,10 @@ export function formatIpAddress(ip: Buffer): string {
   const hex = (g: number) => g.toString(16);
   if (bestStart < 0) return groups.map(hex).join(':');
   const left = groups.slice(0, bestStart).map(hex).join(':');
-  const right = groups.slice(bestStart + bestLen).map(hex).join(':');
+  const right = groups
+    .slice(bestStart + bestLen)
+    .map(hex)
+    .join(':');
   return `${left}::${right}`;
 }
 

@@ -10,11 +10,7 @@ import {pemDecode} from '../go/pem.js';
 
 /** One decoded item of a PEM file (what Go's `[]interface{}` holds, as far as receptor looks). */
 export type PemItem =
-  | {kind: 'rsa-private'; key: KeyObject}
-  | {kind: 'rsa-public'; key: KeyObject}
-  | {kind: 'certificate'; der: Buffer}
-  | {kind: 'request'; der: Buffer}
-  | {kind: 'other'};
+  {kind: 'rsa-private'; key: KeyObject} | {kind: 'rsa-public'; key: KeyObject} | {kind: 'certificate'; der: Buffer} | {kind: 'request'; der: Buffer} | {kind: 'other'};
 
 /** OIDs Go prints for PKCS#8 keys of algorithms crypto/x509 does not know. */
 const UNKNOWN_PKCS8_OID: Record<string, string> = {

@@ -26,11 +26,9 @@ import {ValueError} from '../go/value-error.js';
 
 export {CertToolError, checkMakeReqKeyOptions, type MakeReqKeyOptions} from './tool-options.js';
 
-
 // ---------------------------------------------------------------------------------------------
 // Files and times
 // ---------------------------------------------------------------------------------------------
-
 
 /** A Node fs error in Go's `open <path>: <reason>` form. */
 function goFileError(op: 'open' | 'read', path: string, err: unknown): CertToolError {
@@ -114,8 +112,6 @@ export async function certInit(p: CertInitParams): Promise<CertInitResult> {
 // ---------------------------------------------------------------------------------------------
 // cert-makereq
 // ---------------------------------------------------------------------------------------------
-
-
 
 export interface MakeReqParams extends MakeReqKeyOptions {
   commonName: string;
@@ -227,7 +223,11 @@ export const SIGN_PROMPT = 'Sign certificate (yes/no)? ';
  */
 export function checkConfirmation(line: string | null): void {
   if (line === null) throw new CertToolError('EOF', true);
-  const words = line.replace(/\r$/, '').trim().split(/[ \t]+/).filter((w) => w !== '');
+  const words = line
+    .replace(/\r$/, '')
+    .trim()
+    .split(/[ \t]+/)
+    .filter((w) => w !== '');
   if (words.length === 0) throw new CertToolError('unexpected newline', true);
   if (words.length > 1) throw new CertToolError('expected newline', true);
   const answer = words[0]!.toLowerCase();

@@ -37,17 +37,7 @@ import {
 } from './der.js';
 import {pemEncode} from '../go/pem.js';
 import {findPrivateKey, loadCertificate, loadPrivateKey, loadRequest} from './pem-file.js';
-import {
-  certificateDer,
-  encodeSubjectAltName,
-  OID_SUBJECT_ALT_NAME,
-  parseExtensions,
-  parseSubjectAltName,
-  type CertNames,
-  type CertNamesInput,
-  type Extension,
-} from './names.js';
-
+import {certificateDer, encodeSubjectAltName, OID_SUBJECT_ALT_NAME, parseExtensions, parseSubjectAltName, type CertNames, type CertNamesInput, type Extension} from './names.js';
 
 // ---------------------------------------------------------------------------------------------
 // OIDs and algorithm names
@@ -731,10 +721,7 @@ export function signCsr(opts: SignOptions): SignedCertificate {
     extensions.push(extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, keyId.content))));
   }
   if (csr.subjectAltName) extensions.push(extension(OID.subjectAltName, false, csr.subjectAltName));
-  const der = buildCertificate(
-    {serial, sigHash, issuer: ca.subject, subject: csr.subjectDer, notBefore, notAfter, spki: csr.spki, extensions},
-    caKey,
-  );
+  const der = buildCertificate({serial, sigHash, issuer: ca.subject, subject: csr.subjectDer, notBefore, notAfter, spki: csr.spki, extensions}, caKey);
   return {
     certPem: pemEncode('CERTIFICATE', der),
     certDer: der,

@@ -252,7 +252,10 @@ export interface KeyPairMaterial {
 
 /** A {@link loadKeyPair} failure; `input` says which input was at fault ('pair': they do not match). */
 export class KeyPairError extends ReceptorError {
-  constructor(message: string, readonly input: 'cert' | 'key' | 'pair') {
+  constructor(
+    message: string,
+    readonly input: 'cert' | 'key' | 'pair',
+  ) {
     super('E_TLS_KEYPAIR', message);
     this.name = 'KeyPairError';
   }
@@ -306,7 +309,10 @@ export function loadKeyPair(certPem: string | Buffer, keyPem: string | Buffer): 
   if (!keyDer) {
     if (skipped.length === 0) throw new KeyPairError('tls: failed to find any PEM data in key input', 'key');
     if (skipped.length === 1 && skipped[0] === 'CERTIFICATE') throw new KeyPairError('tls: found a certificate rather than a key in the PEM for the private key', 'key');
-    throw new KeyPairError(`tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`, 'key');
+    throw new KeyPairError(
+      `tls: failed to find PEM block with type ending in "PRIVATE KEY" in key input after skipping PEM blocks of the following types: [${skipped.join(' ')}]`,
+      'key',
+    );
   }
   const leafDer = chainDer[0]!;
   let leaf: DecodedCertificate;

@@ -14,9 +14,7 @@ export const MAX_REQUEST_LINE = 16 << 20;
 /** Longest reply line remote work accepts from another node (a status line is ~400 bytes). */
 export const MAX_REPLY_LINE = 1 << 20;
 
-export type Request =
-  | {form: 'text'; command: string; params: string}
-  | {form: 'json'; command: string; args: Record<string, unknown>};
+export type Request = {form: 'text'; command: string; params: string} | {form: 'json'; command: string; args: Record<string, unknown>};
 
 /** The outcome of parsing one request line (errors are the ERROR lines to send). */
 export type ParsedLine = {request: Request} | {errors: string[]} | {empty: true};

@@ -183,4 +183,3 @@ export function commandTypeDef(cfg: CommandTypeConfig): WorkTypeDef {
     create: (wc, id) => new CommandUnit(wc, id, cfg),
   };
 }
-

@@ -324,7 +324,6 @@ export class RemoteUnit extends WorkUnit {
   private async cancelOrReleaseExchange(conn: RemoteControlConn, signal: AbortSignal, release: boolean): Promise<void> {
     try {
       const e = this.extra();
-      const node = e.RemoteNode;
       const req: Record<string, unknown> = {command: 'work', subcommand: release ? 'release' : 'cancel', unitid: e.RemoteUnitID};
       const response = await this.request(conn, req, signal);
       // Go keeps everything after `ERROR` (so two spaces) and the LF (quirk W7); we drop the LF.
@@ -451,11 +450,14 @@ export class RemoteUnit extends WorkUnit {
     const delay = expMs - Date.now();
     // setTimeout caps at 2^31-1 ms; longer TTLs re-arm.
     const arm = (ms: number) => {
-      this.expiryTimer = setTimeout(() => {
-        const left = expMs - Date.now();
-        if (left > 0) arm(left);
-        else fire();
-      }, Math.min(Math.max(ms, 0), 2_147_483_647));
+      this.expiryTimer = setTimeout(
+        () => {
+          const left = expMs - Date.now();
+          if (left > 0) arm(left);
+          else fire();
+        },
+        Math.min(Math.max(ms, 0), 2_147_483_647),
+      );
       this.expiryTimer.unref?.();
     };
     arm(delay);

@@ -86,7 +86,12 @@ export function signWork(cfg: WorkSigningConfig | undefined, audience: string, n
   } catch (err) {
     throw new Error(`could not load signing key file: ${(err as Error).message}`);
   }
-  const claims = writeGoJson(new Map<string, readonly string[] | bigint>([['aud', [audience]], ['exp', BigInt(exp)]]));
+  const claims = writeGoJson(
+    new Map<string, readonly string[] | bigint>([
+      ['aud', [audience]],
+      ['exp', BigInt(exp)],
+    ]),
+  );
   const input = `${b64url(Buffer.from(TOKEN_HEADER))}.${b64url(Buffer.from(claims, 'utf8'))}`;
   let sig: Buffer;
   try {
@@ -372,9 +377,7 @@ function signatureError(method: Method, signingInput: string, signature: string,
       ok = cryptoVerify(
         method.hash!,
         Buffer.from(signingInput, 'utf8'),
-        method.pss
-          ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO}
-          : {key, padding: constants.RSA_PKCS1_PADDING},
+        method.pss ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO} : {key, padding: constants.RSA_PKCS1_PADDING},
         sig,
       );
     } catch {
@@ -447,14 +450,7 @@ export function verifyWorkSignature(token: string, cfg: WorkVerificationConfig |
  * socket; an empty one counts as none); a verifying type checks the token except on unix
  * socket connections.
  */
-export function checkWorkSignature(opts: {
-  shouldVerify: boolean;
-  isUnix: boolean;
-  signature: string;
-  cfg: WorkVerificationConfig | undefined;
-  nodeId: string;
-  now?: Date;
-}): void {
+export function checkWorkSignature(opts: {shouldVerify: boolean; isUnix: boolean; signature: string; cfg: WorkVerificationConfig | undefined; nodeId: string; now?: Date}): void {
   if (!opts.shouldVerify) {
     if (opts.signature !== '') throw new Error('work type did not expect a signature');
     return;

@@ -22,16 +22,7 @@ export interface SpawnRunnerOptions {
 
 /** The runner's argv after the program (selfCommand[1..] come first). */
 export function commandRunnerArgs(opts: Omit<SpawnRunnerOptions, 'selfCommand'>): string[] {
-  return [
-    '--node',
-    'id=worker',
-    '--log-level',
-    opts.logLevel,
-    '--command-runner',
-    `command=${opts.command}`,
-    `params=${opts.params}`,
-    `unitdir=${opts.unitdir}`,
-  ];
+  return ['--node', 'id=worker', '--log-level', opts.logLevel, '--command-runner', `command=${opts.command}`, `params=${opts.params}`, `unitdir=${opts.unitdir}`];
 }
 
 /**

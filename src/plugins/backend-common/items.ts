@@ -212,12 +212,7 @@ export interface DialerSettings {
 }
 
 /** Starts the redial loop of a dialler; `stop()` aborts it and closes the live session. */
-export function startDialer<S extends RedialSession>(
-  settings: DialerSettings,
-  dial: (signal: AbortSignal) => Promise<S>,
-  sink: (s: S) => void,
-  logger: Logger,
-): BackendRunning {
+export function startDialer<S extends RedialSession>(settings: DialerSettings, dial: (signal: AbortSignal) => Promise<S>, sink: (s: S) => void, logger: Logger): BackendRunning {
   const ac = new AbortController();
   const repeats = new RepeatFilter(settings.clock);
   const loop = runRedialLoop({

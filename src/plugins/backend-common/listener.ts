@@ -47,7 +47,10 @@ export function listenerStop<S extends BackendSession>(o: ListenerShutdown<S>): 
     (stopped ??= (async () => {
       const accepting = o.stopAccepting();
       const list = [...o.sessions()];
-      for (const s of list) (o.end ? o.end(s) : s.close());
+      for (const s of list) {
+        if (o.end) o.end(s);
+        else s.close();
+      }
       await Promise.all(list.map((s) => s.closed));
       await o.release?.();
       await accepting;

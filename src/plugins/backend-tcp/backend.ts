@@ -36,7 +36,12 @@ export class TcpSession extends BaseSession {
   private readonly framer = new TcpFramer();
   private graceTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly socket: net.Socket, outbound: boolean, logger?: Logger, remote?: string) {
+  constructor(
+    private readonly socket: net.Socket,
+    outbound: boolean,
+    logger?: Logger,
+    remote?: string,
+  ) {
     super({remote: remote ?? remoteOf(socket), outbound, maxMessageSize: TCP_MAX_MESSAGE, logger});
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -47,10 +52,11 @@ export class TcpSession extends BaseSession {
       this.transportEnded();
       this.released();
     });
-    if (socket.destroyed) queueMicrotask(() => {
-      this.transportEnded();
-      this.released();
-    });
+    if (socket.destroyed)
+      queueMicrotask(() => {
+        this.transportEnded();
+        this.released();
+      });
   }
 
   private onData(chunk: Buffer): void {

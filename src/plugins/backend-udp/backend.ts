@@ -70,7 +70,11 @@ class UdpListenerSession extends BaseSession {
 /** A dialer-side session: owns one connected socket. */
 class UdpDialerSession extends BaseSession {
   readonly kind: string = 'udp';
-  constructor(private readonly socket: dgram.Socket, remote: string, logger?: Logger) {
+  constructor(
+    private readonly socket: dgram.Socket,
+    remote: string,
+    logger?: Logger,
+  ) {
     super({remote, outbound: true, maxMessageSize: UDP_MAX_MESSAGE, logger, maxQueued: MAX_QUEUED});
     socket.on('message', (msg) => this.receive(msg));
     // An ICMP error surfaces as a socket error and ends the session, as in Go.
@@ -134,9 +138,15 @@ export class UdpListenerBackend implements MeshBackend {
       const key = joinHostPort(rinfo.address, rinfo.port);
       let s = sessions.get(key);
       if (!s) {
-        const created = new UdpListenerSession(socket, rinfo.address, rinfo.port, (x) => {
-          if (sessions.get(key) === x) sessions.delete(key);
-        }, logger);
+        const created = new UdpListenerSession(
+          socket,
+          rinfo.address,
+          rinfo.port,
+          (x) => {
+            if (sessions.get(key) === x) sessions.delete(key);
+          },
+          logger,
+        );
         sessions.set(key, created);
         s = created;
         logger.debug({remote: key}, 'new UDP backend session');

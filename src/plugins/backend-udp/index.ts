@@ -1,16 +1,6 @@
 /** `udp-listener` and `udp-peer` items (config.md §5.6) on the UDP backend. No TLS. */
 import type {ActionTypeDef} from '../../core/config/types.js';
-import {
-  addressField,
-  bindAddrField,
-  listenerItem,
-  peerItem,
-  portField,
-  redialField,
-  validateCosts,
-  validatePort,
-  type CommonBackendValues,
-} from '../backend-common/items.js';
+import {addressField, bindAddrField, listenerItem, peerItem, portField, redialField, validateCosts, validatePort, type CommonBackendValues} from '../backend-common/items.js';
 import {splitHostPort} from '../../core/netceptor/session-base.js';
 
 export interface UdpListenerValues extends CommonBackendValues {

@@ -23,15 +23,7 @@ import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOp
 import {listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
-import {
-  parseWsUrl,
-  dialerOrigin,
-  headerHasToken,
-  matchServeMuxPath,
-  parseExtraHeader,
-  sameOrigin,
-  validWebSocketKey,
-} from './http-rules.js';
+import {parseWsUrl, dialerOrigin, headerHasToken, matchServeMuxPath, parseExtraHeader, sameOrigin, validWebSocketKey} from './http-rules.js';
 
 /**
  * Largest WebSocket message accepted (Go has no limit). Netceptor messages are far
@@ -56,7 +48,12 @@ export class WsSession extends BaseSession {
   readonly kind: string = 'ws';
   private graceTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ws: WebSocket, remote: string, outbound: boolean, logger?: Logger) {
+  constructor(
+    private readonly ws: WebSocket,
+    remote: string,
+    outbound: boolean,
+    logger?: Logger,
+  ) {
     super({remote, outbound, maxMessageSize: Infinity, logger});
     ws.on('message', (data) => this.receive(toBuffer(data)));
     ws.on('error', (err) => {
@@ -68,10 +65,11 @@ export class WsSession extends BaseSession {
       this.transportEnded();
       this.released();
     });
-    if (ws.readyState === WebSocket.CLOSED) queueMicrotask(() => {
-      this.transportEnded();
-      this.released();
-    });
+    if (ws.readyState === WebSocket.CLOSED)
+      queueMicrotask(() => {
+        this.transportEnded();
+        this.released();
+      });
   }
 
   protected transmit(msg: Uint8Array): void {
@@ -138,9 +136,7 @@ export class WsListenerBackend implements MeshBackend {
 
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
     const serverOpts: http.ServerOptions = {headersTimeout: WS_HEADER_TIMEOUT_MS, connectionsCheckingInterval: 1_000};
-    const server: http.Server = this.options.tls
-      ? https.createServer({...this.options.tls, ...serverOpts})
-      : http.createServer(serverOpts);
+    const server: http.Server = this.options.tls ? https.createServer({...this.options.tls, ...serverOpts}) : http.createServer(serverOpts);
     const wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,

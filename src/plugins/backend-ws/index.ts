@@ -48,12 +48,7 @@ function validatePeer(v: WsPeerValues): void {
 export const wsListenerType: ActionTypeDef<WsListenerValues> = listenerItem<WsListenerValues>({
   key: 'ws-listener',
   description: 'Run an http server that accepts websocket connections',
-  fields: [
-    bindAddrField,
-    portField('TCP'),
-    {name: 'path', type: 'string', default: '/', description: 'URI path to the websocket server'},
-    tlsServerField,
-  ],
+  fields: [bindAddrField, portField('TCP'), {name: 'path', type: 'string', default: '/', description: 'URI path to the websocket server'}, tlsServerField],
   validate: validateListener,
   async backend(v, rt) {
     const tls = lookupTls(rt, 'tls-server', v.tls);

@@ -99,7 +99,9 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
     create(v) {
       return {
         async run() {
-          await (await tools()).certInit({
+          await (
+            await tools()
+          ).certInit({
             commonName: str(v.commonname),
             bits: num(v.bits),
             notBefore: str(v.notbefore),
@@ -126,7 +128,9 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
           checkMakeReqKeyOptions(makeReqKeyOptions(v));
         },
         async run() {
-          await (await tools()).certMakeReq({
+          await (
+            await tools()
+          ).certMakeReq({
             ...makeReqKeyOptions(v),
             commonName: str(v.commonname),
             dnsNames: list(v.dnsname),
@@ -147,7 +151,9 @@ export function makeCertificateTypes(io: Partial<CertificateIo> = {}): ActionTyp
     create(v) {
       return {
         async run(rt) {
-          await (await tools()).certSignReq(
+          await (
+            await tools()
+          ).certSignReq(
             {
               req: str(v.req),
               caCert: str(v.cacert),

@@ -7,7 +7,15 @@ export const logLevelType: ActionTypeDef<{level: string}> = {
   key: 'log-level',
   description: 'Specifies the verbosity level for command output',
   singleton: true,
-  fields: [{name: 'level', type: 'string', bare: true, default: 'error', description: 'Log level: Error, Warning, Info or Debug; the default applies to a log-level item without a level (a node without the item logs at Info)'}],
+  fields: [
+    {
+      name: 'level',
+      type: 'string',
+      bare: true,
+      default: 'error',
+      description: 'Log level: Error, Warning, Info or Debug; the default applies to a log-level item without a level (a node without the item logs at Info)',
+    },
+  ],
   validate(v) {
     if (!pinoLevel(v.level)) throw new Error(`${v.level} is not a valid log level name`);
   },

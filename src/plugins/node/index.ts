@@ -36,9 +36,7 @@ export function parseMaxIdle(text: string): number {
     throw new Error("failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'");
   }
   if (ms < DEFAULT_MAX_IDLE_MS) {
-    throw new Error(
-      `user defined maxIdleConnectionTimeout [${Math.round(ms * 1e6)}] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`,
-    );
+    throw new Error(`user defined maxIdleConnectionTimeout [${Math.round(ms * 1e6)}] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`);
   }
   return ms;
 }

@@ -36,8 +36,7 @@ export const workCommandType: ActionTypeDef<WorkCommandValues> = {
   },
 };
 
-export const DEPRECATION_WORK_PYTHON =
-  "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
+export const DEPRECATION_WORK_PYTHON = "[DEPRECATION WARNING] 'work-python' option is not currently being used. This feature will be removed from receptor in a future release";
 
 export const workPythonType: ActionTypeDef = {
   key: 'work-python',

@@ -143,8 +143,16 @@ describe('config: defaults, zero values, implicit node (config.md §3.3)', () =>
 describe('config: item validation at load time', () => {
   it('node ID localhost is reserved (any case)', () => yamlFails('- node:\n    id: LocalHost\n', 'node ID "localhost" is reserved', ''));
   it('maxidleconnectiontimeout must parse and be at least 21s', () => {
-    yamlFails('- node:\n    id: a\n    maxidleconnectiontimeout: 5s\n', 'user defined maxIdleConnectionTimeout [5000000000] is less than the default default timeout [21000000000]', '');
-    yamlFails('- node:\n    id: a\n    maxidleconnectiontimeout: soon\n', "failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'", '');
+    yamlFails(
+      '- node:\n    id: a\n    maxidleconnectiontimeout: 5s\n',
+      'user defined maxIdleConnectionTimeout [5000000000] is less than the default default timeout [21000000000]',
+      '',
+    );
+    yamlFails(
+      '- node:\n    id: a\n    maxidleconnectiontimeout: soon\n',
+      "failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'",
+      '',
+    );
     expect(loadYaml('- node:\n    id: a\n    maxidleconnectiontimeout: 1m\n').items[0].values.maxidleconnectiontimeout).to.equal('1m');
   });
   it('log-level must be a known level (case-insensitive)', () => {

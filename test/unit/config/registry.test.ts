@@ -27,12 +27,32 @@ describe('config: action registry', () => {
     ['an upper-case key', {key: 'Thing'}, 'key must be lower-case'],
     ['no create()', {create: undefined as never}, 'create must be a function'],
     ['a bad field type', {fields: [{name: 'a', type: 'uint' as never, description: ''}]}, 'field a has unknown type "uint"'],
-    ['a duplicate field', {fields: [{name: 'a', type: 'int', description: ''}, {name: 'a', type: 'int', description: ''}]}, 'field a is declared twice'],
-    ['two bare fields', {fields: [{name: 'a', type: 'int', bare: true, description: ''}, {name: 'b', type: 'int', bare: true, description: ''}]}, 'at most one field may take the bare value'],
+    [
+      'a duplicate field',
+      {
+        fields: [
+          {name: 'a', type: 'int', description: ''},
+          {name: 'a', type: 'int', description: ''},
+        ],
+      },
+      'field a is declared twice',
+    ],
+    [
+      'two bare fields',
+      {
+        fields: [
+          {name: 'a', type: 'int', bare: true, description: ''},
+          {name: 'b', type: 'int', bare: true, description: ''},
+        ],
+      },
+      'at most one field may take the bare value',
+    ],
   ];
   for (const [what, over, msg] of invalid) {
     it(`refuses ${what}, naming the plugin`, () => {
-      expect(() => new ActionRegistry().add(def(over), 'plug-z')).to.throw(`plugin plug-z registered an invalid action type`).and.to.match(new RegExp(msg.replace(/[()[\]"]/g, '.')));
+      expect(() => new ActionRegistry().add(def(over), 'plug-z'))
+        .to.throw(`plugin plug-z registered an invalid action type`)
+        .and.to.match(new RegExp(msg.replace(/[()[\]"]/g, '.')));
     });
   }
 });

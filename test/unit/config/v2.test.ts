@@ -40,7 +40,9 @@ log-level:
   });
 
   it('field errors name the v2 path', () => {
-    expect(() => loadYaml('version: 2\ntcp-listeners:\n  - port: x\n')).to.throw(/strconv.ParseInt: parsing "x": invalid syntax \(v2\.yml, tcp-listeners\[0\], key tcp-listener, field port, value "x"\)/);
+    expect(() => loadYaml('version: 2\ntcp-listeners:\n  - port: x\n')).to.throw(
+      /strconv.ParseInt: parsing "x": invalid syntax \(v2\.yml, tcp-listeners\[0\], key tcp-listener, field port, value "x"\)/,
+    );
   });
 
   it('unknown keys are refused', () => {

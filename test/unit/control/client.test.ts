@@ -10,13 +10,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import * as tls from 'node:tls';
 import {normalizeInsecureFlag, openControlClient} from '../../../src/core/cli/control-command.js';
-import {
-  ControlClient,
-  ControlConnectError,
-  ControlRemoteError,
-  parseReply,
-  resolveControlTls,
-} from '../../../src/core/control/client.js';
+import {ControlClient, ControlConnectError, ControlRemoteError, parseReply, resolveControlTls} from '../../../src/core/control/client.js';
 import {ReceptorError} from '../../../src/core/errors.js';
 import {createCa, createCsr, signCsr} from '../../../src/core/pki/x509.js';
 
@@ -66,8 +60,7 @@ class ScriptedServer {
   static async start(kind: 'unix' | 'tcp' | 'tls', scripts: Step[][], tlsOpts?: tls.TlsOptions): Promise<ScriptedServer> {
     let holder: ScriptedServer | undefined;
     const onConn = (sock: net.Socket) => holder!.run(sock);
-    const server =
-      kind === 'tls' ? tls.createServer({...tlsOpts, allowHalfOpen: true}, onConn) : net.createServer({allowHalfOpen: true}, onConn);
+    const server = kind === 'tls' ? tls.createServer({...tlsOpts, allowHalfOpen: true}, onConn) : net.createServer({allowHalfOpen: true}, onConn);
     let address: string;
     if (kind === 'unix') {
       const path = join(mkdtempSync(join(tmpdir(), 'ctl-client-')), 'ctl.sock');
@@ -589,7 +582,9 @@ describe('control client', function () {
         c.close();
         const err = await ControlClient.connect(srv.address, {tls: {rootcas: p('ca.crt')}}).catch((x: unknown) => x);
         expect(err).to.be.instanceOf(ControlConnectError);
-        expect((err as Error).message).to.match(/^Failed to connect to Receptor socket: The connection to the node was lost: TLS error: tlsv13 alert certificate required$|ECONNRESET/);
+        expect((err as Error).message).to.match(
+          /^Failed to connect to Receptor socket: The connection to the node was lost: TLS error: tlsv13 alert certificate required$|ECONNRESET/,
+        );
       } finally {
         await srv.close();
       }
@@ -643,7 +638,7 @@ describe('control client', function () {
       }
     });
 
-    it('option errors are receptorctl\'s', () => {
+    it("option errors are receptorctl's", () => {
       const usage = (f: () => unknown) => {
         try {
           f();
@@ -653,8 +648,12 @@ describe('control client', function () {
         }
         throw new Error('no error');
       };
-      expect(usage(() => resolveControlTls({config: p('receptor.yml')}))).to.equal(`--config ${p('receptor.yml')} needs --tls-client NAME (the tls-client item of that file to connect with)`);
-      expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'ctl', rootcas: 'x'}))).to.equal(`--config ${p('receptor.yml')} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`);
+      expect(usage(() => resolveControlTls({config: p('receptor.yml')}))).to.equal(
+        `--config ${p('receptor.yml')} needs --tls-client NAME (the tls-client item of that file to connect with)`,
+      );
+      expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'ctl', rootcas: 'x'}))).to.equal(
+        `--config ${p('receptor.yml')} cannot be combined with --rootcas, --cert or --key (the TLS settings come from its tls-client item)`,
+      );
       expect(usage(() => resolveControlTls({config: p('receptor.yml'), tlsClient: 'nope'}))).to.equal(`no tls-client named nope in ${p('receptor.yml')}`);
       expect(usage(() => resolveControlTls({cert: 'c'}))).to.equal('--cert and --key must be given together');
       expect(usage(() => resolveControlTls({config: p('missing.yml'), tlsClient: 'x'}))).to.match(/no such file or directory/);

@@ -87,9 +87,40 @@ describe('go/json: reader', () => {
 
   describe('refuses what Go refuses, with a GoJsonError', () => {
     const bad = [
-      '', ' ', '01', '-', '-a', '1.', '.5', '+1', '1e', '1e+', '0x10', 'NaN', 'Infinity', 'tru', 'nul', 'True',
-      '"abc', '"a\u0001b"', '"\\x"', '"\\u12g4"', '"\\u12"', "'a'", '[1,]', '[1 2]', '{"a":1,}', '{"a" 1}', '{a:1}',
-      '{"a":1', '[', '1 2', '{}{}', '\u000b1', '\u00a01', '\ufeff{}',
+      '',
+      ' ',
+      '01',
+      '-',
+      '-a',
+      '1.',
+      '.5',
+      '+1',
+      '1e',
+      '1e+',
+      '0x10',
+      'NaN',
+      'Infinity',
+      'tru',
+      'nul',
+      'True',
+      '"abc',
+      '"a\u0001b"',
+      '"\\x"',
+      '"\\u12g4"',
+      '"\\u12"',
+      "'a'",
+      '[1,]',
+      '[1 2]',
+      '{"a":1,}',
+      '{"a" 1}',
+      '{a:1}',
+      '{"a":1',
+      '[',
+      '1 2',
+      '{}{}',
+      '\u000b1',
+      '\u00a01',
+      '\ufeff{}',
     ];
     for (const input of bad) {
       it(`refuses ${JSON.stringify(input)}`, () => {
@@ -98,7 +129,7 @@ describe('go/json: reader', () => {
     }
   });
 
-  it("words syntax errors like Go (control capture: `{not json` → looking for beginning of object key string)", () => {
+  it('words syntax errors like Go (control capture: `{not json` → looking for beginning of object key string)', () => {
     expect(syntaxError('{not json').message).to.equal("invalid character 'n' looking for beginning of object key string");
     expect(syntaxError('{"a":1}x').message).to.equal("invalid character 'x' after top-level value");
     expect(syntaxError('[1 2]').message).to.equal("invalid character '2' after array element");
@@ -241,7 +272,10 @@ describe('go/json: struct helpers', () => {
     expect(goUint({kind: 'null'}, 'T.F')).to.equal(undefined);
     expect(goUint(num('255'), 'T.F', 8)).to.equal(255n);
     for (const t of ['18446744073709551616', '3.0e16', '1.0', '1e2', '-1', '-0', '99999999999999999999999']) {
-      expect(() => goUint(num(t), 'routingUpdate.UpdateEpoch')).to.throw(GoJsonError, `json: cannot unmarshal number ${t} into Go struct field routingUpdate.UpdateEpoch of type uint64`);
+      expect(() => goUint(num(t), 'routingUpdate.UpdateEpoch')).to.throw(
+        GoJsonError,
+        `json: cannot unmarshal number ${t} into Go struct field routingUpdate.UpdateEpoch of type uint64`,
+      );
     }
     expect(() => goUint(num('256'), 'T.ConnType', 8)).to.throw(GoJsonError, 'of type uint8');
     expect(() => goUint({kind: 'string', value: '1', escaped: false}, 'T.F')).to.throw(GoJsonError, 'cannot unmarshal string');
@@ -309,7 +343,9 @@ describe('go/json: writer', () => {
 
   it('refuses NaN and infinities like Go', () => {
     for (const n of [NaN, Infinity, -Infinity]) {
-      expect(() => formatGoFloat64(n)).to.throw(GoJsonError, 'json: unsupported value').with.property('code', 'unsupported');
+      expect(() => formatGoFloat64(n))
+        .to.throw(GoJsonError, 'json: unsupported value')
+        .with.property('code', 'unsupported');
     }
   });
 
@@ -323,10 +359,26 @@ describe('go/json: writer', () => {
   });
 
   it('sorts map keys bytewise (Go), not by UTF-16 or JS object order', () => {
-    expect([...sortedMap([['abc', 1], ['Zed', 1]]).keys()]).to.deep.equal(['Zed', 'abc']);
-    expect([...sortedMap([['9', 1], ['10', 1], ['1', 1]]).keys()]).to.deep.equal(['1', '10', '9']);
+    expect([
+      ...sortedMap([
+        ['abc', 1],
+        ['Zed', 1],
+      ]).keys(),
+    ]).to.deep.equal(['Zed', 'abc']);
+    expect([
+      ...sortedMap([
+        ['9', 1],
+        ['10', 1],
+        ['1', 1],
+      ]).keys(),
+    ]).to.deep.equal(['1', '10', '9']);
     // U+FFFF (ef bf bf) sorts before U+1F600 (f0 9f 98 80), though its UTF-16 unit is larger.
-    expect([...sortedMap([['😀', 1], ['\uffff', 1]]).keys()]).to.deep.equal(['\uffff', '😀']);
+    expect([
+      ...sortedMap([
+        ['😀', 1],
+        ['\uffff', 1],
+      ]).keys(),
+    ]).to.deep.equal(['\uffff', '😀']);
   });
 
   it('compareBytewise agrees with comparing UTF-8 bytes', () => {
@@ -344,7 +396,13 @@ describe('go/json: writer', () => {
       ['Service', 'x'],
       ['Time', '2024-10-24T16:36:52Z'],
       ['ConnType', 2],
-      ['Tags', sortedMap([['b', '<&>'], ['a', '1']])],
+      [
+        'Tags',
+        sortedMap([
+          ['b', '<&>'],
+          ['a', '1'],
+        ]),
+      ],
       ['WorkCommands', null],
       ['Cancel', false],
     ]);
@@ -356,7 +414,15 @@ describe('go/json: writer', () => {
 
 describe('go/json: Go maps and structs from plain values', () => {
   it('toGoJsonOut keeps struct order, sorts Go maps (asGoMap, Map, or a top-level map)', () => {
-    const v = {b: 1, a: asGoMap({z: 1, y: [true, null]}), m: new Map<string, unknown>([['q', 'x'], ['p', undefined]]), u: undefined};
+    const v = {
+      b: 1,
+      a: asGoMap({z: 1, y: [true, null]}),
+      m: new Map<string, unknown>([
+        ['q', 'x'],
+        ['p', undefined],
+      ]),
+      u: undefined,
+    };
     expect(writeGoJson(toGoJsonOut(v))).to.equal('{"b":1,"a":{"y":[true,null],"z":1},"m":{"q":"x"}}');
     expect(writeGoJson(toGoJsonOut({b: 1, a: {d: 1, c: 2}}, true))).to.equal('{"a":{"d":1,"c":2},"b":1}');
     expect(toGoJsonOut(undefined)).to.equal(null);
@@ -369,7 +435,10 @@ describe('go/json: Go maps and structs from plain values', () => {
     const prev = new Map([['a', 1]]);
     const got = goStringMap(parseGoJson('{"b":2,"a":3}'), prev, 'T.M', 'map[string]float64', num);
     expect(got).to.equal(prev);
-    expect([...got!]).to.deep.equal([['a', 3], ['b', 2]]);
+    expect([...got!]).to.deep.equal([
+      ['a', 3],
+      ['b', 2],
+    ]);
     expect(() => goStringMap(parseGoJson('[1]'), null, 'T.M', 'map[string]float64', num)).to.throw(
       GoJsonError,
       'json: cannot unmarshal array into Go struct field T.M of type map[string]float64',

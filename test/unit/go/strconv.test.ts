@@ -14,8 +14,18 @@ describe('go/strconv, go/cmdline, go/fmt: value conversions', () => {
 
   describe('strconvParseInt (strconv.ParseInt base 0)', () => {
     const ok: Array<[string, number]> = [
-      ['42', 42], ['-7', -7], ['+9', 9], ['0600', 384], ['0x10', 16], ['0X1F', 31], ['0o660', 432], ['0O17', 15],
-      ['0b101', 5], ['0', 0], ['0x_1f', 31], ['0_600', 384],
+      ['42', 42],
+      ['-7', -7],
+      ['+9', 9],
+      ['0600', 384],
+      ['0x10', 16],
+      ['0X1F', 31],
+      ['0o660', 432],
+      ['0O17', 15],
+      ['0b101', 5],
+      ['0', 0],
+      ['0x_1f', 31],
+      ['0_600', 384],
     ];
     for (const [s, n] of ok) it(`parses ${s} as ${n}`, () => expect(strconvParseInt(s)).to.equal(n));
     for (const s of ['abc', '', '1_000', '12a', '0x', '08', '--1', '1.5']) {

@@ -29,7 +29,17 @@ describe('go/time: timeQuote (the time package quote)', () => {
 
 describe('go/time: durations', () => {
   describe('parseDuration (time.ParseDuration, in ms)', () => {
-    const cases: Array<[string, number]> = [['21s', 21000], ['1.5h', 5_400_000], ['30m10s', 1_810_000], ['250ms', 250], ['1h30m', 5_400_000], ['0', 0], ['-2s', -2000], ['1500us', 1.5], ['3µs', 0.003]];
+    const cases: Array<[string, number]> = [
+      ['21s', 21000],
+      ['1.5h', 5_400_000],
+      ['30m10s', 1_810_000],
+      ['250ms', 250],
+      ['1h30m', 5_400_000],
+      ['0', 0],
+      ['-2s', -2000],
+      ['1500us', 1.5],
+      ['3µs', 0.003],
+    ];
     for (const [s, ms] of cases) it(`${s} = ${ms} ms`, () => expect(parseDuration(s)).to.equal(ms));
     it("rejects bad durations with Go's texts", () => {
       expect(() => parseDuration('xx')).to.throw(ValueError, 'time: invalid duration "xx"');
@@ -117,7 +127,8 @@ describe('go/time: GoTime (Time.UnmarshalJSON, Format(RFC3339Nano))', () => {
     expect(compareTime(a, b)).to.equal(-1);
     expect(compareTime(b, a)).to.equal(1);
     expect(compareTime(a, c)).to.equal(0);
-  });});
+  });
+});
 
 describe('go/time: millisecond instants and the zero time', () => {
   it('unixNanoFromMilli keeps a sub-millisecond fraction; unixMilli rounds down', () => {

@@ -1,13 +1,6 @@
 /** The text log format: line shape, fields, escaping, colours, and how the format is chosen. */
 import {expect} from 'chai';
-import {
-  chooseLogFormat,
-  createLogger,
-  formatTextLine,
-  formatTimestamp,
-  TextDestination,
-  useColour,
-} from '../../../src/core/log.js';
+import {chooseLogFormat, createLogger, formatTextLine, formatTimestamp, TextDestination, useColour} from '../../../src/core/log.js';
 
 const T = new Date(2026, 11, 7, 10, 0, 0, 123).getTime(); // local time, as the format shows it
 
@@ -24,7 +17,18 @@ describe('text log lines', () => {
   });
 
   it('quotes values with spaces, quotes, = or control characters; objects as JSON; err by its message', () => {
-    const line = formatTextLine({level: 40, time: T, msg: 'm', reason: 'bar already has a connection', empty: '', eq: 'a=b', n: null, ok: true, obj: {a: [1]}, err: {type: 'Error', message: 'boom now', stack: 'Error: boom now\n    at x'}});
+    const line = formatTextLine({
+      level: 40,
+      time: T,
+      msg: 'm',
+      reason: 'bar already has a connection',
+      empty: '',
+      eq: 'a=b',
+      n: null,
+      ok: true,
+      obj: {a: [1]},
+      err: {type: 'Error', message: 'boom now', stack: 'Error: boom now\n    at x'},
+    });
     expect(line).to.equal('2026-12-07 10:00:00.123 WARN  m reason="bar already has a connection" empty="" eq="a=b" n=null ok=true obj={"a":[1]} err="boom now"');
   });
 
@@ -66,8 +70,8 @@ describe('text log lines', () => {
     logger.debug('not shown');
     logger.warn('second');
     expect(out).to.have.length(2);
-    expect(out[0]).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO  Connection established node=foo peer=bar\n$/);
-    expect(out[1]).to.match(/ WARN  second node=foo\n$/);
+    expect(out[0]).to.match(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO {2}Connection established node=foo peer=bar\n$/);
+    expect(out[1]).to.match(/ WARN {2}second node=foo\n$/);
   });
 
   it('JSON format writes pino JSON lines (level label, ISO time)', () => {

@@ -60,9 +60,7 @@ const UINT64_MAX = (1n << 64n) - 1n;
 const uint64 = fc.oneof(fc.bigInt(0n, UINT64_MAX), fc.bigInt(1n << 53n, UINT64_MAX), fc.constantFrom(0n, 1n, UINT64_MAX));
 const text = fc.string({unit: 'binary', maxLength: 16});
 const nodeName = fc.oneof(text, fc.constantFrom('foo', 'bar', 'baz', '<&>', 'ÄÖÜ-node', '😀'));
-const serviceName = fc
-  .string({unit: 'binary', maxLength: 8})
-  .filter((s) => Buffer.byteLength(s, 'utf8') <= 8 && !s.endsWith('\u0000'));
+const serviceName = fc.string({unit: 'binary', maxLength: 8}).filter((s) => Buffer.byteLength(s, 'utf8') <= 8 && !s.endsWith('\u0000'));
 const cost = fc.double({noNaN: true, noDefaultInfinity: true});
 
 const dataMessage: fc.Arbitrary<DataMessage> = fc.record({
@@ -158,16 +156,39 @@ describe('codec properties', () => {
 
     it('for each type byte followed by random bytes or random JSON', () => {
       fc.assert(
-        fc.property(fc.integer({min: 0, max: 5}), fc.oneof(fc.uint8Array({maxLength: 200}), fc.json().map((t) => Buffer.from(t))), (type, body) => {
-          const m = decodeSafely(Buffer.concat([Buffer.from([type]), body]));
-          if (m !== undefined) reencode(m);
-        }),
+        fc.property(
+          fc.integer({min: 0, max: 5}),
+          fc.oneof(
+            fc.uint8Array({maxLength: 200}),
+            fc.json().map((t) => Buffer.from(t)),
+          ),
+          (type, body) => {
+            const m = decodeSafely(Buffer.concat([Buffer.from([type]), body]));
+            if (m !== undefined) reencode(m);
+          },
+        ),
         {numRuns: 3000},
       );
     });
 
     it('for JSON bodies shaped like our messages, with members of random JSON types', () => {
-      const names = ['NodeID', 'UpdateID', 'UpdateEpoch', 'UpdateSequence', 'Connections', 'ForwardingNode', 'SuspectedDuplicate', 'Service', 'Time', 'ConnType', 'Tags', 'WorkCommands', 'Cancel', 'WorkType', 'Secure'];
+      const names = [
+        'NodeID',
+        'UpdateID',
+        'UpdateEpoch',
+        'UpdateSequence',
+        'Connections',
+        'ForwardingNode',
+        'SuspectedDuplicate',
+        'Service',
+        'Time',
+        'ConnType',
+        'Tags',
+        'WorkCommands',
+        'Cancel',
+        'WorkType',
+        'Secure',
+      ];
       fc.assert(
         fc.property(
           fc.constantFrom(1, 2),

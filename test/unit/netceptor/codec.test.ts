@@ -217,13 +217,19 @@ describe('data messages (§5)', () => {
   it('refuses HopsToLive outside 0–255 and hashes outside uint64', () => {
     const base = {hopsToLive: 1, fromHash: 0n, toHash: 0n, fromService: 'a', toService: 'b', payload: Buffer.alloc(0)};
     for (const hopsToLive of [-1, 256, 1.5, NaN]) {
-      expect(() => encodeData({...base, hopsToLive})).to.throw(EncodeError).with.property('code', 'invalid-field');
+      expect(() => encodeData({...base, hopsToLive}))
+        .to.throw(EncodeError)
+        .with.property('code', 'invalid-field');
     }
     for (const h of [-1n, 1n << 64n]) {
       expect(() => encodeData({...base, fromHash: h})).to.throw(EncodeError);
       expect(() => encodeData({...base, toHash: h})).to.throw(EncodeError);
     }
-    expect(encodeData({...base, hopsToLive: 255, fromHash: (1n << 64n) - 1n}).subarray(1, 12).toString('hex')).to.equal('ff0000ffffffffffffffff');
+    expect(
+      encodeData({...base, hopsToLive: 255, fromHash: (1n << 64n) - 1n})
+        .subarray(1, 12)
+        .toString('hex'),
+    ).to.equal('ff0000ffffffffffffffff');
   });
 
   it('strips only trailing NULs from service fields', () => {
@@ -320,10 +326,18 @@ describe('unreachable payload (§9.2)', () => {
   });
 
   it('refuses bad payloads with DecodeError', () => {
-    expect(() => decodeUnreachable(Buffer.from(''))).to.throw(DecodeError).with.property('code', 'json-syntax');
-    expect(() => decodeUnreachable(Buffer.from('{"Problem":'))).to.throw(DecodeError).with.property('code', 'json-syntax');
-    expect(() => decodeUnreachable(Buffer.from('{"Problem":5}'))).to.throw(DecodeError).with.property('code', 'json-type');
-    expect(() => decodeUnreachable(Buffer.from('[]'))).to.throw(DecodeError).with.property('code', 'json-type');
+    expect(() => decodeUnreachable(Buffer.from('')))
+      .to.throw(DecodeError)
+      .with.property('code', 'json-syntax');
+    expect(() => decodeUnreachable(Buffer.from('{"Problem":')))
+      .to.throw(DecodeError)
+      .with.property('code', 'json-syntax');
+    expect(() => decodeUnreachable(Buffer.from('{"Problem":5}')))
+      .to.throw(DecodeError)
+      .with.property('code', 'json-type');
+    expect(() => decodeUnreachable(Buffer.from('[]')))
+      .to.throw(DecodeError)
+      .with.property('code', 'json-type');
   });
 
   it('escapes like Go when encoding', () => {
@@ -360,7 +374,15 @@ describe('routing updates (§6.1)', () => {
   });
 
   it('V6c: connections with keys sorted whatever the insertion order; 1.0 → 1, 2.5 → 2.5', () => {
-    const u: RoutingUpdate = {...base, updateId: 'k2Pq8WnR', updateSequence: 2n, connections: new Map([['baz', 2.5], ['bar', 1.0]])};
+    const u: RoutingUpdate = {
+      ...base,
+      updateId: 'k2Pq8WnR',
+      updateSequence: 2n,
+      connections: new Map([
+        ['baz', 2.5],
+        ['bar', 1.0],
+      ]),
+    };
     expect(encodeTcpFrame(encodeRoutingUpdate(u))).to.deep.equal(
       dump(`
 0000: aa 00 01 7b 22 4e 6f 64 65 49 44 22 3a 22 66 6f
@@ -378,7 +400,16 @@ describe('routing updates (§6.1)', () => {
   });
 
   it('V6d: re-flood changes only ForwardingNode', () => {
-    const u: RoutingUpdate = {...base, updateId: 'k2Pq8WnR', updateSequence: 2n, connections: new Map([['bar', 1], ['baz', 2.5]]), forwardingNode: 'bar'};
+    const u: RoutingUpdate = {
+      ...base,
+      updateId: 'k2Pq8WnR',
+      updateSequence: 2n,
+      connections: new Map([
+        ['bar', 1],
+        ['baz', 2.5],
+      ]),
+      forwardingNode: 'bar',
+    };
     expect(encodeRoutingUpdate(u).subarray(1).toString()).to.equal(
       '{"NodeID":"foo","UpdateID":"k2Pq8WnR","UpdateEpoch":29021228238034567,"UpdateSequence":2,"Connections":{"bar":1,"baz":2.5},"ForwardingNode":"bar","SuspectedDuplicate":0}',
     );
@@ -386,7 +417,8 @@ describe('routing updates (§6.1)', () => {
 
   it('V6e: duplicate notification carries a second epoch', () => {
     const u: RoutingUpdate = {...base, updateId: 'Zz9Yy8Xx', updateSequence: 7n, connections: new Map([['bar', 1]]), suspectedDuplicate: 29021228321920647n};
-    const text = '{"NodeID":"foo","UpdateID":"Zz9Yy8Xx","UpdateEpoch":29021228238034567,"UpdateSequence":7,"Connections":{"bar":1},"ForwardingNode":"foo","SuspectedDuplicate":29021228321920647}';
+    const text =
+      '{"NodeID":"foo","UpdateID":"Zz9Yy8Xx","UpdateEpoch":29021228238034567,"UpdateSequence":7,"Connections":{"bar":1},"ForwardingNode":"foo","SuspectedDuplicate":29021228321920647}';
     expect(encodeRoutingUpdate(u).subarray(1).toString()).to.equal(text);
     expect(route(text)).to.deep.equal(u);
   });
@@ -409,13 +441,25 @@ describe('routing updates (§6.1)', () => {
   });
 
   it('keeps uint64 values above 2^53 exact (V6a: JSON.parse would give …570)', () => {
-    const u = route(encodeRoutingUpdate({...base, updateSequence: 18446744073709551615n}).subarray(1).toString());
+    const u = route(
+      encodeRoutingUpdate({...base, updateSequence: 18446744073709551615n})
+        .subarray(1)
+        .toString(),
+    );
     expect(u.updateEpoch).to.equal(29021228238034567n);
     expect(u.updateSequence).to.equal(18446744073709551615n);
   });
 
   it('sorts Connections keys bytewise (not JS object order)', () => {
-    const u: RoutingUpdate = {...base, connections: new Map([['9', 1], ['abc', 1], ['10', 1], ['Zed', 1]])};
+    const u: RoutingUpdate = {
+      ...base,
+      connections: new Map([
+        ['9', 1],
+        ['abc', 1],
+        ['10', 1],
+        ['Zed', 1],
+      ]),
+    };
     expect(encodeRoutingUpdate(u).toString()).to.contain('"Connections":{"10":1,"9":1,"Zed":1,"abc":1}');
   });
 
@@ -424,7 +468,16 @@ describe('routing updates (§6.1)', () => {
       ' {\n "suspectedduplicate": 0, "connections": {"bar" : 1.0, "baz": 2.50}, "Hops":[1,{"a":null}],\t"NODEID":"foo",' +
         ' "updateid":"k2Pq8WnR", "UpdateEpoch":29021228238034567, "updatesequence":2, "forwardingNode":"bar"}\r\n',
     );
-    expect(u).to.deep.equal({...base, updateId: 'k2Pq8WnR', updateSequence: 2n, connections: new Map([['bar', 1], ['baz', 2.5]]), forwardingNode: 'bar'});
+    expect(u).to.deep.equal({
+      ...base,
+      updateId: 'k2Pq8WnR',
+      updateSequence: 2n,
+      connections: new Map([
+        ['bar', 1],
+        ['baz', 2.5],
+      ]),
+      forwardingNode: 'bar',
+    });
     // Re-encoded canonically, as Go re-floods (V6d, live experiment).
     expect(encodeRoutingUpdate(u).subarray(1).toString()).to.equal(
       '{"NodeID":"foo","UpdateID":"k2Pq8WnR","UpdateEpoch":29021228238034567,"UpdateSequence":2,"Connections":{"bar":1,"baz":2.5},"ForwardingNode":"bar","SuspectedDuplicate":0}',
@@ -442,7 +495,12 @@ describe('routing updates (§6.1)', () => {
     const u = route('{"NodeID":"a","nodeid":"b","UpdateEpoch":5,"UpdateEpoch":null,"Connections":{"x":1},"connections":{"y":2,"x":3}}');
     expect(u.nodeId).to.equal('b');
     expect(u.updateEpoch).to.equal(5n);
-    expect(u.connections).to.deep.equal(new Map([['x', 3], ['y', 2]]));
+    expect(u.connections).to.deep.equal(
+      new Map([
+        ['x', 3],
+        ['y', 2],
+      ]),
+    );
     expect(route('{"Connections":{"x":1},"Connections":null,"Connections":{"y":2}}').connections).to.deep.equal(new Map([['y', 2]]));
     expect(route('{"Connections":{"x":null}}').connections).to.deep.equal(new Map([['x', 0]]));
   });
@@ -544,7 +602,10 @@ describe('service advertisements (§7.1)', () => {
       service: 'x',
       time: timeFromUnixNano(BigInt(Date.UTC(2024, 9, 24, 16, 36, 52)) * 1_000_000n),
       connType: CONN_TYPE_STREAM_TLS,
-      tags: new Map([['b', '<&>'], ['a', '1']]),
+      tags: new Map([
+        ['b', '<&>'],
+        ['a', '1'],
+      ]),
       workCommands: null,
       cancel: false,
     };
@@ -588,7 +649,12 @@ describe('service advertisements (§7.1)', () => {
       {workType: 'a', secure: true},
       {workType: '', secure: false},
     ]);
-    expect(ad('{"Tags":{"a":null,"b":"c"}}').tags).to.deep.equal(new Map([['a', ''], ['b', 'c']]));
+    expect(ad('{"Tags":{"a":null,"b":"c"}}').tags).to.deep.equal(
+      new Map([
+        ['a', ''],
+        ['b', 'c'],
+      ]),
+    );
   });
 
   describe('refuses what Go refuses', () => {
@@ -674,7 +740,7 @@ describe('reject (§4.4, V8)', () => {
     expect(decodeMessage(Buffer.from('\x03["unterminated'))).to.deep.equal({type: 3});
   });
 
-  it('carries a reason as a one-string JSON array (Go\'s []string shape), read back without control characters', () => {
+  it("carries a reason as a one-string JSON array (Go's []string shape), read back without control characters", () => {
     const m = encodeReject('bar is not in the allowed peers list of foo');
     expect(m.toString('latin1')).to.equal('\x03["bar is not in the allowed peers list of foo"]');
     expect(decodeMessage(m)).to.deep.equal({type: 3, reason: 'bar is not in the allowed peers list of foo'});

@@ -1,10 +1,5 @@
 import {expect} from 'chai';
-import {
-  evaluateFirewall,
-  FirewallRuleError,
-  parseFirewallRules,
-  type FirewallMessage,
-} from '../../../src/core/netceptor/firewall.js';
+import {evaluateFirewall, FirewallRuleError, parseFirewallRules, type FirewallMessage} from '../../../src/core/netceptor/firewall.js';
 
 const msg = (fromNode: string, toNode: string, fromService = 'x', toService = 'y'): FirewallMessage => ({
   fromNode,
@@ -30,26 +25,16 @@ describe('netceptor firewall rules', () => {
     });
 
     it('unknown key (with Go’s “filewall” typo, key as written)', () => {
-      expect(errorOf([{action: 'accept', color: 'red'}]).message).to.equal(
-        'error in rule 0: invalid filewall rule. unknown key: color',
-      );
-      expect(errorOf([{action: 'accept', Color: 'red'}]).message).to.equal(
-        'error in rule 0: invalid filewall rule. unknown key: Color',
-      );
+      expect(errorOf([{action: 'accept', color: 'red'}]).message).to.equal('error in rule 0: invalid filewall rule. unknown key: color');
+      expect(errorOf([{action: 'accept', Color: 'red'}]).message).to.equal('error in rule 0: invalid filewall rule. unknown key: Color');
     });
 
     it('non-string value', () => {
-      expect(errorOf([{action: 'accept', tonode: 5}]).message).to.equal(
-        'error in rule 0: invalid firewall rule. tonode must be a string',
-      );
+      expect(errorOf([{action: 'accept', tonode: 5}]).message).to.equal('error in rule 0: invalid firewall rule. tonode must be a string');
       expect(errorOf([{action: true}]).message).to.equal('error in rule 0: invalid firewall rule. action must be a string');
-      expect(errorOf([{action: 'drop', FromService: null}]).message).to.equal(
-        'error in rule 0: invalid firewall rule. FromService must be a string',
-      );
+      expect(errorOf([{action: 'drop', FromService: null}]).message).to.equal('error in rule 0: invalid firewall rule. FromService must be a string');
       // the type check comes before the key check
-      expect(errorOf([{action: 'drop', color: 1}]).message).to.equal(
-        'error in rule 0: invalid firewall rule. color must be a string',
-      );
+      expect(errorOf([{action: 'drop', color: 1}]).message).to.equal('error in rule 0: invalid firewall rule. color must be a string');
     });
 
     it('a missing action is an empty unknown action', () => {
@@ -59,9 +44,7 @@ describe('netceptor firewall rules', () => {
     });
 
     it('key errors are reported before the action error', () => {
-      expect(errorOf([{action: 'bogus', color: 'red'}]).message).to.equal(
-        'error in rule 0: invalid filewall rule. unknown key: color',
-      );
+      expect(errorOf([{action: 'bogus', color: 'red'}]).message).to.equal('error in rule 0: invalid filewall rule. unknown key: color');
     });
 
     it('a rule that is not a map', () => {
@@ -80,11 +63,7 @@ describe('netceptor firewall rules', () => {
 
   describe('parsing', () => {
     it('accepts keys and actions in any case', () => {
-      const rules = parseFirewallRules([
-        {Action: 'ACCEPT', FromNode: 'a', TONODE: 'b', fromService: 'c', ToService: 'd'},
-        {ACTION: 'Reject'},
-        {action: 'dRoP'},
-      ]);
+      const rules = parseFirewallRules([{Action: 'ACCEPT', FromNode: 'a', TONODE: 'b', fromService: 'c', ToService: 'd'}, {ACTION: 'Reject'}, {action: 'dRoP'}]);
       expect(rules.map((r) => r.action)).to.deep.equal(['accept', 'reject', 'drop']);
       expect(rules[0].conditions.map((c) => [c.field, c.value])).to.deep.equal([
         ['fromnode', 'a'],
@@ -132,11 +111,7 @@ describe('netceptor firewall rules', () => {
     });
 
     it('the first matching rule decides', () => {
-      const rules = parseFirewallRules([
-        {action: 'accept', fromnode: 'a', toservice: 'ok'},
-        {action: 'reject', fromnode: 'a'},
-        {action: 'drop'},
-      ]);
+      const rules = parseFirewallRules([{action: 'accept', fromnode: 'a', toservice: 'ok'}, {action: 'reject', fromnode: 'a'}, {action: 'drop'}]);
       expect(evaluateFirewall(rules, msg('a', 'b', 'x', 'ok'))).to.equal('accept');
       expect(evaluateFirewall(rules, msg('a', 'b', 'x', 'other'))).to.equal('reject');
       expect(evaluateFirewall(rules, msg('c', 'b'))).to.equal('drop');
@@ -181,7 +156,10 @@ describe('netceptor firewall rules', () => {
       const rules = parseFirewallRules([{action: 'reject', fromnode: '/unterminated', toservice: 'control'}]);
       expect(evaluateFirewall(rules, msg('anyone', 'b', 'x', 'control'))).to.equal('reject');
       expect(evaluateFirewall(rules, msg('anyone', 'b', 'x', 'other'))).to.equal('accept');
-      const bad = parseFirewallRules([{action: 'drop', tonode: '/a(b/'}, {action: 'drop', tonode: '/(?=x)/'}]);
+      const bad = parseFirewallRules([
+        {action: 'drop', tonode: '/a(b/'},
+        {action: 'drop', tonode: '/(?=x)/'},
+      ]);
       expect(evaluateFirewall(bad, msg('q', 'r'))).to.equal('drop');
     });
 

@@ -1,11 +1,5 @@
 import {expect} from 'chai';
-import {
-  ephemeralServiceName,
-  ID_ALPHABET,
-  isReservedService,
-  randomId,
-  RESERVED_SERVICES,
-} from '../../../src/core/netceptor/ids.js';
+import {ephemeralServiceName, ID_ALPHABET, isReservedService, randomId, RESERVED_SERVICES} from '../../../src/core/netceptor/ids.js';
 
 describe('netceptor random IDs (§12.3)', () => {
   it('uses the 62-character alphabet in Go’s order', () => {
@@ -55,7 +49,10 @@ describe('netceptor random IDs (§12.3)', () => {
   it('ephemeral names skip reserved and in-use names', () => {
     const candidates = ['ping', 'unreach', 'taken123', 'free0001', 'never'];
     const taken = new Set(['taken123']);
-    const name = ephemeralServiceName((n) => taken.has(n), () => candidates.shift()!);
+    const name = ephemeralServiceName(
+      (n) => taken.has(n),
+      () => candidates.shift()!,
+    );
     expect(name).to.equal('free0001');
     expect(candidates).to.deep.equal(['never']);
   });

@@ -44,10 +44,15 @@ describe('netceptor node: rejection and firewall log lines', () => {
       foo2.n.attachSession(dialer, {cost: 1});
       bar.n.attachSession(listener, {cost: 1});
       await until(() => dialer.isClosedNow && listener.isClosedNow, `attempt ${i + 1} refused`);
-      await until(() => at(foo2.lines, 'debug', /^Connection rejected by bar/).length + at(foo2.lines, 'warn', /^Connection rejected by bar/).length === i + 1, `attempt ${i + 1} logged`);
+      await until(
+        () => at(foo2.lines, 'debug', /^Connection rejected by bar/).length + at(foo2.lines, 'warn', /^Connection rejected by bar/).length === i + 1,
+        `attempt ${i + 1} logged`,
+      );
     }
     const told = 'bar already has a connection from a node named foo (duplicate node ID?)';
-    expect(at(bar.lines, 'warn', /^Rejecting connection/).map((l) => [l.msg, l.peer])).to.deep.equal([['Rejecting connection: it connected using a node ID we are already connected to', 'foo']]);
+    expect(at(bar.lines, 'warn', /^Rejecting connection/).map((l) => [l.msg, l.peer])).to.deep.equal([
+      ['Rejecting connection: it connected using a node ID we are already connected to', 'foo'],
+    ]);
     expect(at(bar.lines, 'debug', /^Rejecting connection/)).to.have.length(N - 1);
     expect(at(foo2.lines, 'warn', /^Connection rejected/).map((l) => [l.msg, l.reason])).to.deep.equal([[`Connection rejected by bar: ${told}`, told]]);
     expect(at(foo2.lines, 'debug', /^Connection rejected/)).to.have.length(N - 1);

@@ -16,11 +16,29 @@ describe('netceptor node: hostile input (property)', function () {
     const [ours, theirs] = memPair();
     theirs.start({onMessage: () => {}, onClose: () => {}});
     n.attachSession(ours, {cost: 1});
-    ours.receive(encodeRoutingUpdate({nodeId: 'evil', updateId: 'aaaaaaaa', updateEpoch: 1n << 60n, updateSequence: 1n, connections: new Map(), forwardingNode: 'evil', suspectedDuplicate: 0n}));
+    ours.receive(
+      encodeRoutingUpdate({
+        nodeId: 'evil',
+        updateId: 'aaaaaaaa',
+        updateEpoch: 1n << 60n,
+        updateSequence: 1n,
+        connections: new Map(),
+        forwardingNode: 'evil',
+        suspectedDuplicate: 0n,
+      }),
+    );
     await until(() => n.connectedPeers().includes('evil') && n.statusRoutingTable().friend === 'friend', 'links up');
 
     const seeds = [
-      encodeRoutingUpdate({nodeId: 'evil', updateId: 'bbbbbbbb', updateEpoch: 1n << 60n, updateSequence: 2n, connections: new Map([['foo', 1]]), forwardingNode: 'evil', suspectedDuplicate: 0n}),
+      encodeRoutingUpdate({
+        nodeId: 'evil',
+        updateId: 'bbbbbbbb',
+        updateEpoch: 1n << 60n,
+        updateSequence: 2n,
+        connections: new Map([['foo', 1]]),
+        forwardingNode: 'evil',
+        suspectedDuplicate: 0n,
+      }),
       encodeData({hopsToLive: 5, fromHash: nameHash('evil'), toHash: nameHash('friend'), fromService: 'x', toService: 'ping', payload: Buffer.from('hi')}),
       encodeData({hopsToLive: 0, fromHash: nameHash('evil'), toHash: nameHash('foo'), fromService: 'x', toService: 'unreach', payload: Buffer.from('{"FromNode":"foo"}')}),
       encodeServiceAdvertisement({nodeId: 'evil', service: 'svc', time: goTimeNow(), connType: 1, tags: new Map([['a', 'b']]), workCommands: null, cancel: false}),

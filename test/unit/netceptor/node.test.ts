@@ -1,14 +1,7 @@
 /** The stateful mesh node over in-memory sessions (real protocol, no sockets). */
 import {expect} from 'chai';
 import {ManualClock} from '../../../src/core/clock.js';
-import {
-  decodeMessage,
-  encodeData,
-  encodeRoutingUpdate,
-  MSG_TYPE_REJECT,
-  MSG_TYPE_ROUTING_UPDATE,
-  type RoutingUpdate,
-} from '../../../src/core/netceptor/codec.js';
+import {decodeMessage, encodeData, encodeRoutingUpdate, MSG_TYPE_REJECT, MSG_TYPE_ROUTING_UPDATE, type RoutingUpdate} from '../../../src/core/netceptor/codec.js';
 import {parseFirewallRules} from '../../../src/core/netceptor/firewall.js';
 import {nameHash} from '../../../src/core/netceptor/name-hash.js';
 import type {Netceptor} from '../../../src/core/netceptor/node.js';
@@ -366,8 +359,13 @@ describe('netceptor node', () => {
     p.theirs.send(Buffer.concat([Buffer.from([1]), goUpdate]));
     await until(() => n.connectedPeers().includes('bar'), 'established with Go bytes');
     const listed = await until(() => p.updates().find((u) => u.connections.get('bar') === 1), 'update listing bar');
-    const text = p.got.find((m) => m[0] === 1 && decodeMessage(m) && (decodeMessage(m) as RoutingUpdate).updateId === listed.updateId)!.subarray(1).toString();
-    expect(text).to.match(/^\{"NodeID":"foo","UpdateID":"[0-9a-zA-Z]{8}","UpdateEpoch":\d+,"UpdateSequence":\d+,"Connections":\{"bar":1\},"ForwardingNode":"foo","SuspectedDuplicate":0\}$/);
+    const text = p.got
+      .find((m) => m[0] === 1 && decodeMessage(m) && (decodeMessage(m) as RoutingUpdate).updateId === listed.updateId)!
+      .subarray(1)
+      .toString();
+    expect(text).to.match(
+      /^\{"NodeID":"foo","UpdateID":"[0-9a-zA-Z]{8}","UpdateEpoch":\d+,"UpdateSequence":\d+,"Connections":\{"bar":1\},"ForwardingNode":"foo","SuspectedDuplicate":0\}$/,
+    );
     void (p.ours as MemSession);
   });
 });

@@ -70,14 +70,14 @@ describe('redial back-off (netceptor-wire.md §4.8)', () => {
     expect(() => new Backoff({factor: 0.5})).to.throw(RangeError);
   });
 
-  it('Backoff: refused dials before the first connection get 10 waits of 0.5 s, then Go\'s schedule', () => {
+  it("Backoff: refused dials before the first connection get 10 waits of 0.5 s, then Go's schedule", () => {
     const b = new Backoff();
     const refused = refusedError();
     const waits = Array.from({length: 13}, () => b.afterDialFailure(refused));
     expect(waits).to.deep.equal([...Array(10).fill(500), 5000, 7500, 11250]);
   });
 
-  it('Backoff: other failures, and refused dials after a connection, get Go\'s schedule', () => {
+  it("Backoff: other failures, and refused dials after a connection, get Go's schedule", () => {
     const b = new Backoff();
     expect(b.afterDialFailure(new Error('i/o timeout'))).to.equal(5000);
     expect(b.afterDialFailure(Object.assign(new Error('lookup nowhere: no such host'), {code: 'ENOTFOUND'}))).to.equal(7500);
@@ -95,13 +95,13 @@ describe('redial back-off (netceptor-wire.md §4.8)', () => {
     expect(() => new Backoff({startupMs: -1})).to.throw(RangeError);
   });
 
-  it('refused dials at start-up: t = 0, 0.5, …, 5 s, then 10, 17.5 s (Go\'s schedule)', async () => {
+  it("refused dials at start-up: t = 0, 0.5, …, 5 s, then 10, 17.5 s (Go's schedule)", async () => {
     const {times, events} = await failingDials(refusedError, 17_500);
     expect(times).to.deep.equal([0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500, 5000, 10_000, 17_500]);
     expect(events[0]).to.deep.include({type: 'dial-failed', retryInMs: 500});
   });
 
-  it('a listener that opens late is reached within 0.5 s; after that session ends, refused redials follow Go\'s schedule', async () => {
+  it("a listener that opens late is reached within 0.5 s; after that session ends, refused redials follow Go's schedule", async () => {
     const clock = new ManualClock(0);
     const ac = new AbortController();
     const times: number[] = [];
@@ -129,7 +129,7 @@ describe('redial back-off (netceptor-wire.md §4.8)', () => {
     await loop;
   });
 
-  it('other dial failures happen at t = 0, 5, 12.5, 23.75, 40.625, 60.625 s (Go\'s schedule)', async () => {
+  it("other dial failures happen at t = 0, 5, 12.5, 23.75, 40.625, 60.625 s (Go's schedule)", async () => {
     const {times, events} = await failingDials(() => new Error('i/o timeout'), 61_000);
     expect(times).to.deep.equal([0, 5000, 12500, 23750, 40625, 60625]);
     expect(events.slice(0, 3).map((e) => (e.type === 'dial-failed' ? e.retryInMs : -1))).to.deep.equal([5000, 7500, 11250]);

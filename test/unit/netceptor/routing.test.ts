@@ -24,11 +24,7 @@ interface CodecLikeRoutingUpdate {
 const EPOCH = 29021228238034567n;
 let nextId = 0;
 
-function update(
-  nodeId: string,
-  connections: Record<string, number>,
-  opts: {epoch?: bigint; seq?: bigint; id?: string; suspected?: bigint} = {},
-): CodecLikeRoutingUpdate {
+function update(nodeId: string, connections: Record<string, number>, opts: {epoch?: bigint; seq?: bigint; id?: string; suspected?: bigint} = {}): CodecLikeRoutingUpdate {
   return {
     nodeId,
     updateId: opts.id ?? `u${++nextId}`,
@@ -96,7 +92,10 @@ describe('netceptor routing', () => {
         updateId: 'id1xxxxx',
         updateEpoch: EPOCH,
         updateSequence: 1n,
-        connections: new Map([['bar', 1], ['baz', 2.5]]),
+        connections: new Map([
+          ['bar', 1],
+          ['baz', 2.5],
+        ]),
         forwardingNode: 'foo',
         suspectedDuplicate: 0n,
       });
@@ -399,9 +398,7 @@ describe('netceptor routing', () => {
     it('is de-duplicated by UpdateID like any update', () => {
       const s = node('c');
       s.handleUpdate(update('x', {}, {epoch: ORIGINAL, seq: 1n, suspected: DUPLICATE, id: 'N1'}));
-      expect(s.handleUpdate(update('x', {}, {epoch: ORIGINAL, seq: 2n, suspected: DUPLICATE, id: 'N1'})).outcome).to.equal(
-        'seen',
-      );
+      expect(s.handleUpdate(update('x', {}, {epoch: ORIGINAL, seq: 2n, suspected: DUPLICATE, id: 'N1'})).outcome).to.equal('seen');
     });
   });
 
@@ -410,7 +407,13 @@ describe('netceptor routing', () => {
       const s = node('a');
       s.addConnection('b', 1);
       feed(s, {b: {a: 1, c: 1}, c: {b: 1, d: 1}, d: {c: 1}});
-      expect(s.computeRoutes()).to.deep.equal(new Map([['b', 'b'], ['c', 'b'], ['d', 'b']]));
+      expect(s.computeRoutes()).to.deep.equal(
+        new Map([
+          ['b', 'b'],
+          ['c', 'b'],
+          ['d', 'b'],
+        ]),
+      );
       expect([s.pathCost('b'), s.pathCost('c'), s.pathCost('d')]).to.deep.equal([1, 2, 3]);
       expect(s.pathCost('a')).to.equal(undefined);
     });
@@ -420,7 +423,13 @@ describe('netceptor routing', () => {
       s.addConnection('b', 1);
       s.addConnection('d', 1);
       feed(s, {a: {b: 1}, b: {a: 1, c: 1}, d: {c: 1}});
-      expect(s.computeRoutes()).to.deep.equal(new Map([['a', 'b'], ['b', 'b'], ['d', 'd']]));
+      expect(s.computeRoutes()).to.deep.equal(
+        new Map([
+          ['a', 'b'],
+          ['b', 'b'],
+          ['d', 'd'],
+        ]),
+      );
     });
 
     it('tree: routes follow the branches', () => {
@@ -436,7 +445,13 @@ describe('netceptor routing', () => {
       const {a: _a, ...rest} = graph;
       feed(fromA, rest);
       expect(fromA.computeRoutes()).to.deep.equal(
-        new Map([['b', 'b'], ['c', 'c'], ['d', 'b'], ['e', 'b'], ['f', 'c']]),
+        new Map([
+          ['b', 'b'],
+          ['c', 'c'],
+          ['d', 'b'],
+          ['e', 'b'],
+          ['f', 'c'],
+        ]),
       );
       expect(fromA.pathCost('e')).to.equal(4);
       expect(fromA.pathCost('f')).to.equal(3);
@@ -477,7 +492,12 @@ describe('netceptor routing', () => {
       s.addConnection('b', 10);
       s.addConnection('c', 1);
       feed(s, {b: {a: 10, c: 1}, c: {a: 1, b: 1}});
-      expect(s.computeRoutes()).to.deep.equal(new Map([['b', 'c'], ['c', 'c']]));
+      expect(s.computeRoutes()).to.deep.equal(
+        new Map([
+          ['b', 'c'],
+          ['c', 'c'],
+        ]),
+      );
       expect(s.pathCost('b')).to.equal(2);
     });
 
@@ -492,7 +512,10 @@ describe('netceptor routing', () => {
     });
 
     it('breaks ties towards the lexicographically smallest next hop, whatever the insertion order', () => {
-      for (const order of [['b', 'c'], ['c', 'b']]) {
+      for (const order of [
+        ['b', 'c'],
+        ['c', 'b'],
+      ]) {
         const s = node('a');
         for (const p of order) s.addConnection(p, 1);
         const graph: Record<string, Record<string, number>> = {c: {a: 1, d: 1}, b: {a: 1, d: 1}, d: {b: 1, c: 1}};
@@ -529,8 +552,20 @@ describe('netceptor routing', () => {
 
     it('shortestPaths works on a bare topology and terminates on non-positive costs', () => {
       const topo = new Map([
-        ['s', new Map([['x', 0], ['y', -1]])],
-        ['x', new Map([['s', 0], ['y', 0]])],
+        [
+          's',
+          new Map([
+            ['x', 0],
+            ['y', -1],
+          ]),
+        ],
+        [
+          'x',
+          new Map([
+            ['s', 0],
+            ['y', 0],
+          ]),
+        ],
         ['y', new Map([['x', -5]])],
       ]);
       const r = shortestPaths('s', topo);

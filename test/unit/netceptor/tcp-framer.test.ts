@@ -12,8 +12,12 @@ describe('TcpFramer (u16 little-endian length framing, §2.2)', () => {
   });
 
   it('refuses to frame empty or over-long messages', () => {
-    expect(() => encodeTcpFrame(Buffer.alloc(0))).to.throw(TcpFrameError).with.property('code', 'empty');
-    expect(() => encodeTcpFrame(Buffer.alloc(MAX_TCP_MESSAGE + 1))).to.throw(TcpFrameError).with.property('code', 'too-large');
+    expect(() => encodeTcpFrame(Buffer.alloc(0)))
+      .to.throw(TcpFrameError)
+      .with.property('code', 'empty');
+    expect(() => encodeTcpFrame(Buffer.alloc(MAX_TCP_MESSAGE + 1)))
+      .to.throw(TcpFrameError)
+      .with.property('code', 'too-large');
   });
 
   it('yields one message per whole frame and several from one chunk', () => {
@@ -90,23 +94,19 @@ describe('TcpFramer (u16 little-endian length framing, §2.2)', () => {
 
   it('reassembles any message sequence under any chunking', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({minLength: 1, maxLength: 700}), {maxLength: 8}),
-        fc.array(fc.nat(), {maxLength: 12}),
-        (msgs, cuts) => {
-          const stream = Buffer.concat(msgs.map((m) => encodeTcpFrame(m)));
-          const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-          const f = new TcpFramer();
-          const out: Buffer[] = [];
-          let prev = 0;
-          for (const p of [...points, stream.length]) {
-            out.push(...f.push(stream.subarray(prev, p)));
-            prev = p;
-          }
-          expect(hex(out)).to.deep.equal(msgs.map((m) => Buffer.from(m).toString('hex')));
-          expect(f.buffered).to.equal(0);
-        },
-      ),
+      fc.property(fc.array(fc.uint8Array({minLength: 1, maxLength: 700}), {maxLength: 8}), fc.array(fc.nat(), {maxLength: 12}), (msgs, cuts) => {
+        const stream = Buffer.concat(msgs.map((m) => encodeTcpFrame(m)));
+        const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
+        const f = new TcpFramer();
+        const out: Buffer[] = [];
+        let prev = 0;
+        for (const p of [...points, stream.length]) {
+          out.push(...f.push(stream.subarray(prev, p)));
+          prev = p;
+        }
+        expect(hex(out)).to.deep.equal(msgs.map((m) => Buffer.from(m).toString('hex')));
+        expect(f.buffered).to.equal(0);
+      }),
     );
   });
 });

@@ -18,13 +18,7 @@ import {pemDecodeAll} from '../../../src/core/go/pem.js';
 import {certificateNames} from '../../../src/core/pki/names.js';
 import {createCsr, decodeCertificate, loadRsaPrivateKey, parseCsr, rsaKeyBits} from '../../../src/core/pki/x509.js';
 import {certificateTypes, makeCertificateTypes} from '../../../src/plugins/certificates/index.js';
-import {
-  checkConfirmation,
-  CertToolError,
-  formatRequestSummary,
-  readLineFrom,
-  toReceptorError,
-} from '../../../src/core/pki/tools.js';
+import {checkConfirmation, CertToolError, formatRequestSummary, readLineFrom, toReceptorError} from '../../../src/core/pki/tools.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -94,7 +88,13 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
     // shared fixtures: a 1024-bit CA, and a 2048-bit node request (the summary shows 2048 bits)
     await runItem(harness(), 'cert-init', {commonname: 'Items CA', bits: 1024, outcert: p('ca.crt'), outkey: p('ca.key')});
     await runItem(harness(), 'cert-makereq', {
-      commonname: 'foo', bits: 2048, dnsname: ['localhost'], ipaddress: ['127.0.0.1'], nodeid: ['foo'], outreq: p('foo.csr'), outkey: p('foo.key'),
+      commonname: 'foo',
+      bits: 2048,
+      dnsname: ['localhost'],
+      ipaddress: ['127.0.0.1'],
+      nodeid: ['foo'],
+      outreq: p('foo.csr'),
+      outkey: p('foo.key'),
     });
   });
 
@@ -103,30 +103,46 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
   });
 
   describe('definitions', () => {
-    const shape = (key: string) =>
-      certificateTypes.find((t) => t.key === key)!.fields.map((f) => [f.name, f.type, f.required === true, f.default]);
+    const shape = (key: string) => certificateTypes.find((t) => t.key === key)!.fields.map((f) => [f.name, f.type, f.required === true, f.default]);
 
     it('exports exactly the three exclusive types', () => {
-      expect(certificateTypes.map((t) => [t.key, t.exclusive])).to.deep.equal([['cert-init', true], ['cert-makereq', true], ['cert-signreq', true]]);
+      expect(certificateTypes.map((t) => [t.key, t.exclusive])).to.deep.equal([
+        ['cert-init', true],
+        ['cert-makereq', true],
+        ['cert-signreq', true],
+      ]);
       expect(certificateTypes.map((t) => t.description)).to.deep.equal(['Initialize PKI CA', 'Create certificate request', 'Sign request and produce certificate']);
     });
     it('cert-init fields', () => {
       expect(shape('cert-init')).to.deep.equal([
-        ['commonname', 'string', true, undefined], ['bits', 'int', true, undefined], ['notbefore', 'string', false, undefined],
-        ['notafter', 'string', false, undefined], ['outcert', 'string', true, undefined], ['outkey', 'string', true, undefined],
+        ['commonname', 'string', true, undefined],
+        ['bits', 'int', true, undefined],
+        ['notbefore', 'string', false, undefined],
+        ['notafter', 'string', false, undefined],
+        ['outcert', 'string', true, undefined],
+        ['outkey', 'string', true, undefined],
       ]);
     });
     it('cert-makereq fields', () => {
       expect(shape('cert-makereq')).to.deep.equal([
-        ['commonname', 'string', true, undefined], ['bits', 'int', false, undefined], ['dnsname', 'string-list', false, undefined],
-        ['ipaddress', 'string-list', false, undefined], ['nodeid', 'string-list', false, undefined], ['outreq', 'string', true, undefined],
-        ['inkey', 'string', false, undefined], ['outkey', 'string', false, undefined],
+        ['commonname', 'string', true, undefined],
+        ['bits', 'int', false, undefined],
+        ['dnsname', 'string-list', false, undefined],
+        ['ipaddress', 'string-list', false, undefined],
+        ['nodeid', 'string-list', false, undefined],
+        ['outreq', 'string', true, undefined],
+        ['inkey', 'string', false, undefined],
+        ['outkey', 'string', false, undefined],
       ]);
     });
     it('cert-signreq fields', () => {
       expect(shape('cert-signreq')).to.deep.equal([
-        ['req', 'string', true, undefined], ['cacert', 'string', true, undefined], ['cakey', 'string', true, undefined],
-        ['notbefore', 'string', false, undefined], ['notafter', 'string', false, undefined], ['outcert', 'string', true, undefined],
+        ['req', 'string', true, undefined],
+        ['cacert', 'string', true, undefined],
+        ['cakey', 'string', true, undefined],
+        ['notbefore', 'string', false, undefined],
+        ['notafter', 'string', false, undefined],
+        ['outcert', 'string', true, undefined],
         ['verify', 'bool', false, false],
       ]);
     });
@@ -146,7 +162,14 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       fs.writeFileSync(p('old.crt'), 'old', {mode: 0o644});
       fs.chmodSync(p('old.crt'), 0o644);
       const h = harness();
-      await runItem(h, 'cert-init', {commonname: 'Zero', bits: 0, notbefore: '2024-01-02T03:04:05Z', notafter: '2034-01-02T03:04:05+02:00', outcert: p('old.crt'), outkey: p('zero.key')});
+      await runItem(h, 'cert-init', {
+        commonname: 'Zero',
+        bits: 0,
+        notbefore: '2024-01-02T03:04:05Z',
+        notafter: '2034-01-02T03:04:05+02:00',
+        outcert: p('old.crt'),
+        outkey: p('zero.key'),
+      });
       expect(h.printed).to.equal('');
       expect(mode(p('old.crt'))).to.equal(0o600);
       expect(blockTypes(p('old.crt'))).to.deep.equal(['CERTIFICATE']);
@@ -156,12 +179,16 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       expect(c.notAfter.toISOString()).to.equal('2034-01-02T01:04:05.000Z');
     });
 
-    it('reports Go\'s errors', async () => {
-      await rejectsWith(runItem(harness(), 'cert-init', {commonname: 'x', bits: 1024, notbefore: 'yesterday', outcert: p('e.crt'), outkey: p('e.key')}),
-        'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"');
+    it("reports Go's errors", async () => {
+      await rejectsWith(
+        runItem(harness(), 'cert-init', {commonname: 'x', bits: 1024, notbefore: 'yesterday', outcert: p('e.crt'), outkey: p('e.key')}),
+        'parsing time "yesterday" as "2006-01-02T15:04:05Z07:00": cannot parse "yesterday" as "2006"',
+      );
       await rejectsWith(runItem(harness(), 'cert-init', {commonname: '', bits: 1024, outcert: p('e.crt'), outkey: p('e.key')}), 'must provide CommonName');
-      await rejectsWith(runItem(harness(), 'cert-init', {commonname: 'x', bits: 1024, outcert: p('nodir/e.crt'), outkey: p('e.key')}),
-        `open ${p('nodir/e.crt')}: no such file or directory`);
+      await rejectsWith(
+        runItem(harness(), 'cert-init', {commonname: 'x', bits: 1024, outcert: p('nodir/e.crt'), outkey: p('e.key')}),
+        `open ${p('nodir/e.crt')}: no such file or directory`,
+      );
       expect(fs.existsSync(p('e.key'))).to.equal(false);
     });
   });
@@ -209,7 +236,7 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       });
     }
 
-    it('reports bad IPs and unusable key files with Go\'s texts', async () => {
+    it("reports bad IPs and unusable key files with Go's texts", async () => {
       await rejectsWith(runItem(harness(), 'cert-makereq', {commonname: 'x', ipaddress: ['bogus'], outreq: p('x.csr'), inkey: p('missing.key')}), 'invalid IP address: bogus');
       await rejectsWith(runItem(harness(), 'cert-makereq', {commonname: 'x', outreq: p('x.csr'), inkey: p('missing.key')}), `open ${p('missing.key')}: no such file or directory`);
       await rejectsWith(runItem(harness(), 'cert-makereq', {commonname: 'x', outreq: p('x.csr'), inkey: p('ca.crt')}), `no private keys in file ${p('ca.crt')}`);
@@ -220,8 +247,7 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
   });
 
   describe('cert-signreq', () => {
-    const sign = (h: Harness, extra: FieldValues = {}) =>
-      runItem(h, 'cert-signreq', {req: p('foo.csr'), cacert: p('ca.crt'), cakey: p('ca.key'), outcert: p('foo.crt'), ...extra});
+    const sign = (h: Harness, extra: FieldValues = {}) => runItem(h, 'cert-signreq', {req: p('foo.csr'), cacert: p('ca.crt'), cakey: p('ca.key'), outcert: p('foo.crt'), ...extra});
 
     beforeEach(() => fs.rmSync(p('foo.crt'), {force: true}));
 
@@ -246,8 +272,12 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
     }
 
     const refusals: Array<[string | null, string]> = [
-      ['no', 'user declined'], ['n', 'user declined'], ['sure', 'user declined'],
-      ['', 'unexpected newline'], ['yes please', 'expected newline'], [null, 'EOF'],
+      ['no', 'user declined'],
+      ['n', 'user declined'],
+      ['sure', 'user declined'],
+      ['', 'unexpected newline'],
+      ['yes please', 'expected newline'],
+      [null, 'EOF'],
     ];
     for (const [answer, msg] of refusals) {
       it(`answer ${JSON.stringify(answer)} → ${msg}, nothing written`, async () => {
@@ -279,7 +309,7 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       expect(h.printed).to.equal('');
     });
 
-    it('reports missing and wrong input files with Go\'s texts', async () => {
+    it("reports missing and wrong input files with Go's texts", async () => {
       await rejectsWith(sign(harness(), {verify: true, req: p('none.csr')}), `open ${p('none.csr')}: no such file or directory`);
       await rejectsWith(sign(harness(), {verify: true, cacert: p('foo.csr')}), 'certificate file does not contain certificate data');
       await rejectsWith(sign(harness(), {verify: true, cakey: p('ca.crt')}), 'private key file does not contain private key data');
@@ -383,12 +413,38 @@ describe('certificate action items (cert-init, cert-makereq, cert-signreq)', fun
       expect(init).to.include({outCert: p('cmd-ca.crt'), outKey: p('cmd-ca.key'), keyBits: 1024});
       expect(init.certificate).to.include({subject: 'CN=Cmd CA', issuer: 'CN=Cmd CA', isCa: true});
       expect(JSON.parse(out)).to.deep.equal(JSON.parse(JSON.stringify(init)));
-      const req = await captured(() => CertMakeReq.run(
-        ['--common-name', 'cmd', '--node-id', 'cmd', '--dns-name', 'a.example', '--dns-name', 'b.example', '--ip-address', '::1', '--in-key', p('foo.key'), '--out-req', p('cmd.csr'), '--json'],
-        config,
-      ));
-      expect(req).to.deep.equal({outReq: p('cmd.csr'), inKey: p('foo.key'), subject: 'CN=cmd', keyBits: 2048, names: {dnsNames: ['a.example', 'b.example'], ipAddresses: ['::1'], nodeIds: ['cmd']}});
-      const signed = await captured(() => CertSignReq.run(['--req', p('cmd.csr'), '--ca-cert', p('cmd-ca.crt'), '--ca-key', p('cmd-ca.key'), '--out-cert', p('cmd.crt'), '--verify', '--json'], config));
+      const req = await captured(() =>
+        CertMakeReq.run(
+          [
+            '--common-name',
+            'cmd',
+            '--node-id',
+            'cmd',
+            '--dns-name',
+            'a.example',
+            '--dns-name',
+            'b.example',
+            '--ip-address',
+            '::1',
+            '--in-key',
+            p('foo.key'),
+            '--out-req',
+            p('cmd.csr'),
+            '--json',
+          ],
+          config,
+        ),
+      );
+      expect(req).to.deep.equal({
+        outReq: p('cmd.csr'),
+        inKey: p('foo.key'),
+        subject: 'CN=cmd',
+        keyBits: 2048,
+        names: {dnsNames: ['a.example', 'b.example'], ipAddresses: ['::1'], nodeIds: ['cmd']},
+      });
+      const signed = await captured(() =>
+        CertSignReq.run(['--req', p('cmd.csr'), '--ca-cert', p('cmd-ca.crt'), '--ca-key', p('cmd-ca.key'), '--out-cert', p('cmd.crt'), '--verify', '--json'], config),
+      );
       expect(signed.request).to.deep.equal({subject: 'CN=cmd', publicKeyAlgorithm: 'RSA', publicKeyBits: 2048, signatureAlgorithm: 'SHA256-RSA'});
       expect(signed.certificate.names.nodeIds).to.deep.equal(['cmd']);
       expect(signed.certificate.fingerprintSha256).to.match(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);

@@ -45,7 +45,15 @@ const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
 describe('DER encoder/decoder', () => {
   describe('lengths and identifiers', () => {
-    const cases: Array<[number, string]> = [[0, '00'], [1, '01'], [127, '7f'], [128, '8180'], [255, '81ff'], [256, '820100'], [65536, '83010000']];
+    const cases: Array<[number, string]> = [
+      [0, '00'],
+      [1, '01'],
+      [127, '7f'],
+      [128, '8180'],
+      [255, '81ff'],
+      [256, '820100'],
+      [65536, '83010000'],
+    ];
     for (const [n, e] of cases) it(`length ${n} → ${e}`, () => expect(hex(encodeLength(n))).to.equal(e));
     it('rejects negative lengths', () => expect(() => encodeLength(-1)).to.throw(DerError));
     it('encodes low and high tag numbers', () => {
@@ -61,8 +69,15 @@ describe('DER encoder/decoder', () => {
 
   describe('INTEGER', () => {
     const cases: Array<[bigint | number, string]> = [
-      [0, '020100'], [1, '020101'], [127, '02017f'], [128, '02020080'], [256, '02020100'],
-      [-1, '0201ff'], [-128, '020180'], [-129, '0202ff7f'], [1795598318n, '02046b06a7ee'],
+      [0, '020100'],
+      [1, '020101'],
+      [127, '02017f'],
+      [128, '02020080'],
+      [256, '02020100'],
+      [-1, '0201ff'],
+      [-128, '020180'],
+      [-129, '0202ff7f'],
+      [1795598318n, '02046b06a7ee'],
       [2n ** 64n, '0209010000000000000000'],
     ];
     for (const [v, e] of cases) {

@@ -49,7 +49,7 @@ describe('certificate names (subjectAltName, Receptor node IDs)', () => {
       expect(encodeSubjectAltName({ipAddresses: ['::1']}).toString('hex')).to.equal('30128710' + '00'.repeat(15) + '01');
       expect(encodeSubjectAltName({ipAddresses: ['::ffff:1.2.3.4']}).toString('hex')).to.equal('300687040' + '1020304');
     });
-    it('rejects invalid IP addresses with Go\'s text', () => {
+    it("rejects invalid IP addresses with Go's text", () => {
       for (const bad of ['bogus', '1.2.3', '1.2.3.256', '1.2.3.04', 'fe80::1%eth0', '1::2::3', '12345::', '', '1.2.3.4 ']) {
         expect(() => encodeSubjectAltName({ipAddresses: [bad]}), bad).to.throw(`invalid IP address: ${bad}`);
       }
@@ -64,9 +64,16 @@ describe('certificate names (subjectAltName, Receptor node IDs)', () => {
 
   describe('IP address text', () => {
     const round: Array<[string, string]> = [
-      ['127.0.0.1', '127.0.0.1'], ['::1', '::1'], ['::', '::'], ['2001:DB8::1', '2001:db8::1'],
-      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
-      ['1::', '1::'], ['::ffff:10.0.0.1', '10.0.0.1'], ['::1.2.3.4', '::102:304'], ['fe80::a:b', 'fe80::a:b'],
+      ['127.0.0.1', '127.0.0.1'],
+      ['::1', '::1'],
+      ['::', '::'],
+      ['2001:DB8::1', '2001:db8::1'],
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+      ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'],
+      ['1::', '1::'],
+      ['::ffff:10.0.0.1', '10.0.0.1'],
+      ['::1.2.3.4', '::102:304'],
+      ['fe80::a:b', 'fe80::a:b'],
     ];
     for (const [input, shown] of round) {
       it(`${input} → ${shown}`, () => expect(formatIpAddress(parseIpAddress(input)!)).to.equal(shown));
@@ -94,7 +101,7 @@ describe('certificate names (subjectAltName, Receptor node IDs)', () => {
       const empty = tlv(0xa0, Buffer.concat([oid(OID_RECEPTOR_NAME), explicit(0, utf8String(''))]));
       expect(parseSubjectAltName(sequence(otherOid, email, uri, empty, encodeReceptorOtherName('x')))).to.deep.equal({dnsNames: [], ipAddresses: [], nodeIds: ['x']});
     });
-    it('refuses malformed names with Go\'s texts or a DerError', () => {
+    it("refuses malformed names with Go's texts or a DerError", () => {
       expect(() => parseSubjectAltName(sequence(tlv(0x87, Buffer.from([1, 2, 3]))))).to.throw('x509: cannot parse IP address of length 3');
       expect(() => parseSubjectAltName(sequence(tlv(0x82, Buffer.from([0xc3, 0xbc]))))).to.throw('x509: SAN dNSName is malformed');
       const notString = tlv(0xa0, Buffer.concat([oid(OID_RECEPTOR_NAME), explicit(0, Buffer.from('020101', 'hex'))]));
@@ -122,16 +129,22 @@ describe('certificate names (subjectAltName, Receptor node IDs)', () => {
 
     it('certificateNames reads PEM or DER, and nothing from a CA without SAN', () => {
       expect(certificateNames(nodePem)).to.deep.equal({dnsNames: ['localhost'], ipAddresses: [], nodeIds: ['X']});
-      const der = Buffer.from(nodePem.split('\n').filter((l) => !l.startsWith('-----')).join(''), 'base64');
+      const der = Buffer.from(
+        nodePem
+          .split('\n')
+          .filter((l) => !l.startsWith('-----'))
+          .join(''),
+        'base64',
+      );
       expect(certificateNames(der).nodeIds).to.deep.equal(['X']);
       expect(certificateNames(caPem)).to.deep.equal({dnsNames: [], ipAddresses: [], nodeIds: []});
     });
 
-    it('checkNodeIdInCert passes for the node\'s own ID', () => {
+    it("checkNodeIdInCert passes for the node's own ID", () => {
       expect(() => checkNodeIdInCert(nodePem, 'X', {section: 's', certPath: '/p/x.crt', kind: 'server'})).not.to.throw();
     });
 
-    it('checkNodeIdInCert gives Go\'s start-up text (prefix added by the caller)', () => {
+    it("checkNodeIdInCert gives Go's start-up text (prefix added by the caller)", () => {
       const go = 'nodeID=B not found in certificate name(s); names found=[X]; cfg section=s; server cert=/p/x.crt';
       try {
         checkNodeIdInCert(nodePem, 'B', {section: 's', certPath: '/p/x.crt', kind: 'server'});
@@ -158,11 +171,11 @@ describe('certificate names (subjectAltName, Receptor node IDs)', () => {
       expect(tlsConfigErrorPrefix('server')).to.equal('error preparing tls server config: ');
     });
 
-    it('checkNodeIdInCert without PEM gives Go\'s (misspelt) text', () => {
+    it("checkNodeIdInCert without PEM gives Go's (misspelt) text", () => {
       expect(() => checkNodeIdInCert('not a pem', 'A', {section: 's', certPath: 'x', kind: 'server'})).to.throw('failed to parse certfifcate PEM');
     });
 
-    it('verifyReceptorName returns undefined or Go\'s ReceptorCertNameError', () => {
+    it("verifyReceptorName returns undefined or Go's ReceptorCertNameError", () => {
       expect(verifyReceptorName(nodePem, 'X')).to.equal(undefined);
       const one = verifyReceptorName(nodePem, 'W');
       expect(one).to.be.instanceOf(ReceptorCertNameError);

@@ -104,7 +104,10 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(c.version).to.equal(3);
       expect(c.signatureAlgorithm).to.equal(OID.sha256WithRSAEncryption);
       expect(c.extensions.map((e) => [e.oid, e.critical])).to.deep.equal([
-        [OID.keyUsage, true], [OID.extKeyUsage, false], [OID.basicConstraints, true], [OID.subjectKeyIdentifier, false],
+        [OID.keyUsage, true],
+        [OID.extKeyUsage, false],
+        [OID.basicConstraints, true],
+        [OID.subjectKeyIdentifier, false],
       ]);
       expect(formatNameGo(c.subjectAttributes)).to.equal('CN=test CA');
       expect(c.issuer.equals(c.subject)).to.equal(true);
@@ -166,7 +169,7 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(p.subjectAltName!.toString('hex')).to.equal(CONFIG_SAN);
     });
 
-    it('parseCsr refuses a tampered request and follows Go\'s LoadRequest rules', () => {
+    it("parseCsr refuses a tampered request and follows Go's LoadRequest rules", () => {
       const der = Buffer.from(csr.csrDer);
       der[der.length - 5]! ^= 0xff;
       expect(() => parseCsr(der)).to.throw('certificate request signature is invalid');
@@ -186,7 +189,7 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(san.critical).to.equal(false);
     });
 
-    it('reports bad input with Go\'s texts', async () => {
+    it("reports bad input with Go's texts", async () => {
       for (const [opts, msg] of [
         [{commonName: 'x', key: csr.key, ipAddresses: ['bogus']}, 'invalid IP address: bogus'],
         [{commonName: '', key: csr.key}, 'must provide CommonName'],
@@ -236,13 +239,16 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(out).not.to.include('Basic Constraints');
     });
 
-    it('has a random 128-bit serial, validity now → +1 year, AKI = CA SKI and the CSR\'s SAN verbatim', () => {
+    it("has a random 128-bit serial, validity now → +1 year, AKI = CA SKI and the CSR's SAN verbatim", () => {
       const c = decodeCertificate(leaf.certDer);
       expect(c.serial > 0n && c.serial < 1n << 128n).to.equal(true);
       expect(c.serial).to.not.equal(decodeCertificate(ca.certDer).serial);
       expect(c.notAfter.toISOString()).to.equal(addYears(c.notBefore, 1).toISOString());
       expect(c.extensions.map((e) => [e.oid, e.critical])).to.deep.equal([
-        [OID.keyUsage, true], [OID.extKeyUsage, false], [OID.authorityKeyIdentifier, false], [OID_SUBJECT_ALT_NAME, false],
+        [OID.keyUsage, true],
+        [OID.extKeyUsage, false],
+        [OID.authorityKeyIdentifier, false],
+        [OID_SUBJECT_ALT_NAME, false],
       ]);
       const ski = decodeCertificate(ca.certDer).extensions.find((e) => e.oid === OID.subjectKeyIdentifier)!;
       const aki = c.extensions.find((e) => e.oid === OID.authorityKeyIdentifier)!;
@@ -279,10 +285,36 @@ describe('X.509 building and signing (checked with openssl)', function () {
         const r = openssl(args, dir);
         expect(r.code, r.out).to.equal(0);
       };
-      mk(['req', '-new', '-sha384', '-key', 'node.key', '-subj', '/CN=bar/O=Example, Inc.', '-addext',
-        'subjectAltName=DNS:bar.example,IP:::1,otherName:1.3.6.1.4.1.2312.19.1;UTF8:bar', '-out', 'bar.csr']);
-      mk(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec.key', '-subj', '/CN=ec',
-        '-addext', 'subjectAltName=otherName:1.3.6.1.4.1.2312.19.1;UTF8:ec', '-out', 'ec.csr']);
+      mk([
+        'req',
+        '-new',
+        '-sha384',
+        '-key',
+        'node.key',
+        '-subj',
+        '/CN=bar/O=Example, Inc.',
+        '-addext',
+        'subjectAltName=DNS:bar.example,IP:::1,otherName:1.3.6.1.4.1.2312.19.1;UTF8:bar',
+        '-out',
+        'bar.csr',
+      ]);
+      mk([
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ec.key',
+        '-subj',
+        '/CN=ec',
+        '-addext',
+        'subjectAltName=otherName:1.3.6.1.4.1.2312.19.1;UTF8:ec',
+        '-out',
+        'ec.csr',
+      ]);
       const bar = parseCsr(fs.readFileSync(path.join(dir, 'bar.csr'), 'utf8'));
       expect(bar.subject).to.equal('CN=bar,O=Example\\, Inc.');
       expect(bar.names).to.deep.equal({dnsNames: ['bar.example'], ipAddresses: ['::1'], nodeIds: ['bar']});
@@ -291,7 +323,10 @@ describe('X.509 building and signing (checked with openssl)', function () {
       expect(ec.publicKeyAlgorithm).to.equal('ECDSA');
       expect(ec.publicKeyBits).to.equal(undefined);
       expect(ec.signatureAlgorithm).to.equal('ECDSA-SHA256');
-      for (const [name, p] of [['bar', bar], ['ec', ec]] as const) {
+      for (const [name, p] of [
+        ['bar', bar],
+        ['ec', ec],
+      ] as const) {
         const s = signCsr({csrPem: p, caCertPem: ca.certPem, caKeyPem: ca.key});
         fs.writeFileSync(path.join(dir, `${name}.crt`), s.certPem);
         const v = openssl(['verify', '-CAfile', 'ca.crt', `${name}.crt`], dir);
@@ -305,7 +340,13 @@ describe('X.509 building and signing (checked with openssl)', function () {
     });
 
     it('takes explicit validity dates', () => {
-      const s = signCsr({csrPem: csr.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem, notBefore: new Date('2021-05-06T07:08:09.999Z'), notAfter: new Date('2022-05-06T07:08:09Z')});
+      const s = signCsr({
+        csrPem: csr.csrPem,
+        caCertPem: ca.certPem,
+        caKeyPem: ca.keyPem,
+        notBefore: new Date('2021-05-06T07:08:09.999Z'),
+        notAfter: new Date('2022-05-06T07:08:09Z'),
+      });
       expect(s.notBefore.toISOString()).to.equal('2021-05-06T07:08:09.000Z');
       const c = decodeCertificate(s.certDer);
       expect(c.notBefore.toISOString()).to.equal('2021-05-06T07:08:09.000Z');

@@ -52,7 +52,11 @@ describe('backend config items (config.md §5.6)', () => {
   });
 
   it('field sets match the reference', () => {
-    const names = (key: string) => ours.find((t) => t.key === key)!.fields.map((f) => f.name).sort();
+    const names = (key: string) =>
+      ours
+        .find((t) => t.key === key)!
+        .fields.map((f) => f.name)
+        .sort();
     expect(names('tcp-listener')).to.deep.equal(['allowedpeers', 'bindaddr', 'cost', 'nodecost', 'port', 'tls']);
     expect(names('tcp-peer')).to.deep.equal(['address', 'allowedpeers', 'cost', 'redial', 'tls']);
     expect(names('udp-listener')).to.deep.equal(['allowedpeers', 'bindaddr', 'cost', 'nodecost', 'port']);

@@ -92,9 +92,7 @@ describe('TLS config builders (core/tls/config)', function () {
 
     it("refuses lengths other than 32 or 64 bytes with Go's text", () => {
       for (const bad of ['', 'ab'.repeat(16), 'ab'.repeat(28), 'ab'.repeat(48), 'ab'.repeat(65)]) {
-        expect(() => parseFingerprints([bad]), `${bad.length / 2} bytes`).to.throw(
-          'error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512',
-        );
+        expect(() => parseFingerprints([bad]), `${bad.length / 2} bytes`).to.throw('error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512');
       }
     });
 
@@ -116,15 +114,11 @@ describe('TLS config builders (core/tls/config)', function () {
     const prefix = 'tls: failed to verify certificate: ';
     it('DNS-only certificate: localhost passes, 127.0.0.1 fails', () => {
       expect(verifyHostname(dnsOnly.certDer, 'localhost')).to.equal(undefined);
-      expect(verifyHostname(dnsOnly.certDer, '127.0.0.1')?.message).to.equal(
-        `${prefix}x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs`,
-      );
+      expect(verifyHostname(dnsOnly.certDer, '127.0.0.1')?.message).to.equal(`${prefix}x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs`);
     });
     it('IP-only certificate: 127.0.0.1 passes, localhost fails', () => {
       expect(verifyHostname(ipOnly.certDer, '127.0.0.1')).to.equal(undefined);
-      expect(verifyHostname(ipOnly.certDer, 'localhost')?.message).to.equal(
-        `${prefix}x509: certificate is not valid for any names, but wanted to match localhost`,
-      );
+      expect(verifyHostname(ipOnly.certDer, 'localhost')?.message).to.equal(`${prefix}x509: certificate is not valid for any names, but wanted to match localhost`);
     });
     it('both names: both pass; other hosts fail listing the valid names', () => {
       expect(verifyHostname(both.certDer, 'localhost')).to.equal(undefined);
@@ -151,9 +145,7 @@ describe('TLS config builders (core/tls/config)', function () {
     });
     it('a certificate without SANs never matches its CN (legacy CN text)', async () => {
       const c = await createInsecureStreamCert();
-      expect(verifyHostname(c.certDer, 'netceptor-insecure-common-name')?.message).to.equal(
-        `${prefix}x509: certificate relies on legacy Common Name field, use SANs instead`,
-      );
+      expect(verifyHostname(c.certDer, 'netceptor-insecure-common-name')?.message).to.equal(`${prefix}x509: certificate relies on legacy Common Name field, use SANs instead`);
       expect(verifyHostname(c.certDer, 'localhost')?.message).to.equal(`${prefix}x509: certificate is not valid for any names, but wanted to match localhost`);
     });
   });
@@ -379,7 +371,9 @@ describe('TLS config builders (core/tls/config)', function () {
       const pinned = buildTlsClientConfig({name: 'c', keyPair: pair, rootCas: [ca.certPem], pins: [sha256(dnsOnly.certDer)]}).nodeOptions;
       expect((await handshake(server, {...pinned})).err).to.equal(PIN_MISMATCH_MESSAGE);
       const untrusted = buildTlsClientConfig({name: 'c', keyPair: pair, rootCas: [otherCa.certPem]}).nodeOptions;
-      expect((await handshake(server, {...untrusted})).err).to.be.a('string').and.not.equal(PIN_MISMATCH_MESSAGE);
+      expect((await handshake(server, {...untrusted})).err)
+        .to.be.a('string')
+        .and.not.equal(PIN_MISMATCH_MESSAGE);
       const insecure = buildTlsClientConfig({name: 'c', keyPair: pair, rootCas: [otherCa.certPem], insecureSkipVerify: true, pins: [sha256(dnsOnly.certDer)]}).nodeOptions;
       expect(await handshake(server, {...insecure})).to.deep.include({protocol: 'TLSv1.3'});
     });

@@ -102,7 +102,7 @@ describe('tls-server / tls-client items', function () {
   /** Prepare without the loader (so load-time validation does not get in the way). */
   function raw(def: ActionTypeDef, given: FieldValues): FieldValues {
     const out: FieldValues = {};
-    for (const fs of def.fields) out[fs.name] = fs.name in given ? given[fs.name] : fs.default ?? (fs.type === 'string-list' ? [] : fs.type === 'bool' ? false : '');
+    for (const fs of def.fields) out[fs.name] = fs.name in given ? given[fs.name] : (fs.default ?? (fs.type === 'string-list' ? [] : fs.type === 'bool' ? false : ''));
     return out;
   }
 
@@ -113,8 +113,26 @@ describe('tls-server / tls-client items', function () {
         expect(t.singleton ?? false).to.equal(false);
         expect(t.reloadable ?? false).to.equal(false);
       }
-      expect(tlsServerType.fields.map((x) => x.name)).to.deep.equal(['name', 'cert', 'key', 'requireclientcert', 'clientcas', 'pinnedclientcert', 'skipreceptornamescheck', 'mintls13']);
-      expect(tlsClientType.fields.map((x) => x.name)).to.deep.equal(['name', 'cert', 'key', 'rootcas', 'insecureskipverify', 'pinnedservercert', 'skipreceptornamescheck', 'mintls13']);
+      expect(tlsServerType.fields.map((x) => x.name)).to.deep.equal([
+        'name',
+        'cert',
+        'key',
+        'requireclientcert',
+        'clientcas',
+        'pinnedclientcert',
+        'skipreceptornamescheck',
+        'mintls13',
+      ]);
+      expect(tlsClientType.fields.map((x) => x.name)).to.deep.equal([
+        'name',
+        'cert',
+        'key',
+        'rootcas',
+        'insecureskipverify',
+        'pinnedservercert',
+        'skipreceptornamescheck',
+        'mintls13',
+      ]);
       expect(tlsServerType.fields.filter((x) => x.required).map((x) => x.name)).to.deep.equal(['name', 'cert', 'key']);
       expect(tlsClientType.fields.filter((x) => x.required).map((x) => x.name)).to.deep.equal(['name', 'cert', 'key']);
     });
@@ -149,7 +167,10 @@ describe('tls-server / tls-client items', function () {
 
     it('pins are checked at load time with the Prepare text (config check catches them)', () => {
       loadFails(['--tls-server', 'name=s', 'cert=c', 'key=k', 'pinnedclientcert=xyz'], `${SERVER_PREFIX}error decoding fingerprints: error decoding fingerprint`);
-      loadFails(['--tls-client', 'name=c', 'cert=c', 'key=k', 'pinnedservercert=abcd'], `${CLIENT_PREFIX}error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512`);
+      loadFails(
+        ['--tls-client', 'name=c', 'cert=c', 'key=k', 'pinnedservercert=abcd'],
+        `${CLIENT_PREFIX}error decoding fingerprints: fingerprints must be 32 or 64 bytes for sha256 or sha512`,
+      );
       expect(load('--tls-client', 'name=c', 'cert=c', 'key=k', `pinnedservercert=${fpA}`).items[0]!.values.pinnedservercert).to.deep.equal([fpA]);
     });
 
@@ -203,8 +224,12 @@ describe('tls-server / tls-client items', function () {
         expect(err?.message).to.equal(`${SERVER_PREFIX}nodeID=A not found in certificate name(s); names found=[]; cfg section=s; server cert=${f['none.crt']}`);
       });
       it('skipreceptornamescheck skips it (both items)', async () => {
-        expect(await prepare(tlsServerType, values('tls-server', {name: 's', cert: f['none.crt']!, key: f['a.key']!, skipreceptornamescheck: true}), runtime('A'))).to.equal(undefined);
-        expect(await prepare(tlsClientType, values('tls-client', {name: 'c', cert: f['xy.crt']!, key: f['a.key']!, skipreceptornamescheck: true}), runtime('A'))).to.equal(undefined);
+        expect(await prepare(tlsServerType, values('tls-server', {name: 's', cert: f['none.crt']!, key: f['a.key']!, skipreceptornamescheck: true}), runtime('A'))).to.equal(
+          undefined,
+        );
+        expect(await prepare(tlsClientType, values('tls-client', {name: 'c', cert: f['xy.crt']!, key: f['a.key']!, skipreceptornamescheck: true}), runtime('A'))).to.equal(
+          undefined,
+        );
       });
       it('an expired own certificate is accepted', async () => {
         expect(await prepare(tlsServerType, values('tls-server', {name: 's', cert: f['expired.crt']!, key: f['a.key']!}), runtime('A'))).to.equal(undefined);

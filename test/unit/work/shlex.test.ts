@@ -22,7 +22,7 @@ describe('work: shlexSplit (google/shlex rules)', () => {
     // quotes glue to the surrounding word
     ['a"b c"d e\'f g\'h', ['ab cd', 'ef gh']],
     // empty quotes make empty words
-    ["a '' \"\" b", ['a', '', '', 'b']],
+    ['a \'\' "" b', ['a', '', '', 'b']],
     // a comment starts only at the beginning of a word and ends at LF
     ['a #b c\nd', ['a', 'd']],
     ['#all comment', []],

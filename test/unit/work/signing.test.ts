@@ -18,14 +18,7 @@ import {ConfigError} from '../../../src/core/errors.js';
 import {BasicNode, NodeRuntime} from '../../../src/core/runtime.js';
 import {checkWorkSignature, DEFAULT_TOKEN_LIFETIME_MS, signWork, verifyWorkSignature} from '../../../src/core/work/signing.js';
 import {nodeType} from '../../../src/plugins/node/index.js';
-import {
-  parseTokenExpiration,
-  workSigningOf,
-  workSigningType,
-  workSigningTypes,
-  workVerificationOf,
-  workVerificationType,
-} from '../../../src/plugins/work-signing/index.js';
+import {parseTokenExpiration, workSigningOf, workSigningType, workSigningTypes, workVerificationOf, workVerificationType} from '../../../src/plugins/work-signing/index.js';
 
 const NOW = new Date('2026-11-25T12:00:00.000Z');
 const NOW_S = NOW.getTime() / 1000;
@@ -45,7 +38,11 @@ function craft(header: unknown, claims: unknown, key: KeyObject, alg = 'RS512'):
   const input = `${b64(h)}.${b64(c)}`;
   const hash = `sha${alg.slice(2)}`;
   const pss = alg.startsWith('PS');
-  const sig = sign(hash, Buffer.from(input), pss ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8} : {key, padding: constants.RSA_PKCS1_PADDING});
+  const sig = sign(
+    hash,
+    Buffer.from(input),
+    pss ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8} : {key, padding: constants.RSA_PKCS1_PADDING},
+  );
   return `${input}.${b64(sig)}`;
 }
 
@@ -335,16 +332,22 @@ describe('work signing (JWT)', function () {
       expect(verifyErr(withSegments(h, '{"aud":1}'))).to.equal('could not verify signature: json: unsupported type: float64');
       expect(verifyErr(withSegments(h, '{"aud":["foo",true]}'))).to.equal('could not verify signature: json: unsupported type: bool');
       expect(verifyErr(withSegments(h, '{"aud":{"a":1}}'))).to.equal('could not verify signature: json: unsupported type: map[string]interface {}');
-      expect(verifyErr(withSegments(h, '{"iss":5,"aud":["foo"]}'))).to.equal('could not verify signature: json: cannot unmarshal number into Go struct field RegisteredClaims.iss of type string');
+      expect(verifyErr(withSegments(h, '{"iss":5,"aud":["foo"]}'))).to.equal(
+        'could not verify signature: json: cannot unmarshal number into Go struct field RegisteredClaims.iss of type string',
+      );
       expect(verifyErr(withSegments(h, '{"exp":"soon"}'))).to.equal(
         'could not verify signature: could not parse NumericData: json: invalid number literal, trying to unmarshal "\\"soon\\"" into Number',
       );
-      expect(verifyErr(withSegments(h, '{"exp":true}'))).to.equal('could not verify signature: could not parse NumericData: json: cannot unmarshal bool into Go value of type json.Number');
+      expect(verifyErr(withSegments(h, '{"exp":true}'))).to.equal(
+        'could not verify signature: could not parse NumericData: json: cannot unmarshal bool into Go value of type json.Number',
+      );
       expect(verifyErr(withSegments(h, '{"exp":1e400}'))).to.equal(
         'could not verify signature: could not convert json number value to float: strconv.ParseFloat: parsing "1e400": value out of range',
       );
       // a custom decoder error stops decoding and wins over an earlier type mismatch
-      expect(verifyErr(withSegments(h, '{"iss":5,"exp":true}'))).to.equal('could not verify signature: could not parse NumericData: json: cannot unmarshal bool into Go value of type json.Number');
+      expect(verifyErr(withSegments(h, '{"iss":5,"exp":true}'))).to.equal(
+        'could not verify signature: could not parse NumericData: json: cannot unmarshal bool into Go value of type json.Number',
+      );
     });
 
     it('alg: missing, unknown, or a non-RSA method', () => {
@@ -402,7 +405,8 @@ describe('work signing (JWT)', function () {
       rt.setNode(new BasicNode('foo', dir));
       return rt;
     };
-    const prepareErr = async (def: ActionTypeDef<any>, v: FieldValues, rt = runtime()) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any item type of the plugin
+    const prepareErr = async (def: ActionTypeDef<any>, v: FieldValues, rt = runtime()) => {
       try {
         await def.create(v, ctx(def.key)).prepare!(rt);
         return undefined;
@@ -422,9 +426,15 @@ describe('work signing (JWT)', function () {
     });
 
     it('bare values and named fields load from the command line and YAML', () => {
-      expect(load('--work-signing', 'priv.pem', 'tokenexpiration=1m').items.find((i) => i.key === 'work-signing')!.values).to.deep.equal({privatekey: 'priv.pem', tokenexpiration: '1m'});
+      expect(load('--work-signing', 'priv.pem', 'tokenexpiration=1m').items.find((i) => i.key === 'work-signing')!.values).to.deep.equal({
+        privatekey: 'priv.pem',
+        tokenexpiration: '1m',
+      });
       expect(load('--work-verification', 'publickey=pub.pem').items.find((i) => i.key === 'work-verification')!.values).to.deep.equal({publickey: 'pub.pem'});
-      const yml = write('signing.yml', `- node:\n    id: foo\n- work-signing:\n    privatekey: ${f['pkcs8.pem']}\n    tokenexpiration: 10m\n- work-verification: ${f['pub.pem']}\n`);
+      const yml = write(
+        'signing.yml',
+        `- node:\n    id: foo\n- work-signing:\n    privatekey: ${f['pkcs8.pem']}\n    tokenexpiration: 10m\n- work-verification: ${f['pub.pem']}\n`,
+      );
       const items = load('-c', yml).items;
       expect(items.find((i) => i.key === 'work-signing')!.values).to.deep.equal({privatekey: f['pkcs8.pem'], tokenexpiration: '10m'});
       expect(items.find((i) => i.key === 'work-verification')!.values).to.deep.equal({publickey: f['pub.pem']});
@@ -477,7 +487,10 @@ describe('work signing (JWT)', function () {
     });
 
     it('full lifecycle from a config: node Init, then Prepare registers both', async () => {
-      const yml = write('life.yml', `- node:\n    id: foo\n    datadir: ${dir}\n- work-signing:\n    privatekey: ${f['pkcs1.pem']}\n    tokenexpiration: 90s\n- work-verification:\n    publickey: ${f['pub.pem']}\n`);
+      const yml = write(
+        'life.yml',
+        `- node:\n    id: foo\n    datadir: ${dir}\n- work-signing:\n    privatekey: ${f['pkcs1.pem']}\n    tokenexpiration: 90s\n- work-verification:\n    publickey: ${f['pub.pem']}\n`,
+      );
       const rt = new NodeRuntime(pino({level: 'silent'}), {configFiles: [yml], argv: [], selfCommand: []}, () => undefined);
       const live = instantiate(load('-c', yml).items);
       try {

@@ -80,8 +80,17 @@ describe('work: the work manager (workceptor.md §2, §6, §10)', () => {
     let err: Error | undefined;
     await wc.registerType(cmd('echo')).catch((e: Error) => (err = e));
     expect(err?.message).to.equal('work type echo already registered');
-    expect([wc.shouldVerify('echo', true), wc.shouldVerify('secure', false), wc.shouldVerify('nope', true), wc.shouldVerify('remote', true), wc.shouldVerify('remote', false)]).to.deep.equal([false, true, false, true, false]);
-    expect(wc.advertisedTypes()).to.deep.equal([{workType: 'echo', secure: false}, {workType: 'secure', secure: true}]);
+    expect([
+      wc.shouldVerify('echo', true),
+      wc.shouldVerify('secure', false),
+      wc.shouldVerify('nope', true),
+      wc.shouldVerify('remote', true),
+      wc.shouldVerify('remote', false),
+    ]).to.deep.equal([false, true, false, true, false]);
+    expect(wc.advertisedTypes()).to.deep.equal([
+      {workType: 'echo', secure: false},
+      {workType: 'secure', secure: true},
+    ]);
     expect(wc.isLocal('foo') && wc.isLocal('LocalHost') && !wc.isLocal('FOO')).to.equal(true);
   });
 
@@ -98,7 +107,10 @@ describe('work: the work manager (workceptor.md §2, §6, §10)', () => {
   it('start-up scan: unknown types are listed with "Unknown WorkType" and replaced when the type registers; dirs without status are skipped', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'receptor-wc-'));
     const units = join(dataDir, 'foo');
-    for (const [id, type, state] of [['unitAAAA', 'later', 2], ['unitBBBB', 'echo', 0]] as const) {
+    for (const [id, type, state] of [
+      ['unitAAAA', 'later', 2],
+      ['unitBBBB', 'echo', 0],
+    ] as const) {
       mkdirSync(join(units, id), {recursive: true});
       writeStatus(join(units, id), {State: state, Detail: 'x', StdoutSize: 0, WorkType: type, ExtraData: null});
     }

@@ -4,7 +4,8 @@ import {fishCompletion, type FishCommand} from '../../../core/cli/fish-completio
 export default class AutocompleteScriptFish extends Command {
   static override hidden = true;
   static override summary = 'Print the fish completion script.';
-  static override description = 'Prints a fish completion script for every command and flag. Install it with:\n\n  <%= config.bin %> autocomplete script fish > ~/.config/fish/completions/<%= config.bin %>.fish';
+  static override description =
+    'Prints a fish completion script for every command and flag. Install it with:\n\n  <%= config.bin %> autocomplete script fish > ~/.config/fish/completions/<%= config.bin %>.fish';
 
   async run(): Promise<void> {
     await this.parse(AutocompleteScriptFish);

@@ -29,10 +29,8 @@ export const statusCommand: ControlCommand = {
       NodeID: () => node.id,
       Connections: () => node.statusConnections(),
       RoutingTable: () => asGoMap(node.statusRoutingTable()),
-      Advertisements: () =>
-        node.statusAdvertisements().map((a) => ({...a, Tags: a.Tags === null ? null : asGoMap(a.Tags)})),
-      KnownConnectionCosts: () =>
-        asGoMap(Object.fromEntries(Object.entries(node.knownConnectionCosts()).map(([k, v]) => [k, asGoMap(v)]))),
+      Advertisements: () => node.statusAdvertisements().map((a) => ({...a, Tags: a.Tags === null ? null : asGoMap(a.Tags)})),
+      KnownConnectionCosts: () => asGoMap(Object.fromEntries(Object.entries(node.knownConnectionCosts()).map(([k, v]) => [k, asGoMap(v)]))),
     };
     const reply: Record<string, unknown> = {};
     for (const [k, get] of Object.entries(all)) if (!fields || fields.includes(k)) reply[k] = get();

@@ -173,9 +173,7 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
   await verify(ctx, wc, workType, signWork, signature);
   let unit: WorkUnit;
   try {
-    unit = wc.isLocal(node)
-      ? wc.allocateLocal(workType, params, ttl)
-      : await wc.allocateRemote({node, workType, params, tlsClient, ttl, signWork});
+    unit = wc.isLocal(node) ? wc.allocateLocal(workType, params, ttl) : await wc.allocateRemote({node, workType, params, tlsClient, ttl, signWork});
   } catch (err) {
     throw new ControlError((err as Error).message);
   }
@@ -253,7 +251,9 @@ async function results(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<
     if (p.words.length === 2) {
       const t = p.words[1];
       if (!/^[+-]?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
-        throw new ControlError(`error converting start position to integer: strconv.ParseInt: parsing ${strconvQuote(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`);
+        throw new ControlError(
+          `error converting start position to integer: strconv.ParseInt: parsing ${strconvQuote(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`,
+        );
       }
       startPos = Number(t);
     }

@@ -164,7 +164,11 @@ function tryLoad(pkg: string): {binding?: QuicheBinding; error?: ReceptorError} 
   } catch (err) {
     const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
     return {
-      error: new ReceptorError('E_QUIC_UNAVAILABLE', `QUIC streams are not available on this platform (${platform}): the native QUIC engine ${pkg} could not be loaded (${detail})`, {cause: err}),
+      error: new ReceptorError(
+        'E_QUIC_UNAVAILABLE',
+        `QUIC streams are not available on this platform (${platform}): the native QUIC engine ${pkg} could not be loaded (${detail})`,
+        {cause: err},
+      ),
     };
   }
 }
