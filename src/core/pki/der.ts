@@ -4,6 +4,9 @@
  *
  * Encoders return complete TLV encodings as Buffers. The decoder reads TLVs with strict bounds
  * checks; every malformed input raises a {@link DerError} (never a RangeError).
+ *
+ * Kept whole (over 500 lines): the encoder and the strict decoder are one format; see README
+ * "Architecture" for why this is ours rather than a library.
  */
 
 /** Tag classes (the top two bits of the identifier octet). */

@@ -2,6 +2,9 @@
  * X.509 certificates and certificate requests, built with the DER encoder of `der.ts` and signed
  * with node:crypto: receptor's certificate tools (config.md §5.15) and the per-listener insecure
  * stream certificate (netceptor-wire.md §11.4).
+ *
+ * Kept whole (over 500 lines): one concern, the certificate and request structures Go builds;
+ * the builders and parsers share the field layouts, and a split would scatter them.
  */
 import {createHash, createPublicKey, generateKeyPair, KeyObject, randomBytes, sign, verify} from 'node:crypto';
 import {

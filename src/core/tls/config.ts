@@ -29,6 +29,9 @@
  * One file on purpose: every section (flavours, pins, hostname check, key pair and CA loading,
  * the builders, the item-side prepare) is one step of the same Go policy, and they share
  * TlsVerifyError and Go's error texts; a reader checking one Go rule needs them together.
+ *
+ * Kept whole (over 500 lines): the Go TLS policies below apply to server and client builders
+ * alike, and reading them side by side is the point.
  */
 import {PEER_CERT_MISSING_MESSAGE, VERIFY_FAILED_PREFIX, goVerifyErrorText} from './go-tls-errors.js';
 import {createHash, createPrivateKey, createPublicKey, type KeyObject} from 'node:crypto';

@@ -16,6 +16,9 @@
  * This file is the unit's state machine (start, cancel, release, restart, expiry, connecting
  * with back-off); its parts share one background job and the ExtraData record, so it stays
  * whole. Monitoring is in remote-monitor.ts, allocation in remote-type.ts.
+ *
+ * Kept whole (over 500 lines): one state machine; monitoring, the connection and the work type
+ * live in remote-monitor.ts, remote-conn.ts and remote-type.ts.
  */
 import {open} from 'node:fs/promises';
 import {pathErrorText} from '../go/errno.js';
