@@ -7,14 +7,14 @@
  * one (`ansible-runner-unsigned`) side by side.
  */
 import {expect} from 'chai';
-import {createHash, randomBytes, randomUUID} from 'node:crypto';
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {randomUUID} from 'node:crypto';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {join} from 'node:path';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
 import {unitDir} from './work-helpers.js';
+import {DEADLINE, execEnv, LARGE, type Load, OK_TASKS, okPlaybook, privateDataDir, python, SMALL, type Tools} from './awx-support.js';
 import {
   controlRequest,
   goImpl,
@@ -32,62 +32,11 @@ import {
   waitRoutes,
 } from './support.js';
 
-const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
 /** The implementation of the hybrid node (ours; RECEPTOR_AWX_HYBRID=go runs it on Go, to check the expectations). */
 const HYBRID_IMPL: Impl = process.env.RECEPTOR_AWX_HYBRID === 'go' && goRefs()[0] ? goImpl(goRefs()[0]) : OURS;
 const SIGNED = 'ansible-runner';
 const UNSIGNED = 'ansible-runner-unsigned';
-const DEADLINE = 120_000;
 
-/**
- * How much a successful job carries: the size of the private data dir's blob.bin, and how many
- * lines its last task prints (the result travels back in one event). The signed job of every
- * shape is the large one (a payload over many packets, an event of ~1 MB); the others stay small
- * for run time.
- */
-interface Load {
-  blobBytes: number;
-  count: number;
-}
-const LARGE: Load = {blobBytes: 2 << 20, count: 30_000};
-const SMALL: Load = {blobBytes: 64 << 10, count: 100};
-
-/**
- * Runs to the end; checks on the execution node that blob.bin arrived intact (sha1 `blobSha1`),
- * and prints 1..count.
- */
-const okPlaybook = (count: number) => (blobSha1: string) => `- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: greet
-      debug:
-        msg: hello from the execution node
-    - name: run a command
-      command: echo interop-ok
-      register: out
-    - name: keep its output
-      set_fact:
-        said: "{{ out.stdout }}"
-    - name: show it
-      debug:
-        var: said
-    - name: payload
-      stat:
-        path: "{{ playbook_dir }}/blob.bin"
-        checksum_algorithm: sha1
-      register: blob
-    - name: payload intact
-      assert:
-        that: blob.stat.checksum == '${blobSha1}'
-    - name: count
-      command: seq 1 ${count}
-      register: counted
-    - name: show count
-      debug:
-        var: counted.stdout_lines
-`;
-const OK_TASKS = 8;
 const FAILING_PLAYBOOK = () => `- hosts: localhost
   connection: local
   gather_facts: false
@@ -136,12 +85,6 @@ async function endProcessGroup(pgidFile: string): Promise<void> {
     60_000,
     () => `process group ${pgid} to end`,
   );
-}
-
-interface Tools {
-  python: string;
-  ansibleRunner: string;
-  receptorctl: string;
 }
 
 /** What the tests need of a running mesh: where AWX submits, and where the work runs. */
@@ -197,13 +140,6 @@ interface WorkStatus {
     TLSClient?: string;
     Expiration?: string;
   } | null;
-}
-
-/** Environment of an execution node: ansible-playbook on PATH, HOME and ansible's temp in the test dir. */
-function execEnv(dir: string, tools: Tools): Record<string, string> {
-  const home = join(dir, 'home');
-  mkdirSync(join(home, 'tmp'), {recursive: true});
-  return {PATH: `${dirname(tools.ansibleRunner)}:${process.env.PATH ?? ''}`, HOME: home, ANSIBLE_LOCAL_TEMP: join(home, 'tmp'), ANSIBLE_REMOTE_TMP: join(home, 'tmp')};
 }
 
 /** The execution node's items: both work types, and with `tls` the control service's TLS server. */
@@ -324,25 +260,6 @@ function shapes(): Shape[] {
     list.push({title: 'ours → go, go → ours, ours → go hop → ours, TLS ours ⇄ go', needsGo: true, tls: false, start: () => Promise.reject(new Error('no Go'))});
   }
   return list;
-}
-
-async function python(tools: Tools, args: string[], env: Record<string, string>): Promise<unknown> {
-  const r = await run(tools.python, [DRIVER, ...args], {env, timeoutMs: DEADLINE});
-  if (r.code !== 0) throw new Error(`awx_driver ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as unknown;
-}
-
-/**
- * A private data dir as AWX prepares it: project/main.yml, the playbook `playbook(sha1)` given the
- * sha1 of project/blob.bin (`blobBytes` random bytes).
- */
-function privateDataDir(dir: string, name: string, playbook: (blobSha1: string) => string, blobBytes = SMALL.blobBytes): string {
-  const pdd = join(dir, 'pdd', name);
-  mkdirSync(join(pdd, 'project'), {recursive: true});
-  const blob = randomBytes(blobBytes);
-  writeFileSync(join(pdd, 'project', 'blob.bin'), blob);
-  writeFileSync(join(pdd, 'project', 'main.yml'), playbook(createHash('sha1').update(blob).digest('hex')));
-  return pdd;
 }
 
 async function workStatus(node: InteropNode, unitId: string): Promise<WorkStatus> {

@@ -12,8 +12,11 @@ object on stdout for the test to check.
          submission was refused
   reap   the administrative reaper: `work list`, release finished ansible-runner units
   reap-jobs  the work unit reaper for units of jobs that are over: cancel, then release
+  kubejob    a container group job (awx-kube.test.ts): a local kubernetes-runtime-auth unit
+             whose pod runs `ansible-runner worker`
 """
 import argparse
+import base64
 import concurrent.futures
 import json
 import os
@@ -297,6 +300,117 @@ def reap(a):
     return {'list': work_list, 'released': released, 'skipped': skipped}
 
 
+def kube_config(host, token, ca_pem, namespace):
+    """AWX's kubeconfig for a container group's credential (AWXReceptorJob.kube_config)."""
+    config = {
+        'apiVersion': 'v1',
+        'kind': 'Config',
+        'preferences': {},
+        'clusters': [{'name': host, 'cluster': {'server': host}}],
+        'users': [{'name': host, 'user': {'token': token}}],
+        'contexts': [{'name': host, 'context': {'cluster': host, 'user': host, 'namespace': namespace}}],
+        'current-context': host,
+    }
+    if ca_pem:
+        config['clusters'][0]['cluster']['certificate-authority-data'] = base64.b64encode(ca_pem.encode()).decode()
+    else:
+        config['clusters'][0]['cluster']['insecure-skip-tls-verify'] = True
+    return config
+
+
+def pod_definition(a):
+    """AWX's default pod spec for a container group job (get_default_pod_spec, then
+    AWXReceptorJob.pod_definition: the EE image, ansible-runner worker, the job's name and labels)."""
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Pod',
+        'metadata': {
+            'namespace': a.namespace,
+            'name': f'automation-job-{a.job_id}',
+            'labels': {'ansible-awx': 'interop-install', 'ansible-awx-job-id': str(a.job_id)},
+        },
+        'spec': {
+            'serviceAccountName': 'default',
+            'automountServiceAccountToken': False,
+            'containers': [
+                {
+                    'image': a.image,
+                    'name': 'worker',
+                    'args': ['ansible-runner', 'worker', '--private-data-dir=/runner'],
+                    'resources': {'requests': {'cpu': '250m', 'memory': '100Mi'}},
+                }
+            ],
+        },
+    }
+
+
+def kubejob(a):
+    """A container group job as AWX runs it: a local kubernetes-runtime-auth unit (not signed)
+    whose params carry the pod spec and the credential's kubeconfig, the transmit stream as its
+    payload, the results into ansible-runner's processor, then the release."""
+    ctl = ReceptorControl(a.socket)
+    ca_pem = open(a.ca).read() if a.ca else None
+    params = {
+        'secret_kube_pod': yaml.dump(pod_definition(a), explicit_start=True),
+        'pod_pending_timeout': '5m',
+        'secret_kube_config': yaml.dump(kube_config(a.host, a.token, ca_pem, a.namespace), explicit_start=True),
+    }
+    sockin, sockout = socket.socketpair()
+    failures = []
+    t = threading.Thread(target=transmit, args=(sockin, runner_params(a), failures))
+    t.start()
+    result = ctl.submit_work(payload=sockout.makefile('rb'), worktype=a.worktype, params=params, signwork=False)
+    sockin.close()
+    sockout.close()
+    t.join()
+    if failures:
+        raise RuntimeError(f'transmit failed: {failures}')
+    submitted(result)
+    unit_id = result['unitid']
+    artifacts = os.path.join(a.pdd, 'artifacts')
+    if os.path.exists(artifacts):
+        shutil.rmtree(artifacts)
+    events = []
+    statuses = []
+
+    def on_event(ev):
+        events.append({'counter': ev.get('counter'), 'event': ev.get('event')})
+        return True
+
+    def on_status(data, runner_config=None):
+        statuses.append(data.get('status'))
+
+    resultsock, resultfile = ctl.get_work_results(unit_id, return_socket=True, return_sockfile=True)
+    res = ansible_runner.interface.run(
+        streamer='process', quiet=True, _input=resultfile, event_handler=on_event, status_handler=on_status, **runner_params(a)
+    )
+    resultfile.close()
+    resultsock.close()
+    work_status = wait_done(ctl, unit_id, a.deadline)
+    listed = ctl.simple_command('work list').get(unit_id)
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    art = os.path.join(artifacts, a.ident)
+
+    def read(name):
+        p = os.path.join(art, name)
+        return open(p).read().strip() if os.path.exists(p) else None
+
+    return {
+        'result': result,
+        'unitid': unit_id,
+        'status': res.status,
+        'statuses': statuses,
+        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'artifactStatus': read('status'),
+        'artifactRc': read('rc'),
+        'stdout': read('stdout'),
+        'workStatus': work_status,
+        'listed': listed,
+        'released': released,
+    }
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -322,6 +436,19 @@ def main():
         j.add_argument('--exec-socket', help="also report the execution node's unit status")
     sub.choices['cancel'].add_argument('--task', required=True, help='cancel once this task has started')
     sub.choices['cancel'].add_argument('--wait-file', required=True, help='... and has written this file')
+    k = sub.add_parser('kubejob')
+    k.add_argument('--socket', required=True)
+    k.add_argument('--worktype', default='kubernetes-runtime-auth')
+    k.add_argument('--deadline', type=float, default=90)
+    k.add_argument('--pdd', required=True)
+    k.add_argument('--playbook', required=True)
+    k.add_argument('--ident', required=True)
+    k.add_argument('--job-id', required=True)
+    k.add_argument('--image', required=True)
+    k.add_argument('--namespace', required=True)
+    k.add_argument('--host', required=True, help="the credential's API server URL")
+    k.add_argument('--token', required=True, help="the credential's bearer token")
+    k.add_argument('--ca', help="the credential's CA (PEM file); without it, insecure-skip-tls-verify")
     sub.choices['reap'].add_argument('--worktypes', required=True)
     sub.choices['reap-jobs'].add_argument('--units', required=True, help='comma-separated unit IDs')
     a = p.parse_args()
@@ -333,6 +460,8 @@ def main():
         out = info(a)
     elif a.cmd == 'submit':
         out = info(a, release=False)
+    elif a.cmd == 'kubejob':
+        out = kubejob(a)
     elif a.cmd == 'reap':
         out = reap(a)
     else:

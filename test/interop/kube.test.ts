@@ -57,12 +57,18 @@ describe('interop: work-kubernetes, Go receptor and ours on the Kubernetes API t
     // the tcp stream method's pod connects back to RECEPTOR_HOST:RECEPTOR_PORT
     writeFileSync(echoJs, "const s = require('net').connect(Number(process.env.RECEPTOR_PORT), process.env.RECEPTOR_HOST); s.pipe(s);\n");
     payload = join(dir, 'payload.txt');
-    const text = randomBytes(3 << 20).toString('base64').replace(/(.{76})/g, '$1\n') + 'no newline at the end';
+    const text =
+      randomBytes(3 << 20)
+        .toString('base64')
+        .replace(/(.{76})/g, '$1\n') + 'no newline at the end';
     writeFileSync(payload, text);
     payloadSha = sha256(text);
     server.setScenario((p) => p.metadata!.name!.startsWith('kpull-'), {kind: 'imagePullError', cycleMs: 300});
     server.setScenario((p) => p.metadata!.name!.startsWith('ksched-'), {kind: 'unschedulable'});
-    server.setScenario((p) => p.metadata!.name!.startsWith('kcreate-'), {kind: 'createContainerError', message: 'failed to create containerd task: exec: "nope": executable file not found in $PATH'});
+    server.setScenario((p) => p.metadata!.name!.startsWith('kcreate-'), {
+      kind: 'createContainerError',
+      message: 'failed to create containerd task: exec: "nope": executable file not found in $PATH',
+    });
     const kube = (worktype: string, fields: Record<string, unknown>): Item => ({
       'work-kubernetes': {worktype, authmethod: 'kubeconfig', kubeconfig, namespace: 'default', image: 'busybox', streammethod: 'logger', ...fields},
     });
@@ -173,12 +179,20 @@ describe('interop: work-kubernetes, Go receptor and ours on the Kubernetes API t
       const node = nodes.get(impl.label)!;
       const id = await submit(node, 'kslow');
       await waitStatus(node, id, (s) => s.StateName === 'Running', 'kslow to run');
-      await waitFor(async () => (await podsOf('kslow')) === 1 || undefined, 30_000, () => 'the kslow pod');
+      await waitFor(
+        async () => (await podsOf('kslow')) === 1 || undefined,
+        30_000,
+        () => 'the kslow pod',
+      );
       const c = await receptorctl(ctl, node.sock, ['work', 'cancel', id]);
       expect(c.code, c.stderr).to.equal(0);
       const st = await waitStatus(node, id, (s) => TERMINAL.has(s.StateName), 'kslow to end');
       states[impl.label] = st.StateName;
-      await waitFor(async () => (await podsOf('kslow')) === 0 || undefined, 30_000, () => `${node.describe()}: the kslow pod to be deleted on cancel`);
+      await waitFor(
+        async () => (await podsOf('kslow')) === 0 || undefined,
+        30_000,
+        () => `${node.describe()}: the kslow pod to be deleted on cancel`,
+      );
       await receptorctl(ctl, node.sock, ['work', 'release', id]);
     }
     for (const s of Object.values(states)) expect(s).to.equal('Canceled');

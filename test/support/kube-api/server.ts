@@ -196,6 +196,11 @@ export class KubeApiServer {
   // ------------------------------------------------------------------------------------------
   // test controls
 
+  /** The CA certificate (PEM) of a TLS server, as a credential's ssl_ca_cert; null without TLS. */
+  get ca(): string | null {
+    return this.caPem;
+  }
+
   kubeconfig(opts: {namespace?: string; user?: string} = {}): string {
     const user = opts.user ?? 'kube-api-test-user';
     const cluster: Record<string, string | boolean> = {server: this.url};
