@@ -295,7 +295,13 @@ export class KubeApiServer {
     this.closing = true;
     for (const w of this.watchers) w.res.destroy();
     this.watchers.clear();
-    for (const e of this.entries.values()) this.dispose(e);
+    const exits: Array<Promise<void>> = [];
+    for (const e of this.entries.values()) {
+      const child = e.child;
+      if (child && child.exitCode === null && child.signalCode === null) exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
+      this.dispose(e);
+    }
+    await Promise.all(exits);
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {
@@ -412,7 +418,7 @@ export class KubeApiServer {
     // /api/v1/pods: every namespace
     if (parts.length === 3 && parts[2] === 'pods') {
       if (!get) throw methodNotAllowed();
-      return boolParam(q, 'watch') ? this.watch(req, res, null, q) : this.list(res, null, q);
+      return boolParam(q, 'watch') ? this.watch(res, null, q) : this.list(res, null, q);
     }
     if (parts[2] !== 'namespaces' || parts.length < 4) throw pathNotFound();
     const ns = parts[3];
@@ -430,7 +436,7 @@ export class KubeApiServer {
     if (parts.length === 5) {
       if (method === 'POST') return this.create(req, res, ns);
       if (!get) throw methodNotAllowed();
-      return boolParam(q, 'watch') ? this.watch(req, res, ns, q) : this.list(res, ns, q);
+      return boolParam(q, 'watch') ? this.watch(res, ns, q) : this.list(res, ns, q);
     }
     const name = parts[5];
     if (parts.length === 6) {
@@ -581,7 +587,7 @@ export class KubeApiServer {
     this.sendJson(res, 200, {kind: 'PodList', apiVersion: 'v1', metadata: {resourceVersion: String(this.rv)}, items});
   }
 
-  private watch(req: IncomingMessage, res: ServerResponse, ns: string | null, q: URLSearchParams): void {
+  private watch(res: ServerResponse, ns: string | null, q: URLSearchParams): void {
     const {field, label} = this.filters(q);
     const rvParam = q.get('resourceVersion') ?? '';
     let from: number | null = null;
@@ -616,9 +622,6 @@ export class KubeApiServer {
     };
     res.once('close', stop);
     res.once('finish', stop);
-    req.once('close', () => {
-      if (!res.writableEnded) res.end();
-    });
   }
 
   private async remove(req: IncomingMessage, res: ServerResponse, ns: string, name: string, q: URLSearchParams): Promise<void> {
@@ -1039,14 +1042,27 @@ export class KubeApiServer {
       if (!w) return;
       w.on('error', () => {});
       const stream = child[name] as Readable;
+      let paused = false;
+      const resume = (): void => {
+        if (paused) {
+          paused = false;
+          stream.resume();
+        }
+      };
       const onChunk = (chunk: Buffer): void => {
-        if (!w.write(chunk)) {
+        // a slow client slows the container, as a full pipe would
+        if (!w.write(chunk) && !paused) {
+          paused = true;
           stream.pause();
-          w.once('drain', () => stream.resume());
+          w.once('drain', resume);
         }
       };
       e.out.on(name, onChunk);
-      cleanups.push(() => e.out.off(name, onChunk));
+      cleanups.push(() => {
+        e.out.off(name, onChunk);
+        w.off('drain', resume);
+        resume();
+      });
     };
     pipeOut('stdout', s.stdout);
     pipeOut('stderr', s.stderr);
@@ -1098,7 +1114,13 @@ export class KubeApiServer {
     if (s.stderr) p.stderr!.pipe(s.stderr);
     else p.stderr!.resume();
     void s.closed.then(() => p.kill('SIGKILL'));
-    p.once('close', (code, signal) => {
+    const flushed = (w: Writable | null): Promise<void> =>
+      w === null || w.writableFinished || w.destroyed
+        ? Promise.resolve()
+        : new Promise((resolve) => (w.once('finish', () => resolve()), w.once('error', () => resolve()), w.once('close', () => resolve())));
+    p.once('close', async (code, signal) => {
+      // the status frame goes after every output frame
+      await Promise.all([flushed(s.stdout), flushed(s.stderr)]);
       const exitCode = code ?? signalExitCode(signal);
       if (failedToStart !== null) {
         s.finish({
