@@ -4,12 +4,12 @@
  */
 import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
-import {createWriteStream, readFileSync, writeFileSync} from 'node:fs';
+import {closeSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
-import {once} from 'node:events';
 import type {KubeApiServer} from '../support/kube-api/index.js';
 import {numberedLines, shlexQuote, startKubeNode, type KubeNode} from '../support/kube.js';
 import {waitFor} from '../support/cli.js';
+import type {WorkStatus} from '../../src/core/control/work-client.js';
 
 /** Base64 text lines (the log is line based; kubelet ends a last unterminated line with LF). */
 function textPayload(bytes: number): Buffer {
@@ -22,10 +22,19 @@ function textPayload(bytes: number): Buffer {
   );
 }
 
+/** A node script printing `line 0` … `line N-1`, `perTick` lines every 10 ms (output spread over time). */
+function slowLines(total: number, perTick = 5): string {
+  return `let i=0;const t=setInterval(()=>{for(let k=0;k<${perTick}&&i<${total};k++)process.stdout.write('line '+(i++)+'\\n');if(i>=${total})clearInterval(t);},10);`;
+}
+
+const done = (s: WorkStatus) => s.State === 2 || s.State === 3;
+
 describe('e2e: work-kubernetes units on the Kubernetes API test server', function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   const fx: {api?: KubeApiServer; node?: KubeNode} = {};
   let n: KubeNode;
+  let api: KubeApiServer;
+  let podFile: string;
 
   before(async () => {
     n = await startKubeNode(
@@ -33,9 +42,31 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
         workTypes: [
           {worktype: 'kcat', fields: {image: 'test', command: 'cat'}},
           {worktype: 'ksh', fields: {image: 'test', command: 'sh -c', allowruntimeparams: true}},
+          {worktype: 'knode', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true}},
+          {worktype: 'kfail', fields: {image: 'will-fail', command: 'cat', allowruntimeparams: true}},
+          {worktype: 'ktcp', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true, streammethod: 'tcp'}},
+          {worktype: 'kruntime', kubeconfig: false, fields: {authmethod: 'runtime', allowruntimeauth: true, allowruntimepod: true, allowruntimeparams: true}},
         ],
       },
       fx,
+    );
+    api = n.api;
+    podFile = join(n.dir, 'pod.yml');
+    writeFileSync(
+      podFile,
+      [
+        'apiVersion: v1',
+        'kind: Pod',
+        'metadata:',
+        '  name: awx-job',
+        '  labels: {app: awx}',
+        'spec:',
+        '  containers:',
+        '  - name: worker',
+        '    image: test',
+        '    command: [cat]',
+        '',
+      ].join('\n'),
     );
   });
   after(async () => {
@@ -48,7 +79,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     const file = join(n.dir, 'p3.txt');
     writeFileSync(file, payload);
     const id = await n.submit(['kcat', '--payload', file]);
-    const st = await n.waitStatus(id, (s) => s.State >= 2);
+    const st = await n.waitStatus(id, done);
     expect(st, n.daemon?.stderr.slice(-3000)).to.deep.include({State: 2, StateName: 'Succeeded', Detail: 'Finished', StdoutSize: payload.length, WorkType: 'kcat'});
     const res = await n.work(['results', id]);
     expect(res.code, res.stderr).to.equal(0);
@@ -58,11 +89,258 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     expect(pod).to.match(/^kcat-[a-z0-9]{5}$/);
     expect(st.ExtraData).to.deep.equal({Image: 'test', Command: 'cat', Params: '', KubeNamespace: 'default', KubeConfig: '', KubePod: '', PodName: pod});
     expect(n.pod(pod)?.spec?.containers[0]).to.include({name: 'worker', image: 'test', stdin: true, stdinOnce: true});
+    expect(n.pod(pod)?.spec?.restartPolicy).to.equal('Never');
     expect(await n.work(['release', id])).to.include({code: 0});
     await waitFor(
       () => !n.pod(pod),
       20_000,
       () => `pod ${pod} deleted`,
     );
+  });
+
+  it('64 MiB through stdin and the log: SHA-256 equal', async () => {
+    const file = join(n.dir, 'p64.txt');
+    const fd = openSync(file, 'w');
+    const hash = createHash('sha256');
+    let size = 0;
+    for (let i = 0; i < 16; i++) {
+      const part = textPayload(4 * 1024 * 1024);
+      writeSync(fd, part);
+      hash.update(part);
+      size += part.length;
+    }
+    closeSync(fd);
+    const want = hash.digest('hex');
+    const id = await n.submit(['kcat', '--payload', file]);
+    const st = await n.waitStatus(id, done, 220_000);
+    expect(st, n.daemon?.stderr.slice(-3000)).to.deep.include({State: 2, Detail: 'Finished', StdoutSize: size});
+    expect(createHash('sha256').update(n.stdout(id)).digest('hex')).to.equal(want);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('an empty payload skips the attach; the exit code does not change Go\'s "Finished"', async () => {
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; exit 3')}`]);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('out\nerr\n');
+    expect(api.requests.some((r) => r.path.endsWith(`/pods/${n.podName(id)}/attach`))).to.equal(false);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('cancel stops the unit and deletes its pod', async () => {
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo started; sleep 60')}`]);
+    await waitFor(
+      () => n.stdout(id).toString() === 'started\n',
+      30_000,
+      () => 'output',
+    );
+    const pod = n.podName(id);
+    expect(n.pod(pod)).to.not.equal(undefined);
+    const r = await n.work(['cancel', id]);
+    expect(r.code, r.stderr).to.equal(0);
+    const st = await n.status(id);
+    expect(st).to.deep.include({State: 4, StateName: 'Canceled', Detail: 'Canceled'});
+    await waitFor(
+      () => !n.pod(pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  describe("failures, with Go's state and detail", () => {
+    const cases: Array<{name: string; scenario: Parameters<KubeApiServer['setScenario']>[1]; timeout?: string; detail: string}> = [
+      {
+        name: 'image pull back-off',
+        scenario: {kind: 'imagePullError', reason: 'ImagePullBackOff', cycleMs: 100},
+        detail: 'Error creating pod: container failed to start, ImagePullBackOff',
+      },
+      {name: 'unschedulable (pending timeout)', scenario: {kind: 'unschedulable'}, timeout: '2s', detail: 'Error creating pod: timed out waiting for the condition'},
+      {
+        name: 'container creation error (pending timeout)',
+        scenario: {kind: 'createContainerError'},
+        timeout: '2s',
+        detail: 'Error creating pod: timed out waiting for the condition, CreateContainerError',
+      },
+      {
+        name: 'image pull error (pending timeout)',
+        scenario: {kind: 'imagePullError', reason: 'ErrImagePull', cycleMs: 0},
+        timeout: '2s',
+        detail: 'Error creating pod: timed out waiting for the condition, ErrImagePull',
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const tag = randomBytes(4).toString('hex');
+        api.setScenario((p) => p.spec?.containers[0]?.args?.[0] === tag, c.scenario);
+        const args = ['kfail', '-l', 'x', '-a', `kube_params=${tag}`];
+        if (c.timeout) args.push('-a', `pod_pending_timeout=${c.timeout}`);
+        const id = await n.submit(args);
+        const st = await n.waitStatus(id, done);
+        expect(st).to.deep.include({State: 3, StateName: 'Failed', Detail: c.detail});
+        const pod = n.podName(id);
+        expect(pod).to.match(/^kfail-/);
+        await waitFor(
+          () => !n.pod(pod),
+          20_000,
+          () => `pod ${pod} deleted`,
+        );
+        expect(await n.work(['release', id])).to.include({code: 0});
+      });
+    }
+  });
+
+  it('a log stream broken 100 times mid-output loses and duplicates no line', async () => {
+    const total = 12000;
+    const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+    await waitFor(
+      () => n.stdout(id).length > 0,
+      30_000,
+      () => 'first output',
+    );
+    const pod = n.podName(id);
+    const logGets = () => api.requests.filter((r) => r.path === `/api/v1/namespaces/default/pods/${pod}/log`).length;
+    let breaks = 0;
+    while (breaks < 100) {
+      const before = logGets();
+      await new Promise((r) => setTimeout(r, 20 + (breaks % 4) * 10));
+      if (api.breakLogStreams('default', pod) > 0) breaks++;
+      await waitFor(
+        () => logGets() > before || n.stdout(id).length >= numberedLines(total).length,
+        10_000,
+        () => 'a reconnect',
+      );
+      if (n.diskStatus(id).State >= 2) break;
+    }
+    expect(breaks).to.equal(100);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    const out = n.stdout(id).toString();
+    expect(out.length).to.equal(numberedLines(total).length);
+    expect(out === numberedLines(total)).to.equal(true);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('streams cut every few KiB (mid-line) resume exactly', async () => {
+    const total = 6000;
+    // More than one second of timestamped output (~20 KB/s): each connection gets past what sinceTime resends.
+    api.breakLogStreamsEvery(45_000);
+    try {
+      const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+      const st = await n.waitStatus(id, done);
+      expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+      expect(n.stdout(id).toString() === numberedLines(total)).to.equal(true);
+      const pod = n.podName(id);
+      expect(api.requests.filter((r) => r.path.endsWith(`/pods/${pod}/log`)).length).to.be.greaterThan(3);
+      expect(await n.work(['release', id])).to.include({code: 0});
+    } finally {
+      api.breakLogStreamsEvery(0);
+    }
+  });
+
+  it('log rotation mid-output loses and duplicates no line', async () => {
+    const total = 3000;
+    const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+    await waitFor(
+      () => n.stdout(id).length > 0,
+      30_000,
+      () => 'first output',
+    );
+    const pod = n.podName(id);
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (n.pod(pod)?.status?.phase !== 'Running') break;
+      api.rotateLog('default', pod);
+    }
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString() === numberedLines(total)).to.equal(true);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('a node restart mid-job reattaches to the pod and loses or duplicates no line', async () => {
+    const total = 4000;
+    const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+    await waitFor(
+      () => n.stdout(id).length > 2000,
+      30_000,
+      () => 'some output',
+    );
+    const pod = n.podName(id);
+    await n.stop('SIGKILL');
+    const cut = n.stdout(id).length;
+    expect(cut).to.be.lessThan(numberedLines(total).length);
+    await n.start();
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.podName(id)).to.equal(pod);
+    const out = n.stdout(id).toString();
+    expect(out.length).to.equal(numberedLines(total).length);
+    expect(out === numberedLines(total)).to.equal(true);
+    expect(await n.work(['release', id])).to.include({code: 0});
+    await waitFor(
+      () => !n.pod(pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
+  });
+
+  it('runtime auth and pod: the secrets are used, stored, and redacted in status and list', async () => {
+    const id = await n.submit([
+      'kruntime',
+      '-l',
+      'hello runtime',
+      '-a',
+      `secret_kube_config=@${n.kubeconfigPath}`,
+      '-a',
+      `secret_kube_pod=@${podFile}`,
+      '-a',
+      'pod_pending_timeout=30s',
+    ]);
+    const st = await n.waitStatus(id, done);
+    expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('hello runtime\n');
+    const pod = n.podName(id);
+    expect(pod).to.match(/^awx-job-[a-z0-9]{5}$/);
+    expect(n.pod(pod)?.metadata?.labels).to.deep.equal({app: 'awx'});
+    expect(st.ExtraData).to.deep.equal({Image: '', Command: '', Params: '', KubeNamespace: 'default', KubeConfig: '', KubePod: '', PodName: pod});
+    const list = await n.json<Record<string, WorkStatus>>(['list']);
+    expect(list[id].ExtraData).to.deep.include({KubeConfig: '', KubePod: ''});
+    const onDisk = JSON.parse(readFileSync(join(n.unitDir(id), 'status'), 'utf8')) as {ExtraData: Record<string, string>};
+    expect(onDisk.ExtraData.KubeConfig).to.equal(readFileSync(n.kubeconfigPath, 'utf8'));
+    expect(onDisk.ExtraData.KubePod).to.equal(readFileSync(podFile, 'utf8'));
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it("runtime parameters need their permission (Go's texts)", async () => {
+    const cases: Array<[string[], string]> = [
+      [['kcat', '-a', 'kube_image=other'], 'kube_image provided but not allowed'],
+      [['kcat', '-a', 'kube_params=x'], 'kube_params provided but not allowed'],
+      [['kcat', '-a', 'secret_kube_pod=x'], 'secret_kube_pod provided but not allowed'],
+      [['kcat', '-a', 'secret_kube_config=x'], 'secret_kube_config provided but not allowed'],
+      [['kruntime'], 'param secret_kube_config must be provided if AuthMethod=runtime'],
+      [
+        ['kruntime', '-a', 'secret_kube_config=x', '-a', 'secret_kube_pod=p', '-a', 'kube_params=y'],
+        'params kube_command, kube_image, kube_params not compatible with secret_kube_pod',
+      ],
+      [['ksh', '-a', 'pod_pending_timeout=soon'], 'time: invalid duration "soon"'],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await n.work(['submit', ...args, '-l', 'x']);
+      expect(r.code, args.join(' ')).to.not.equal(0);
+      expect(r.stderr + r.stdout, args.join(' ')).to.contain(msg);
+    }
+  });
+
+  it('stream method tcp: the pod connects back for stdin and stdout', async function () {
+    const echo = "const s=require('net').connect(+process.env.RECEPTOR_PORT,process.env.RECEPTOR_HOST);s.pipe(s);";
+    const id = await n.submit(['ktcp', '-l', 'over tcp', '-a', `kube_params=${shlexQuote(echo)}`]);
+    const st = await n.waitStatus(id, done);
+    if (st.Detail === 'Error listening: could not determine local address') this.skip();
+    expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished', StdoutSize: 9});
+    expect(n.stdout(id).toString()).to.equal('over tcp\n');
+    const env = n.pod(n.podName(id))?.spec?.containers[0].env?.map((e) => e.name);
+    expect(env).to.deep.equal(['RECEPTOR_HOST', 'RECEPTOR_PORT']);
+    expect(await n.work(['release', id])).to.include({code: 0});
   });
 });
