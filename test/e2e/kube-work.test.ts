@@ -8,7 +8,11 @@ import {closeSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:
 import {join} from 'node:path';
 import type {KubeApiServer} from '../support/kube-api/index.js';
 import {numberedLines, shlexQuote, startKubeNode, type KubeNode} from '../support/kube.js';
-import {waitFor} from '../support/cli.js';
+import {execFileSync} from 'node:child_process';
+import {mkdtempSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {Daemon, runCli, waitFor} from '../support/cli.js';
+import {freePort} from '../support/ports.js';
 import type {WorkStatus} from '../../src/core/control/work-client.js';
 
 /** Base64 text lines (the log is line based; kubelet ends a last unterminated line with LF). */
@@ -342,5 +346,95 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     const env = n.pod(n.podName(id))?.spec?.containers[0].env?.map((e) => e.name);
     expect(env).to.deep.equal(['RECEPTOR_HOST', 'RECEPTOR_PORT']);
     expect(await n.work(['release', id])).to.include({code: 0});
+  });
+});
+
+describe('e2e: remote work-kubernetes over the mesh, and signed work', function () {
+  this.timeout(120_000);
+  const fx: {api?: KubeApiServer; node?: KubeNode} = {};
+  const dir = mkdtempSync(join(tmpdir(), 'receptor-kube-mesh-'));
+  const ctlSock = join(dir, 'ctl.sock');
+  let ctl: Daemon | undefined;
+
+  before(async () => {
+    const port = await freePort();
+    execFileSync('openssl', ['genrsa', '-out', join(dir, 'priv.pem'), '2048'], {stdio: 'ignore'});
+    execFileSync('openssl', ['rsa', '-in', join(dir, 'priv.pem'), '-pubout', '-out', join(dir, 'pub.pem')], {stdio: 'ignore'});
+    await startKubeNode(
+      {
+        nodeId: 'kexec',
+        extraItems: ['- tcp-listener:', `    port: ${port}`, '    bindaddr: 127.0.0.1', `- work-verification: {publickey: ${join(dir, 'pub.pem')}}`],
+        workTypes: [
+          {worktype: 'kcat', fields: {image: 'test', command: 'cat'}},
+          {worktype: 'ksecure', fields: {image: 'test', command: 'cat', verifysignature: true}},
+        ],
+      },
+      fx,
+    );
+    writeFileSync(
+      join(dir, 'ctl.yml'),
+      [
+        '- node:',
+        '    id: ctl',
+        `    datadir: ${join(dir, 'data')}`,
+        '- control-service:',
+        '    service: control',
+        `    filename: ${ctlSock}`,
+        `- tcp-peer: 127.0.0.1:${port}`,
+        `- work-signing: {privatekey: ${join(dir, 'priv.pem')}, tokenexpiration: 1m}`,
+        '',
+      ].join('\n'),
+    );
+    ctl = new Daemon(['-c', join(dir, 'ctl.yml')]);
+    await ctl.waitForLog('Initialization complete');
+    await waitFor(
+      async () => {
+        const r = await runCli(['status', '--json', '--socket', ctlSock]);
+        if (r.code !== 0) return false;
+        const st = JSON.parse(r.stdout) as {Advertisements?: Array<{NodeID: string; Service: string}>};
+        return (st.Advertisements ?? []).some((a) => a.NodeID === 'kexec' && a.Service === 'control');
+      },
+      30_000,
+      () => 'ctl sees kexec',
+    );
+  });
+  after(async () => {
+    await ctl?.stop();
+    await fx.node?.stop();
+    await fx.api?.close();
+  });
+
+  const work = (args: string[]) => runCli(['work', ...args, '--socket', ctlSock], {timeoutMs: 60_000});
+
+  it('a control node submits to the node that holds the cluster credentials; release deletes the pod', async () => {
+    const payload = numberedLines(20_000, 'remote');
+    const file = join(dir, 'payload.txt');
+    writeFileSync(file, payload);
+    const sub = await work(['submit', 'kcat', '--node', 'kexec', '--payload', file]);
+    expect(sub.code, sub.stderr).to.equal(0);
+    const id = /^Unit ID: (\S+)$/m.exec(sub.stdout)![1];
+    const r = await work(['results', id]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout === payload).to.equal(true);
+    const st = JSON.parse((await work(['status', id, '--json'])).stdout) as WorkStatus;
+    expect(st).to.deep.include({State: 2, Detail: 'Finished', WorkType: 'remote'});
+    const remoteId = (st.ExtraData as {RemoteUnitID: string}).RemoteUnitID;
+    const pod = fx.node!.podName(remoteId);
+    expect(fx.node!.pod(pod)).to.not.equal(undefined);
+    expect(await work(['release', id])).to.include({code: 0});
+    await waitFor(
+      () => !fx.node!.pod(pod),
+      30_000,
+      () => `pod ${pod} deleted`,
+    );
+  });
+
+  it('signed work: accepted with --signwork, refused without it', async () => {
+    const ok = await work(['submit', 'ksecure', '--node', 'kexec', '--signwork', '-l', 'signed kube', '-f', '--rm']);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.equal('signed kube\n');
+    const bad = await work(['submit', 'ksecure', '--node', 'kexec', '-l', 'x']);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('could not verify signature: signature is empty');
   });
 });
