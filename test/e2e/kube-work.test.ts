@@ -4,10 +4,10 @@
  */
 import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
-import {closeSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:fs';
+import {closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
-import type {KubeApiServer} from '../support/kube-api/index.js';
-import {numberedLines, shlexQuote, startKubeNode, type KubeNode} from '../support/kube.js';
+import {KubeNode, numberedLines, shlexQuote, startKubeNode} from '../support/kube.js';
+import {KubeApiServer} from '../support/kube-api/index.js';
 import {execFileSync} from 'node:child_process';
 import {mkdtempSync} from 'node:fs';
 import {tmpdir} from 'node:os';
@@ -436,5 +436,57 @@ describe('e2e: remote work-kubernetes over the mesh, and signed work', function 
     const bad = await work(['submit', 'ksecure', '--node', 'kexec', '-l', 'x']);
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.contain('could not verify signature: signature is empty');
+  });
+});
+
+describe('e2e: authmethod incluster (service account files, TLS and a bearer token)', function () {
+  this.timeout(60_000);
+  let api: KubeApiServer | undefined;
+  let node: KubeNode | undefined;
+
+  after(async () => {
+    await node?.stop();
+    await api?.close();
+  });
+
+  it('runs a unit with the service account of the pod our node would run in', async () => {
+    api = await KubeApiServer.start({tls: true, token: 'sa-token-123'});
+    const dir = mkdtempSync(join(tmpdir(), 'receptor-kube-incluster-'));
+    const sa = join(dir, 'root', 'var/run/secrets/kubernetes.io/serviceaccount');
+    mkdirSync(sa, {recursive: true});
+    const kc = api.kubeconfig();
+    const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(kc)![1], 'base64').toString();
+    writeFileSync(join(sa, 'ca.crt'), ca);
+    writeFileSync(join(sa, 'token'), 'sa-token-123');
+    writeFileSync(join(sa, 'namespace'), 'awx');
+    const url = new URL(api.url);
+    const sock = join(dir, 'ctl.sock');
+    const config = join(dir, 'r.yml');
+    writeFileSync(
+      config,
+      [
+        '- node:',
+        '    id: inc',
+        `    datadir: ${join(dir, 'data')}`,
+        '- local-only',
+        '- control-service:',
+        '    service: control',
+        `    filename: ${sock}`,
+        '- work-kubernetes: {worktype: kin, authmethod: incluster, namespace: awx, image: test, command: cat}',
+        '',
+      ].join('\n'),
+    );
+    node = new KubeNode(api, dir, 'inc', config, sock, '', {
+      KUBERNETES_SERVICE_HOST: url.hostname,
+      KUBERNETES_SERVICE_PORT: url.port,
+      RECEPTOR_KUBE_SA_PREFIX: join(dir, 'root'),
+    });
+    await node.start();
+    const id = await node.submit(['kin', '-l', 'in cluster']);
+    const st = await node.waitStatus(id, (s) => s.State >= 2);
+    expect(st, node.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(node.stdout(id).toString()).to.equal('in cluster\n');
+    expect(api.pods('awx').map((p) => p.metadata?.name)).to.include(node.podName(id));
+    expect(await node.work(['release', id])).to.include({code: 0});
   });
 });
