@@ -289,6 +289,25 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     );
   });
 
+  it('a unit still Pending at a node restart fails as in Go, and its pod is deleted (deletepodonrestart)', async () => {
+    const tag = randomBytes(4).toString('hex');
+    api.setScenario((p) => p.spec?.containers[0]?.args?.[0] === tag, {kind: 'pending'});
+    const id = await n.submit(['kfail', '-l', 'x', '-a', `kube_params=${tag}`]);
+    await n.waitStatus(id, (s) => s.Detail === 'Pod created');
+    const pod = n.podName(id);
+    expect(n.pod(pod)).to.not.equal(undefined);
+    await n.stop();
+    await n.start();
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 3, Detail: 'Failed to restart: work unit is not in running state, cannot be restarted'});
+    await waitFor(
+      () => !n.pod(pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
   it('runtime auth and pod: the secrets are used, stored, and redacted in status and list', async () => {
     const id = await n.submit([
       'kruntime',

@@ -2,6 +2,7 @@
  * `work-kubernetes` units (workceptor.md §7.3): the implementation is in ./kubernetes/
  * (client and auth, pod spec, pod watch, attach, log records and streaming, tcp, the unit).
  */
-export {KubernetesUnit, kubernetesTypeDef, isCompatibleK8s, type WorkKubernetesOptions} from './kubernetes/unit.js';
+export {KubernetesUnit, kubernetesTypeDef, type WorkKubernetesOptions} from './kubernetes/unit.js';
+export {isCompatibleK8s} from './kubernetes/client.js';
 export {buildPod, type KubeExtraData} from './kubernetes/pod-spec.js';
 export {LogResume, TimestampedLogParser, timestampKey, sinceTimeOf, type LogRecord, type LogPosition} from './kubernetes/log-records.js';

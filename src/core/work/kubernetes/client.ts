@@ -144,3 +144,14 @@ export class HttpStatusError extends Error {
     this.name = 'HttpStatusError';
   }
 }
+
+/** Go's IsCompatibleK8S: the log timestamps fix is in 1.23.14, 1.24.8, 1.25.4 and every 1.26+. */
+export function isCompatibleK8s(version: string): boolean {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
+  if (!m) return false;
+  const [minor, patch] = [Number(m[2]), Number(m[3])];
+  if (minor === 23) return patch >= 14;
+  if (minor === 24) return patch >= 8;
+  if (minor === 25) return patch >= 4;
+  return minor > 25 || Number(m[1]) > 1;
+}

@@ -5,7 +5,8 @@
  * (log-stream.ts), and a node restart reattaches to the pod and continues stdout from where
  * the file ends.
  */
-import {statSync} from 'node:fs';
+import {readFileSync, statSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 import type {V1Pod} from '@kubernetes/client-node';
 import {parseDuration} from '../../go/time.js';
 import {settings} from '../../settings.js';
@@ -13,34 +14,14 @@ import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, STATE_RUNNING, 
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from '../workceptor.js';
 import {attachStdin, type AttachSession} from './attach.js';
-import {apiErrorText, connectIncluster, connectKubeconfig, serverVersion, type KubeConnection} from './client.js';
+import {apiErrorText, connectIncluster, connectKubeconfig, isCompatibleK8s, serverVersion, type KubeConnection} from './client.js';
 import {CHECKPOINT_FILE, delay, DetailError, readCheckpoint, streamLogs} from './log-stream.js';
 import {buildPod, type KubeExtraData} from './pod-spec.js';
 import {failureSuffix, waitPodReady, workerTerminated} from './pod-watch.js';
 import {runWorkUsingTcp} from './tcp.js';
-import {writeFileSync} from 'node:fs';
-import {join} from 'node:path';
+import type {WorkKubernetesOptions} from './options.js';
 
-/** The `work-kubernetes` item's fields (config.md §5.10). */
-export interface WorkKubernetesOptions {
-  worktype: string;
-  namespace: string;
-  image: string;
-  command: string;
-  params: string;
-  /** kubeconfig, incluster or runtime (any case). */
-  authmethod: string;
-  kubeconfig: string;
-  pod: string;
-  allowruntimeauth: boolean;
-  allowruntimecommand: boolean;
-  allowruntimeparams: boolean;
-  allowruntimepod: boolean;
-  deletepodonrestart: boolean;
-  /** logger or tcp (any case). */
-  streammethod: string;
-  verifysignature: boolean;
-}
+export type {WorkKubernetesOptions};
 
 function joinParams(a: string, b: string): string {
   return a === '' ? b : b === '' ? a : `${a} ${b}`;
@@ -48,28 +29,12 @@ function joinParams(a: string, b: string): string {
 
 function readConfigFile(path: string, what: string): string {
   try {
-    return readFileSyncUtf8(path);
+    return readFileSync(path, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const reason = e.code === 'ENOENT' ? 'no such file or directory' : e.message;
     throw new WorkError(`could not read ${what}: open ${path}: ${reason}`);
   }
-}
-
-import {readFileSync} from 'node:fs';
-function readFileSyncUtf8(path: string): string {
-  return readFileSync(path, 'utf8');
-}
-
-/** Go's IsCompatibleK8S: the log timestamps fix is in 1.23.14, 1.24.8, 1.25.4 and every 1.26+. */
-export function isCompatibleK8s(version: string): boolean {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version);
-  if (!m) return false;
-  const [minor, patch] = [Number(m[2]), Number(m[3])];
-  if (minor === 23) return patch >= 14;
-  if (minor === 24) return patch >= 8;
-  if (minor === 25) return patch >= 4;
-  return minor > 25 || Number(m[1]) > 1;
 }
 
 export class KubernetesUnit extends WorkUnit {
