@@ -24,7 +24,7 @@ export type {
   ShutdownHook,
 } from './core/config/types.js';
 export type {ItemSource} from './core/errors.js';
-export {ReceptorError, ConfigError} from './core/errors.js';
+export {ReceptorError, ConfigError, checkField, fieldError} from './core/errors.js';
 export {ERROR_CATALOGUE, errorCodeOf, type ConfigErrorCode, type ErrorCode} from './core/errors.js';
 
 // The backend contract: a MeshBackend yields BackendSessions that carry whole messages.
@@ -58,6 +58,7 @@ export {
   tlsServerField,
   validateCosts,
   validatePort,
+  validateHostPort,
   clientCertRefused,
   logTlsHandshakeFailure,
   type BackendItemSpec,
