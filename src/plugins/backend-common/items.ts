@@ -216,6 +216,22 @@ export interface DialerSettings {
   backoff?: BackoffOptions;
 }
 
+/**
+ * Fails a dial in flight when the dialler stops (its redial loop aborts `signal`): calls
+ * `fail(dialAborted())` once. Returns the function that stops watching, for when
+ * the dial has settled.
+ */
+export function watchDialAbort(signal: AbortSignal, fail: (err: Error) => void): () => void {
+  const onAbort = () => fail(dialAborted());
+  signal.addEventListener('abort', onAbort, {once: true});
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** The error of a dial cut short by stop() (internal: the stopped redial loop drops it). */
+export function dialAborted(): Error {
+  return new Error('dial aborted');
+}
+
 /** Starts the redial loop of a dialler; `stop()` aborts it and closes the live session. */
 export function startDialer<S extends RedialSession>(settings: DialerSettings, dial: (signal: AbortSignal) => Promise<S>, sink: (s: S) => void, logger: Logger): BackendRunning {
   const ac = new AbortController();
