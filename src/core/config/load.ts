@@ -45,7 +45,7 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
   };
 
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i];
+    const token = argv[i]!; // i < argv.length
     if (token.startsWith('-') && token.length > 1) {
       finishCurrent();
       let name = actionName(token);
