@@ -79,12 +79,13 @@ export async function attachStdin(kc: KubeConfig, namespace: string, pod: string
       ws = sock;
       sock.on('error', (err) => (failure ??= err));
       sock.on('message', (data: Buffer, isBinary: boolean) => {
-        if (!isBinary || data.length < 1 || data[0] === 255) return;
-        if (data[0] === 3) {
+        const channel = data[0];
+        if (!isBinary || channel === undefined || channel === 255) return;
+        if (channel === 3) {
           status = parseStatus(data.subarray(1));
           return;
         }
-        binaryHandler(data[0], data.subarray(1));
+        binaryHandler(channel, data.subarray(1));
       });
       await new Promise<void>((resolve, reject) => {
         sock.once('open', () => resolve());

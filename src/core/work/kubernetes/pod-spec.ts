@@ -85,6 +85,7 @@ export function buildPod(ked: KubeExtraData, namePrefix: string, env?: Record<st
       },
     };
   }
-  if (env) pod.spec!.containers[0].env = Object.entries(env).map(([name, value]) => ({name, value}));
+  const first = pod.spec?.containers[0];
+  if (env && first) first.env = Object.entries(env).map(([name, value]) => ({name, value}));
   return {pod, namespace};
 }

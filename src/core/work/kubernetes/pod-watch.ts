@@ -133,8 +133,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 /** Go's suffix for a failure: the waiting reason, or the exit code and message of the single container. */
 export function failureSuffix(pod: V1Pod | undefined): string {
   const statuses = pod?.status?.containerStatuses ?? [];
-  if (statuses.length !== 1) return '';
-  const cs = statuses[0];
+  const [cs] = statuses;
+  if (statuses.length !== 1 || !cs) return '';
   if (cs.state?.waiting) return `, ${cs.state.waiting.reason ?? ''}`;
   if (cs.name === 'worker' && cs.state?.terminated && cs.state.terminated.exitCode !== 0) {
     return `, exit code ${cs.state.terminated.exitCode}: ${cs.state.terminated.message ?? ''}`;
