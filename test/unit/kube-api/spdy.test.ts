@@ -14,7 +14,7 @@ import type {Readable} from 'node:stream';
 import {buildGoProbe, kubeconfigFor} from '../../support/kube-api/goprobe.js';
 import {connectSpdy, type SpdyClientConnection} from '../../support/kube-api/spdy/client.js';
 import {encodeData, encodeRstStream} from '../../support/kube-api/spdy/frames.js';
-import {acceptSpdyRemoteCommand, nonZeroExitStatus, successStatus, type SpdyRemoteCommandStreams} from '../../support/kube-api/spdy/index.js';
+import {acceptSpdyRemoteCommand, nonZeroExitStatus, successStatus, type AcceptOptions, type SpdyRemoteCommandStreams} from '../../support/kube-api/spdy/index.js';
 
 type Handler = (streams: SpdyRemoteCommandStreams, pod: string) => void;
 
@@ -46,7 +46,7 @@ const runChild: Handler = (streams, pod) => {
   void streams.closed.then(() => child.kill());
 };
 
-async function startAttachServer(handler: Handler = runChild, opts: {streamCreationTimeoutMs?: number} = {}): Promise<AttachServer> {
+async function startAttachServer(handler: Handler = runChild, opts: AcceptOptions = {}): Promise<AttachServer> {
   const accepted: SpdyRemoteCommandStreams[] = [];
   const rejected: Error[] = [];
   const sockets = new Set<net.Socket>();
@@ -224,6 +224,21 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
     expect(r.bytes).to.equal(total);
     expect(r.sha).to.equal(digest);
     s.finish(successStatus());
+  });
+
+  it('after finish, unread stdin is drained, not held (the client is never left blocked writing)', async () => {
+    await srv.close();
+    let st: SpdyRemoteCommandStreams | undefined;
+    srv = await startAttachServer((x) => (st = x), {finishGraceMs: 120_000});
+    const c = await connect('idle', 'stdin=true', {honourSendWindow: false});
+    const error = await c.open('error');
+    const stdin = await c.open('stdin');
+    const status = collect(error.readable);
+    void sendRandom(stdin.writable, 96 * 1024 * 1024, false);
+    await until('stdin held', () => st !== undefined && st.session.socketHeld);
+    st!.finish(nonZeroExitStatus(3));
+    await until('socket released while the connection is still open', () => !st!.session.socketHeld && !st!.session.destroyed);
+    expect(JSON.parse((await status).toString())).to.have.property('reason', 'NonZeroExitCode');
   });
 
   it('writes a non-zero exit as the kubelet’s Failure Status, stdout first, then closes', async () => {
