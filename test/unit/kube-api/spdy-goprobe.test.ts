@@ -47,6 +47,7 @@ describe('kube-api Go probe subcommands (client-go v0.29.3) against a minimal AP
   const seen: Seen[] = [];
 
   before(async function () {
+    this.timeout(11 * 60_000); // a cold module/build cache compiles client-go (the build gives up at 10 min)
     bin = await buildGoProbe();
     if (!bin) this.skip();
     server = http.createServer((req, res) => {

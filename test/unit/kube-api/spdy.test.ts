@@ -423,6 +423,7 @@ describe('kube-api SPDY/3.1 remotecommand server against client-go (Go probe)', 
   const children: ChildProcess[] = [];
 
   before(async function () {
+    this.timeout(11 * 60_000); // a cold module/build cache compiles client-go (the build gives up at 10 min)
     probe = await buildGoProbe();
     if (!probe) this.skip();
   });
