@@ -10,10 +10,11 @@ import type {AddressInfo} from 'node:net';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import zlib from 'node:zlib';
 import type {Readable} from 'node:stream';
 import {buildGoProbe, kubeconfigFor} from '../../support/kube-api/goprobe.js';
 import {connectSpdy, type SpdyClientConnection} from '../../support/kube-api/spdy/client.js';
-import {encodeData, encodeRstStream} from '../../support/kube-api/spdy/frames.js';
+import {encodeData, encodeRstStream, HEADER_DICTIONARY} from '../../support/kube-api/spdy/frames.js';
 import {acceptSpdyRemoteCommand, nonZeroExitStatus, successStatus, type AcceptOptions, type SpdyRemoteCommandStreams} from '../../support/kube-api/spdy/index.js';
 
 type Handler = (streams: SpdyRemoteCommandStreams, pod: string) => void;
@@ -343,7 +344,7 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
       ['a WINDOW_UPDATE with delta 0', async () => Buffer.from('80030009000000080000000100000000', 'hex')],
       ['a SYN_STREAM whose header block is not zlib', async () => Buffer.from('800300010000000e000000010000000000000102030405', 'hex')],
       ['a header block claiming more headers than it holds', lyingSynStream],
-      ['a DATA frame on stream 0', async () => encodeDataOnZero()],
+      ['a DATA frame on stream 0', async () => Buffer.from('0000000000000003616263', 'hex')],
       ['a control frame larger than the limit', async () => Buffer.from('8003000100ffffff', 'hex')],
     ];
     for (const [name, make] of cases) {
@@ -400,8 +401,6 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
 
 /** A SYN_STREAM whose header block inflates fine (fresh context) but claims 1000 headers. */
 async function lyingSynStream(): Promise<Buffer> {
-  const zlib = await import('node:zlib');
-  const {HEADER_DICTIONARY} = await import('../../support/kube-api/spdy/frames.js');
   const raw = Buffer.alloc(8);
   raw.writeUInt32BE(1000, 0);
   const block = zlib.deflateSync(raw, {dictionary: HEADER_DICTIONARY, finishFlush: zlib.constants.Z_SYNC_FLUSH});
@@ -410,10 +409,6 @@ async function lyingSynStream(): Promise<Buffer> {
   head.writeUInt32BE(10 + block.length, 4);
   head.writeUInt32BE(1, 8);
   return Buffer.concat([head, block]);
-}
-
-function encodeDataOnZero(): Buffer {
-  return Buffer.from('0000000000000003616263', 'hex');
 }
 
 describe('kube-api SPDY/3.1 remotecommand server against client-go (Go probe)', function () {
