@@ -10,11 +10,12 @@ import type {AddressInfo} from 'node:net';
 import net from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import zlib from 'node:zlib';
 import type {Readable} from 'node:stream';
 import {buildGoProbe, kubeconfigFor} from '../../support/kube-api/goprobe.js';
 import {connectSpdy, type SpdyClientConnection} from '../../support/kube-api/spdy/client.js';
-import {encodeData, encodeRstStream} from '../../support/kube-api/spdy/frames.js';
-import {acceptSpdyRemoteCommand, nonZeroExitStatus, successStatus, type SpdyRemoteCommandStreams} from '../../support/kube-api/spdy/index.js';
+import {encodeData, encodeRstStream, HEADER_DICTIONARY} from '../../support/kube-api/spdy/frames.js';
+import {acceptSpdyRemoteCommand, nonZeroExitStatus, successStatus, type AcceptOptions, type SpdyRemoteCommandStreams} from '../../support/kube-api/spdy/index.js';
 
 type Handler = (streams: SpdyRemoteCommandStreams, pod: string) => void;
 
@@ -46,7 +47,7 @@ const runChild: Handler = (streams, pod) => {
   void streams.closed.then(() => child.kill());
 };
 
-async function startAttachServer(handler: Handler = runChild, opts: {streamCreationTimeoutMs?: number} = {}): Promise<AttachServer> {
+async function startAttachServer(handler: Handler = runChild, opts: AcceptOptions = {}): Promise<AttachServer> {
   const accepted: SpdyRemoteCommandStreams[] = [];
   const rejected: Error[] = [];
   const sockets = new Set<net.Socket>();
@@ -214,16 +215,33 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
     const sent = sendRandom(stdin.writable, total);
     const s = streams!;
     await until('server to pause the socket', () => s.session.socketHeld);
-    // Give the client time to push whatever the kernel buffers take, then check the bound.
-    await until('client backed up', () => stdin.writable.writableLength > 0 || c.socket.writableLength > 0);
+    // The kernel takes some MiB more (about 5 on loopback here), but the server process must stop
+    // reading near its 1 MiB per-stream bound however much the client has handed over.
+    await until('client to hand the kernel 4 MiB', () => c.socket.bytesWritten >= 4 * 1024 * 1024);
     const held = [...s.session.streams.values()].find((x) => x.header('streamtype') === 'stdin')!;
     expect(held.bufferedBytes).to.be.at.most(1024 * 1024 + 256 * 1024);
+    expect((s.session.socket as net.Socket).bytesRead).to.be.below(2 * 1024 * 1024);
     const got = hashOf(s.stdin!);
     const digest = await sent;
     const r = await got;
     expect(r.bytes).to.equal(total);
     expect(r.sha).to.equal(digest);
     s.finish(successStatus());
+  });
+
+  it('after finish, unread stdin is drained, not held (the client is never left blocked writing)', async () => {
+    await srv.close();
+    let st: SpdyRemoteCommandStreams | undefined;
+    srv = await startAttachServer((x) => (st = x), {finishGraceMs: 120_000});
+    const c = await connect('idle', 'stdin=true', {honourSendWindow: false});
+    const error = await c.open('error');
+    const stdin = await c.open('stdin');
+    const status = collect(error.readable);
+    void sendRandom(stdin.writable, 96 * 1024 * 1024, false);
+    await until('stdin held', () => st !== undefined && st.session.socketHeld);
+    st!.finish(nonZeroExitStatus(3));
+    await until('socket released while the connection is still open', () => !st!.session.socketHeld && !st!.session.destroyed);
+    expect(JSON.parse((await status).toString())).to.have.property('reason', 'NonZeroExitCode');
   });
 
   it('writes a non-zero exit as the kubelet’s Failure Status, stdout first, then closes', async () => {
@@ -326,7 +344,7 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
       ['a WINDOW_UPDATE with delta 0', async () => Buffer.from('80030009000000080000000100000000', 'hex')],
       ['a SYN_STREAM whose header block is not zlib', async () => Buffer.from('800300010000000e000000010000000000000102030405', 'hex')],
       ['a header block claiming more headers than it holds', lyingSynStream],
-      ['a DATA frame on stream 0', async () => encodeDataOnZero()],
+      ['a DATA frame on stream 0', async () => Buffer.from('0000000000000003616263', 'hex')],
       ['a control frame larger than the limit', async () => Buffer.from('8003000100ffffff', 'hex')],
     ];
     for (const [name, make] of cases) {
@@ -383,8 +401,6 @@ describe('kube-api SPDY/3.1 remotecommand server (pure-TS client)', function () 
 
 /** A SYN_STREAM whose header block inflates fine (fresh context) but claims 1000 headers. */
 async function lyingSynStream(): Promise<Buffer> {
-  const zlib = await import('node:zlib');
-  const {HEADER_DICTIONARY} = await import('../../support/kube-api/spdy/frames.js');
   const raw = Buffer.alloc(8);
   raw.writeUInt32BE(1000, 0);
   const block = zlib.deflateSync(raw, {dictionary: HEADER_DICTIONARY, finishFlush: zlib.constants.Z_SYNC_FLUSH});
@@ -393,10 +409,6 @@ async function lyingSynStream(): Promise<Buffer> {
   head.writeUInt32BE(10 + block.length, 4);
   head.writeUInt32BE(1, 8);
   return Buffer.concat([head, block]);
-}
-
-function encodeDataOnZero(): Buffer {
-  return Buffer.from('0000000000000003616263', 'hex');
 }
 
 describe('kube-api SPDY/3.1 remotecommand server against client-go (Go probe)', function () {
@@ -408,6 +420,7 @@ describe('kube-api SPDY/3.1 remotecommand server against client-go (Go probe)', 
   const children: ChildProcess[] = [];
 
   before(async function () {
+    this.timeout(11 * 60_000); // a cold module/build cache compiles client-go (the build gives up at 10 min)
     probe = await buildGoProbe();
     if (!probe) this.skip();
   });

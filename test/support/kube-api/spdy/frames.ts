@@ -106,14 +106,28 @@ class ZContext {
   private chain: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
   private pending: ((err: Error) => void) | null = null;
+  private out: Buffer[] = [];
+  private outBytes = 0;
 
-  constructor(private readonly z: zlib.Deflate | zlib.Inflate) {
-    // Paused mode: output stays buffered until read() after the flush callback. After an error
-    // zlib never calls that callback, so the pending call is rejected from here.
-    z.on('error', (err: Error) => {
-      this.failure ??= err;
-      this.pending?.(err);
+  constructor(
+    private readonly z: zlib.Deflate | zlib.Inflate,
+    private readonly maxOutput: number,
+  ) {
+    // Flowing: output is collected as it comes, so zlib never waits on a reader (an inflated block
+    // above the readable high-water mark would otherwise stall the flush forever).
+    z.on('data', (c: Buffer) => {
+      this.outBytes += c.length;
+      if (this.outBytes > this.maxOutput) this.poison(new Error(`output exceeds ${this.maxOutput} bytes`));
+      else this.out.push(c);
     });
+    // After an error zlib never calls the flush callback: the pending call is rejected from here.
+    z.on('error', (err: Error) => this.poison(err));
+  }
+
+  private poison(err: Error): void {
+    this.failure ??= err;
+    this.pending?.(this.failure);
+    this.pending = null;
   }
 
   run(input: Buffer): Promise<Buffer> {
@@ -122,14 +136,15 @@ class ZContext {
         new Promise<Buffer>((resolve, reject) => {
           if (this.failure) return reject(this.failure);
           this.pending = reject;
+          this.out = [];
+          this.outBytes = 0;
           this.z.write(input);
           this.z.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+            // Anything still buffered is emitted (to the 'data' listener) by read().
+            while (this.z.read() !== null);
             if (this.failure) return reject(this.failure);
-            const parts: Buffer[] = [];
-            let c: Buffer | null;
-            while ((c = this.z.read() as Buffer | null) !== null) parts.push(c);
             this.pending = null;
-            resolve(Buffer.concat(parts));
+            resolve(Buffer.concat(this.out));
           });
         }),
     );
@@ -138,15 +153,14 @@ class ZContext {
   }
 
   close(): void {
-    this.failure ??= new Error('closed');
-    this.pending?.(this.failure);
+    this.poison(new Error('closed'));
     this.z.destroy();
   }
 }
 
 /** Compresses header blocks for one direction (one shared deflate context). */
 export class HeaderCompressor {
-  private readonly ctx = new ZContext(zlib.createDeflate({level: zlib.constants.Z_BEST_COMPRESSION, dictionary: HEADER_DICTIONARY}));
+  private readonly ctx = new ZContext(zlib.createDeflate({level: zlib.constants.Z_BEST_COMPRESSION, dictionary: HEADER_DICTIONARY}), MAX_FRAME_PAYLOAD);
 
   compress(headers: HeaderMap): Promise<Buffer> {
     return this.ctx.run(encodeHeaderBlock(headers));
@@ -159,7 +173,7 @@ export class HeaderCompressor {
 
 /** Inflates header blocks for one direction (one shared inflate context); a failure leaves it unusable. */
 export class HeaderDecompressor {
-  private readonly ctx = new ZContext(zlib.createInflate({dictionary: HEADER_DICTIONARY, maxOutputLength: MAX_HEADER_BLOCK}));
+  private readonly ctx = new ZContext(zlib.createInflate({dictionary: HEADER_DICTIONARY}), MAX_HEADER_BLOCK);
 
   async decompress(block: Buffer, streamId: number): Promise<HeaderMap> {
     let raw: Buffer;
@@ -168,7 +182,6 @@ export class HeaderDecompressor {
     } catch (err) {
       throw new SpdyProtocolError(`header block of stream ${streamId} does not inflate: ${(err as Error).message}`);
     }
-    if (raw.length > MAX_HEADER_BLOCK) throw new SpdyProtocolError(`header block of stream ${streamId} inflates to ${raw.length} bytes`);
     return decodeHeaderBlock(raw, streamId);
   }
 

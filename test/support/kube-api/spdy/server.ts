@@ -48,6 +48,8 @@ export interface AcceptOptions {
   logger?: Logger;
   /** Bytes a stream may buffer for a slow consumer before the socket is paused. */
   streamBuffer?: number;
+  /** After finish(), how long the client gets to close before the socket is destroyed. */
+  finishGraceMs?: number;
 }
 
 /** The Status the kubelet writes for a command that exited non-zero (exec.go). */
@@ -213,9 +215,11 @@ export function acceptSpdyRemoteCommand(req: IncomingMessage, socket: Duplex, he
             if (v4) body = JSON.stringify(status);
             else if (status.status !== 'Success') body = String(status.message ?? 'error');
             if (error && body && !error.localClosed) session.writeFrame(encodeDataFrame(error.id, Buffer.from(body)));
+            // The command is over: its stdin is no longer read (nor may it stall the client).
+            session.discardInput();
             session.finishAll();
             session.goAway();
-            session.end();
+            session.end(opts.finishGraceMs ?? 5000);
           })();
         },
       };

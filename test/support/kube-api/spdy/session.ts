@@ -96,7 +96,7 @@ export class SpdyStream {
 
   /** DATA from the peer. */
   deliver(data: Buffer, fin: boolean): void {
-    if (this.remoteClosed) {
+    if (this.remoteClosed || this.session.discarding) {
       this.session.credit(this, data.length, false);
       return;
     }
@@ -183,6 +183,15 @@ export class SpdyStream {
     return new Promise((resolve, reject) => this.replyWaiters.push({resolve, reject}));
   }
 
+  /** Input is no longer wanted: drop what is queued and end the Readable. */
+  dropInput(): void {
+    this.queue = [];
+    this.queued = 0;
+    this.session.releaseSocket(this);
+    this.endRemote();
+    this.readable.push(null);
+  }
+
   /** Connection gone: inputs end, outputs are discarded. */
   onConnectionGone(): void {
     this.localClosed = true;
@@ -207,6 +216,8 @@ export class SpdySession extends EventEmitter {
   readonly streamBuffer: number;
   destroyed = false;
   goneAway = false;
+  /** Set by discardInput(): DATA is acknowledged and dropped. */
+  discarding = false;
   /** Highest stream id the peer opened (for our GOAWAY). */
   lastPeerStream = 0;
   private nextStreamId: number;
@@ -479,6 +490,20 @@ export class SpdySession extends EventEmitter {
     if (this.destroyed) return;
     this.goneAway = true;
     this.writeFrame(encodeGoAway(this.lastPeerStream, status));
+  }
+
+  /**
+   * From now on the peer's DATA is dropped (and credited), never held: a Go client blocked writing
+   * stdin into a paused socket could not send its own GOAWAY and would hang until we closed.
+   */
+  discardInput(): void {
+    this.discarding = true;
+    for (const s of this.streams.values()) s.dropInput();
+    this.holders.clear();
+    if (!this.destroyed) {
+      this.socket.resume();
+      void this.pump();
+    }
   }
 
   /** FIN every stream still open on our side. */
