@@ -13,7 +13,7 @@ import {chmodSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {waitFor} from '../support/cli.js';
 import {KubeApiServer} from '../support/kube-api/index.js';
-import {execEnv, okPlaybook, privateDataDir, python, type Tools} from './awx-support.js';
+import {count, execEnv, expectAllEvents, OK_TASKS, okPlaybook, privateDataDir, python, type Tools} from './awx-support.js';
 import {goImpl, goRefs, InteropNode, OURS, requireAnsibleRunner, tempDir, type Impl, type Item} from './support.js';
 import {cleanUp} from './work-helpers.js';
 
@@ -116,9 +116,8 @@ describe('interop: AWX container group job (work-kubernetes, ansible-runner work
       expect(reply.statuses).to.include.members(['starting', 'running', 'successful']);
       expect(reply.artifactStatus).to.equal('successful');
       expect(reply.artifactRc).to.equal('0');
-      const names = reply.events.map((e) => e.event);
-      expect(names[0]).to.equal('playbook_on_start');
-      expect(names.at(-1)).to.equal('playbook_on_stats');
+      const names = expectAllEvents(reply.events);
+      expect(count(names, 'runner_on_ok')).to.equal(OK_TASKS);
       expect(names).to.not.include('runner_on_failed');
       expect(reply.stdout).to.include('"said": "interop-ok"');
       expect(reply.workStatus).to.include({StateName: 'Succeeded', WorkType: 'kubernetes-runtime-auth'});

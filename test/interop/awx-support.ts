@@ -3,6 +3,7 @@
  * groups): the driver (awx_driver.py, AWX's calls through receptorctl's Python API), private
  * data dirs as AWX prepares them, and the playbooks.
  */
+import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
@@ -96,4 +97,26 @@ export function privateDataDir(dir: string, name: string, playbook: (blobSha1: s
   writeFileSync(join(pdd, 'project', 'blob.bin'), blob);
   writeFileSync(join(pdd, 'project', 'main.yml'), playbook(createHash('sha1').update(blob).digest('hex')));
   return pdd;
+}
+
+/**
+ * Every event arrived: counters 1..N without a gap, from playbook_on_start to playbook_on_stats
+ * (ansible's warnings come before as `verbose` events). Returns the event names.
+ */
+export function expectAllEvents(events: Array<{counter: number; event: string}>): string[] {
+  expect(events.map((e) => e.counter)).to.deep.equal(events.map((_, i) => i + 1));
+  const names = events.map((e) => e.event);
+  expectPlaybookEvents(names);
+  return names;
+}
+
+export function expectPlaybookEvents(names: string[]): void {
+  const playbook = names.filter((n) => n !== 'verbose');
+  expect(playbook[0]).to.equal('playbook_on_start');
+  expect(playbook[playbook.length - 1]).to.equal('playbook_on_stats');
+  expect(playbook).to.include('playbook_on_play_start');
+}
+
+export function count(names: string[], name: string): number {
+  return names.filter((n) => n === name).length;
 }

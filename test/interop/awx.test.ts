@@ -14,7 +14,7 @@ import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
 import {unitDir} from './work-helpers.js';
-import {DEADLINE, execEnv, LARGE, type Load, OK_TASKS, okPlaybook, privateDataDir, python, SMALL, type Tools} from './awx-support.js';
+import {count, DEADLINE, execEnv, expectAllEvents, expectPlaybookEvents, LARGE, type Load, OK_TASKS, okPlaybook, privateDataDir, python, SMALL, type Tools} from './awx-support.js';
 import {
   controlRequest,
   goImpl,
@@ -293,28 +293,6 @@ async function expectReleasedOnBothEnds(mesh: Mesh, unitId: string, remoteUnitId
     () =>
       `unit ${unitId} (remote ${remoteUnitId}) to be gone on both ends: control has dir=${existsSync(unitDir(mesh.control, unitId))}, exec has dir=${existsSync(unitDir(mesh.exec, remoteUnitId))}`,
   );
-}
-
-/**
- * Every event arrived: counters 1..N without a gap, from playbook_on_start to playbook_on_stats
- * (ansible's warnings come before as `verbose` events). Returns the event names.
- */
-function expectAllEvents(events: Array<{counter: number; event: string}>): string[] {
-  expect(events.map((e) => e.counter)).to.deep.equal(events.map((_, i) => i + 1));
-  const names = events.map((e) => e.event);
-  expectPlaybookEvents(names);
-  return names;
-}
-
-function expectPlaybookEvents(names: string[]): void {
-  const playbook = names.filter((n) => n !== 'verbose');
-  expect(playbook[0]).to.equal('playbook_on_start');
-  expect(playbook[playbook.length - 1]).to.equal('playbook_on_stats');
-  expect(playbook).to.include('playbook_on_play_start');
-}
-
-function count(names: string[], name: string): number {
-  return names.filter((n) => n === name).length;
 }
 
 interface JobEvent {
