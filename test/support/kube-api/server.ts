@@ -19,6 +19,7 @@ import type {WebSocketServer} from 'ws';
 import {ContainerLog, HARD_LINE_MAX, serveLog, type LogStreamControl} from './crilog.js';
 import * as kubelet from './kubelet.js';
 import type {WirePod} from './kubelet.js';
+import {acceptSpdyRemoteCommand} from './spdy/index.js';
 import {acceptWebSocketRemoteCommand, createWsServer, type RemoteCommandRequest, type RemoteCommandStreams} from './remotecommand.js';
 import {checkFieldSelector, compileSelector, type Matcher} from './selectors.js';
 import {alreadyExists, badRequest, failure, invalid, KubeHttpError, methodNotAllowed, notFound, pathNotFound, unauthorized, type KubeStatus} from './status.js';
@@ -298,7 +299,8 @@ export class KubeApiServer {
     const exits: Array<Promise<void>> = [];
     for (const e of this.entries.values()) {
       const child = e.child;
-      if (child && child.exitCode === null && child.signalCode === null) exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
+      if (child && child.exitCode === null && child.signalCode === null)
+        exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
       this.dispose(e);
     }
     await Promise.all(exits);
@@ -970,12 +972,7 @@ export class KubeApiServer {
         if (req.method !== 'GET') throw methodNotAllowed();
         streams = await acceptWebSocketRemoteCommand(this.wss, req, socket, head, want);
       } else if (upgrade.startsWith('spdy/')) {
-        const spec = './spdy/index.js';
-        const m = (await import(spec).catch(() => null)) as {
-          acceptSpdyRemoteCommand?: (req: IncomingMessage, socket: Duplex, head: Buffer, opts: RemoteCommandRequest) => Promise<RemoteCommandStreams>;
-        } | null;
-        if (!m?.acceptSpdyRemoteCommand) throw badRequest('SPDY is not available on this test server (test/support/kube-api/spdy is missing)');
-        streams = await m.acceptSpdyRemoteCommand(req, socket, head, want);
+        streams = await acceptSpdyRemoteCommand(req, socket, head, want);
       } else {
         throw badRequest(`unsupported upgrade: ${req.headers.upgrade ?? ''}`);
       }

@@ -2,8 +2,9 @@
 // (pkg/kubelet/cri/streaming/remotecommand) answers client-go's SPDY executor: protocol handshake
 // (httpstream.Handshake), the 101 upgrade (spdy.responseUpgrader), then wait until the client has
 // opened the error stream and every requested stream (waitForStreams), replying to each.
+import type {RemoteCommandStreams} from '../remotecommand.js';
 import type {IncomingMessage} from 'node:http';
-import type {Duplex, Readable, Writable} from 'node:stream';
+import type {Duplex, Writable} from 'node:stream';
 import type {Logger} from 'pino';
 import {encodeData as encodeDataFrame} from './frames.js';
 import {SpdySession, type SpdyStream} from './session.js';
@@ -21,17 +22,7 @@ export const HEADER_SPDY_31 = 'SPDY/3.1';
 /** The kubelet's default stream creation timeout. */
 export const DEFAULT_STREAM_CREATION_TIMEOUT_MS = 30_000;
 
-export interface RemoteCommandStreams {
-  /** Negotiated X-Stream-Protocol-Version, e.g. 'v4.channel.k8s.io'. */
-  protocol: string;
-  /** Bytes from the client; ends on the stdin stream's FIN (or connection loss). */
-  stdin: Readable | null;
-  stdout: Writable | null;
-  stderr: Writable | null;
-  /** v4+: write the Status JSON on the error stream, then close everything. */
-  finish(status: Record<string, unknown>): void;
-  readonly closed: Promise<void>;
-}
+export type {RemoteCommandStreams} from '../remotecommand.js';
 
 /** What acceptSpdyRemoteCommand resolves to: the streams, plus the session for tests to inspect. */
 export type SpdyRemoteCommandStreams = RemoteCommandStreams & {readonly session: SpdySession};
