@@ -509,3 +509,72 @@ describe('e2e: authmethod incluster (service account files, TLS and a bearer tok
     expect(await node.work(['release', id])).to.include({code: 0});
   });
 });
+
+/** A node script printing `n` long lines (containerd splits them into partial records), one every 10 ms. */
+function longLines(n: number): string {
+  return `let i=0;const t=setInterval(()=>{process.stdout.write('long '+i+' '+'x'.repeat(90+(i%70))+'\\n');if(++i>=${n})clearInterval(t);},10);`;
+}
+
+function expectedLongLines(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += `long ${i} ${'x'.repeat(90 + (i % 70))}\n`;
+  return s;
+}
+
+for (const mode of [
+  {name: 'kubelet >= 1.27 (one timestamp per line)', prefixEveryRecord: false},
+  {name: 'older kubelets (a timestamp on every partial record)', prefixEveryRecord: true},
+]) {
+  describe(`e2e: long lines split into partial records, ${mode.name}`, function () {
+    this.timeout(120_000);
+    const fx: {api?: KubeApiServer; node?: KubeNode} = {};
+    after(async () => {
+      await fx.node?.stop();
+      await fx.api?.close();
+    });
+
+    it('come out whole, also across broken streams', async () => {
+      const n = await startKubeNode(
+        {
+          api: {logLineMax: 40, prefixEveryRecord: mode.prefixEveryRecord},
+          workTypes: [{worktype: 'knode', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true}}],
+        },
+        fx,
+      );
+      // About 100 lines a second of up to 290 bytes with prefixes: cut every 60 kB (more than a second).
+      n.api.breakLogStreamsEvery(60_000);
+      const total = 1000;
+      const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(longLines(total))}`]);
+      const st = await n.waitStatus(id, (s) => s.State >= 2);
+      expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+      const out = n.stdout(id).toString();
+      expect(out.length).to.equal(expectedLongLines(total).length);
+      expect(out === expectedLongLines(total)).to.equal(true);
+      const gets = n.api.requests.filter((r) => r.path.endsWith(`/pods/${n.podName(id)}/log`));
+      expect(gets.length).to.be.greaterThan(1);
+      expect(gets.every((r) => new URLSearchParams(r.query).get('timestamps') === 'true')).to.equal(true);
+    });
+  });
+}
+
+describe("e2e: Go's rule for log reconnect support (server version, RECEPTOR_KUBE_SUPPORT_RECONNECT)", function () {
+  this.timeout(60_000);
+  const fx: {api?: KubeApiServer; node?: KubeNode} = {};
+  after(async () => {
+    await fx.node?.stop();
+    await fx.api?.close();
+  });
+
+  it('a v1.22 server gets one plain log stream (no timestamps), as Go reads it', async () => {
+    const n = await startKubeNode(
+      {api: {version: {major: '1', minor: '22', gitVersion: 'v1.22.17'}}, workTypes: [{worktype: 'kcat', fields: {image: 'test', command: 'cat'}}]},
+      fx,
+    );
+    const id = await n.submit(['kcat', '-l', 'plain stream']);
+    const st = await n.waitStatus(id, (s) => s.State >= 2);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('plain stream\n');
+    const gets = n.api.requests.filter((r) => r.path.endsWith(`/pods/${n.podName(id)}/log`));
+    expect(gets.map((r) => new URLSearchParams(r.query).get('timestamps'))).to.deep.equal([null]);
+  });
+});
