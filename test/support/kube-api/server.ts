@@ -293,7 +293,8 @@ export class KubeApiServer {
     const exits: Array<Promise<void>> = [];
     for (const e of this.entries.values()) {
       const child = e.child;
-      if (child && child.exitCode === null && child.signalCode === null) exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
+      if (child && child.exitCode === null && child.signalCode === null)
+        exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
       this.dispose(e);
     }
     await Promise.all(exits);
@@ -366,9 +367,11 @@ export class KubeApiServer {
     let n = 0;
     for await (const c of req as AsyncIterable<Buffer>) {
       n += c.length;
-      if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
-      chunks.push(c);
+      // past the limit the rest is read and dropped, so the client gets the 413 (cut off far beyond)
+      if (n > 16 * BODY_MAX) break;
+      if (n <= BODY_MAX) chunks.push(c);
     }
+    if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${BODY_MAX}`));
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') return null;
     if (ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*')
@@ -384,10 +387,7 @@ export class KubeApiServer {
 
   private async route(req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    const parts = u.pathname
-      .split('/')
-      .filter((p) => p !== '')
-      .map(decodeURIComponent);
+    const parts = pathParts(u);
     const q = u.searchParams;
     const get = method === 'GET' || method === 'HEAD';
     if (u.pathname === '/version') {
@@ -478,6 +478,7 @@ export class KubeApiServer {
       while (this.entries.has(`${ns}/${name}`));
     }
     const spec = body.spec && typeof body.spec === 'object' ? deepCopy(body.spec) : undefined;
+    checkTypes(spec);
     const causes: Array<{field: string; message: string}> = [];
     if (name === '') causes.push({field: 'metadata.name', message: 'Required value: name or generateName is required'});
     if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) causes.push({field: 'spec.containers', message: 'Required value'});
@@ -941,10 +942,7 @@ export class KubeApiServer {
     this.log(`${req.method} ${u.pathname}${u.search} (upgrade ${req.headers.upgrade ?? ''})`);
     try {
       if (!this.authorized(req)) return this.rawError(socket, unauthorized());
-      const parts = u.pathname
-        .split('/')
-        .filter((p) => p !== '')
-        .map(decodeURIComponent);
+      const parts = pathParts(u);
       if (parts.length !== 7 || parts[0] !== 'api' || parts[1] !== 'v1' || parts[2] !== 'namespaces' || parts[4] !== 'pods' || (parts[6] !== 'attach' && parts[6] !== 'exec'))
         throw pathNotFound();
       const [ns, name, sub] = [parts[3], parts[5], parts[6]];
@@ -1135,6 +1133,48 @@ export class KubeApiServer {
         });
       }
     });
+  }
+}
+
+function pathParts(u: URL): string[] {
+  try {
+    return u.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
+  } catch {
+    throw badRequest(`malformed path: ${u.pathname}`);
+  }
+}
+
+/** The decode errors the apiserver gives for wrongly typed container fields. */
+function checkTypes(spec: kubelet.WireSpec | undefined): void {
+  if (!spec || !Array.isArray(spec.containers)) return;
+  const fail = (field: string, want: string, got: unknown): never => {
+    throw badRequest(
+      `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ${field} of type ${want}`,
+    );
+  };
+  for (const c of spec.containers) {
+    if (c === null || typeof c !== 'object') continue;
+    for (const k of ['command', 'args'] as const) {
+      const v = c[k] as unknown;
+      if (v === undefined || v === null) continue;
+      if (!Array.isArray(v)) fail(`Container.spec.containers.${k}`, '[]string', v);
+      for (const x of v as unknown[]) if (typeof x !== 'string') fail(`Container.spec.containers.${k}`, 'string', x);
+    }
+    const env = c.env as unknown;
+    if (env !== undefined && env !== null) {
+      if (!Array.isArray(env)) fail('Container.spec.containers.env', '[]v1.EnvVar', env);
+      for (const v of env as unknown[]) {
+        if (v === null || typeof v !== 'object') fail('Container.spec.containers.env', 'v1.EnvVar', v);
+        const {name, value} = v as {name?: unknown; value?: unknown};
+        if (typeof name !== 'string') fail('EnvVar.spec.containers.env.name', 'string', name);
+        if (value !== undefined && typeof value !== 'string') fail('EnvVar.spec.containers.env.value', 'string', value);
+      }
+    }
+    for (const k of ['stdin', 'stdinOnce', 'tty'] as const) if (c[k] !== undefined && typeof c[k] !== 'boolean') fail(`Container.spec.containers.${k}`, 'bool', c[k]);
+    if (c.image !== undefined && typeof c.image !== 'string') fail('Container.spec.containers.image', 'string', c.image);
   }
 }
 
