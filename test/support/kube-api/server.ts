@@ -290,7 +290,14 @@ export class KubeApiServer {
     this.closing = true;
     for (const w of this.watchers) w.res.destroy();
     this.watchers.clear();
-    for (const e of this.entries.values()) this.dispose(e);
+    const exits: Array<Promise<void>> = [];
+    for (const e of this.entries.values()) {
+      const child = e.child;
+      if (child && child.exitCode === null && child.signalCode === null)
+        exits.push(new Promise((resolve) => (child.once('exit', () => resolve()), setTimeout(resolve, 2000).unref())));
+      this.dispose(e);
+    }
+    await Promise.all(exits);
     for (const c of this.wss.clients) c.terminate();
     this.wss.close();
     await new Promise<void>((resolve) => {
@@ -360,9 +367,11 @@ export class KubeApiServer {
     let n = 0;
     for await (const c of req as AsyncIterable<Buffer>) {
       n += c.length;
-      if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
-      chunks.push(c);
+      // past the limit the rest is read and dropped, so the client gets the 413 (cut off far beyond)
+      if (n > 16 * BODY_MAX) break;
+      if (n <= BODY_MAX) chunks.push(c);
     }
+    if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${BODY_MAX}`));
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') return null;
     if (ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*')
@@ -378,10 +387,7 @@ export class KubeApiServer {
 
   private async route(req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    const parts = u.pathname
-      .split('/')
-      .filter((p) => p !== '')
-      .map(decodeURIComponent);
+    const parts = pathParts(u);
     const q = u.searchParams;
     const get = method === 'GET' || method === 'HEAD';
     if (u.pathname === '/version') {
@@ -407,7 +413,7 @@ export class KubeApiServer {
     // /api/v1/pods: every namespace
     if (parts.length === 3 && parts[2] === 'pods') {
       if (!get) throw methodNotAllowed();
-      return boolParam(q, 'watch') ? this.watch(req, res, null, q) : this.list(res, null, q);
+      return boolParam(q, 'watch') ? this.watch(res, null, q) : this.list(res, null, q);
     }
     if (parts[2] !== 'namespaces' || parts.length < 4) throw pathNotFound();
     const ns = parts[3];
@@ -425,7 +431,7 @@ export class KubeApiServer {
     if (parts.length === 5) {
       if (method === 'POST') return this.create(req, res, ns);
       if (!get) throw methodNotAllowed();
-      return boolParam(q, 'watch') ? this.watch(req, res, ns, q) : this.list(res, ns, q);
+      return boolParam(q, 'watch') ? this.watch(res, ns, q) : this.list(res, ns, q);
     }
     const name = parts[5];
     if (parts.length === 6) {
@@ -472,6 +478,7 @@ export class KubeApiServer {
       while (this.entries.has(`${ns}/${name}`));
     }
     const spec = body.spec && typeof body.spec === 'object' ? deepCopy(body.spec) : undefined;
+    checkTypes(spec);
     const causes: Array<{field: string; message: string}> = [];
     if (name === '') causes.push({field: 'metadata.name', message: 'Required value: name or generateName is required'});
     if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) causes.push({field: 'spec.containers', message: 'Required value'});
@@ -576,7 +583,7 @@ export class KubeApiServer {
     this.sendJson(res, 200, {kind: 'PodList', apiVersion: 'v1', metadata: {resourceVersion: String(this.rv)}, items});
   }
 
-  private watch(req: IncomingMessage, res: ServerResponse, ns: string | null, q: URLSearchParams): void {
+  private watch(res: ServerResponse, ns: string | null, q: URLSearchParams): void {
     const {field, label} = this.filters(q);
     const rvParam = q.get('resourceVersion') ?? '';
     let from: number | null = null;
@@ -611,9 +618,6 @@ export class KubeApiServer {
     };
     res.once('close', stop);
     res.once('finish', stop);
-    req.once('close', () => {
-      if (!res.writableEnded) res.end();
-    });
   }
 
   private async remove(req: IncomingMessage, res: ServerResponse, ns: string, name: string, q: URLSearchParams): Promise<void> {
@@ -938,10 +942,7 @@ export class KubeApiServer {
     this.log(`${req.method} ${u.pathname}${u.search} (upgrade ${req.headers.upgrade ?? ''})`);
     try {
       if (!this.authorized(req)) return this.rawError(socket, unauthorized());
-      const parts = u.pathname
-        .split('/')
-        .filter((p) => p !== '')
-        .map(decodeURIComponent);
+      const parts = pathParts(u);
       if (parts.length !== 7 || parts[0] !== 'api' || parts[1] !== 'v1' || parts[2] !== 'namespaces' || parts[4] !== 'pods' || (parts[6] !== 'attach' && parts[6] !== 'exec'))
         throw pathNotFound();
       const [ns, name, sub] = [parts[3], parts[5], parts[6]];
@@ -1034,14 +1035,27 @@ export class KubeApiServer {
       if (!w) return;
       w.on('error', () => {});
       const stream = child[name] as Readable;
+      let paused = false;
+      const resume = (): void => {
+        if (paused) {
+          paused = false;
+          stream.resume();
+        }
+      };
       const onChunk = (chunk: Buffer): void => {
-        if (!w.write(chunk)) {
+        // a slow client slows the container, as a full pipe would
+        if (!w.write(chunk) && !paused) {
+          paused = true;
           stream.pause();
-          w.once('drain', () => stream.resume());
+          w.once('drain', resume);
         }
       };
       e.out.on(name, onChunk);
-      cleanups.push(() => e.out.off(name, onChunk));
+      cleanups.push(() => {
+        e.out.off(name, onChunk);
+        w.off('drain', resume);
+        resume();
+      });
     };
     pipeOut('stdout', s.stdout);
     pipeOut('stderr', s.stderr);
@@ -1093,7 +1107,13 @@ export class KubeApiServer {
     if (s.stderr) p.stderr!.pipe(s.stderr);
     else p.stderr!.resume();
     void s.closed.then(() => p.kill('SIGKILL'));
-    p.once('close', (code, signal) => {
+    const flushed = (w: Writable | null): Promise<void> =>
+      w === null || w.writableFinished || w.destroyed
+        ? Promise.resolve()
+        : new Promise((resolve) => (w.once('finish', () => resolve()), w.once('error', () => resolve()), w.once('close', () => resolve())));
+    p.once('close', async (code, signal) => {
+      // the status frame goes after every output frame
+      await Promise.all([flushed(s.stdout), flushed(s.stderr)]);
       const exitCode = code ?? signalExitCode(signal);
       if (failedToStart !== null) {
         s.finish({
@@ -1113,6 +1133,48 @@ export class KubeApiServer {
         });
       }
     });
+  }
+}
+
+function pathParts(u: URL): string[] {
+  try {
+    return u.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
+  } catch {
+    throw badRequest(`malformed path: ${u.pathname}`);
+  }
+}
+
+/** The decode errors the apiserver gives for wrongly typed container fields. */
+function checkTypes(spec: kubelet.WireSpec | undefined): void {
+  if (!spec || !Array.isArray(spec.containers)) return;
+  const fail = (field: string, want: string, got: unknown): never => {
+    throw badRequest(
+      `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ${field} of type ${want}`,
+    );
+  };
+  for (const c of spec.containers) {
+    if (c === null || typeof c !== 'object') continue;
+    for (const k of ['command', 'args'] as const) {
+      const v = c[k] as unknown;
+      if (v === undefined || v === null) continue;
+      if (!Array.isArray(v)) fail(`Container.spec.containers.${k}`, '[]string', v);
+      for (const x of v as unknown[]) if (typeof x !== 'string') fail(`Container.spec.containers.${k}`, 'string', x);
+    }
+    const env = c.env as unknown;
+    if (env !== undefined && env !== null) {
+      if (!Array.isArray(env)) fail('Container.spec.containers.env', '[]v1.EnvVar', env);
+      for (const v of env as unknown[]) {
+        if (v === null || typeof v !== 'object') fail('Container.spec.containers.env', 'v1.EnvVar', v);
+        const {name, value} = v as {name?: unknown; value?: unknown};
+        if (typeof name !== 'string') fail('EnvVar.spec.containers.env.name', 'string', name);
+        if (value !== undefined && typeof value !== 'string') fail('EnvVar.spec.containers.env.value', 'string', value);
+      }
+    }
+    for (const k of ['stdin', 'stdinOnce', 'tty'] as const) if (c[k] !== undefined && typeof c[k] !== 'boolean') fail(`Container.spec.containers.${k}`, 'bool', c[k]);
+    if (c.image !== undefined && typeof c.image !== 'string') fail('Container.spec.containers.image', 'string', c.image);
   }
 }
 

@@ -77,6 +77,34 @@ describe('kube-api test server: pods', function () {
     expect(r.body).to.include({reason: 'Invalid'});
   });
 
+  it('answers bad requests with Status errors and keeps serving', async () => {
+    const cases: Array<[string, string, string | undefined, number, RegExp]> = [
+      ['POST', '/api/v1/namespaces/d/pods', '{bad json', 400, /^the object provided is unrecognized/],
+      [
+        'POST',
+        '/api/v1/namespaces/d/pods',
+        '{"metadata":{"name":"x"},"spec":{"containers":[{"name":"w","image":"i","command":[1]}]}}',
+        400,
+        /cannot unmarshal number into Go struct field Container\.spec\.containers\.command of type string/,
+      ],
+      ['POST', '/api/v1/namespaces/d/pods', 'x'.repeat(4 * 1024 * 1024), 413, /^Request entity too large/],
+      ['GET', '/api/v1/namespaces/d/pods/%E0%A4%A/log', undefined, 400, /^malformed path/],
+      ['GET', '/api/v1/namespaces/d/pods?watch=true&resourceVersion=abc', undefined, 400, /^invalid resource version: abc$/],
+      ['GET', '/api/v1/namespaces/d/pods?fieldSelector=foo%3Dbar', undefined, 400, /^"foo" is not a known field selector/],
+      ['PUT', '/api/v1/namespaces/d/pods/y', '{}', 405, /does not allow this method/],
+      ['GET', '/nothing', undefined, 404, /^the server could not find the requested resource$/],
+    ];
+    for (const [method, path, body, code, re] of cases) {
+      const r = await fetch(server.url + path, {method, body, headers: {'content-type': 'application/json'}});
+      const st = (await r.json()) as {kind: string; code: number; message: string};
+      expect(r.status, `${method} ${path.slice(0, 50)}`).to.equal(code);
+      expect(st.kind).to.equal('Status');
+      expect(st.code).to.equal(code);
+      expect(st.message).to.match(re);
+    }
+    expect((await c.core.listNamespacedPod({namespace: 'd'})).items).to.have.length(0);
+  });
+
   it('watches a pod through its life: ADDED, Running and Ready, Succeeded; delete gives MODIFIED then DELETED', async () => {
     const events: Array<{type: string; pod: V1Pod}> = [];
     const list = await c.core.listNamespacedPod({namespace: 'default'});
