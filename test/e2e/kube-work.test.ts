@@ -123,7 +123,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
   });
 
   it('an empty payload skips the attach; the exit code does not change Go\'s "Finished"', async () => {
-    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; exit 3')}`]);
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; sleep 1; exit 3')}`]);
     const st = await n.waitStatus(id, done);
     expect(st).to.deep.include({State: 2, Detail: 'Finished'});
     expect(n.stdout(id).toString()).to.equal('out\nerr\n');
@@ -192,6 +192,19 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
         expect(await n.work(['release', id])).to.include({code: 0});
       });
     }
+  });
+
+  it('a container that fails before the watch: "pod failed to start, exit code N: " (Go\'s text)', async () => {
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo oops; exit 4')}`]);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 3, Detail: 'Error creating pod: pod failed to start, exit code 4: '});
+    const pod = n.podName(id);
+    await waitFor(
+      () => !n.pod(pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
+    expect(await n.work(['release', id])).to.include({code: 0});
   });
 
   it('a log stream broken 100 times mid-output loses and duplicates no line', async () => {

@@ -235,6 +235,8 @@ export class KubernetesUnit extends WorkUnit {
         s.ExtraData = {...(s.ExtraData as object), PodName: ref.name};
       });
     }
+    // Go waits 2 s before watching: a container that exits at once is then seen as ended.
+    await delay(settings().kubeWatchDelayMs ?? 2000, signal);
     const r = await waitPodReady(conn, ref.namespace, ref.name, this.podPendingTimeoutMs, signal);
     if (signal.aborted) throw new Error('cancelled');
     if (r.kind === 'ready') return 'ready';
