@@ -123,7 +123,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
   });
 
   it('an empty payload skips the attach; the exit code does not change Go\'s "Finished"', async () => {
-    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; sleep 1; exit 3')}`]);
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; sleep 3; exit 3')}`]);
     const st = await n.waitStatus(id, done);
     expect(st).to.deep.include({State: 2, Detail: 'Finished'});
     expect(n.stdout(id).toString()).to.equal('out\nerr\n');
