@@ -45,6 +45,8 @@ export interface ProcessSettings {
   readonly kubeRetryDelayMs: number | undefined;
   /** RECEPTOR_KUBE_WATCH_DELAY_MS: Go's pause between creating a pod and watching it (default 2000 ms; tests). */
   readonly kubeWatchDelayMs: number | undefined;
+  /** RECEPTOR_KUBE_LOG_GIVE_UP_MS: how long pod-log reconnects go on without new output before the unit fails (default 5 min). */
+  readonly kubeLogGiveUpMs: number | undefined;
   /** The environment as it was, for oclif's directory rules (RECEPTOR_DATA_DIR, XDG_DATA_HOME, …). */
   readonly env: Readonly<NodeJS.ProcessEnv>;
 }
@@ -75,6 +77,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     kubeServiceAccountPrefix: env.RECEPTOR_KUBE_SA_PREFIX ?? '',
     kubeRetryDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_RETRY_DELAY_MS),
     kubeWatchDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_WATCH_DELAY_MS),
+    kubeLogGiveUpMs: nonNegativeNumber(env.RECEPTOR_KUBE_LOG_GIVE_UP_MS),
     env: Object.freeze({...env}),
   };
 }

@@ -255,6 +255,31 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     }
   });
 
+  it('a log outage of seconds (every stream cut after 1 byte) is waited out, not a failure', async () => {
+    const total = 3000;
+    const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+    await waitFor(
+      () => n.stdout(id).length > 0,
+      30_000,
+      () => 'first output',
+    );
+    const pod = n.podName(id);
+    const gets = () => api.requests.filter((r) => r.path.endsWith(`/pods/${pod}/log`)).length;
+    api.breakLogStreamsEvery(1);
+    api.breakLogStreams('default', pod);
+    const before = gets();
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+    } finally {
+      api.breakLogStreamsEvery(0);
+    }
+    expect(gets() - before).to.be.greaterThan(5);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString() === numberedLines(total)).to.equal(true);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
   it('log rotation mid-output loses and duplicates no line', async () => {
     const total = 3000;
     const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);

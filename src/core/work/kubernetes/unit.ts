@@ -376,6 +376,7 @@ export class KubernetesUnit extends WorkUnit {
           signal: streams.signal,
           reconnect,
           retryDelayMs: this.retryDelayMs,
+          giveUpMs: settings().kubeLogGiveUpMs ?? 300_000,
           onOutput: (size) => this.reportSize(size),
         });
       } catch (err) {
