@@ -225,7 +225,11 @@ export class KubernetesUnit extends WorkUnit {
     }
     const ref = {namespace: created.metadata?.namespace ?? plan.namespace, name: created.metadata?.name ?? ''};
     this.podRef = ref;
-    if (signal.aborted) throw new Error('cancelled');
+    if (signal.aborted) {
+      // Canceled while the create was on its way: cancel could not see this pod yet.
+      await this.deletePod();
+      throw new Error('cancelled');
+    }
     writeFileSync(join(this.dir, CHECKPOINT_FILE), JSON.stringify({namespace: ref.namespace, pod: ref.name, position: null, offset: 0}), {mode: 0o600});
     if (!this.stopped) {
       this.updateFull((s) => {
