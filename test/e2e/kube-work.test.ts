@@ -48,6 +48,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
           {worktype: 'ksh', fields: {image: 'test', command: 'sh -c', allowruntimeparams: true}},
           {worktype: 'knode', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true}},
           {worktype: 'kfail', fields: {image: 'will-fail', command: 'cat', allowruntimeparams: true}},
+          {worktype: 'kcmd', fields: {image: 'test', allowruntimecommand: true, allowruntimeauth: true}},
           {worktype: 'ktcp', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true, streammethod: 'tcp'}},
           {worktype: 'kruntime', kubeconfig: false, fields: {authmethod: 'runtime', allowruntimeauth: true, allowruntimepod: true, allowruntimeparams: true}},
         ],
@@ -371,6 +372,24 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     expect(onDisk.ExtraData.KubeConfig).to.equal(readFileSync(n.kubeconfigPath, 'utf8'));
     expect(onDisk.ExtraData.KubePod).to.equal(readFileSync(podFile, 'utf8'));
     expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('kube_image, kube_command and kube_namespace at submit time (with their permissions)', async () => {
+    const id = await n.submit(['kcmd', '-l', 'runtime command', '-a', 'kube_image=other-image', '-a', 'kube_command=cat', '-a', 'kube_namespace=team-a']);
+    const st = await n.waitStatus(id, done);
+    expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('runtime command\n');
+    const pod = n.podName(id);
+    expect(st.ExtraData).to.deep.include({Image: 'other-image', Command: 'cat', KubeNamespace: 'team-a', PodName: pod});
+    const p = api.pods('team-a').find((x) => x.metadata?.name === pod);
+    expect(p?.spec?.containers[0]).to.include({image: 'other-image'});
+    expect(p?.spec?.containers[0].command).to.deep.equal(['cat']);
+    expect(await n.work(['release', id])).to.include({code: 0});
+    await waitFor(
+      () => !api.pods('team-a').some((x) => x.metadata?.name === pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
   });
 
   it("runtime parameters need their permission (Go's texts)", async () => {
