@@ -301,8 +301,8 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     expect(await n.work(['release', id])).to.include({code: 0});
   });
 
-  it('a node restart mid-job reattaches to the pod and loses or duplicates no line', async () => {
-    const total = 4000;
+  it('node restarts mid-job (graceful, then killed) reattach to the pod and lose or duplicate no line', async () => {
+    const total = 5000;
     const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
     await waitFor(
       () => n.stdout(id).length > 2000,
@@ -310,9 +310,17 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
       () => 'some output',
     );
     const pod = n.podName(id);
+    await n.stop('SIGINT');
+    const first = n.stdout(id).length;
+    expect(n.diskStatus(id)).to.deep.include({State: 1, Detail: 'Pod Running'});
+    await n.start();
+    await waitFor(
+      () => n.stdout(id).length > first + 4000,
+      30_000,
+      () => 'more output after the restart',
+    );
     await n.stop('SIGKILL');
-    const cut = n.stdout(id).length;
-    expect(cut).to.be.lessThan(numberedLines(total).length);
+    expect(n.stdout(id).length).to.be.lessThan(numberedLines(total).length);
     await n.start();
     const st = await n.waitStatus(id, done);
     expect(st).to.deep.include({State: 2, Detail: 'Finished'});
