@@ -41,6 +41,8 @@ export interface KubeApiServerOptions {
   prefixEveryRecord?: boolean;
   /** Extra: longest SIGTERM→SIGKILL wait on delete, whatever the grace period (default 3000 ms). */
   maxGraceMs?: number;
+  /** Extra: watch events kept for resuming from a resourceVersion (default 2000); older ones get 410 Expired. */
+  historyMax?: number;
 }
 
 export type PodScenario =
@@ -539,7 +541,8 @@ export class KubeApiServer {
     const snap = deepCopy(e.obj);
     const ev: HistoryEvent = {rv: this.rv, type, obj: snap, prev};
     this.history.push(ev);
-    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
+    const max = this.opts.historyMax ?? HISTORY_MAX;
+    if (this.history.length > max) this.history.splice(0, this.history.length - max);
     for (const w of this.watchers) this.deliver(w, ev);
     this.changes.emit('change');
   }

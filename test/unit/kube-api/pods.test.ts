@@ -1,6 +1,6 @@
 /** The kube-api test server driven by the official client: pods, watch, logs, attach. */
 import {expect} from 'chai';
-import {PassThrough} from 'node:stream';
+import {PassThrough, Readable} from 'node:stream';
 import {ApiException, Log, VersionApi, Watch, type V1Pod} from '@kubernetes/client-node';
 import {KubeApiServer, parseRfc3339Ns} from '../../support/kube-api/index.js';
 import {attachWith, clientFor, finished, isRunningReady, podSpec, Sink, until} from './helpers.js';
@@ -156,6 +156,56 @@ describe('kube-api test server: pods', function () {
       .map((l) => JSON.parse(l) as {type: string; object: V1Pod});
     expect(lines[0].type).to.equal('ADDED');
     expect(lines.at(-1)!.object.status!.phase).to.equal('Succeeded');
+  });
+
+  it('a watch from a resourceVersion older than the kept history gets an ERROR 410 Expired event', async () => {
+    await server.close();
+    server = await KubeApiServer.start({historyMax: 3});
+    c = clientFor(server);
+    server.setScenario(() => true, {kind: 'pending'});
+    for (const n of ['e1', 'e2', 'e3', 'e4', 'e5']) await c.core.createNamespacedPod({namespace: 'default', body: podSpec(n, ['true'])});
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion=2`);
+    const ev = JSON.parse((await res.text()).trim()) as {type: string; object: {code: number; reason: string; message: string}};
+    expect(ev.type).to.equal('ERROR');
+    expect(ev.object).to.include({code: 410, reason: 'Expired'});
+    expect(ev.object.message).to.match(/^too old resource version: 2 \(\d+\)$/);
+    // a label-selected watch sees a pod enter the selection as ADDED
+    const lines: string[] = [];
+    const w = await fetch(`${server.url}/api/v1/namespaces/default/pods?watch=true&labelSelector=team%3Da`);
+    const reader = w.body!.getReader();
+    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('sel', ['true'], {labels: {team: 'a'}})});
+    while (!lines.some((l) => l.includes('"sel"'))) {
+      const {value} = await reader.read();
+      lines.push(
+        ...Buffer.from(value!)
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
+    }
+    await reader.cancel();
+    const evs = lines.map((l) => JSON.parse(l) as {type: string; object: V1Pod});
+    expect(evs.map((e) => [e.type, e.object.metadata!.name])).to.deep.equal([['ADDED', 'sel']]);
+  });
+
+  it('stdin without stdinOnce stays open across attach sessions; an attach for stdout gets the output and Success', async () => {
+    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('s1', ['sh', '-c', 'while read l; do echo "got $l"; done; echo eof'], {stdin: true})});
+    await server.waitForPod(isRunningReady);
+    const out = new Sink();
+    const watcher = await attachWith(c.kc).attach('default', 's1', 'worker', out, null, null, false);
+    let status: unknown = null;
+    watcher.on('message', (d: Buffer) => {
+      if (d[0] === 3 && d.length > 1) status = JSON.parse(d.subarray(1).toString());
+    });
+    await attachWith(c.kc).attach('default', 's1', 'worker', null, null, Readable.from([Buffer.from('one\n')]), false);
+    await until(() => out.text.includes('got one\n'), 'first line');
+    await attachWith(c.kc).attach('default', 's1', 'worker', null, null, Readable.from([Buffer.from('two\n')]), false);
+    await until(() => out.text.includes('got two\n'), 'second line');
+    expect(server.pods()[0].status!.phase).to.equal('Running');
+    server.killContainer('default', 's1', 'SIGTERM');
+    await until(() => status, 'the stdout session status');
+    expect(status).to.deep.include({status: 'Success'});
+    expect(out.text).to.equal('got one\ngot two\n');
   });
 
   it('deletes a running pod: SIGTERM, terminated status with 143, then DELETED', async () => {
