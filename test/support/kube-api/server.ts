@@ -898,6 +898,8 @@ export class KubeApiServer {
       since = parseRfc3339Ns(sinceTime);
       if (since === null) throw badRequest(`parsing time "${sinceTime}" as "2006-01-02T15:04:05Z07:00": cannot parse "${sinceTime}" as "2006"`);
       if (sinceSeconds !== null) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
+      // the apiserver hands sinceTime on to kubelet as time.RFC3339: whole seconds
+      since -= ((since % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
     } else if (sinceSeconds !== null) {
       if (sinceSeconds < 1) throw badRequest('sinceSeconds: Invalid value: must be greater than 0');
       since = nowNs() - BigInt(sinceSeconds) * 1_000_000_000n;

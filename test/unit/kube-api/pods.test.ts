@@ -221,9 +221,12 @@ describe('kube-api test server: pods', function () {
     expect(seen).to.have.length(1);
   });
 
-  it('logs: waiting text, then follow with timestamps, sinceTime from the last line', async () => {
+  it('logs: waiting text, then follow with timestamps; sinceTime counts from its whole second, as the apiserver forwards it', async () => {
     server.setScenario((p) => p.metadata?.name === 'l1', {kind: 'run', pendingMs: 400});
-    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('l1', ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; echo err >&2; sleep 0.3; echo last'])});
+    await c.core.createNamespacedPod({
+      namespace: 'default',
+      body: podSpec('l1', ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; echo err >&2; sleep 1.1; echo last1; echo last2']),
+    });
     await server.waitForPod((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating');
     const early = await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?container=worker`);
     expect(early.status).to.equal(400);
@@ -234,24 +237,30 @@ describe('kube-api test server: pods', function () {
     await new Log(c.kc).log('default', 'l1', 'worker', sink, {follow: true, timestamps: true});
     await finished(sink);
     const lines = sink.text.split('\n').filter((l) => l !== '');
-    expect(lines.map((l) => l.slice(31))).to.deep.equal(['line1', 'line2', 'line3', 'line4', 'line5', 'err', 'last']);
+    const texts = lines.map((l) => l.slice(31));
+    expect(texts).to.deep.equal(['line1', 'line2', 'line3', 'line4', 'line5', 'err', 'last1', 'last2']);
     const stamps = lines.map((l) => l.slice(0, 31));
     for (const s of stamps) expect(s).to.match(TS_RE);
     const ns = stamps.map((s) => parseRfc3339Ns(s.trim())!);
     for (let i = 1; i < ns.length; i++) expect(ns[i] > ns[i - 1], 'strictly increasing').to.equal(true);
 
+    // sinceTime = last2's nanosecond stamp: everything from that second comes back (last1 too when it shares it)
+    const sec = (x: bigint): bigint => x / 1_000_000_000n;
+    const want = texts.filter((_, i) => sec(ns[i]) >= sec(ns[7]));
+    expect(want).to.include('last2');
+    expect(want).to.not.include('line1');
     const since = new Sink();
-    await new Log(c.kc).log('default', 'l1', 'worker', since, {follow: true, timestamps: true, sinceTime: stamps[4].trim()});
+    await new Log(c.kc).log('default', 'l1', 'worker', since, {follow: true, timestamps: true, sinceTime: stamps[7].trim()});
     await finished(since);
     expect(
       since.text
         .split('\n')
         .filter((l) => l !== '')
         .map((l) => l.slice(31)),
-    ).to.deep.equal(['line5', 'err', 'last']);
+    ).to.deep.equal(want);
 
     const plain = await (await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?tailLines=2`)).text();
-    expect(plain).to.equal('err\nlast\n');
+    expect(plain).to.equal('last1\nlast2\n');
     const limited = await (await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?limitBytes=8`)).text();
     expect(limited).to.equal('line1\nli');
   });
