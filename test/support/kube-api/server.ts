@@ -283,6 +283,26 @@ export class KubeApiServer {
     e.log.rotate();
   }
 
+  /**
+   * Extra: a kubelet restart. Every open log stream breaks now, and for `downMs` the log,
+   * attach and exec requests fail as the apiserver reports an unreachable kubelet (500).
+   */
+  restartKubelet(downMs = 1000): number {
+    this.kubeletDownUntil = Date.now() + downMs;
+    let n = 0;
+    for (const e of this.entries.values()) n += this.breakLogStreams(e.ns, e.name);
+    return n;
+  }
+
+  private kubeletDownUntil = 0;
+
+  private checkKubelet(ns: string, name: string, container: string, what: string): void {
+    if (Date.now() < this.kubeletDownUntil)
+      throw new KubeHttpError(
+        failure(500, 'InternalError', `Get "https://127.0.0.1:10250/${what}/${ns}/${name}/${container}": dial tcp 127.0.0.1:10250: connect: connection refused`),
+      );
+  }
+
   killContainer(namespace: string, name: string, signal: NodeJS.Signals = 'SIGKILL'): void {
     const e = this.mustEntry(namespace, name);
     this.signalGroup(e, signal);
@@ -889,6 +909,7 @@ export class KubeApiServer {
     const container = this.containerName(e, q);
     if (boolParam(q, 'previous')) throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
     const why = this.logUnavailable(e, container);
+    if (!why) this.checkKubelet(ns, name, container, 'containerLogs');
     if (why) throw badRequest(why);
     if (container !== e.obj.spec.containers[0].name) throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
     let since: bigint | null = null;
@@ -955,6 +976,7 @@ export class KubeApiServer {
       const q = u.searchParams;
       const container = this.containerName(e, q);
       if (!e.obj.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+      this.checkKubelet(ns, name, container, sub);
       if (e.obj.status.phase === 'Succeeded' || e.obj.status.phase === 'Failed')
         throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${e.obj.status.phase}`);
       if (!e.child || e.exited || container !== e.obj.spec.containers[0].name) throw new KubeHttpError(failure(500, 'InternalError', `container not found ("${container}")`));

@@ -242,6 +242,24 @@ describe('kube-api test server: scenarios and controls', function () {
       expect((await get(`${server.url}/api/v1/namespaces/default/pods/r1/log`)).body).to.equal('after\n');
     });
 
+    it('restartKubelet breaks every log stream and fails log requests with a 500 for a while', async () => {
+      await c.core.createNamespacedPod({namespace: 'default', body: podSpec('k2', ['sh', '-c', 'echo a; sleep 30'])});
+      await server.waitForPod(isRunningReady);
+      let n = -1;
+      const got = await get(`${server.url}/api/v1/namespaces/default/pods/k2/log?follow=true`, {
+        onData: (s) => {
+          if (n < 0 && s.includes('a\n')) n = server.restartKubelet(300);
+        },
+      });
+      expect(n).to.equal(1);
+      expect(got.clean).to.equal(false);
+      const down = await get(`${server.url}/api/v1/namespaces/default/pods/k2/log`);
+      expect(down.status).to.equal(500);
+      expect(JSON.parse(down.body).message).to.match(/^Get "https:\/\/127\.0\.0\.1:10250\/containerLogs\/default\/k2\/worker": dial tcp .*connection refused$/);
+      const back = await until(async () => ((r) => (r.status === 200 ? r : null))(await get(`${server.url}/api/v1/namespaces/default/pods/k2/log`)), 'kubelet back');
+      expect(back.body).to.equal('a\n');
+    });
+
     it('logLineMax: long lines become partial records; kubelet prefixes the timestamp once per line', async () => {
       await c.core.createNamespacedPod({namespace: 'default', body: podSpec('m1', ['sh', '-c', 'echo abcdefghijklmnopqrstuvwxy; printf tail'])});
       await server.waitForPod((p) => p.status?.phase === 'Succeeded');
