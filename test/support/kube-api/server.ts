@@ -1010,11 +1010,17 @@ export class KubeApiServer {
     }
   }
 
-  /** Transport-neutral attach: stdin into the container's stdin, its output to the client. */
+  /**
+   * Transport-neutral attach, as containerd's ContainerIO.Attach: stdin is copied into the
+   * container's stdin (only when the container has one); with stdinOnce (no tty) its end closes
+   * the container's stdin and the session lasts while the requested outputs do (until the
+   * container exits); without stdinOnce its end detaches the session. A later session of a
+   * stdinOnce container finds stdin closed.
+   */
   private runAttach(e: Entry, s: RemoteCommandStreams): void {
     const child = e.child!;
     const spec = e.obj.spec.containers[0];
-    let stdinDone = s.stdin === null;
+    let stdinDone = true;
     let finished = false;
     const cleanups: Array<() => void> = [];
     const finish = (status: Record<string, unknown>): void => {
@@ -1027,34 +1033,38 @@ export class KubeApiServer {
 
     if (s.stdin) {
       const input = s.stdin;
-      const target = spec.stdin && child.stdin && !child.stdin.destroyed && !(spec.stdinOnce && e.stdinClaimed) ? child.stdin : null;
-      const closesStdin = !!spec.stdinOnce && target !== null;
-      if (closesStdin) e.stdinClaimed = true;
+      const target = spec.stdin ? child.stdin : null;
       if (!target) {
-        input.resume(); // nothing to write to: drain and ignore
-        input.once('end', () => {
-          stdinDone = true;
-          maybeDone();
-        });
+        input.resume(); // the container has no stdin: the client's is ignored
       } else {
-        const onData = (chunk: Buffer): void => {
-          if (!target.write(chunk)) {
-            input.pause();
-            target.once('drain', () => input.resume());
-          }
+        stdinDone = false;
+        const once = !!spec.stdinOnce && !spec.tty;
+        const open = !(once && e.stdinClaimed) && !target.destroyed && !target.writableEnded;
+        if (once) e.stdinClaimed = true;
+        const ended = (): void => {
+          stdinDone = true;
+          if (once) maybeDone();
+          else void endOutputs().then(() => finish({status: 'Success'})); // detach
         };
-        input.on('data', onData);
-        input.once('end', () => {
-          const done = (): void => {
-            stdinDone = true;
-            maybeDone();
+        if (!open) {
+          input.resume();
+          queueMicrotask(ended);
+        } else {
+          const onData = (chunk: Buffer): void => {
+            if (!target.write(chunk)) {
+              input.pause();
+              target.once('drain', () => input.resume());
+            }
           };
-          // stdinOnce: the first session's end of stdin closes the container's stdin
-          if (closesStdin) target.end(done);
-          else if (target.writableNeedDrain) target.once('drain', done);
-          else done();
-        });
-        cleanups.push(() => input.off('data', onData));
+          input.on('data', onData);
+          input.once('end', () => {
+            // stdinOnce: the end of this session's stdin closes the container's stdin
+            if (once) target.end(ended);
+            else if (target.writableNeedDrain) target.once('drain', ended);
+            else ended();
+          });
+          cleanups.push(() => input.off('data', onData));
+        }
       }
     }
 

@@ -202,10 +202,20 @@ describe('kube-api test server: pods', function () {
     await attachWith(c.kc).attach('default', 's1', 'worker', null, null, Readable.from([Buffer.from('two\n')]), false);
     await until(() => out.text.includes('got two\n'), 'second line');
     expect(server.pods()[0].status!.phase).to.equal('Running');
+    // without stdinOnce the end of stdin detaches the session (containerd), the container runs on
+    const both = await attachWith(c.kc).attach('default', 's1', 'worker', new Sink(), null, Readable.from([Buffer.from('three\n')]), false);
+    let bothStatus: unknown = null;
+    both.on('message', (d: Buffer) => {
+      if (d[0] === 3 && d.length > 1) bothStatus = JSON.parse(d.subarray(1).toString());
+    });
+    await until(() => bothStatus, 'the detached session status');
+    expect(bothStatus).to.deep.include({status: 'Success'});
+    await until(() => out.text.includes('got three\n'), 'third line');
+    expect(server.pods()[0].status!.phase).to.equal('Running');
     server.killContainer('default', 's1', 'SIGTERM');
     await until(() => status, 'the stdout session status');
     expect(status).to.deep.include({status: 'Success'});
-    expect(out.text).to.equal('got one\ngot two\n');
+    expect(out.text).to.equal('got one\ngot two\ngot three\n');
   });
 
   it('deletes a running pod: SIGTERM, terminated status with 143, then DELETED', async () => {

@@ -3,7 +3,7 @@ import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import {Readable} from 'node:stream';
+import {PassThrough, Readable} from 'node:stream';
 import {Exec, Log, Watch, type V1Pod, type V1Status} from '@kubernetes/client-node';
 import {KubeApiServer} from '../../support/kube-api/index.js';
 import {attachWith, clientFor, finished, HashSink, isRunningReady, podSpec, Sink, until} from './helpers.js';
@@ -149,6 +149,19 @@ describe('kube-api test server: scenarios and controls', function () {
       expect(status).to.deep.include({status: 'Failure', reason: 'NonZeroExitCode'});
       expect(status!.details!.causes![0]).to.deep.equal({reason: 'ExitCode', message: '3'});
       expect(out.text).to.equal('out\n');
+    });
+
+    it('stdinOnce: a second attach session finds stdin closed and ends at once (stdin only)', async () => {
+      await c.core.createNamespacedPod({namespace: 'default', body: podSpec('o1', ['sh', '-c', 'cat; sleep 30'], {stdin: true, stdinOnce: true})});
+      await server.waitForPod(isRunningReady);
+      const first = await attachWith(c.kc).attach('default', 'o1', 'worker', null, null, Readable.from([Buffer.from('x\n')]), false);
+      const status1 = await new Promise<unknown>((resolve) => first.on('message', (d: Buffer) => d[0] === 3 && d.length > 1 && resolve(JSON.parse(d.subarray(1).toString()))));
+      expect(status1).to.deep.include({status: 'Success'});
+      const pending = new PassThrough(); // never ends
+      const second = await attachWith(c.kc).attach('default', 'o1', 'worker', null, null, pending, false);
+      // the server ends the session by itself (its status can arrive with the handshake, before a listener here)
+      await until(() => second.readyState === second.CLOSED, 'the second session to end');
+      expect((await get(`${server.url}/api/v1/namespaces/default/pods/o1/log`)).body).to.equal('x\n');
     });
 
     it('killContainer: the container ends with 128+signal and the pod fails', async () => {
