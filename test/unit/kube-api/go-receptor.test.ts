@@ -64,7 +64,16 @@ describe('kube-api test server: Go receptor (client-go) as the client', function
     );
     go.stdout!.on('data', (d: Buffer) => (goLog += d.toString()));
     go.stderr!.on('data', (d: Buffer) => (goLog += d.toString()));
-    await until(() => existsSync(sock), 'Go control socket');
+    // the socket file appears before the control service answers
+    await until(
+      async () =>
+        existsSync(sock) &&
+        (await ask(sock, 'work list').then(
+          () => true,
+          () => false,
+        )),
+      'Go control service',
+    );
   });
 
   afterEach(async function () {
