@@ -201,7 +201,9 @@ export class KubernetesUnit extends WorkUnit {
     }
     if (this.cfg.deletepodonrestart && ked.PodName !== '') {
       try {
-        await this.connect().core.deleteNamespacedPod({namespace: ked.KubeNamespace, name: ked.PodName});
+        const cp = readCheckpoint(this.dir);
+        const namespace = cp && cp.pod === ked.PodName ? cp.namespace : ked.KubeNamespace;
+        await this.connect().core.deleteNamespacedPod({namespace, name: ked.PodName});
       } catch (err) {
         this.logger.warn(`Pod ${ked.PodName} could not be deleted: ${apiErrorText(err)}`);
       }
