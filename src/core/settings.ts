@@ -43,6 +43,10 @@ export interface ProcessSettings {
   readonly kubeServiceAccountPrefix: string;
   /** RECEPTOR_KUBE_RETRY_DELAY_MS: pause between log-stream reconnects and API retries (default 200 ms; tests). */
   readonly kubeRetryDelayMs: number | undefined;
+  /** RECEPTOR_KUBE_WATCH_DELAY_MS: Go's pause between creating a pod and watching it (default 2000 ms; tests). */
+  readonly kubeWatchDelayMs: number | undefined;
+  /** RECEPTOR_KUBE_LOG_GIVE_UP_MS: how long pod-log reconnects go on without new output before the unit fails (default 5 min). */
+  readonly kubeLogGiveUpMs: number | undefined;
   /** The environment as it was, for oclif's directory rules (RECEPTOR_DATA_DIR, XDG_DATA_HOME, …). */
   readonly env: Readonly<NodeJS.ProcessEnv>;
 }
@@ -72,6 +76,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     kubeClientsetRateLimiter: env.RECEPTOR_KUBE_CLIENTSET_RATE_LIMITER,
     kubeServiceAccountPrefix: env.RECEPTOR_KUBE_SA_PREFIX ?? '',
     kubeRetryDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_RETRY_DELAY_MS),
+    kubeWatchDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_WATCH_DELAY_MS),
+    kubeLogGiveUpMs: nonNegativeNumber(env.RECEPTOR_KUBE_LOG_GIVE_UP_MS),
     env: Object.freeze({...env}),
   };
 }

@@ -48,6 +48,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
           {worktype: 'ksh', fields: {image: 'test', command: 'sh -c', allowruntimeparams: true}},
           {worktype: 'knode', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true}},
           {worktype: 'kfail', fields: {image: 'will-fail', command: 'cat', allowruntimeparams: true}},
+          {worktype: 'kcmd', fields: {image: 'test', allowruntimecommand: true, allowruntimeauth: true}},
           {worktype: 'ktcp', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true, streammethod: 'tcp'}},
           {worktype: 'kruntime', kubeconfig: false, fields: {authmethod: 'runtime', allowruntimeauth: true, allowruntimepod: true, allowruntimeparams: true}},
         ],
@@ -123,7 +124,7 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
   });
 
   it('an empty payload skips the attach; the exit code does not change Go\'s "Finished"', async () => {
-    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; exit 3')}`]);
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo out; echo err >&2; sleep 3; exit 3')}`]);
     const st = await n.waitStatus(id, done);
     expect(st).to.deep.include({State: 2, Detail: 'Finished'});
     expect(n.stdout(id).toString()).to.equal('out\nerr\n');
@@ -194,6 +195,19 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     }
   });
 
+  it('a container that fails before the watch: "pod failed to start, exit code N: " (Go\'s text)', async () => {
+    const id = await n.submit(['ksh', '-n', '-a', `kube_params=${shlexQuote('echo oops; exit 4')}`]);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 3, Detail: 'Error creating pod: pod failed to start, exit code 4: '});
+    const pod = n.podName(id);
+    await waitFor(
+      () => !n.pod(pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
   it('a log stream broken 100 times mid-output loses and duplicates no line', async () => {
     const total = 12000;
     const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
@@ -242,6 +256,31 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     }
   });
 
+  it('a log outage of seconds (every stream cut after 1 byte) is waited out, not a failure', async () => {
+    const total = 3000;
+    const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
+    await waitFor(
+      () => n.stdout(id).length > 0,
+      30_000,
+      () => 'first output',
+    );
+    const pod = n.podName(id);
+    const gets = () => api.requests.filter((r) => r.path.endsWith(`/pods/${pod}/log`)).length;
+    api.breakLogStreamsEvery(1);
+    api.breakLogStreams('default', pod);
+    const before = gets();
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+    } finally {
+      api.breakLogStreamsEvery(0);
+    }
+    expect(gets() - before).to.be.greaterThan(5);
+    const st = await n.waitStatus(id, done);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString() === numberedLines(total)).to.equal(true);
+    expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
   it('log rotation mid-output loses and duplicates no line', async () => {
     const total = 3000;
     const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
@@ -262,8 +301,8 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     expect(await n.work(['release', id])).to.include({code: 0});
   });
 
-  it('a node restart mid-job reattaches to the pod and loses or duplicates no line', async () => {
-    const total = 4000;
+  it('node restarts mid-job (graceful, then killed) reattach to the pod and lose or duplicate no line', async () => {
+    const total = 5000;
     const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(slowLines(total))}`]);
     await waitFor(
       () => n.stdout(id).length > 2000,
@@ -271,9 +310,17 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
       () => 'some output',
     );
     const pod = n.podName(id);
+    await n.stop('SIGINT');
+    const first = n.stdout(id).length;
+    expect(n.diskStatus(id)).to.deep.include({State: 1, Detail: 'Pod Running'});
+    await n.start();
+    await waitFor(
+      () => n.stdout(id).length > first + 4000,
+      30_000,
+      () => 'more output after the restart',
+    );
     await n.stop('SIGKILL');
-    const cut = n.stdout(id).length;
-    expect(cut).to.be.lessThan(numberedLines(total).length);
+    expect(n.stdout(id).length).to.be.lessThan(numberedLines(total).length);
     await n.start();
     const st = await n.waitStatus(id, done);
     expect(st).to.deep.include({State: 2, Detail: 'Finished'});
@@ -333,6 +380,24 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     expect(onDisk.ExtraData.KubeConfig).to.equal(readFileSync(n.kubeconfigPath, 'utf8'));
     expect(onDisk.ExtraData.KubePod).to.equal(readFileSync(podFile, 'utf8'));
     expect(await n.work(['release', id])).to.include({code: 0});
+  });
+
+  it('kube_image, kube_command and kube_namespace at submit time (with their permissions)', async () => {
+    const id = await n.submit(['kcmd', '-l', 'runtime command', '-a', 'kube_image=other-image', '-a', 'kube_command=cat', '-a', 'kube_namespace=team-a']);
+    const st = await n.waitStatus(id, done);
+    expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('runtime command\n');
+    const pod = n.podName(id);
+    expect(st.ExtraData).to.deep.include({Image: 'other-image', Command: 'cat', KubeNamespace: 'team-a', PodName: pod});
+    const p = api.pods('team-a').find((x) => x.metadata?.name === pod);
+    expect(p?.spec?.containers[0]).to.include({image: 'other-image'});
+    expect(p?.spec?.containers[0].command).to.deep.equal(['cat']);
+    expect(await n.work(['release', id])).to.include({code: 0});
+    await waitFor(
+      () => !api.pods('team-a').some((x) => x.metadata?.name === pod),
+      20_000,
+      () => `pod ${pod} deleted`,
+    );
   });
 
   it("runtime parameters need their permission (Go's texts)", async () => {
@@ -507,5 +572,74 @@ describe('e2e: authmethod incluster (service account files, TLS and a bearer tok
     expect(node.stdout(id).toString()).to.equal('in cluster\n');
     expect(api.pods('awx').map((p) => p.metadata?.name)).to.include(node.podName(id));
     expect(await node.work(['release', id])).to.include({code: 0});
+  });
+});
+
+/** A node script printing `n` long lines (containerd splits them into partial records), one every 10 ms. */
+function longLines(n: number): string {
+  return `let i=0;const t=setInterval(()=>{process.stdout.write('long '+i+' '+'x'.repeat(90+(i%70))+'\\n');if(++i>=${n})clearInterval(t);},10);`;
+}
+
+function expectedLongLines(n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += `long ${i} ${'x'.repeat(90 + (i % 70))}\n`;
+  return s;
+}
+
+for (const mode of [
+  {name: 'kubelet >= 1.27 (one timestamp per line)', prefixEveryRecord: false},
+  {name: 'older kubelets (a timestamp on every partial record)', prefixEveryRecord: true},
+]) {
+  describe(`e2e: long lines split into partial records, ${mode.name}`, function () {
+    this.timeout(120_000);
+    const fx: {api?: KubeApiServer; node?: KubeNode} = {};
+    after(async () => {
+      await fx.node?.stop();
+      await fx.api?.close();
+    });
+
+    it('come out whole, also across broken streams', async () => {
+      const n = await startKubeNode(
+        {
+          api: {logLineMax: 40, prefixEveryRecord: mode.prefixEveryRecord},
+          workTypes: [{worktype: 'knode', fields: {image: 'test', command: `${process.execPath} -e`, allowruntimeparams: true}}],
+        },
+        fx,
+      );
+      // About 100 lines a second of up to 290 bytes with prefixes: cut every 60 kB (more than a second).
+      n.api.breakLogStreamsEvery(60_000);
+      const total = 1000;
+      const id = await n.submit(['knode', '-n', '-a', `kube_params=${shlexQuote(longLines(total))}`]);
+      const st = await n.waitStatus(id, (s) => s.State >= 2);
+      expect(st, n.daemon?.stderr.slice(-2000)).to.deep.include({State: 2, Detail: 'Finished'});
+      const out = n.stdout(id).toString();
+      expect(out.length).to.equal(expectedLongLines(total).length);
+      expect(out === expectedLongLines(total)).to.equal(true);
+      const gets = n.api.requests.filter((r) => r.path.endsWith(`/pods/${n.podName(id)}/log`));
+      expect(gets.length).to.be.greaterThan(1);
+      expect(gets.every((r) => new URLSearchParams(r.query).get('timestamps') === 'true')).to.equal(true);
+    });
+  });
+}
+
+describe("e2e: Go's rule for log reconnect support (server version, RECEPTOR_KUBE_SUPPORT_RECONNECT)", function () {
+  this.timeout(60_000);
+  const fx: {api?: KubeApiServer; node?: KubeNode} = {};
+  after(async () => {
+    await fx.node?.stop();
+    await fx.api?.close();
+  });
+
+  it('a v1.22 server gets one plain log stream (no timestamps), as Go reads it', async () => {
+    const n = await startKubeNode(
+      {api: {version: {major: '1', minor: '22', gitVersion: 'v1.22.17'}}, workTypes: [{worktype: 'kcat', fields: {image: 'test', command: 'cat'}}]},
+      fx,
+    );
+    const id = await n.submit(['kcat', '-l', 'plain stream']);
+    const st = await n.waitStatus(id, (s) => s.State >= 2);
+    expect(st).to.deep.include({State: 2, Detail: 'Finished'});
+    expect(n.stdout(id).toString()).to.equal('plain stream\n');
+    const gets = n.api.requests.filter((r) => r.path.endsWith(`/pods/${n.podName(id)}/log`));
+    expect(gets.map((r) => new URLSearchParams(r.query).get('timestamps'))).to.deep.equal([null]);
   });
 });

@@ -52,7 +52,7 @@ export class KubeNode {
 
   /** Starts (or restarts) the node and waits for its control socket. */
   async start(): Promise<void> {
-    this.daemon = new Daemon(['-c', this.config], {env: {RECEPTOR_KUBE_RETRY_DELAY_MS: '50', ...this.env}});
+    this.daemon = new Daemon(['-c', this.config], {env: {RECEPTOR_KUBE_RETRY_DELAY_MS: '50', RECEPTOR_KUBE_WATCH_DELAY_MS: '1000', ...this.env}});
     await this.daemon.waitForLog('Initialization complete');
   }
 

@@ -42,6 +42,8 @@ export interface KubeApiServerOptions {
   prefixEveryRecord?: boolean;
   /** Extra: longest SIGTERM→SIGKILL wait on delete, whatever the grace period (default 3000 ms). */
   maxGraceMs?: number;
+  /** Extra: watch events kept for resuming from a resourceVersion (default 2000); older ones get 410 Expired. */
+  historyMax?: number;
 }
 
 export type PodScenario =
@@ -287,6 +289,26 @@ export class KubeApiServer {
     e.log.rotate();
   }
 
+  /**
+   * Extra: a kubelet restart. Every open log stream breaks now, and for `downMs` the log,
+   * attach and exec requests fail as the apiserver reports an unreachable kubelet (500).
+   */
+  restartKubelet(downMs = 1000): number {
+    this.kubeletDownUntil = Date.now() + downMs;
+    let n = 0;
+    for (const e of this.entries.values()) n += this.breakLogStreams(e.ns, e.name);
+    return n;
+  }
+
+  private kubeletDownUntil = 0;
+
+  private checkKubelet(ns: string, name: string, container: string, what: string): void {
+    if (Date.now() < this.kubeletDownUntil)
+      throw new KubeHttpError(
+        failure(500, 'InternalError', `Get "https://127.0.0.1:10250/${what}/${ns}/${name}/${container}": dial tcp 127.0.0.1:10250: connect: connection refused`),
+      );
+  }
+
   killContainer(namespace: string, name: string, signal: NodeJS.Signals = 'SIGKILL'): void {
     const e = this.mustEntry(namespace, name);
     this.signalGroup(e, signal);
@@ -373,9 +395,11 @@ export class KubeApiServer {
     let n = 0;
     for await (const c of req as AsyncIterable<Buffer>) {
       n += c.length;
-      if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728'));
-      chunks.push(c);
+      // past the limit the rest is read and dropped, so the client gets the 413 (cut off far beyond)
+      if (n > 16 * BODY_MAX) break;
+      if (n <= BODY_MAX) chunks.push(c);
     }
+    if (n > BODY_MAX) throw new KubeHttpError(failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${BODY_MAX}`));
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') return null;
     if (ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*')
@@ -391,10 +415,7 @@ export class KubeApiServer {
 
   private async route(req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    const parts = u.pathname
-      .split('/')
-      .filter((p) => p !== '')
-      .map(decodeURIComponent);
+    const parts = pathParts(u);
     const q = u.searchParams;
     const get = method === 'GET' || method === 'HEAD';
     if (u.pathname === '/version') {
@@ -485,6 +506,7 @@ export class KubeApiServer {
       while (this.entries.has(`${ns}/${name}`));
     }
     const spec = body.spec && typeof body.spec === 'object' ? deepCopy(body.spec) : undefined;
+    checkTypes(spec);
     const causes: Array<{field: string; message: string}> = [];
     if (name === '') causes.push({field: 'metadata.name', message: 'Required value: name or generateName is required'});
     if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) causes.push({field: 'spec.containers', message: 'Required value'});
@@ -545,7 +567,8 @@ export class KubeApiServer {
     const snap = deepCopy(e.obj);
     const ev: HistoryEvent = {rv: this.rv, type, obj: snap, prev};
     this.history.push(ev);
-    if (this.history.length > HISTORY_MAX) this.history.splice(0, this.history.length - HISTORY_MAX);
+    const max = this.opts.historyMax ?? HISTORY_MAX;
+    if (this.history.length > max) this.history.splice(0, this.history.length - max);
     for (const w of this.watchers) this.deliver(w, ev);
     this.changes.emit('change');
   }
@@ -892,6 +915,7 @@ export class KubeApiServer {
     const container = this.containerName(e, q);
     if (boolParam(q, 'previous')) throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
     const why = this.logUnavailable(e, container);
+    if (!why) this.checkKubelet(ns, name, container, 'containerLogs');
     if (why) throw badRequest(why);
     if (container !== e.obj.spec.containers[0].name) throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ContainerCreating`);
     let since: bigint | null = null;
@@ -901,6 +925,8 @@ export class KubeApiServer {
       since = parseRfc3339Ns(sinceTime);
       if (since === null) throw badRequest(`parsing time "${sinceTime}" as "2006-01-02T15:04:05Z07:00": cannot parse "${sinceTime}" as "2006"`);
       if (sinceSeconds !== null) throw badRequest('at most one of sinceTime or sinceSeconds may be specified');
+      // the apiserver hands sinceTime on to kubelet as time.RFC3339: whole seconds
+      since -= ((since % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
     } else if (sinceSeconds !== null) {
       if (sinceSeconds < 1) throw badRequest('sinceSeconds: Invalid value: must be greater than 0');
       since = nowNs() - BigInt(sinceSeconds) * 1_000_000_000n;
@@ -948,10 +974,7 @@ export class KubeApiServer {
     this.log(`${req.method} ${u.pathname}${u.search} (upgrade ${req.headers.upgrade ?? ''})`);
     try {
       if (!this.authorized(req)) return this.rawError(socket, unauthorized());
-      const parts = u.pathname
-        .split('/')
-        .filter((p) => p !== '')
-        .map(decodeURIComponent);
+      const parts = pathParts(u);
       if (parts.length !== 7 || parts[0] !== 'api' || parts[1] !== 'v1' || parts[2] !== 'namespaces' || parts[4] !== 'pods' || (parts[6] !== 'attach' && parts[6] !== 'exec'))
         throw pathNotFound();
       const [ns, name, sub] = [parts[3], parts[5], parts[6]];
@@ -959,6 +982,7 @@ export class KubeApiServer {
       const q = u.searchParams;
       const container = this.containerName(e, q);
       if (!e.obj.spec.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
+      this.checkKubelet(ns, name, container, sub);
       if (e.obj.status.phase === 'Succeeded' || e.obj.status.phase === 'Failed')
         throw badRequest(`cannot ${sub} into a container in a completed pod; current phase is ${e.obj.status.phase}`);
       if (!e.child || e.exited || container !== e.obj.spec.containers[0].name) throw new KubeHttpError(failure(500, 'InternalError', `container not found ("${container}")`));
@@ -987,11 +1011,17 @@ export class KubeApiServer {
     }
   }
 
-  /** Transport-neutral attach: stdin into the container's stdin, its output to the client. */
+  /**
+   * Transport-neutral attach, as containerd's ContainerIO.Attach: stdin is copied into the
+   * container's stdin (only when the container has one); with stdinOnce (no tty) its end closes
+   * the container's stdin and the session lasts while the requested outputs do (until the
+   * container exits); without stdinOnce its end detaches the session. A later session of a
+   * stdinOnce container finds stdin closed.
+   */
   private runAttach(e: Entry, s: RemoteCommandStreams): void {
     const child = e.child!;
     const spec = e.obj.spec.containers[0];
-    let stdinDone = s.stdin === null;
+    let stdinDone = true;
     let finished = false;
     const cleanups: Array<() => void> = [];
     const finish = (status: Record<string, unknown>): void => {
@@ -1004,34 +1034,38 @@ export class KubeApiServer {
 
     if (s.stdin) {
       const input = s.stdin;
-      const target = spec.stdin && child.stdin && !child.stdin.destroyed && !(spec.stdinOnce && e.stdinClaimed) ? child.stdin : null;
-      const closesStdin = !!spec.stdinOnce && target !== null;
-      if (closesStdin) e.stdinClaimed = true;
+      const target = spec.stdin ? child.stdin : null;
       if (!target) {
-        input.resume(); // nothing to write to: drain and ignore
-        input.once('end', () => {
-          stdinDone = true;
-          maybeDone();
-        });
+        input.resume(); // the container has no stdin: the client's is ignored
       } else {
-        const onData = (chunk: Buffer): void => {
-          if (!target.write(chunk)) {
-            input.pause();
-            target.once('drain', () => input.resume());
-          }
+        stdinDone = false;
+        const once = !!spec.stdinOnce && !spec.tty;
+        const open = !(once && e.stdinClaimed) && !target.destroyed && !target.writableEnded;
+        if (once) e.stdinClaimed = true;
+        const ended = (): void => {
+          stdinDone = true;
+          if (once) maybeDone();
+          else void endOutputs().then(() => finish({status: 'Success'})); // detach
         };
-        input.on('data', onData);
-        input.once('end', () => {
-          const done = (): void => {
-            stdinDone = true;
-            maybeDone();
+        if (!open) {
+          input.resume();
+          queueMicrotask(ended);
+        } else {
+          const onData = (chunk: Buffer): void => {
+            if (!target.write(chunk)) {
+              input.pause();
+              target.once('drain', () => input.resume());
+            }
           };
-          // stdinOnce: the first session's end of stdin closes the container's stdin
-          if (closesStdin) target.end(done);
-          else if (target.writableNeedDrain) target.once('drain', done);
-          else done();
-        });
-        cleanups.push(() => input.off('data', onData));
+          input.on('data', onData);
+          input.once('end', () => {
+            // stdinOnce: the end of this session's stdin closes the container's stdin
+            if (once) target.end(ended);
+            else if (target.writableNeedDrain) target.once('drain', ended);
+            else ended();
+          });
+          cleanups.push(() => input.off('data', onData));
+        }
       }
     }
 
@@ -1137,6 +1171,48 @@ export class KubeApiServer {
         });
       }
     });
+  }
+}
+
+function pathParts(u: URL): string[] {
+  try {
+    return u.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
+  } catch {
+    throw badRequest(`malformed path: ${u.pathname}`);
+  }
+}
+
+/** The decode errors the apiserver gives for wrongly typed container fields. */
+function checkTypes(spec: kubelet.WireSpec | undefined): void {
+  if (!spec || !Array.isArray(spec.containers)) return;
+  const fail = (field: string, want: string, got: unknown): never => {
+    throw badRequest(
+      `Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal ${got === null ? 'null' : Array.isArray(got) ? 'array' : typeof got} into Go struct field ${field} of type ${want}`,
+    );
+  };
+  for (const c of spec.containers) {
+    if (c === null || typeof c !== 'object') continue;
+    for (const k of ['command', 'args'] as const) {
+      const v = c[k] as unknown;
+      if (v === undefined || v === null) continue;
+      if (!Array.isArray(v)) fail(`Container.spec.containers.${k}`, '[]string', v);
+      for (const x of v as unknown[]) if (typeof x !== 'string') fail(`Container.spec.containers.${k}`, 'string', x);
+    }
+    const env = c.env as unknown;
+    if (env !== undefined && env !== null) {
+      if (!Array.isArray(env)) fail('Container.spec.containers.env', '[]v1.EnvVar', env);
+      for (const v of env as unknown[]) {
+        if (v === null || typeof v !== 'object') fail('Container.spec.containers.env', 'v1.EnvVar', v);
+        const {name, value} = v as {name?: unknown; value?: unknown};
+        if (typeof name !== 'string') fail('EnvVar.spec.containers.env.name', 'string', name);
+        if (value !== undefined && typeof value !== 'string') fail('EnvVar.spec.containers.env.value', 'string', value);
+      }
+    }
+    for (const k of ['stdin', 'stdinOnce', 'tty'] as const) if (c[k] !== undefined && typeof c[k] !== 'boolean') fail(`Container.spec.containers.${k}`, 'bool', c[k]);
+    if (c.image !== undefined && typeof c.image !== 'string') fail('Container.spec.containers.image', 'string', c.image);
   }
 }
 

@@ -4,13 +4,17 @@
  */
 import {expect} from 'chai';
 import {spawn, type ChildProcess} from 'node:child_process';
+import {createHash, randomBytes} from 'node:crypto';
 import {existsSync, mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {KubeApiServer} from '../../support/kube-api/index.js';
 import {ask, readResults, submitWork} from '../../support/work.js';
 import {requireGo} from '../../interop/support.js';
 import {until} from './helpers.js';
+
+const SPDY_MODULE = join(dirname(fileURLToPath(import.meta.url)), '../../support/kube-api/spdy/index.ts');
 
 interface UnitStatus {
   State: number;
@@ -60,7 +64,16 @@ describe('kube-api test server: Go receptor (client-go) as the client', function
     );
     go.stdout!.on('data', (d: Buffer) => (goLog += d.toString()));
     go.stderr!.on('data', (d: Buffer) => (goLog += d.toString()));
-    await until(() => existsSync(sock), 'Go control socket');
+    // the socket file appears before the control service answers
+    await until(
+      async () =>
+        existsSync(sock) &&
+        (await ask(sock, 'work list').then(
+          () => true,
+          () => false,
+        )),
+      'Go control service',
+    );
   });
 
   afterEach(async function () {
@@ -101,5 +114,24 @@ describe('kube-api test server: Go receptor (client-go) as the client', function
     // Go cancels the unit (Canceled, pod deleted) before it sets the pod error
     const s = await until(async () => ((x) => (x.Detail.startsWith('Error creating pod') ? x : null))(await status(r.id)), 'the pod error', 60_000);
     expect(s).to.include({State: 3, Detail: 'Error creating pod: pod failed to start, exit code 4: '});
+  });
+
+  it('a payload goes through the SPDY attach (client-go) into `cat` and back byte for byte', async function () {
+    if (!existsSync(SPDY_MODULE)) {
+      console.log('    [skipped] no test/support/kube-api/spdy module on this branch (the "kspdy" helper provides it)');
+      this.skip();
+    }
+    // long lines: Go rewrites its status file for every log line it copies
+    const payload = Buffer.from(
+      randomBytes(3 * 1024 * 1024)
+        .toString('base64')
+        .replace(/(.{4000})/g, '$1\n') + '\n',
+    );
+    const r = await submitWork(sock, {node: 'gonode', worktype: 'kube', kube_command: 'cat'}, payload);
+    const s = await final(r.id);
+    expect(s).to.include({State: 2, Detail: 'Finished'});
+    const out = await readResults(sock, r.id);
+    expect(createHash('sha256').update(out).digest('hex')).to.equal(createHash('sha256').update(payload).digest('hex'));
+    expect(server.requests.some((q) => q.method === 'POST' && q.path.endsWith('/attach') && q.query.includes('stdin=true'))).to.equal(true);
   });
 });

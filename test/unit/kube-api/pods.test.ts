@@ -1,6 +1,6 @@
 /** The kube-api test server driven by the official client: pods, watch, logs, attach. */
 import {expect} from 'chai';
-import {PassThrough} from 'node:stream';
+import {PassThrough, Readable} from 'node:stream';
 import {ApiException, Log, VersionApi, Watch, type V1Pod} from '@kubernetes/client-node';
 import {KubeApiServer, parseRfc3339Ns} from '../../support/kube-api/index.js';
 import {attachWith, clientFor, finished, isRunningReady, podSpec, Sink, until} from './helpers.js';
@@ -77,6 +77,34 @@ describe('kube-api test server: pods', function () {
     expect(r.body).to.include({reason: 'Invalid'});
   });
 
+  it('answers bad requests with Status errors and keeps serving', async () => {
+    const cases: Array<[string, string, string | undefined, number, RegExp]> = [
+      ['POST', '/api/v1/namespaces/d/pods', '{bad json', 400, /^the object provided is unrecognized/],
+      [
+        'POST',
+        '/api/v1/namespaces/d/pods',
+        '{"metadata":{"name":"x"},"spec":{"containers":[{"name":"w","image":"i","command":[1]}]}}',
+        400,
+        /cannot unmarshal number into Go struct field Container\.spec\.containers\.command of type string/,
+      ],
+      ['POST', '/api/v1/namespaces/d/pods', 'x'.repeat(4 * 1024 * 1024), 413, /^Request entity too large/],
+      ['GET', '/api/v1/namespaces/d/pods/%E0%A4%A/log', undefined, 400, /^malformed path/],
+      ['GET', '/api/v1/namespaces/d/pods?watch=true&resourceVersion=abc', undefined, 400, /^invalid resource version: abc$/],
+      ['GET', '/api/v1/namespaces/d/pods?fieldSelector=foo%3Dbar', undefined, 400, /^"foo" is not a known field selector/],
+      ['PUT', '/api/v1/namespaces/d/pods/y', '{}', 405, /does not allow this method/],
+      ['GET', '/nothing', undefined, 404, /^the server could not find the requested resource$/],
+    ];
+    for (const [method, path, body, code, re] of cases) {
+      const r = await fetch(server.url + path, {method, body, headers: {'content-type': 'application/json'}});
+      const st = (await r.json()) as {kind: string; code: number; message: string};
+      expect(r.status, `${method} ${path.slice(0, 50)}`).to.equal(code);
+      expect(st.kind).to.equal('Status');
+      expect(st.code).to.equal(code);
+      expect(st.message).to.match(re);
+    }
+    expect((await c.core.listNamespacedPod({namespace: 'd'})).items).to.have.length(0);
+  });
+
   it('watches a pod through its life: ADDED, Running and Ready, Succeeded; delete gives MODIFIED then DELETED', async () => {
     const events: Array<{type: string; pod: V1Pod}> = [];
     const list = await c.core.listNamespacedPod({namespace: 'default'});
@@ -130,6 +158,66 @@ describe('kube-api test server: pods', function () {
     expect(lines.at(-1)!.object.status!.phase).to.equal('Succeeded');
   });
 
+  it('a watch from a resourceVersion older than the kept history gets an ERROR 410 Expired event', async () => {
+    await server.close();
+    server = await KubeApiServer.start({historyMax: 3});
+    c = clientFor(server);
+    server.setScenario(() => true, {kind: 'pending'});
+    for (const n of ['e1', 'e2', 'e3', 'e4', 'e5']) await c.core.createNamespacedPod({namespace: 'default', body: podSpec(n, ['true'])});
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/pods?watch=true&resourceVersion=2`);
+    const ev = JSON.parse((await res.text()).trim()) as {type: string; object: {code: number; reason: string; message: string}};
+    expect(ev.type).to.equal('ERROR');
+    expect(ev.object).to.include({code: 410, reason: 'Expired'});
+    expect(ev.object.message).to.match(/^too old resource version: 2 \(\d+\)$/);
+    // a label-selected watch sees a pod enter the selection as ADDED
+    const lines: string[] = [];
+    const w = await fetch(`${server.url}/api/v1/namespaces/default/pods?watch=true&labelSelector=team%3Da`);
+    const reader = w.body!.getReader();
+    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('sel', ['true'], {labels: {team: 'a'}})});
+    while (!lines.some((l) => l.includes('"sel"'))) {
+      const {value} = await reader.read();
+      lines.push(
+        ...Buffer.from(value!)
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
+    }
+    await reader.cancel();
+    const evs = lines.map((l) => JSON.parse(l) as {type: string; object: V1Pod});
+    expect(evs.map((e) => [e.type, e.object.metadata!.name])).to.deep.equal([['ADDED', 'sel']]);
+  });
+
+  it('stdin without stdinOnce stays open across attach sessions; an attach for stdout gets the output and Success', async () => {
+    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('s1', ['sh', '-c', 'while read l; do echo "got $l"; done; echo eof'], {stdin: true})});
+    await server.waitForPod(isRunningReady);
+    const out = new Sink();
+    const watcher = await attachWith(c.kc).attach('default', 's1', 'worker', out, null, null, false);
+    let status: unknown = null;
+    watcher.on('message', (d: Buffer) => {
+      if (d[0] === 3 && d.length > 1) status = JSON.parse(d.subarray(1).toString());
+    });
+    await attachWith(c.kc).attach('default', 's1', 'worker', null, null, Readable.from([Buffer.from('one\n')]), false);
+    await until(() => out.text.includes('got one\n'), 'first line');
+    await attachWith(c.kc).attach('default', 's1', 'worker', null, null, Readable.from([Buffer.from('two\n')]), false);
+    await until(() => out.text.includes('got two\n'), 'second line');
+    expect(server.pods()[0].status!.phase).to.equal('Running');
+    // without stdinOnce the end of stdin detaches the session (containerd), the container runs on
+    const both = await attachWith(c.kc).attach('default', 's1', 'worker', new Sink(), null, Readable.from([Buffer.from('three\n')]), false);
+    let bothStatus: unknown = null;
+    both.on('message', (d: Buffer) => {
+      if (d[0] === 3 && d.length > 1) bothStatus = JSON.parse(d.subarray(1).toString());
+    });
+    await until(() => bothStatus, 'the detached session status');
+    expect(bothStatus).to.deep.include({status: 'Success'});
+    await until(() => out.text.includes('got three\n'), 'third line');
+    expect(server.pods()[0].status!.phase).to.equal('Running');
+    server.killContainer('default', 's1', 'SIGTERM');
+    await until(() => status, 'the stdout session status');
+    expect(status).to.deep.include({status: 'Success'});
+    expect(out.text).to.equal('got one\ngot two\ngot three\n');
+  });
+
   it('deletes a running pod: SIGTERM, terminated status with 143, then DELETED', async () => {
     await c.core.createNamespacedPod({namespace: 'default', body: podSpec('d1', ['sleep', '30'])});
     await server.waitForPod(isRunningReady);
@@ -143,9 +231,12 @@ describe('kube-api test server: pods', function () {
     expect(seen).to.have.length(1);
   });
 
-  it('logs: waiting text, then follow with timestamps, sinceTime from the last line', async () => {
+  it('logs: waiting text, then follow with timestamps; sinceTime counts from its whole second, as the apiserver forwards it', async () => {
     server.setScenario((p) => p.metadata?.name === 'l1', {kind: 'run', pendingMs: 400});
-    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('l1', ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; echo err >&2; sleep 0.3; echo last'])});
+    await c.core.createNamespacedPod({
+      namespace: 'default',
+      body: podSpec('l1', ['sh', '-c', 'for i in 1 2 3 4 5; do echo line$i; done; echo err >&2; sleep 1.1; echo last1; echo last2']),
+    });
     await server.waitForPod((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating');
     const early = await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?container=worker`);
     expect(early.status).to.equal(400);
@@ -156,24 +247,30 @@ describe('kube-api test server: pods', function () {
     await new Log(c.kc).log('default', 'l1', 'worker', sink, {follow: true, timestamps: true});
     await finished(sink);
     const lines = sink.text.split('\n').filter((l) => l !== '');
-    expect(lines.map((l) => l.slice(31))).to.deep.equal(['line1', 'line2', 'line3', 'line4', 'line5', 'err', 'last']);
+    const texts = lines.map((l) => l.slice(31));
+    expect(texts).to.deep.equal(['line1', 'line2', 'line3', 'line4', 'line5', 'err', 'last1', 'last2']);
     const stamps = lines.map((l) => l.slice(0, 31));
     for (const s of stamps) expect(s).to.match(TS_RE);
     const ns = stamps.map((s) => parseRfc3339Ns(s.trim())!);
     for (let i = 1; i < ns.length; i++) expect(ns[i] > ns[i - 1], 'strictly increasing').to.equal(true);
 
+    // sinceTime = last2's nanosecond stamp: everything from that second comes back (last1 too when it shares it)
+    const sec = (x: bigint): bigint => x / 1_000_000_000n;
+    const want = texts.filter((_, i) => sec(ns[i]) >= sec(ns[7]));
+    expect(want).to.include('last2');
+    expect(want).to.not.include('line1');
     const since = new Sink();
-    await new Log(c.kc).log('default', 'l1', 'worker', since, {follow: true, timestamps: true, sinceTime: stamps[4].trim()});
+    await new Log(c.kc).log('default', 'l1', 'worker', since, {follow: true, timestamps: true, sinceTime: stamps[7].trim()});
     await finished(since);
     expect(
       since.text
         .split('\n')
         .filter((l) => l !== '')
         .map((l) => l.slice(31)),
-    ).to.deep.equal(['line5', 'err', 'last']);
+    ).to.deep.equal(want);
 
     const plain = await (await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?tailLines=2`)).text();
-    expect(plain).to.equal('err\nlast\n');
+    expect(plain).to.equal('last1\nlast2\n');
     const limited = await (await fetch(`${server.url}/api/v1/namespaces/default/pods/l1/log?limitBytes=8`)).text();
     expect(limited).to.equal('line1\nli');
   });

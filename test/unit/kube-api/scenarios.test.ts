@@ -3,7 +3,7 @@ import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
-import {Readable} from 'node:stream';
+import {PassThrough, Readable} from 'node:stream';
 import {Exec, Log, Watch, type V1Pod, type V1Status} from '@kubernetes/client-node';
 import {KubeApiServer} from '../../support/kube-api/index.js';
 import {attachWith, clientFor, finished, HashSink, isRunningReady, podSpec, Sink, until} from './helpers.js';
@@ -151,6 +151,19 @@ describe('kube-api test server: scenarios and controls', function () {
       expect(out.text).to.equal('out\n');
     });
 
+    it('stdinOnce: a second attach session finds stdin closed and ends at once (stdin only)', async () => {
+      await c.core.createNamespacedPod({namespace: 'default', body: podSpec('o1', ['sh', '-c', 'cat; sleep 30'], {stdin: true, stdinOnce: true})});
+      await server.waitForPod(isRunningReady);
+      const first = await attachWith(c.kc).attach('default', 'o1', 'worker', null, null, Readable.from([Buffer.from('x\n')]), false);
+      const status1 = await new Promise<unknown>((resolve) => first.on('message', (d: Buffer) => d[0] === 3 && d.length > 1 && resolve(JSON.parse(d.subarray(1).toString()))));
+      expect(status1).to.deep.include({status: 'Success'});
+      const pending = new PassThrough(); // never ends
+      const second = await attachWith(c.kc).attach('default', 'o1', 'worker', null, null, pending, false);
+      // the server ends the session by itself (its status can arrive with the handshake, before a listener here)
+      await until(() => second.readyState === second.CLOSED, 'the second session to end');
+      expect((await get(`${server.url}/api/v1/namespaces/default/pods/o1/log`)).body).to.equal('x\n');
+    });
+
     it('killContainer: the container ends with 128+signal and the pod fails', async () => {
       await c.core.createNamespacedPod({namespace: 'default', body: podSpec('k1', ['sleep', '30'])});
       await server.waitForPod(isRunningReady);
@@ -240,6 +253,24 @@ describe('kube-api test server: scenarios and controls', function () {
       await attachWith(c.kc).attach('default', 'r1', 'worker', null, null, Readable.from([Buffer.from('go\n')]), false);
       await server.waitForPod((p) => p.status?.phase === 'Succeeded');
       expect((await get(`${server.url}/api/v1/namespaces/default/pods/r1/log`)).body).to.equal('after\n');
+    });
+
+    it('restartKubelet breaks every log stream and fails log requests with a 500 for a while', async () => {
+      await c.core.createNamespacedPod({namespace: 'default', body: podSpec('k2', ['sh', '-c', 'echo a; sleep 30'])});
+      await server.waitForPod(isRunningReady);
+      let n = -1;
+      const got = await get(`${server.url}/api/v1/namespaces/default/pods/k2/log?follow=true`, {
+        onData: (s) => {
+          if (n < 0 && s.includes('a\n')) n = server.restartKubelet(300);
+        },
+      });
+      expect(n).to.equal(1);
+      expect(got.clean).to.equal(false);
+      const down = await get(`${server.url}/api/v1/namespaces/default/pods/k2/log`);
+      expect(down.status).to.equal(500);
+      expect(JSON.parse(down.body).message).to.match(/^Get "https:\/\/127\.0\.0\.1:10250\/containerLogs\/default\/k2\/worker": dial tcp .*connection refused$/);
+      const back = await until(async () => ((r) => (r.status === 200 ? r : null))(await get(`${server.url}/api/v1/namespaces/default/pods/k2/log`)), 'kubelet back');
+      expect(back.body).to.equal('a\n');
     });
 
     it('logLineMax: long lines become partial records; kubelet prefixes the timestamp once per line', async () => {

@@ -61,6 +61,20 @@ describe('kubernetes log records', () => {
     expect(Buffer.concat(parseAll(buf, cuts).map((r) => r.content)).toString()).to.equal(recs.map((r) => r.content).join(''));
   });
 
+  it('a 32 MiB line in 64 KiB chunks is one record, parsed in linear time', () => {
+    const body = Buffer.alloc(32 * 1024 * 1024, 0x61);
+    const stream = Buffer.concat([Buffer.from(`${ts(0, 1)} `), body, Buffer.from(`\n${ts(0, 2)} next\n`)]);
+    const p = new TimestampedLogParser();
+    const t0 = Date.now();
+    const got: LogRecord[] = [];
+    for (let i = 0; i < stream.length; i += 65536) got.push(...p.feed(stream.subarray(i, i + 65536)));
+    // Re-copying the pending line on every chunk (quadratic) took over 10 s here.
+    expect(Date.now() - t0).to.be.lessThan(5000);
+    expect(got.length).to.equal(2);
+    expect(got[0].content.length).to.equal(body.length + 1);
+    expect(got[1].content.toString()).to.equal('next\n');
+  });
+
   it('a broken stream drops its incomplete trailing record', () => {
     const p = new TimestampedLogParser();
     const got = p.feed(Buffer.from(`${ts(0, 1)} one\n${ts(0, 2)} tw`));

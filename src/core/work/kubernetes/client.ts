@@ -48,7 +48,7 @@ export function connectKubeconfig(text: string): KubeConnection {
   kc.loadFromString(text);
   // clientcmd: the current context's namespace, else "default".
   const ctx = kc.getContextObject(kc.getCurrentContext());
-  if (!kc.getCurrentCluster()) throw new Error('invalid configuration: no configuration has been provided');
+  if (!kc.getCurrentCluster()) throw new Error('invalid configuration: no configuration has been provided, try setting KUBERNETES_MASTER environment variable');
   return connection(kc, ctx?.namespace || 'default');
 }
 

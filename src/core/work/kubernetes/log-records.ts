@@ -41,6 +41,7 @@ export function sinceTimeOf(key: string): string {
 
 /** Splits a timestamped log stream into records. Feed chunks; finish with endClean or endBroken. */
 export class TimestampedLogParser {
+  private store: Buffer = Buffer.alloc(0);
   private buf: Buffer = Buffer.alloc(0);
   /** Where the current record's content starts (after `<ts> `), or -1 before its timestamp is read. */
   private contentStart = -1;
@@ -48,9 +49,9 @@ export class TimestampedLogParser {
   /** How far the current content was searched for LF / a next timestamp. */
   private scanned = 0;
 
-  /** The records completed by this chunk. */
+  /** The records completed by this chunk (their content is copied: valid after later feeds). */
   feed(chunk: Buffer): LogRecord[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.append(chunk);
     const out: LogRecord[] = [];
     let pos = 0;
     for (;;) {
@@ -59,7 +60,7 @@ export class TimestampedLogParser {
         const nl = this.buf.indexOf(0x0a, pos);
         if (nl >= 0 && (sp < 0 || nl < sp)) {
           // A line without a space: no timestamp; keep its bytes.
-          out.push({ts: undefined, content: this.buf.subarray(pos, nl + 1)});
+          out.push({ts: undefined, content: Buffer.from(this.buf.subarray(pos, nl + 1))});
           pos = nl + 1;
           continue;
         }
@@ -77,7 +78,7 @@ export class TimestampedLogParser {
       }
       const end = this.findEnd();
       if (end === undefined) break;
-      out.push({ts: this.curTs, content: this.buf.subarray(this.contentStart, end.contentEnd)});
+      out.push({ts: this.curTs, content: Buffer.from(this.buf.subarray(this.contentStart, end.contentEnd))});
       pos = end.next;
       this.contentStart = -1;
     }
@@ -89,12 +90,12 @@ export class TimestampedLogParser {
   endClean(): LogRecord[] {
     const out: LogRecord[] = [];
     if (this.contentStart >= 0) {
-      if (this.buf.length > this.contentStart) out.push({ts: this.curTs, content: this.buf.subarray(this.contentStart)});
+      if (this.buf.length > this.contentStart) out.push({ts: this.curTs, content: Buffer.from(this.buf.subarray(this.contentStart))});
     } else if (this.buf.length > 0) {
       const sp = this.buf.indexOf(0x20);
       const key = sp < 0 ? undefined : timestampKey(this.buf.toString('latin1', 0, sp));
-      if (key !== undefined) out.push({ts: key, content: this.buf.subarray(sp + 1)});
-      else out.push({ts: undefined, content: this.buf});
+      if (key !== undefined) out.push({ts: key, content: Buffer.from(this.buf.subarray(sp + 1))});
+      else out.push({ts: undefined, content: Buffer.from(this.buf)});
     }
     this.reset();
     return out;
@@ -105,6 +106,30 @@ export class TimestampedLogParser {
     const n = this.buf.length;
     this.reset();
     return n;
+  }
+
+  /**
+   * Appends to a buffer that grows by doubling (a long line arriving in many chunks is copied
+   * O(n) times in total, not once per chunk); `buf` is the unread part of it.
+   */
+  private append(chunk: Buffer): void {
+    const used = this.buf.length;
+    const startInStore = this.buf.byteOffset - this.store.byteOffset;
+    if (this.buf.buffer === this.store.buffer && startInStore + used + chunk.length <= this.store.length) {
+      chunk.copy(this.store, startInStore + used);
+      this.buf = this.store.subarray(startInStore, startInStore + used + chunk.length);
+      return;
+    }
+    const need = used + chunk.length;
+    if (need > this.store.length || this.buf.buffer !== this.store.buffer) {
+      const next = Buffer.allocUnsafe(Math.max(need * 2, 64 * 1024));
+      this.buf.copy(next, 0);
+      this.store = next;
+    } else {
+      this.store.copyWithin(0, startInStore, startInStore + used);
+    }
+    chunk.copy(this.store, used);
+    this.buf = this.store.subarray(0, need);
   }
 
   private reset(): void {
@@ -121,7 +146,6 @@ export class TimestampedLogParser {
       this.contentStart -= pos;
       this.scanned -= pos;
     }
-    if (this.buf.length === 0) this.buf = Buffer.alloc(0);
   }
 
   /** End of the current record: LF, or the start of the next record's fixed timestamp. */

@@ -54,6 +54,8 @@ export interface LogStreamOptions {
   /** Timestamps + resume (Go's reconnect support); false: one plain stream copied as is. */
   reconnect: boolean;
   retryDelayMs: number;
+  /** How long reconnects may go on without a new record before the unit fails. */
+  giveUpMs: number;
   /** Called after bytes were appended, with the new stdout size. */
   onOutput(size: number): void;
 }
@@ -106,9 +108,25 @@ export async function streamLogs(o: LogStreamOptions): Promise<number> {
     let failures = 0;
     let finalRead = false;
     let lastErr: Error | undefined;
+    let first = true;
+    let lastProgress = Date.now();
+    // Unlike Go (5 attempts, then the unit fails), a reconnect keeps trying while the pod
+    // exists, for up to giveUpMs without progress: a kubelet restart must not cost the output.
+    const backoff = () => delay(Math.min(o.retryDelayMs * 2 ** Math.min(failures, 10), 5000), o.signal);
     for (;;) {
       if (o.signal.aborted) return size;
-      const res = await openLog(o, true, resume.sinceTime());
+      let res: IncomingMessage;
+      try {
+        res = await openLog(o, true, resume.sinceTime(), first ? 5 : 1);
+      } catch (err) {
+        if (first || o.signal.aborted) throw err;
+        if (await podGone(o)) return size;
+        failures++;
+        if (Date.now() - lastProgress > o.giveUpMs) throw err;
+        await backoff();
+        continue;
+      }
+      first = false;
       resume.reconnect();
       const parser = new TimestampedLogParser();
       let progressed = false;
@@ -122,6 +140,7 @@ export async function streamLogs(o: LogStreamOptions): Promise<number> {
         }
         if (wrote) {
           progressed = true;
+          lastProgress = Date.now();
           checkpoint();
           o.onOutput(size);
         }
@@ -140,7 +159,8 @@ export async function streamLogs(o: LogStreamOptions): Promise<number> {
         const state = await containerEnded(o);
         if (state === 'running') {
           o.logger.debug({pod: o.pod}, 'log stream ended while the container runs (log rotation): reconnecting');
-          failures = 0;
+          failures = progressed ? 0 : failures + 1;
+          if (!progressed) await backoff();
           continue;
         }
         if (state === 'gone' || finalRead) return size;
@@ -151,8 +171,8 @@ export async function streamLogs(o: LogStreamOptions): Promise<number> {
       const dropped = parser.endBroken();
       o.logger.info({pod: o.pod, dropped, err: lastErr?.message}, `Detected Error: ${lastErr?.message} for pod ${o.namespace}/${o.pod}. Reconnecting.`);
       failures = progressed ? 0 : failures + 1;
-      if (failures > 5) throw lastErr ?? new Error('log stream failed');
-      await delay(o.retryDelayMs, o.signal);
+      if (failures > 5 && Date.now() - lastProgress > o.giveUpMs) throw lastErr ?? new Error('log stream failed');
+      if (failures > 0) await backoff();
     }
   } finally {
     try {
@@ -178,21 +198,31 @@ async function containerEnded(o: LogStreamOptions): Promise<'running' | 'ended' 
   }
 }
 
-/** Opens the log stream, with Go's 5 attempts a second apart. */
-async function openLog(o: LogStreamOptions, timestamps: boolean, sinceTime: string | undefined): Promise<IncomingMessage> {
+/** Whether the pod is gone (404); any other answer or failure counts as still there. */
+async function podGone(o: LogStreamOptions): Promise<boolean> {
+  try {
+    await o.conn.core.readNamespacedPod({namespace: o.namespace, name: o.pod});
+    return false;
+  } catch (err) {
+    return apiErrorCode(err) === 404;
+  }
+}
+
+/** Opens the log stream, with Go's attempts (5, a second apart) at first. */
+async function openLog(o: LogStreamOptions, timestamps: boolean, sinceTime: string | undefined, attempts = 5): Promise<IncomingMessage> {
   const q = new URLSearchParams({container: 'worker', follow: 'true'});
   if (timestamps) q.set('timestamps', 'true');
   if (sinceTime) q.set('sinceTime', sinceTime);
   const path = `/api/v1/namespaces/${encodeURIComponent(o.namespace)}/pods/${encodeURIComponent(o.pod)}/log?${q}`;
   let lastErr: unknown;
-  for (let retries = 5; retries > 0; retries--) {
+  for (let retries = attempts; retries > 0; retries--) {
     try {
       return await streamGet(o.conn.kc, path, o.signal);
     } catch (err) {
       lastErr = err;
       if (o.signal.aborted) break;
       o.logger.warn(`Error opening log stream for pod ${o.namespace}/${o.pod}. Will retry ${retries} more times. Error: ${apiErrorText(err)}`);
-      await delay(Math.max(o.retryDelayMs, Math.min(1000, o.retryDelayMs * 5)), o.signal);
+      if (retries > 1) await delay(Math.max(o.retryDelayMs, Math.min(1000, o.retryDelayMs * 5)), o.signal);
     }
   }
   throw new DetailError(`Error opening log stream for pod ${o.namespace}/${o.pod}. Error: ${apiErrorText(lastErr)}`);

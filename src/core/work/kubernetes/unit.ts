@@ -201,7 +201,9 @@ export class KubernetesUnit extends WorkUnit {
     }
     if (this.cfg.deletepodonrestart && ked.PodName !== '') {
       try {
-        await this.connect().core.deleteNamespacedPod({namespace: ked.KubeNamespace, name: ked.PodName});
+        const cp = readCheckpoint(this.dir);
+        const namespace = cp && cp.pod === ked.PodName ? cp.namespace : ked.KubeNamespace;
+        await this.connect().core.deleteNamespacedPod({namespace, name: ked.PodName});
       } catch (err) {
         this.logger.warn(`Pod ${ked.PodName} could not be deleted: ${apiErrorText(err)}`);
       }
@@ -225,7 +227,11 @@ export class KubernetesUnit extends WorkUnit {
     }
     const ref = {namespace: created.metadata?.namespace ?? plan.namespace, name: created.metadata?.name ?? ''};
     this.podRef = ref;
-    if (signal.aborted) throw new Error('cancelled');
+    if (signal.aborted) {
+      // Canceled while the create was on its way: cancel could not see this pod yet.
+      await this.deletePod();
+      throw new Error('cancelled');
+    }
     writeFileSync(join(this.dir, CHECKPOINT_FILE), JSON.stringify({namespace: ref.namespace, pod: ref.name, position: null, offset: 0}), {mode: 0o600});
     if (!this.stopped) {
       this.updateFull((s) => {
@@ -235,6 +241,8 @@ export class KubernetesUnit extends WorkUnit {
         s.ExtraData = {...(s.ExtraData as object), PodName: ref.name};
       });
     }
+    // Go waits 2 s before watching: a container that exits at once is then seen as ended.
+    await delay(settings().kubeWatchDelayMs ?? 2000, signal);
     const r = await waitPodReady(conn, ref.namespace, ref.name, this.podPendingTimeoutMs, signal);
     if (signal.aborted) throw new Error('cancelled');
     if (r.kind === 'ready') return 'ready';
@@ -374,6 +382,7 @@ export class KubernetesUnit extends WorkUnit {
           signal: streams.signal,
           reconnect,
           retryDelayMs: this.retryDelayMs,
+          giveUpMs: settings().kubeLogGiveUpMs ?? 300_000,
           onOutput: (size) => this.reportSize(size),
         });
       } catch (err) {
