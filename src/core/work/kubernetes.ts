@@ -3,6 +3,5 @@
  * (client and auth, pod spec, pod watch, attach, log records and streaming, tcp, the unit).
  */
 export {KubernetesUnit, kubernetesTypeDef, type WorkKubernetesOptions} from './kubernetes/unit.js';
-export {isCompatibleK8s} from './kubernetes/client.js';
-export {buildPod, type KubeExtraData} from './kubernetes/pod-spec.js';
+export type {KubeExtraData} from './kubernetes/pod-spec.js';
 export {LogResume, TimestampedLogParser, timestampKey, sinceTimeOf, type LogRecord, type LogPosition} from './kubernetes/log-records.js';

@@ -1,6 +1,7 @@
 /** The pod a kubernetes unit creates, and Go's checks on a given pod, with Go's texts. */
 import {expect} from 'chai';
-import {buildPod, isCompatibleK8s, type KubeExtraData} from '../../../src/core/work/kubernetes.js';
+import {isCompatibleK8s} from '../../../src/core/work/kubernetes/client.js';
+import {buildPod, type KubeExtraData} from '../../../src/core/work/kubernetes/pod-spec.js';
 
 function ked(v: Partial<KubeExtraData>): KubeExtraData {
   return {Image: '', Command: '', Params: '', KubeNamespace: 'ns', KubeConfig: '', KubePod: '', PodName: '', ...v};

@@ -13,15 +13,29 @@ import {settings} from '../../settings.js';
 import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, type StatusRecord} from '../status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from '../workceptor.js';
-import {attachStdin, type AttachSession} from './attach.js';
-import {apiErrorText, connectIncluster, connectKubeconfig, isCompatibleK8s, serverVersion, type KubeConnection} from './client.js';
-import {CHECKPOINT_FILE, delay, DetailError, readCheckpoint, streamLogs} from './log-stream.js';
-import {buildPod, type KubeExtraData} from './pod-spec.js';
-import {failureSuffix, waitPodReady, workerTerminated} from './pod-watch.js';
-import {runWorkUsingTcp} from './tcp.js';
+import type {AttachSession} from './attach.js';
+import type {KubeConnection} from './client.js';
+import type {KubeExtraData} from './pod-spec.js';
+import type * as Runtime from './runtime.js';
 import type {WorkKubernetesOptions} from './options.js';
 
 export type {WorkKubernetesOptions};
+
+/**
+ * The part of the unit that talks to Kubernetes, loaded on the first unit that starts:
+ * @kubernetes/client-node takes 1–2 s to load, so the work type registers at once and a node
+ * without kubernetes units never pays for it.
+ */
+let runtime: typeof Runtime | undefined;
+let loading: Promise<typeof Runtime> | undefined;
+async function loadRuntime(): Promise<typeof Runtime> {
+  loading ??= import('./runtime.js').then((m) => (runtime = m));
+  return loading;
+}
+function K(): typeof Runtime {
+  if (!runtime) throw new Error('kubernetes runtime used before loadRuntime()');
+  return runtime;
+}
 
 function joinParams(a: string, b: string): string {
   return a === '' ? b : b === '' ? a : `${a} ${b}`;
@@ -148,13 +162,13 @@ export class KubernetesUnit extends WorkUnit {
     const ked = this.ked();
     let conn: KubeConnection;
     if (this.auth === 'kubeconfig' || this.auth === 'runtime') {
-      conn = connectKubeconfig(ked.KubeConfig);
+      conn = K().connectKubeconfig(ked.KubeConfig);
       if (ked.KubeNamespace === '') {
         if (conn.namespace === '') throw new Error('could not determine namespace');
         this.updateFull((s) => (s.ExtraData = {...(s.ExtraData as object), KubeNamespace: conn.namespace}));
       }
     } else if (this.auth === 'incluster') {
-      conn = connectIncluster();
+      conn = K().connectIncluster();
     } else {
       throw new Error(`unknown auth method ${this.auth}`);
     }
@@ -173,6 +187,7 @@ export class KubernetesUnit extends WorkUnit {
   async start(): Promise<StartResult> {
     this.updateBasic(STATE_PENDING, 'Connecting to Kubernetes', 0);
     try {
+      await loadRuntime();
       this.connect();
     } catch (err) {
       throw new WorkError((err as Error).message);
@@ -192,6 +207,7 @@ export class KubernetesUnit extends WorkUnit {
   async restart(): Promise<void> {
     const s = this.readRaw();
     if (isComplete(s.State)) return;
+    await loadRuntime();
     const ked = this.ked();
     const isTcp = this.stream === 'tcp';
     if (s.State === STATE_RUNNING && !isTcp) {
@@ -201,11 +217,11 @@ export class KubernetesUnit extends WorkUnit {
     }
     if (this.cfg.deletepodonrestart && ked.PodName !== '') {
       try {
-        const cp = readCheckpoint(this.dir);
+        const cp = K().readCheckpoint(this.dir);
         const namespace = cp && cp.pod === ked.PodName ? cp.namespace : ked.KubeNamespace;
         await this.connect().core.deleteNamespacedPod({namespace, name: ked.PodName});
       } catch (err) {
-        this.logger.warn(`Pod ${ked.PodName} could not be deleted: ${apiErrorText(err)}`);
+        this.logger.warn(`Pod ${ked.PodName} could not be deleted: ${K().apiErrorText(err)}`);
       }
     }
     throw new Error(isTcp ? 'restart not implemented for streammethod tcp' : 'work unit is not in running state, cannot be restarted');
@@ -217,13 +233,13 @@ export class KubernetesUnit extends WorkUnit {
    */
   async createPod(env?: Record<string, string>): Promise<'ready' | 'completed'> {
     const conn = this.connect();
-    const plan = buildPod(this.ked(), `${this.cfg.worktype.toLowerCase()}-`, env);
+    const plan = K().buildPod(this.ked(), `${this.cfg.worktype.toLowerCase()}-`, env);
     const signal = this.ctl.signal;
     let created: V1Pod;
     try {
       created = await conn.core.createNamespacedPod({namespace: plan.namespace, body: plan.pod});
     } catch (err) {
-      throw new Error(apiErrorText(err));
+      throw new Error(K().apiErrorText(err));
     }
     const ref = {namespace: created.metadata?.namespace ?? plan.namespace, name: created.metadata?.name ?? ''};
     this.podRef = ref;
@@ -232,7 +248,7 @@ export class KubernetesUnit extends WorkUnit {
       await this.deletePod();
       throw new Error('cancelled');
     }
-    writeFileSync(join(this.dir, CHECKPOINT_FILE), JSON.stringify({namespace: ref.namespace, pod: ref.name, position: null, offset: 0}), {mode: 0o600});
+    writeFileSync(join(this.dir, K().CHECKPOINT_FILE), JSON.stringify({namespace: ref.namespace, pod: ref.name, position: null, offset: 0}), {mode: 0o600});
     if (!this.stopped) {
       this.updateFull((s) => {
         s.State = STATE_PENDING;
@@ -242,29 +258,29 @@ export class KubernetesUnit extends WorkUnit {
       });
     }
     // Go waits 2 s before watching: a container that exits at once is then seen as ended.
-    await delay(settings().kubeWatchDelayMs ?? 2000, signal);
-    const r = await waitPodReady(conn, ref.namespace, ref.name, this.podPendingTimeoutMs, signal);
+    await K().delay(settings().kubeWatchDelayMs ?? 2000, signal);
+    const r = await K().waitPodReady(conn, ref.namespace, ref.name, this.podPendingTimeoutMs, signal);
     if (signal.aborted) throw new Error('cancelled');
     if (r.kind === 'ready') return 'ready';
     if (r.kind === 'completed') {
-      const t = workerTerminated(r.pod);
+      const t = K().workerTerminated(r.pod);
       if (t && t.exitCode !== 0) throw new Error(`container failed with exit code ${t.exitCode}: ${t.message}`);
       return 'completed';
     }
     if (!r.pod) throw new Error(`did not return an event while watching pod for work unit ${this.id}`);
     // Go cancels the unit here (the pod is deleted), then reports the failure.
     await this.deletePod();
-    throw new Error(`${r.message}${failureSuffix(r.pod)}`);
+    throw new Error(`${r.message}${K().failureSuffix(r.pod)}`);
   }
 
   private async deletePod(): Promise<void> {
     const ked = this.ked();
-    const ref = this.podRef ?? (ked.PodName !== '' ? {namespace: readCheckpoint(this.dir)?.namespace ?? ked.KubeNamespace, name: ked.PodName} : undefined);
+    const ref = this.podRef ?? (ked.PodName !== '' ? {namespace: K().readCheckpoint(this.dir)?.namespace ?? ked.KubeNamespace, name: ked.PodName} : undefined);
     if (!ref) return;
     try {
       await this.connect().core.deleteNamespacedPod({namespace: ref.namespace, name: ref.name});
     } catch (err) {
-      this.logger.error(`Error deleting pod ${ref.name}: ${apiErrorText(err)}`);
+      this.logger.error(`Error deleting pod ${ref.name}: ${K().apiErrorText(err)}`);
     }
   }
 
@@ -282,7 +298,7 @@ export class KubernetesUnit extends WorkUnit {
         return;
       }
     } else {
-      const cp = readCheckpoint(this.dir);
+      const cp = K().readCheckpoint(this.dir);
       const namespace = cp && cp.pod === ked.PodName ? cp.namespace : ked.KubeNamespace;
       if (namespace === '') {
         this.update(STATE_FAILED, `Error creating pod: pod namespace is empty for pod ${ked.PodName}`, 0);
@@ -297,12 +313,12 @@ export class KubernetesUnit extends WorkUnit {
           break;
         } catch (err) {
           lastErr = err;
-          this.logger.warn(`Error getting pod ${namespace}/${ked.PodName}. Will retry ${retries} more times. Retrying: ${apiErrorText(err)}`);
-          await delay(this.retryDelayMs, signal);
+          this.logger.warn(`Error getting pod ${namespace}/${ked.PodName}. Will retry ${retries} more times. Retrying: ${K().apiErrorText(err)}`);
+          await K().delay(this.retryDelayMs, signal);
         }
       }
       if (!this.podRef) {
-        this.update(STATE_FAILED, `Error getting pod ${namespace}/${ked.PodName}. Error: ${apiErrorText(lastErr)}`, 0);
+        this.update(STATE_FAILED, `Error getting pod ${namespace}/${ked.PodName}. Error: ${K().apiErrorText(lastErr)}`, 0);
         return;
       }
     }
@@ -337,7 +353,7 @@ export class KubernetesUnit extends WorkUnit {
         if (signal.aborted) return;
         let session: AttachSession | undefined;
         try {
-          session = await attachStdin(this.connect().kc, ref.namespace, ref.name, this.stdinPath, signal);
+          session = await K().attachStdin(this.connect().kc, ref.namespace, ref.name, this.stdinPath, signal);
           this.attach = session;
           await session.done;
           err = undefined;
@@ -349,7 +365,7 @@ export class KubernetesUnit extends WorkUnit {
           this.logger.warn(`Error streaming stdin to pod ${ref.namespace}/${ref.name}. Will retry ${retries} more times. Error: ${(e as Error).message}`);
           // Bytes already in the container cannot be sent twice.
           if (session?.sentAny()) break;
-          await delay(this.retryDelayMs, signal);
+          await K().delay(this.retryDelayMs, signal);
         }
       }
       if (err) {
@@ -367,13 +383,13 @@ export class KubernetesUnit extends WorkUnit {
       if (env !== undefined) reconnect = env === 'enabled' || env === 'auto';
       else {
         try {
-          reconnect = isCompatibleK8s(await serverVersion(this.connect().kc));
+          reconnect = K().isCompatibleK8s(await K().serverVersion(this.connect().kc));
         } catch {
           this.logger.warn('could not detect Kubernetes server version, will not use reconnect support');
         }
       }
       try {
-        await streamLogs({
+        await K().streamLogs({
           conn: this.connect(),
           namespace: ref.namespace,
           pod: ref.name,
@@ -387,7 +403,7 @@ export class KubernetesUnit extends WorkUnit {
         });
       } catch (err) {
         if (streams.signal.aborted) return;
-        if (err instanceof DetailError) {
+        if (err instanceof K().DetailError) {
           this.update(STATE_FAILED, err.message, 0);
           detailSet = true;
           return;
@@ -415,7 +431,7 @@ export class KubernetesUnit extends WorkUnit {
   }
 
   private async runTcp(): Promise<void> {
-    await runWorkUsingTcp({
+    await K().runWorkUsingTcp({
       unit: this,
       signal: this.ctl.signal,
       createPod: (env) => this.createPod(env),
@@ -447,6 +463,7 @@ export class KubernetesUnit extends WorkUnit {
   }
 
   async cancel(): Promise<CancelResult> {
+    await loadRuntime();
     this.ctl.abort();
     this.attach?.close();
     this.updateBasic(STATE_CANCELED, 'Canceled', -1);
