@@ -36,9 +36,14 @@ export class ContainerLog {
   private readonly pendingLen = {stdout: 0, stderr: 0};
   private readonly waiters = new Set<() => void>();
 
+  /** Bytes in the current file (records). */
+  private bytes = 0;
+
   constructor(
     private readonly clock: () => bigint,
     private readonly lineMax: number,
+    /** kubelet's containerLogMaxSize: the file is rotated once it grows past this. */
+    private readonly maxBytes: number = Number.POSITIVE_INFINITY,
   ) {}
 
   get size(): number {
@@ -72,6 +77,7 @@ export class ContainerLog {
 
   rotate(): void {
     this.records = [];
+    this.bytes = 0;
     this.wake();
   }
 
@@ -106,7 +112,9 @@ export class ContainerLog {
   }
 
   private push(stream: 'stdout' | 'stderr', partial: boolean, data: Buffer): void {
+    if (this.bytes + data.length > this.maxBytes && this.records.length > 0) this.rotate();
     this.records.push({ts: this.clock(), stream, partial, data: Buffer.from(data)});
+    this.bytes += data.length;
   }
 }
 

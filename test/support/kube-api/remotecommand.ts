@@ -120,10 +120,8 @@ function wrap(ws: WebSocket, opts: RemoteCommandRequest): RemoteCommandStreams {
   ws.on('close', endStdin);
   ws.on('error', () => ws.terminate());
 
-  // wsstream opens each channel with an empty frame
-  if (opts.stdout) send(STDOUT, Buffer.alloc(0));
-  if (opts.stderr) send(STDERR, Buffer.alloc(0));
-  send(ERROR, Buffer.alloc(0));
+  // the kubelet's createWebSocketStreams: one empty message on the lowest writable channel
+  send(opts.stdout ? STDOUT : opts.stderr ? STDERR : ERROR, Buffer.alloc(0));
 
   return {
     protocol,

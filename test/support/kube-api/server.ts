@@ -44,6 +44,8 @@ export interface KubeApiServerOptions {
   maxGraceMs?: number;
   /** Extra: watch events kept for resuming from a resourceVersion (default 2000); older ones get 410 Expired. */
   historyMax?: number;
+  /** Extra: kubelet's containerLogMaxSize: a container's log is rotated when it would grow past this (default 1 GiB, bounding memory). */
+  logMaxBytes?: number;
 }
 
 export type PodScenario =
@@ -528,7 +530,11 @@ export class KubeApiServer {
       name,
       obj,
       scenario,
-      log: new ContainerLog(() => this.logClock(e), this.opts.logLineMax && this.opts.logLineMax > 0 ? this.opts.logLineMax : HARD_LINE_MAX),
+      log: new ContainerLog(
+        () => this.logClock(e),
+        this.opts.logLineMax && this.opts.logLineMax > 0 ? this.opts.logLineMax : HARD_LINE_MAX,
+        this.opts.logMaxBytes ?? 1024 * 1024 * 1024,
+      ),
       timers: new Set(),
       child: null,
       cwd: null,

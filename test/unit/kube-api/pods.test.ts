@@ -3,6 +3,7 @@ import {expect} from 'chai';
 import {PassThrough, Readable} from 'node:stream';
 import {ApiException, Log, VersionApi, Watch, type V1Pod} from '@kubernetes/client-node';
 import {KubeApiServer, parseRfc3339Ns} from '../../support/kube-api/index.js';
+import WebSocket from 'ws';
 import {attachWith, clientFor, finished, isRunningReady, podSpec, Sink, until} from './helpers.js';
 
 const TS_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z $/;
@@ -299,6 +300,27 @@ describe('kube-api test server: pods', function () {
       expect(log).to.equal('hello\nworld\ndone-0\n');
     });
   }
+
+  it('attach frames on the wire: the negotiated protocol, one empty frame on the lowest writable channel, stdout, then the v4 Status', async () => {
+    await c.core.createNamespacedPod({namespace: 'default', body: podSpec('raw', ['sh', '-c', 'read x; echo "<$x>"'], {stdin: true, stdinOnce: true})});
+    await server.waitForPod(isRunningReady);
+    const frames: Buffer[] = [];
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/api/v1/namespaces/default/pods/raw/attach?container=worker&stdin=true&stdout=true`, [
+      'bogus',
+      'v4.channel.k8s.io',
+      'v5.channel.k8s.io',
+    ]);
+    ws.on('message', (d: Buffer) => frames.push(d));
+    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+    expect(ws.protocol).to.equal('v4.channel.k8s.io');
+    ws.send(Buffer.from('\x00hi\n', 'latin1'));
+    await new Promise((resolve) => ws.once('close', resolve));
+    expect(frames[0]).to.deep.equal(Buffer.from([1]));
+    expect(Buffer.concat(frames.filter((f) => f[0] === 1).map((f) => f.subarray(1))).toString()).to.equal('<hi>\n');
+    const last = frames.at(-1)!;
+    expect(last[0]).to.equal(3);
+    expect(JSON.parse(last.subarray(1).toString())).to.deep.equal({metadata: {}, status: 'Success'});
+  });
 
   it('attach refuses an unknown pod with 404 and a plain GET with 400', async () => {
     const ws = attachWith(c.kc).attach('default', 'nope', 'worker', new Sink(), null, null, false);

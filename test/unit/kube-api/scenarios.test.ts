@@ -273,6 +273,15 @@ describe('kube-api test server: scenarios and controls', function () {
       expect(back.body).to.equal('a\n');
     });
 
+    it('logMaxBytes: the log rotates by itself once it would grow past the size, as kubelet does', async () => {
+      await server.close();
+      server = await KubeApiServer.start({logMaxBytes: 20});
+      c = clientFor(server);
+      await c.core.createNamespacedPod({namespace: 'default', body: podSpec('z1', ['sh', '-c', 'echo 123456789; echo abcdefghi; echo ABCDEFGHI; echo end'])});
+      await server.waitForPod((p) => p.status?.phase === 'Succeeded');
+      expect((await get(`${server.url}/api/v1/namespaces/default/pods/z1/log`)).body).to.equal('ABCDEFGHI\nend\n');
+    });
+
     it('logLineMax: long lines become partial records; kubelet prefixes the timestamp once per line', async () => {
       await c.core.createNamespacedPod({namespace: 'default', body: podSpec('m1', ['sh', '-c', 'echo abcdefghijklmnopqrstuvwxy; printf tail'])});
       await server.waitForPod((p) => p.status?.phase === 'Succeeded');
