@@ -221,7 +221,13 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     let breaks = 0;
     while (breaks < 100) {
       const before = logGets();
-      await new Promise((r) => setTimeout(r, 20 + (breaks % 4) * 10));
+      // break once this connection carried some output (or the output is complete)
+      const size = n.stdout(id).length;
+      await waitFor(
+        () => n.stdout(id).length > size || n.stdout(id).length >= numberedLines(total).length,
+        10_000,
+        () => 'more output',
+      );
       if (api.breakLogStreams('default', pod) > 0) breaks++;
       await waitFor(
         () => logGets() > before || n.stdout(id).length >= numberedLines(total).length,
@@ -270,7 +276,12 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     api.breakLogStreams('default', pod);
     const before = gets();
     try {
-      await new Promise((r) => setTimeout(r, 4000));
+      // the outage lasts until the node has failed to read the log a few times over
+      await waitFor(
+        () => gets() - before > 5,
+        30_000,
+        () => 'reconnect attempts during the outage',
+      );
     } finally {
       api.breakLogStreamsEvery(0);
     }
@@ -291,7 +302,13 @@ describe('e2e: work-kubernetes units on the Kubernetes API test server', functio
     );
     const pod = n.podName(id);
     for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 300));
+      // rotate once the node has read more of this file
+      const size = n.stdout(id).length;
+      await waitFor(
+        () => n.stdout(id).length > size + 3000 || n.pod(pod)?.status?.phase !== 'Running',
+        30_000,
+        () => 'more output',
+      );
       if (n.pod(pod)?.status?.phase !== 'Running') break;
       api.rotateLog('default', pod);
     }

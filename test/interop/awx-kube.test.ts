@@ -13,7 +13,7 @@ import {chmodSync, mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {waitFor} from '../support/cli.js';
 import {KubeApiServer} from '../support/kube-api/index.js';
-import {count, execEnv, expectAllEvents, OK_TASKS, okPlaybook, privateDataDir, python, type Tools} from './awx-support.js';
+import {count, execEnv, type ProcessedJob, expectAllEvents, OK_TASKS, okPlaybook, privateDataDir, python, type Tools} from './awx-support.js';
 import {goImpl, goRefs, InteropNode, OURS, requireAnsibleRunner, tempDir, type Impl, type Item} from './support.js';
 import {cleanUp} from './work-helpers.js';
 
@@ -27,18 +27,9 @@ const AWX_KUBE_ITEMS: Item[] = [
   {'work-kubernetes': {worktype: 'kubernetes-incluster-auth', authmethod: 'incluster', allowruntimeauth: true, allowruntimepod: true, allowruntimeparams: true}},
 ];
 
-interface KubeJobReply {
-  result: {result: string; unitid: string};
-  unitid: string;
-  status: string;
-  statuses: string[];
-  events: Array<{counter: number; event: string}>;
-  artifactStatus: string | null;
-  artifactRc: string | null;
-  stdout: string | null;
+interface KubeJobReply extends ProcessedJob {
   workStatus: {StateName: string; Detail: string; WorkType: string; StdoutSize: number};
   listed: {ExtraData: Record<string, string>};
-  released: Record<string, string>;
 }
 
 describe('interop: AWX container group job (work-kubernetes, ansible-runner worker in a pod)', function () {
@@ -116,6 +107,8 @@ describe('interop: AWX container group job (work-kubernetes, ansible-runner work
       expect(reply.statuses).to.include.members(['starting', 'running', 'successful']);
       expect(reply.artifactStatus).to.equal('successful');
       expect(reply.artifactRc).to.equal('0');
+      // the results stream ended after the worker's eof line, once the unit had completed
+      expect(reply.afterEof).to.equal('');
       const names = expectAllEvents(reply.events);
       expect(count(names, 'runner_on_ok')).to.equal(OK_TASKS);
       expect(names).to.not.include('runner_on_failed');

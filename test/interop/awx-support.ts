@@ -120,3 +120,18 @@ export function expectPlaybookEvents(names: string[]): void {
 export function count(names: string[], name: string): number {
   return names.filter((n) => n === name).length;
 }
+
+/** What the driver reports of a job whose results went through ansible-runner's processor. */
+export interface ProcessedJob {
+  result: {result: string; unitid: string};
+  unitid: string;
+  status: string;
+  statuses: string[];
+  events: Array<{counter: number; event: string}>;
+  artifactStatus: string | null;
+  artifactRc: string | null;
+  stdout: string | null;
+  /** What the results stream held after the worker's eof line. */
+  afterEof: string;
+  released: unknown;
+}

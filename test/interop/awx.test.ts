@@ -14,7 +14,22 @@ import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
 import {unitDir} from './work-helpers.js';
-import {count, DEADLINE, execEnv, expectAllEvents, expectPlaybookEvents, LARGE, type Load, OK_TASKS, okPlaybook, privateDataDir, python, SMALL, type Tools} from './awx-support.js';
+import {
+  count,
+  DEADLINE,
+  type ProcessedJob,
+  execEnv,
+  expectAllEvents,
+  expectPlaybookEvents,
+  LARGE,
+  type Load,
+  OK_TASKS,
+  okPlaybook,
+  privateDataDir,
+  python,
+  SMALL,
+  type Tools,
+} from './awx-support.js';
 import {
   controlRequest,
   goImpl,
@@ -106,21 +121,11 @@ interface Setup {
 const TLS_CLIENT = 'tlsclient';
 const TLS_SERVER = 'tls_server';
 
-interface JobReply {
+interface JobReply extends ProcessedJob {
   connType: string;
   adTime: string | null;
-  result: {result: string; unitid: string};
-  unitid: string;
-  status: string;
-  statuses: string[];
-  events: Array<{counter: number; event: string}>;
-  artifactStatus: string | null;
-  artifactRc: string | null;
-  stdout: string | null;
-  afterEof: string;
   workStatus: WorkStatus;
   execStatus: WorkStatus;
-  released: unknown;
 }
 interface WorkStatus {
   State: number;

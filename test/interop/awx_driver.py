@@ -118,16 +118,13 @@ def remote_status(a, status):
         exec_ctl.close()
 
 
-def job(a):
-    ctl = ReceptorControl(a.socket)
-    connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
-    result = submit_job(ctl, a, tlsclient)
-    unit_id = result['unitid']
-
+def process_results(ctl, unit_id, a):
+    """Like AWXReceptorJob: the unit's results into ansible-runner's processor (after removing the
+    private data dir's artifacts); returns the processor's result, the events and statuses it
+    handled, and what the results stream still held after the worker's eof line."""
     artifacts = os.path.join(a.pdd, 'artifacts')
     if os.path.exists(artifacts):
         shutil.rmtree(artifacts)
-
     events = []
     statuses = []
 
@@ -143,22 +140,35 @@ def job(a):
         streamer='process', quiet=True, _input=resultfile, event_handler=on_event, status_handler=on_status, **runner_params(a)
     )
     # The processor stops at the worker's eof line; the results stream itself ends only once the
-    # unit has completed (AWX does not wait for that, the test does, to check the unit's state).
+    # unit has completed (AWX does not wait for that, the tests do, to check the unit's state).
     after_eof = resultfile.read()
     resultfile.close()
     resultsock.close()
+    return res, sorted(events, key=lambda e: e['counter'] or 0), statuses, after_eof
 
-    work_status = ctl.simple_command(f'work status {unit_id}')
-    exec_status = remote_status(a, work_status)
-    released = ctl.simple_command(f'work release {unit_id}')
-    ctl.close()
 
-    art = os.path.join(artifacts, a.ident)
+def artifact_reader(a):
+    """Reads a file of the job's artifacts (status, rc, stdout), None when missing."""
+    art = os.path.join(a.pdd, 'artifacts', a.ident)
 
     def read(name):
         p = os.path.join(art, name)
         return open(p).read().strip() if os.path.exists(p) else None
 
+    return read
+
+
+def job(a):
+    ctl = ReceptorControl(a.socket)
+    connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
+    result = submit_job(ctl, a, tlsclient)
+    unit_id = result['unitid']
+    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
+    work_status = ctl.simple_command(f'work status {unit_id}')
+    exec_status = remote_status(a, work_status)
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    read = artifact_reader(a)
     return {
         'connType': connection,
         'adTime': getattr(a, 'ad_time', None),
@@ -166,7 +176,7 @@ def job(a):
         'unitid': unit_id,
         'status': res.status,
         'statuses': statuses,
-        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'events': events,
         'artifactStatus': read('status'),
         'artifactRc': read('rc'),
         'stdout': read('stdout'),
@@ -175,7 +185,6 @@ def job(a):
         'execStatus': exec_status,
         'released': released,
     }
-
 
 def cancel(a):
     """Like AWX when a user cancels a running job: `work cancel` while the processor reads the
@@ -367,44 +376,22 @@ def kubejob(a):
         raise RuntimeError(f'transmit failed: {failures}')
     submitted(result)
     unit_id = result['unitid']
-    artifacts = os.path.join(a.pdd, 'artifacts')
-    if os.path.exists(artifacts):
-        shutil.rmtree(artifacts)
-    events = []
-    statuses = []
-
-    def on_event(ev):
-        events.append({'counter': ev.get('counter'), 'event': ev.get('event')})
-        return True
-
-    def on_status(data, runner_config=None):
-        statuses.append(data.get('status'))
-
-    resultsock, resultfile = ctl.get_work_results(unit_id, return_socket=True, return_sockfile=True)
-    res = ansible_runner.interface.run(
-        streamer='process', quiet=True, _input=resultfile, event_handler=on_event, status_handler=on_status, **runner_params(a)
-    )
-    resultfile.close()
-    resultsock.close()
+    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
     work_status = wait_done(ctl, unit_id, a.deadline)
     listed = ctl.simple_command('work list').get(unit_id)
     released = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
-    art = os.path.join(artifacts, a.ident)
-
-    def read(name):
-        p = os.path.join(art, name)
-        return open(p).read().strip() if os.path.exists(p) else None
-
+    read = artifact_reader(a)
     return {
         'result': result,
         'unitid': unit_id,
         'status': res.status,
         'statuses': statuses,
-        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'events': events,
         'artifactStatus': read('status'),
         'artifactRc': read('rc'),
         'stdout': read('stdout'),
+        'afterEof': after_eof.decode(errors='replace'),
         'workStatus': work_status,
         'listed': listed,
         'released': released,

@@ -14,6 +14,7 @@ import type {KubeConnection} from './client.js';
 import {apiErrorCode, apiErrorText, streamGet} from './client.js';
 import {LogResume, TimestampedLogParser, type LogPosition} from './log-records.js';
 import {workerTerminated} from './pod-watch.js';
+import {sleep} from '../remote-jobs.js';
 
 /** A failure whose text is the unit's Detail as is (Go sets these directly). */
 export class DetailError extends Error {}
@@ -112,7 +113,7 @@ export async function streamLogs(o: LogStreamOptions): Promise<number> {
     let lastProgress = Date.now();
     // Unlike Go (5 attempts, then the unit fails), a reconnect keeps trying while the pod
     // exists, for up to giveUpMs without progress: a kubelet restart must not cost the output.
-    const backoff = () => delay(Math.min(o.retryDelayMs * 2 ** Math.min(failures, 10), 5000), o.signal);
+    const backoff = () => sleep(Math.min(o.retryDelayMs * 2 ** Math.min(failures, 10), 5000), o.signal);
     for (;;) {
       if (o.signal.aborted) return size;
       let res: IncomingMessage;
@@ -193,7 +194,7 @@ async function containerEnded(o: LogStreamOptions): Promise<'running' | 'ended' 
     } catch (err) {
       if (apiErrorCode(err) === 404) return 'gone';
       if (i >= 4 || o.signal.aborted) throw new DetailError(`Error getting pod ${o.namespace}/${o.pod}. Error: ${apiErrorText(err)}`);
-      await delay(o.retryDelayMs, o.signal);
+      await sleep(o.retryDelayMs, o.signal);
     }
   }
 }
@@ -222,7 +223,7 @@ async function openLog(o: LogStreamOptions, timestamps: boolean, sinceTime: stri
       lastErr = err;
       if (o.signal.aborted) break;
       o.logger.warn(`Error opening log stream for pod ${o.namespace}/${o.pod}. Will retry ${retries} more times. Error: ${apiErrorText(err)}`);
-      if (retries > 1) await delay(Math.max(o.retryDelayMs, Math.min(1000, o.retryDelayMs * 5)), o.signal);
+      if (retries > 1) await sleep(Math.max(o.retryDelayMs, Math.min(1000, o.retryDelayMs * 5)), o.signal);
     }
   }
   throw new DetailError(`Error opening log stream for pod ${o.namespace}/${o.pod}. Error: ${apiErrorText(lastErr)}`);
@@ -254,18 +255,5 @@ function pump(res: IncomingMessage, onChunk: (b: Buffer) => void): Promise<void>
     res.on('close', () => {
       if (!res.complete) fail(new Error('unexpected EOF'));
     });
-  });
-}
-
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, {once: true});
   });
 }

@@ -5,6 +5,7 @@
  */
 import {Watch, type V1Pod} from '@kubernetes/client-node';
 import type {KubeConnection} from './client.js';
+import {sleep} from '../remote-jobs.js';
 
 export const ERR_POD_COMPLETED = 'pod ran to completion';
 export const ERR_POD_FAILED = 'pod failed to start';
@@ -115,19 +116,6 @@ export async function waitPodReady(conn: KubeConnection, namespace: string, name
     clearTimeout(timer);
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, {once: true});
-  });
 }
 
 /** Go's suffix for a failure: the waiting reason, or the exit code and message of the single container. */

@@ -4,7 +4,7 @@
  */
 export {attachStdin} from './attach.js';
 export {apiErrorText, connectIncluster, connectKubeconfig, isCompatibleK8s, serverVersion} from './client.js';
-export {CHECKPOINT_FILE, delay, DetailError, readCheckpoint, streamLogs} from './log-stream.js';
+export {CHECKPOINT_FILE, DetailError, readCheckpoint, streamLogs} from './log-stream.js';
 export {buildPod} from './pod-spec.js';
 export {failureSuffix, waitPodReady, workerTerminated} from './pod-watch.js';
 export {runWorkUsingTcp} from './tcp.js';

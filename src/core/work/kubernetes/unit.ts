@@ -11,6 +11,7 @@ import type {V1Pod} from '@kubernetes/client-node';
 import {parseDuration} from '../../go/time.js';
 import {settings} from '../../settings.js';
 import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, STATE_RUNNING, STATE_SUCCEEDED, stdoutSize, type StatusRecord} from '../status.js';
+import {sleep} from '../remote-jobs.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from '../workceptor.js';
 import type {AttachSession} from './attach.js';
@@ -258,7 +259,7 @@ export class KubernetesUnit extends WorkUnit {
       });
     }
     // Go waits 2 s before watching: a container that exits at once is then seen as ended.
-    await K().delay(settings().kubeWatchDelayMs ?? 2000, signal);
+    await sleep(settings().kubeWatchDelayMs ?? 2000, signal);
     const r = await K().waitPodReady(conn, ref.namespace, ref.name, this.podPendingTimeoutMs, signal);
     if (signal.aborted) throw new Error('cancelled');
     if (r.kind === 'ready') return 'ready';
@@ -314,7 +315,7 @@ export class KubernetesUnit extends WorkUnit {
         } catch (err) {
           lastErr = err;
           this.logger.warn(`Error getting pod ${namespace}/${ked.PodName}. Will retry ${retries} more times. Retrying: ${K().apiErrorText(err)}`);
-          await K().delay(this.retryDelayMs, signal);
+          await sleep(this.retryDelayMs, signal);
         }
       }
       if (!this.podRef) {
@@ -365,7 +366,7 @@ export class KubernetesUnit extends WorkUnit {
           this.logger.warn(`Error streaming stdin to pod ${ref.namespace}/${ref.name}. Will retry ${retries} more times. Error: ${(e as Error).message}`);
           // Bytes already in the container cannot be sent twice.
           if (session?.sentAny()) break;
-          await K().delay(this.retryDelayMs, signal);
+          await sleep(this.retryDelayMs, signal);
         }
       }
       if (err) {
