@@ -14,7 +14,7 @@ export async function main(argv: string[]): Promise<void> {
       argv,
       bin: 'receptor',
       progress: process.stdout.isTTY === true,
-      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]],
+      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]!], // node runs a script
     });
     process.exitCode = code;
   } catch (err) {

@@ -24,7 +24,7 @@ export type {
   ShutdownHook,
 } from './core/config/types.js';
 export type {ItemSource} from './core/errors.js';
-export {ReceptorError, ConfigError} from './core/errors.js';
+export {ReceptorError, ConfigError, checkField, fieldError} from './core/errors.js';
 export {ERROR_CATALOGUE, errorCodeOf, type ConfigErrorCode, type ErrorCode} from './core/errors.js';
 
 // The backend contract: a MeshBackend yields BackendSessions that carry whole messages.
@@ -34,8 +34,18 @@ export type {BackoffOptions} from './core/netceptor/redial.js';
 export type {Clock} from './core/clock.js';
 /** The pino logger backends receive. */
 export type {Logger} from 'pino';
-// A session base class: queueing before start(), size checks, exactly-once onClose.
-export {BaseSession, joinHostPort, splitHostPort, type SessionInit} from './core/netceptor/session-base.js';
+// Session base classes: queueing before start(), size checks, exactly-once onClose (BaseSession);
+// the socket wiring and graceful close of a stream socket (StreamSocketSession).
+export {
+  BaseSession,
+  joinHostPort,
+  netSocketHandle,
+  SOCKET_CLOSE_GRACE_MS,
+  splitHostPort,
+  StreamSocketSession,
+  type SessionInit,
+  type SocketHandle,
+} from './core/netceptor/session-base.js';
 
 // Backend item helpers: fields, listener/peer item builders, validation, TLS lookup, dialling.
 export {
@@ -54,10 +64,12 @@ export {
   redialField,
   startBackend,
   startDialer,
+  watchDialAbort,
   tlsClientField,
   tlsServerField,
   validateCosts,
   validatePort,
+  validateHostPort,
   clientCertRefused,
   logTlsHandshakeFailure,
   type BackendItemSpec,
@@ -66,6 +78,6 @@ export {
   type TlsClientOptions,
   type TlsServerOptions,
 } from './plugins/backend-common/items.js';
-export {listenerStop, listenTcp, type ListenerShutdown} from './plugins/backend-common/listener.js';
+export {ListenerSessions, listenerStop, listenTcp, type ListenerShutdown} from './plugins/backend-common/listener.js';
 // Log a repeating failure once per cause (what logTlsHandshakeFailure and dialers use).
 export {RepeatFilter} from './core/repeat-log.js';

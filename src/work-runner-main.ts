@@ -98,7 +98,7 @@ function makeLogger(levelName: string, unitdir: string): (msg: string, level?: R
   const env = settings().logLevel?.toLowerCase();
   const max = RANK[env ?? ''] ?? RANK[levelName] ?? 0;
   return (msg, level = 'error') => {
-    if (RANK[level] > max) return;
+    if ((RANK[level] ?? 0) > max) return;
     const line = JSON.stringify({
       level: PINO_LEVEL[level],
       time: new Date().toISOString(),

@@ -40,13 +40,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const rt = new NodeRuntime(logger, {
     configFiles: loaded.configFiles,
     argv: opts.argv,
-    selfCommand: opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]],
+    selfCommand: opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!], // node runs a script
   });
   const live = instantiate(loaded.items);
   const exclusive = loaded.items.some((it) => it.def.exclusive);
   // Created before the run phase, so it learns which backends each reloadable item starts.
   const configIndex = opts.argv.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
-  const reloader = !exclusive && configIndex >= 0 && loaded.configFiles.length > 0 ? createReloader(rt, registry, opts.argv, loaded.configFiles[0]) : undefined;
+  const firstFile = loaded.configFiles[0];
+  const reloader = !exclusive && configIndex >= 0 && firstFile !== undefined ? createReloader(rt, registry, opts.argv, firstFile) : undefined;
 
   // Keep the event loop alive from here until shutdown.
   const keepAlive = setInterval(() => {}, 1 << 30);

@@ -37,9 +37,13 @@ export const ERROR_CATALOGUE = {
   E_CONFIG_ARGUMENT: {exitCode: 1, description: 'A config action on the command line is malformed: a parameter before any action, --config without a file name.'},
   E_CONFIG_UNKNOWN_KEY: {exitCode: 1, description: 'An unknown action type (a YAML key, a v2 section, a command-line action).'},
   E_CONFIG_UNKNOWN_FIELD: {exitCode: 1, description: 'A field the action type does not define, or a bare value for an action that takes none.'},
-  E_CONFIG_FIELD_INVALID: {exitCode: 1, description: "A field's value cannot be converted to the field's type."},
+  E_CONFIG_FIELD_INVALID: {
+    exitCode: 1,
+    description:
+      "A field's value cannot be converted to the field's type, or the item's check refused it (an invalid port or address, a negative cost, an unknown log level); the message names the field.",
+  },
   E_CONFIG_FIELD_MISSING: {exitCode: 1, description: 'A required field of an item is missing.'},
-  E_CONFIG_ITEM_INVALID: {exitCode: 1, description: "An item's own check refused its values (e.g. a negative cost, an invalid port)."},
+  E_CONFIG_ITEM_INVALID: {exitCode: 1, description: "An item's own check refused it as a whole (e.g. a control-service without listeners, the deprecated work-python)."},
   E_CONFIG_DUPLICATE: {exitCode: 1, description: 'An action that may appear once is given twice in one source.'},
   E_CONFIG_EXCLUSIVE: {exitCode: 1, description: 'An action that must stand alone is combined with others.'},
   E_CONFIG_ITEM_MISSING: {exitCode: 1, description: 'A required action is missing.'},
@@ -57,7 +61,10 @@ export const ERROR_CATALOGUE = {
 
   // TLS and certificates
   E_TLS_CONFIG_UNKNOWN: {exitCode: 1, description: 'An item names a TLS configuration that no tls-server or tls-client item defines.'},
-  E_TLS_CONFIG: {exitCode: 1, description: 'A tls-server or tls-client item cannot be used (no name, a duplicate name, bad pinned fingerprints, unusable files).'},
+  E_TLS_CONFIG: {
+    exitCode: 1,
+    description: 'A tls-server or tls-client item cannot be used at Prepare (bad pinned fingerprints, unusable files); a missing or duplicate name is E_CONFIG_FIELD_INVALID.',
+  },
   E_TLS_KEYPAIR: {exitCode: 1, description: 'A certificate or key file cannot be read or parsed, or the key does not match the certificate.'},
   E_TLS_VERIFY: {exitCode: 1, description: "A peer's certificate was refused (host name, pinned fingerprint, missing or malformed certificate)."},
   E_CERT_NODE_ID: {exitCode: 1, description: "The node's own certificate does not name its node ID (Go's check at start-up)."},
@@ -188,6 +195,42 @@ export class ConfigError extends ReceptorError {
     this.reason = reason;
     this.detail = detail;
   }
+
+  /** This error with the item's place added (the loader and the lifecycle know it; a plugin's check does not). */
+  at(source: ItemSource, key: string): ConfigError {
+    return this.detail.source ? this : new ConfigError(this.reason, {source, key, ...this.detail}, this.code as ConfigErrorCode);
+  }
+}
+
+/**
+ * A field's value refused by an item's own check (E_CONFIG_FIELD_INVALID); the loader adds
+ * file, item and key. The value is left out when the reason already shows it, so the message
+ * names it once (`loud is not a valid log level name (…, field level)`).
+ */
+export function fieldError(reason: string, field: string, value?: unknown): ConfigError {
+  return new ConfigError(reason, value === undefined || showsValue(reason, value) ? {field} : {field, value}, 'E_CONFIG_FIELD_INVALID');
+}
+
+/** Runs a check of one field's value; a ReceptorError it throws (Go's text) becomes {@link fieldError}. */
+export function checkField<T>(field: string, value: unknown, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ReceptorError && !(err instanceof ConfigError)) throw fieldError(err.message, field, value);
+    throw err;
+  }
+}
+
+/** True when `reason` contains the value's text as a whole token (not inside a longer word or number). */
+function showsValue(reason: string, value: unknown): boolean {
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'bigint') return false;
+  const text = String(value);
+  if (text === '') return false;
+  const word = (c: string | undefined) => c !== undefined && /\w/.test(c);
+  for (let i = reason.indexOf(text); i >= 0; i = reason.indexOf(text, i + 1)) {
+    if (!word(reason[i - 1]) && !word(reason[i + text.length])) return true;
+  }
+  return false;
 }
 
 function formatConfigError(reason: string, d: ConfigErrorDetail): string {

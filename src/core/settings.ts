@@ -28,6 +28,25 @@ export interface ProcessSettings {
   readonly home: string | undefined;
   /** PATH: where the command runner looks up a bare command name (Go's exec.LookPath). */
   readonly path: string;
+  /** KUBECONFIG: kubeconfig files for work-kubernetes units with authmethod kubeconfig and no file ('' = unset). */
+  readonly kubeconfig: string;
+  /**
+   * RECEPTOR_KUBE_SUPPORT_RECONNECT: enabled/auto stream pod logs with timestamps and
+   * resume them; any other value disables that; unset asks the server's version (Go's rule).
+   */
+  readonly kubeSupportReconnect: string | undefined;
+  /** RECEPTOR_KUBE_CLIENTSET_QPS / _BURST / _RATE_LIMITER: Go's client tuning (logged; client-node has no client-side limiter). */
+  readonly kubeClientsetQps: string | undefined;
+  readonly kubeClientsetBurst: string | undefined;
+  readonly kubeClientsetRateLimiter: string | undefined;
+  /** RECEPTOR_KUBE_SA_PREFIX: put before /var/run/secrets/kubernetes.io/serviceaccount for authmethod incluster (tests). */
+  readonly kubeServiceAccountPrefix: string;
+  /** RECEPTOR_KUBE_RETRY_DELAY_MS: pause between log-stream reconnects and API retries (default 200 ms; tests). */
+  readonly kubeRetryDelayMs: number | undefined;
+  /** RECEPTOR_KUBE_WATCH_DELAY_MS: Go's pause between creating a pod and watching it (default 2000 ms; tests). */
+  readonly kubeWatchDelayMs: number | undefined;
+  /** RECEPTOR_KUBE_LOG_GIVE_UP_MS: how long pod-log reconnects go on without new output before the unit fails (default 5 min). */
+  readonly kubeLogGiveUpMs: number | undefined;
   /** The environment as it was, for oclif's directory rules (RECEPTOR_DATA_DIR, XDG_DATA_HOME, …). */
   readonly env: Readonly<NodeJS.ProcessEnv>;
 }
@@ -50,6 +69,15 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     runnerKillDelayMs: nonNegativeNumber(env.RECEPTOR_RUNNER_KILL_DELAY_MS),
     home: env.HOME,
     path: env.PATH ?? '',
+    kubeconfig: env.KUBECONFIG ?? '',
+    kubeSupportReconnect: env.RECEPTOR_KUBE_SUPPORT_RECONNECT,
+    kubeClientsetQps: env.RECEPTOR_KUBE_CLIENTSET_QPS,
+    kubeClientsetBurst: env.RECEPTOR_KUBE_CLIENTSET_BURST,
+    kubeClientsetRateLimiter: env.RECEPTOR_KUBE_CLIENTSET_RATE_LIMITER,
+    kubeServiceAccountPrefix: env.RECEPTOR_KUBE_SA_PREFIX ?? '',
+    kubeRetryDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_RETRY_DELAY_MS),
+    kubeWatchDelayMs: nonNegativeNumber(env.RECEPTOR_KUBE_WATCH_DELAY_MS),
+    kubeLogGiveUpMs: nonNegativeNumber(env.RECEPTOR_KUBE_LOG_GIVE_UP_MS),
     env: Object.freeze({...env}),
   };
 }

@@ -12,15 +12,16 @@ import {USAGE_EXIT, wantsJson} from '../core/cli/errors.js';
 
 /** Levenshtein distance (insert, delete, substitute: 1 each). */
 export function editDistance(a: string, b: string): number {
+  // Rows of b.length + 1 entries; every index below stays within them.
   let prev = Array.from({length: b.length + 1}, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = cur;
   }
-  return prev[b.length];
+  return prev[b.length]!;
 }
 
 /** The closest candidate, if it is close enough to be a plausible typo. */

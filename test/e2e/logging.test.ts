@@ -43,7 +43,7 @@ describe('e2e: log formats', function () {
   it('a bad --log-format value is refused before the node starts, naming it', async () => {
     const r = await runCli(['--node', 'id=x', '--log-format', 'fancy']);
     expect(r.code).to.equal(1);
-    expect(r.stderr).to.equal('Error: fancy is not a valid log format (use auto, text, json) (command line --log-format (argument 3), key log-format)\n');
+    expect(r.stderr).to.equal('Error: fancy is not a valid log format (use auto, text, json) (command line --log-format (argument 3), key log-format, field format)\n');
   });
 
   describe('on a terminal', () => {

@@ -54,13 +54,31 @@ describe('e2e: receptor node start', function () {
     const dir = tempFiles({'bad.yml': '- node:\n    id: foo\n- local-only:\n- log-level:\n    level: loud\n'});
     const res = await runCli(['node', 'start', '-c', 'bad.yml'], {cwd: dir});
     expect(res.code).to.equal(1);
-    expect(res.stderr).to.equal('Error: loud is not a valid log level name (bad.yml, item 3, key log-level)\n');
+    expect(res.stderr).to.equal('Error: loud is not a valid log level name (bad.yml, item 3, key log-level, field level)\n');
     const res2 = await runCli(['-c', 'bad2.yml'], {cwd: tempFiles({'bad2.yml': '- node:\n    id: foo\n- local-only:\n- tcp-bogus:\n'})});
     expect(res2.code).to.equal(1);
     expect(res2.stderr).to.match(
       /^Error: error loading config file: could not get config type for command tcp-bogus: unknown config type tcp-bogus \(bad2\.yml, item 3, key tcp-bogus\)\n$/,
     );
     expect(res2.stderr).not.to.match(/\bat .*\.js:\d+/);
+  });
+
+  it('--json carries the specific code of a refused field, and the same message and exit code', async () => {
+    const dir = tempFiles({'bad.yml': '- node:\n    id: foo\n- local-only:\n- log-level:\n    level: loud\n', 'ok.yml': '- node:\n    id: foo\n'});
+    const [plain, json] = await Promise.all([runCli(['config', 'check', '-c', 'bad.yml'], {cwd: dir}), runCli(['config', 'check', '-c', 'bad.yml', '--json'], {cwd: dir})]);
+    expect(plain.code).to.equal(1);
+    expect(plain.stderr).to.equal('Error: loud is not a valid log level name (bad.yml, item 3, key log-level, field level)\n');
+    expect(json.code).to.equal(1);
+    expect(json.stderr).to.equal('');
+    expect(JSON.parse(json.stdout)).to.deep.equal({
+      error: {code: 'E_CONFIG_FIELD_INVALID', message: 'loud is not a valid log level name (bad.yml, item 3, key log-level, field level)'},
+    });
+    // A backend's port, given on the command line after `--`.
+    const port = await runCli(['config', 'check', '-c', 'ok.yml', '--json', '--', '--tcp-listener', 'port=70000'], {cwd: dir});
+    expect(port.code).to.equal(1);
+    expect(JSON.parse(port.stdout)).to.deep.equal({
+      error: {code: 'E_CONFIG_FIELD_INVALID', message: 'listen tcp: address 70000: invalid port (command line --tcp-listener (argument 3), key tcp-listener, field port)'},
+    });
   });
 
   it('an unknown command-line action exits 1', async () => {
@@ -99,7 +117,9 @@ describe('e2e: receptor node start', function () {
     const dir = tempFiles({'bad.yml': '- node:\n    id: foo\n    reportedversion: "1 2"\n- local-only\n', 'ok.yml': '- node:\n    id: foo\n- local-only\n'});
     const a = await runCli(['config', 'check', '-c', 'bad.yml'], {cwd: dir});
     expect(a.code).to.equal(1);
-    expect(a.stderr).to.include('Error: reportedversion must be a version without spaces or control characters, e.g. 1.4.9 (got "1 2") (bad.yml, item 1, key node)');
+    expect(a.stderr).to.include(
+      'Error: reportedversion must be a version without spaces or control characters, e.g. 1.4.9 (got "1 2") (bad.yml, item 1, key node, field reportedversion)',
+    );
     const b = await runCli(['-c', 'ok.yml'], {cwd: dir, env: {RECEPTOR_REPORTED_VERSION: 'one two'}});
     expect(b.code).to.equal(1);
     expect(b.stderr).to.include('RECEPTOR_REPORTED_VERSION must be a version without spaces or control characters, e.g. 1.4.9 (got "one two")');

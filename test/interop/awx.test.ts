@@ -7,14 +7,29 @@
  * one (`ansible-runner-unsigned`) side by side.
  */
 import {expect} from 'chai';
-import {createHash, randomBytes, randomUUID} from 'node:crypto';
-import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
+import {randomUUID} from 'node:crypto';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs';
+import {join} from 'node:path';
 import {waitFor} from '../support/cli.js';
 import {freePort} from '../support/ports.js';
 import {type CertPair, CertTool} from './mesh-support.js';
 import {unitDir} from './work-helpers.js';
+import {
+  count,
+  DEADLINE,
+  type ProcessedJob,
+  execEnv,
+  expectAllEvents,
+  expectPlaybookEvents,
+  LARGE,
+  type Load,
+  OK_TASKS,
+  okPlaybook,
+  privateDataDir,
+  python,
+  SMALL,
+  type Tools,
+} from './awx-support.js';
 import {
   controlRequest,
   goImpl,
@@ -32,62 +47,11 @@ import {
   waitRoutes,
 } from './support.js';
 
-const DRIVER = join(dirname(fileURLToPath(import.meta.url)), 'awx_driver.py');
 /** The implementation of the hybrid node (ours; RECEPTOR_AWX_HYBRID=go runs it on Go, to check the expectations). */
 const HYBRID_IMPL: Impl = process.env.RECEPTOR_AWX_HYBRID === 'go' && goRefs()[0] ? goImpl(goRefs()[0]) : OURS;
 const SIGNED = 'ansible-runner';
 const UNSIGNED = 'ansible-runner-unsigned';
-const DEADLINE = 120_000;
 
-/**
- * How much a successful job carries: the size of the private data dir's blob.bin, and how many
- * lines its last task prints (the result travels back in one event). The signed job of every
- * shape is the large one (a payload over many packets, an event of ~1 MB); the others stay small
- * for run time.
- */
-interface Load {
-  blobBytes: number;
-  count: number;
-}
-const LARGE: Load = {blobBytes: 2 << 20, count: 30_000};
-const SMALL: Load = {blobBytes: 64 << 10, count: 100};
-
-/**
- * Runs to the end; checks on the execution node that blob.bin arrived intact (sha1 `blobSha1`),
- * and prints 1..count.
- */
-const okPlaybook = (count: number) => (blobSha1: string) => `- hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: greet
-      debug:
-        msg: hello from the execution node
-    - name: run a command
-      command: echo interop-ok
-      register: out
-    - name: keep its output
-      set_fact:
-        said: "{{ out.stdout }}"
-    - name: show it
-      debug:
-        var: said
-    - name: payload
-      stat:
-        path: "{{ playbook_dir }}/blob.bin"
-        checksum_algorithm: sha1
-      register: blob
-    - name: payload intact
-      assert:
-        that: blob.stat.checksum == '${blobSha1}'
-    - name: count
-      command: seq 1 ${count}
-      register: counted
-    - name: show count
-      debug:
-        var: counted.stdout_lines
-`;
-const OK_TASKS = 8;
 const FAILING_PLAYBOOK = () => `- hosts: localhost
   connection: local
   gather_facts: false
@@ -138,12 +102,6 @@ async function endProcessGroup(pgidFile: string): Promise<void> {
   );
 }
 
-interface Tools {
-  python: string;
-  ansibleRunner: string;
-  receptorctl: string;
-}
-
 /** What the tests need of a running mesh: where AWX submits, and where the work runs. */
 interface Mesh {
   control: InteropNode;
@@ -163,21 +121,11 @@ interface Setup {
 const TLS_CLIENT = 'tlsclient';
 const TLS_SERVER = 'tls_server';
 
-interface JobReply {
+interface JobReply extends ProcessedJob {
   connType: string;
   adTime: string | null;
-  result: {result: string; unitid: string};
-  unitid: string;
-  status: string;
-  statuses: string[];
-  events: Array<{counter: number; event: string}>;
-  artifactStatus: string | null;
-  artifactRc: string | null;
-  stdout: string | null;
-  afterEof: string;
   workStatus: WorkStatus;
   execStatus: WorkStatus;
-  released: unknown;
 }
 interface WorkStatus {
   State: number;
@@ -197,13 +145,6 @@ interface WorkStatus {
     TLSClient?: string;
     Expiration?: string;
   } | null;
-}
-
-/** Environment of an execution node: ansible-playbook on PATH, HOME and ansible's temp in the test dir. */
-function execEnv(dir: string, tools: Tools): Record<string, string> {
-  const home = join(dir, 'home');
-  mkdirSync(join(home, 'tmp'), {recursive: true});
-  return {PATH: `${dirname(tools.ansibleRunner)}:${process.env.PATH ?? ''}`, HOME: home, ANSIBLE_LOCAL_TEMP: join(home, 'tmp'), ANSIBLE_REMOTE_TMP: join(home, 'tmp')};
 }
 
 /** The execution node's items: both work types, and with `tls` the control service's TLS server. */
@@ -326,25 +267,6 @@ function shapes(): Shape[] {
   return list;
 }
 
-async function python(tools: Tools, args: string[], env: Record<string, string>): Promise<unknown> {
-  const r = await run(tools.python, [DRIVER, ...args], {env, timeoutMs: DEADLINE});
-  if (r.code !== 0) throw new Error(`awx_driver ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as unknown;
-}
-
-/**
- * A private data dir as AWX prepares it: project/main.yml, the playbook `playbook(sha1)` given the
- * sha1 of project/blob.bin (`blobBytes` random bytes).
- */
-function privateDataDir(dir: string, name: string, playbook: (blobSha1: string) => string, blobBytes = SMALL.blobBytes): string {
-  const pdd = join(dir, 'pdd', name);
-  mkdirSync(join(pdd, 'project'), {recursive: true});
-  const blob = randomBytes(blobBytes);
-  writeFileSync(join(pdd, 'project', 'blob.bin'), blob);
-  writeFileSync(join(pdd, 'project', 'main.yml'), playbook(createHash('sha1').update(blob).digest('hex')));
-  return pdd;
-}
-
 async function workStatus(node: InteropNode, unitId: string): Promise<WorkStatus> {
   return JSON.parse(await controlRequest(node.sock, `work status ${unitId}`, {lines: 1})) as WorkStatus;
 }
@@ -376,28 +298,6 @@ async function expectReleasedOnBothEnds(mesh: Mesh, unitId: string, remoteUnitId
     () =>
       `unit ${unitId} (remote ${remoteUnitId}) to be gone on both ends: control has dir=${existsSync(unitDir(mesh.control, unitId))}, exec has dir=${existsSync(unitDir(mesh.exec, remoteUnitId))}`,
   );
-}
-
-/**
- * Every event arrived: counters 1..N without a gap, from playbook_on_start to playbook_on_stats
- * (ansible's warnings come before as `verbose` events). Returns the event names.
- */
-function expectAllEvents(events: Array<{counter: number; event: string}>): string[] {
-  expect(events.map((e) => e.counter)).to.deep.equal(events.map((_, i) => i + 1));
-  const names = events.map((e) => e.event);
-  expectPlaybookEvents(names);
-  return names;
-}
-
-function expectPlaybookEvents(names: string[]): void {
-  const playbook = names.filter((n) => n !== 'verbose');
-  expect(playbook[0]).to.equal('playbook_on_start');
-  expect(playbook[playbook.length - 1]).to.equal('playbook_on_stats');
-  expect(playbook).to.include('playbook_on_play_start');
-}
-
-function count(names: string[], name: string): number {
-  return names.filter((n) => n === name).length;
 }
 
 interface JobEvent {

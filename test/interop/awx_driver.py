@@ -12,8 +12,11 @@ object on stdout for the test to check.
          submission was refused
   reap   the administrative reaper: `work list`, release finished ansible-runner units
   reap-jobs  the work unit reaper for units of jobs that are over: cancel, then release
+  kubejob    a container group job (awx-kube.test.ts): a local kubernetes-runtime-auth unit
+             whose pod runs `ansible-runner worker`
 """
 import argparse
+import base64
 import concurrent.futures
 import json
 import os
@@ -115,16 +118,13 @@ def remote_status(a, status):
         exec_ctl.close()
 
 
-def job(a):
-    ctl = ReceptorControl(a.socket)
-    connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
-    result = submit_job(ctl, a, tlsclient)
-    unit_id = result['unitid']
-
+def process_results(ctl, unit_id, a):
+    """Like AWXReceptorJob: the unit's results into ansible-runner's processor (after removing the
+    private data dir's artifacts); returns the processor's result, the events and statuses it
+    handled, and what the results stream still held after the worker's eof line."""
     artifacts = os.path.join(a.pdd, 'artifacts')
     if os.path.exists(artifacts):
         shutil.rmtree(artifacts)
-
     events = []
     statuses = []
 
@@ -140,22 +140,35 @@ def job(a):
         streamer='process', quiet=True, _input=resultfile, event_handler=on_event, status_handler=on_status, **runner_params(a)
     )
     # The processor stops at the worker's eof line; the results stream itself ends only once the
-    # unit has completed (AWX does not wait for that, the test does, to check the unit's state).
+    # unit has completed (AWX does not wait for that, the tests do, to check the unit's state).
     after_eof = resultfile.read()
     resultfile.close()
     resultsock.close()
+    return res, sorted(events, key=lambda e: e['counter'] or 0), statuses, after_eof
 
-    work_status = ctl.simple_command(f'work status {unit_id}')
-    exec_status = remote_status(a, work_status)
-    released = ctl.simple_command(f'work release {unit_id}')
-    ctl.close()
 
-    art = os.path.join(artifacts, a.ident)
+def artifact_reader(a):
+    """Reads a file of the job's artifacts (status, rc, stdout), None when missing."""
+    art = os.path.join(a.pdd, 'artifacts', a.ident)
 
     def read(name):
         p = os.path.join(art, name)
         return open(p).read().strip() if os.path.exists(p) else None
 
+    return read
+
+
+def job(a):
+    ctl = ReceptorControl(a.socket)
+    connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
+    result = submit_job(ctl, a, tlsclient)
+    unit_id = result['unitid']
+    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
+    work_status = ctl.simple_command(f'work status {unit_id}')
+    exec_status = remote_status(a, work_status)
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    read = artifact_reader(a)
     return {
         'connType': connection,
         'adTime': getattr(a, 'ad_time', None),
@@ -163,7 +176,7 @@ def job(a):
         'unitid': unit_id,
         'status': res.status,
         'statuses': statuses,
-        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'events': events,
         'artifactStatus': read('status'),
         'artifactRc': read('rc'),
         'stdout': read('stdout'),
@@ -172,7 +185,6 @@ def job(a):
         'execStatus': exec_status,
         'released': released,
     }
-
 
 def cancel(a):
     """Like AWX when a user cancels a running job: `work cancel` while the processor reads the
@@ -297,6 +309,95 @@ def reap(a):
     return {'list': work_list, 'released': released, 'skipped': skipped}
 
 
+def kube_config(host, token, ca_pem, namespace):
+    """AWX's kubeconfig for a container group's credential (AWXReceptorJob.kube_config)."""
+    config = {
+        'apiVersion': 'v1',
+        'kind': 'Config',
+        'preferences': {},
+        'clusters': [{'name': host, 'cluster': {'server': host}}],
+        'users': [{'name': host, 'user': {'token': token}}],
+        'contexts': [{'name': host, 'context': {'cluster': host, 'user': host, 'namespace': namespace}}],
+        'current-context': host,
+    }
+    if ca_pem:
+        config['clusters'][0]['cluster']['certificate-authority-data'] = base64.b64encode(ca_pem.encode()).decode()
+    else:
+        config['clusters'][0]['cluster']['insecure-skip-tls-verify'] = True
+    return config
+
+
+def pod_definition(a):
+    """AWX's default pod spec for a container group job (get_default_pod_spec, then
+    AWXReceptorJob.pod_definition: the EE image, ansible-runner worker, the job's name and labels)."""
+    return {
+        'apiVersion': 'v1',
+        'kind': 'Pod',
+        'metadata': {
+            'namespace': a.namespace,
+            'name': f'automation-job-{a.job_id}',
+            'labels': {'ansible-awx': 'interop-install', 'ansible-awx-job-id': str(a.job_id)},
+        },
+        'spec': {
+            'serviceAccountName': 'default',
+            'automountServiceAccountToken': False,
+            'containers': [
+                {
+                    'image': a.image,
+                    'name': 'worker',
+                    'args': ['ansible-runner', 'worker', '--private-data-dir=/runner'],
+                    'resources': {'requests': {'cpu': '250m', 'memory': '100Mi'}},
+                }
+            ],
+        },
+    }
+
+
+def kubejob(a):
+    """A container group job as AWX runs it: a local kubernetes-runtime-auth unit (not signed)
+    whose params carry the pod spec and the credential's kubeconfig, the transmit stream as its
+    payload, the results into ansible-runner's processor, then the release."""
+    ctl = ReceptorControl(a.socket)
+    ca_pem = open(a.ca).read() if a.ca else None
+    params = {
+        'secret_kube_pod': yaml.dump(pod_definition(a), explicit_start=True),
+        'pod_pending_timeout': '5m',
+        'secret_kube_config': yaml.dump(kube_config(a.host, a.token, ca_pem, a.namespace), explicit_start=True),
+    }
+    sockin, sockout = socket.socketpair()
+    failures = []
+    t = threading.Thread(target=transmit, args=(sockin, runner_params(a), failures))
+    t.start()
+    result = ctl.submit_work(payload=sockout.makefile('rb'), worktype=a.worktype, params=params, signwork=False)
+    sockin.close()
+    sockout.close()
+    t.join()
+    if failures:
+        raise RuntimeError(f'transmit failed: {failures}')
+    submitted(result)
+    unit_id = result['unitid']
+    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
+    work_status = wait_done(ctl, unit_id, a.deadline)
+    listed = ctl.simple_command('work list').get(unit_id)
+    released = ctl.simple_command(f'work release {unit_id}')
+    ctl.close()
+    read = artifact_reader(a)
+    return {
+        'result': result,
+        'unitid': unit_id,
+        'status': res.status,
+        'statuses': statuses,
+        'events': events,
+        'artifactStatus': read('status'),
+        'artifactRc': read('rc'),
+        'stdout': read('stdout'),
+        'afterEof': after_eof.decode(errors='replace'),
+        'workStatus': work_status,
+        'listed': listed,
+        'released': released,
+    }
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest='cmd', required=True)
@@ -322,6 +423,19 @@ def main():
         j.add_argument('--exec-socket', help="also report the execution node's unit status")
     sub.choices['cancel'].add_argument('--task', required=True, help='cancel once this task has started')
     sub.choices['cancel'].add_argument('--wait-file', required=True, help='... and has written this file')
+    k = sub.add_parser('kubejob')
+    k.add_argument('--socket', required=True)
+    k.add_argument('--worktype', default='kubernetes-runtime-auth')
+    k.add_argument('--deadline', type=float, default=90)
+    k.add_argument('--pdd', required=True)
+    k.add_argument('--playbook', required=True)
+    k.add_argument('--ident', required=True)
+    k.add_argument('--job-id', required=True)
+    k.add_argument('--image', required=True)
+    k.add_argument('--namespace', required=True)
+    k.add_argument('--host', required=True, help="the credential's API server URL")
+    k.add_argument('--token', required=True, help="the credential's bearer token")
+    k.add_argument('--ca', help="the credential's CA (PEM file); without it, insecure-skip-tls-verify")
     sub.choices['reap'].add_argument('--worktypes', required=True)
     sub.choices['reap-jobs'].add_argument('--units', required=True, help='comma-separated unit IDs')
     a = p.parse_args()
@@ -333,6 +447,8 @@ def main():
         out = info(a)
     elif a.cmd == 'submit':
         out = info(a, release=False)
+    elif a.cmd == 'kubejob':
+        out = kubejob(a)
     elif a.cmd == 'reap':
         out = reap(a)
     else:

@@ -4,7 +4,7 @@
  * `nodecost` for listeners, `allowedpeers`) and start the backend on the mesh node at Run
  * and on a reload, exactly as for the built-in tcp/udp/ws items.
  */
-import {listenerItem, peerItem, redialField, validateCosts, type ActionTypeDef, type CommonBackendValues} from 'receptor-mesh';
+import {fieldError, listenerItem, peerItem, redialField, validateCosts, type ActionTypeDef, type CommonBackendValues} from 'receptor-mesh';
 
 export interface UnixSockListenerValues extends CommonBackendValues {
   path: string;
@@ -18,9 +18,10 @@ export interface UnixSockPeerValues extends CommonBackendValues {
 }
 
 function validatePath(path: string): void {
-  if (path === '') throw new Error('path must not be empty');
+  // fieldError names the field; receptor adds the file, item and key.
+  if (path === '') throw fieldError('path must not be empty', 'path');
   // sun_path holds 108 bytes on Linux, 104 on macOS, the terminating NUL included
-  if (Buffer.byteLength(path) > 103) throw new Error(`path ${path} is too long for a unix socket (at most 103 bytes)`);
+  if (Buffer.byteLength(path) > 103) throw fieldError(`path ${path} is too long for a unix socket (at most 103 bytes)`, 'path', path);
 }
 
 export const unixsockListenerType: ActionTypeDef<UnixSockListenerValues> = listenerItem<UnixSockListenerValues>({

@@ -4,16 +4,29 @@
  * backend's own format: only nodes running this plugin speak it).
  *
  * It follows the contract from receptor-mesh: a MeshBackend whose start() yields
- * BackendSessions; BaseSession does the bookkeeping, this file only moves bytes.
+ * BackendSessions; StreamSocketSession does the bookkeeping and the socket's close,
+ * ListenerSessions and listenerStop the listener's, startDialer the redial loop: this file
+ * only moves bytes.
  */
 import {connect, createServer, type Server, type Socket} from 'node:net';
 import {chmod, unlink} from 'node:fs/promises';
-import {BaseSession, listenerStop, startDialer, type BackendRunning, type BackoffOptions, type Clock, type Logger, type MeshBackend, type SessionSink} from 'receptor-mesh';
+import {
+  ListenerSessions,
+  listenerStop,
+  netSocketHandle,
+  startDialer,
+  StreamSocketSession,
+  watchDialAbort,
+  type BackendRunning,
+  type BackoffOptions,
+  type Clock,
+  type Logger,
+  type MeshBackend,
+  type SessionSink,
+} from 'receptor-mesh';
 
 /** Largest message a frame may carry (netceptor's own messages are far smaller). */
 export const UNIXSOCK_MAX_MESSAGE = 1 << 20;
-/** A local close waits this long for queued frames to drain. */
-const CLOSE_GRACE_MS = 2_000;
 
 /** Splits a byte stream into messages; throws on a frame no peer of ours would send. */
 export class FrameReader {
@@ -41,10 +54,9 @@ export function frame(msg: Uint8Array): Buffer {
 }
 
 /** One connection on a unix socket. */
-export class UnixSockSession extends BaseSession {
+export class UnixSockSession extends StreamSocketSession {
   readonly kind = 'unixsock';
   private readonly reader = new FrameReader();
-  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -52,15 +64,10 @@ export class UnixSockSession extends BaseSession {
     remote: string,
     logger?: Logger,
   ) {
-    super({remote, outbound, maxMessageSize: UNIXSOCK_MAX_MESSAGE, logger});
+    // The base class ends the session on the socket's end/error, releases it on close, and
+    // closes it gracefully (end, then destroy after a grace period) on a local close.
+    super({remote, outbound, maxMessageSize: UNIXSOCK_MAX_MESSAGE, logger}, netSocketHandle(socket));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.transportEnded());
-    socket.on('error', (err) => this.transportEnded(err));
-    socket.on('close', () => {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      this.transportEnded();
-      this.released();
-    });
   }
 
   private onData(chunk: Buffer): void {
@@ -78,20 +85,6 @@ export class UnixSockSession extends BaseSession {
 
   protected transmit(msg: Uint8Array): void {
     if (!this.socket.destroyed && this.socket.writable) this.socket.write(frame(msg));
-  }
-
-  protected shutdown(graceful: boolean): void {
-    if (this.socket.destroyed) {
-      if (this.socket.closed) this.released();
-      return;
-    }
-    if (!graceful) {
-      this.socket.destroy();
-      return;
-    }
-    this.socket.end();
-    this.graceTimer = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
-    this.graceTimer.unref();
   }
 }
 
@@ -142,21 +135,13 @@ export class UnixSockListenerBackend implements MeshBackend {
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
     const {path} = this.options;
     const server = createServer();
-    const sessions = new Set<UnixSockSession>();
-    let stopping = false;
+    const sessions = new ListenerSessions<UnixSockSession>(sink);
     server.on('connection', (socket: Socket) => {
-      if (stopping) {
+      if (sessions.stopping) {
         socket.destroy();
         return;
       }
-      const s = new UnixSockSession(socket, false, `unix:${path}`, logger);
-      sessions.add(s);
-      void s.closed.then(() => sessions.delete(s));
-      try {
-        sink(s);
-      } catch (err) {
-        s.close(err as Error);
-      }
+      sessions.accept(new UnixSockSession(socket, false, `unix:${path}`, logger));
     });
     await listenOn(server, path);
     try {
@@ -169,11 +154,8 @@ export class UnixSockListenerBackend implements MeshBackend {
     return {
       localAddress: path,
       stop: listenerStop({
-        stopAccepting: () => {
-          stopping = true;
-          // closing the server also removes the socket file
-          return new Promise<void>((resolve) => server.close(() => resolve()));
-        },
+        // closing the server also removes the socket file
+        stopAccepting: () => sessions.stopAccepting(server),
         sessions: () => sessions,
       }),
     };
@@ -208,16 +190,15 @@ export class UnixSockDialerBackend implements MeshBackend {
       const socket = connect({path: this.options.path});
       const cleanup = () => {
         socket.off('error', fail);
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
       };
       const fail = (err: Error) => {
         cleanup();
         socket.destroy();
         reject(err);
       };
-      const onAbort = () => fail(new Error('dial aborted'));
+      const unwatch = watchDialAbort(signal, fail);
       socket.once('error', fail);
-      signal.addEventListener('abort', onAbort, {once: true});
       socket.once('connect', () => {
         cleanup();
         resolve(new UnixSockSession(socket, true, `unix:${this.options.path}`, logger));

@@ -21,7 +21,7 @@ The daemon logs to stderr: text lines on a terminal, JSON lines (pino) otherwise
       bin: this.config.bin,
       root: this.config.root,
       progress: process.stdout.isTTY === true,
-      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]],
+      selfCommand: [process.execPath, ...process.execArgv, process.argv[1]!], // node runs a script
     });
     if (code !== 0) this.exit(code);
   }

@@ -73,7 +73,7 @@ const FALSE_WORDS = new Set(['0', 'false', 'f', 'no', 'n', 'off']);
 export function normalizeInsecureFlag(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!; // i < argv.length
     if (a === '--') {
       out.push(...argv.slice(i));
       break;
@@ -84,8 +84,9 @@ export function normalizeInsecureFlag(argv: string[]): string[] {
       else if (!FALSE_WORDS.has(v)) out.push(a); // not a boolean word: the parser reports it
       continue;
     }
-    if (a === '--insecureskipverify' && i + 1 < argv.length) {
-      const v = argv[i + 1].toLowerCase();
+    const next = argv[i + 1];
+    if (a === '--insecureskipverify' && next !== undefined) {
+      const v = next.toLowerCase();
       if (TRUE_WORDS.has(v) || FALSE_WORDS.has(v)) {
         if (TRUE_WORDS.has(v)) out.push(a);
         i++;

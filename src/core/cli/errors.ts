@@ -54,10 +54,11 @@ export function isParseError(err: unknown): err is Errors.CLIError & {parse: unk
 export function parseErrorMessage(err: Error & {args?: unknown}): string {
   const text = err.message.replace(ANSI, '').replace(HELP_HINT, '');
   const lines = text.split('\n').map((l) => l.trim());
-  if (/^The following errors? occurred:$/.test(lines[0])) return lines.slice(1).filter(Boolean).join('; ');
-  const flag = /^Parsing (--\S+)$/.exec(lines[0]);
+  const first = lines[0] ?? ''; // split always gives one
+  if (/^The following errors? occurred:$/.test(first)) return lines.slice(1).filter(Boolean).join('; ');
+  const flag = /^Parsing (--\S+)$/.exec(first);
   if (flag) return `${flag[1]}: ${lines.slice(1).filter(Boolean).join(' ')}`;
-  const m = /^Missing (\d+) required args?:?$/.exec(lines[0]);
+  const m = /^Missing (\d+) required args?:?$/.exec(first);
   if (m && Array.isArray(err.args)) {
     const names = (err.args as Array<{name?: string}>).map((a) => a.name).filter(Boolean);
     return `Missing ${m[1]} required argument${m[1] === '1' ? '' : 's'}: ${names.join(', ')}`;

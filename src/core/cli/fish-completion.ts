@@ -17,7 +17,7 @@ function quote(s: string): string {
 
 /** The first line of a summary, without a trailing period (fish shows it next to the word). */
 function short(s: string | undefined): string {
-  return (s ?? '').split('\n')[0].trim().replace(/\.$/, '');
+  return (s ?? '').split('\n', 1)[0]!.trim().replace(/\.$/, ''); // split gives at least one string
 }
 
 /** `topics`: descriptions of the words that group commands (`work`, `cert`), by their words joined with spaces. */
@@ -65,13 +65,13 @@ export function fishCompletion(bin: string, commands: FishCommand[], topics: Rec
   const offered = new Set<string>();
   const sorted = [...commands].sort((a, b) => (a.words.join(' ') < b.words.join(' ') ? -1 : 1));
   for (const c of sorted) {
-    for (let i = 0; i < c.words.length; i++) {
+    for (const [i, word] of c.words.entries()) {
       const key = c.words.slice(0, i + 1).join(' ');
       if (offered.has(key)) continue;
       offered.add(key);
       const parent = c.words.slice(0, i).join(' ');
       const desc = short(i === c.words.length - 1 ? c.summary : topics[key]);
-      out.push(`complete -c ${bin} -n ${quote(`${fn}_at ${parent}`.trimEnd())} -a ${quote(c.words[i])}${desc ? ` -d ${quote(desc)}` : ''}`);
+      out.push(`complete -c ${bin} -n ${quote(`${fn}_at ${parent}`.trimEnd())} -a ${quote(word)}${desc ? ` -d ${quote(desc)}` : ''}`);
     }
   }
   for (const c of sorted) {

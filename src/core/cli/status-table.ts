@@ -27,7 +27,7 @@ const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export const CONN_TYPES: Record<number, string> = {0: 'Datagram', 1: 'Stream', 2: 'StreamTLS'};
 
 export function connTypeName(t: unknown): string {
-  return typeof t === 'number' && t in CONN_TYPES ? CONN_TYPES[t] : `Unknown (${String(t)})`;
+  return (typeof t === 'number' && CONN_TYPES[t]) || `Unknown (${String(t)})`;
 }
 
 /** An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` UTC (the raw text when it does not parse). */
@@ -77,7 +77,7 @@ export function renderTable(headers: string[], rows: string[][], indent = '  ', 
   for (const r of [headers, ...rows]) {
     const head = r
       .slice(0, n - 1)
-      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .map((c, i) => (c ?? '').padEnd(widths[i] ?? 0))
       .join('  ');
     const last = wrapText(r[n - 1] ?? '', lastWidth);
     const sep = n > 1 ? '  ' : '';

@@ -95,7 +95,7 @@ export async function opOnUnits(
 /** The --json error envelope of cancel / release when a unit failed: the first failure (or a count), and every outcome. */
 export function unitOpFailure(results: UnitOpResult[]): {error: {code: string; message: string}; results: UnitOpResult[]} {
   const failed = results.flatMap((r) => ('error' in r ? [r.error] : []));
-  const message = failed.length === 1 ? failed[0].message : `${failed.length} of ${results.length} units failed: ${failed.map((f) => f.message).join('; ')}`;
+  const message = failed.length === 1 ? failed[0]!.message : `${failed.length} of ${results.length} units failed: ${failed.map((f) => f.message).join('; ')}`;
   return {error: {code: failed[0]?.code ?? 'E_REMOTE', message}, results};
 }
 

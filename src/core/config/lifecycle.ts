@@ -27,7 +27,8 @@ export function instantiate(items: ResolvedItem[]): LiveItem[] {
 }
 
 export function phaseError(err: unknown, item: ResolvedItem): ReceptorError {
-  if (err instanceof ConfigError) return err;
+  // A plugin's ConfigError (e.g. a field refused at Prepare) gets the item's place, as at load time.
+  if (err instanceof ConfigError) return err.at(item.source, item.key);
   const where = item.source.kind === 'implicit' ? `${item.key}` : `${item.key} at ${describeSource(item.source)}`;
   return new PhaseError(`${errorMessage(err)} (${where})`, err);
 }

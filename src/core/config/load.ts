@@ -3,7 +3,7 @@
  * become one ordered list of typed, defaulted, validated items.
  */
 import {resolve as resolvePath} from 'node:path';
-import {ConfigError, type ConfigErrorCode, type ItemSource} from '../errors.js';
+import {ConfigError, type ItemSource} from '../errors.js';
 import {coerceValue, zeroValue} from './coerce.js';
 import {ValueError} from '../go/value-error.js';
 import type {RawItem, ResolvedItem} from './model.js';
@@ -45,7 +45,7 @@ export function loadConfig(argv: readonly string[], registry: ActionRegistry, op
   };
 
   for (let i = 0; i < argv.length; i++) {
-    const token = argv[i];
+    const token = argv[i]!; // i < argv.length
     if (token.startsWith('-') && token.length > 1) {
       finishCurrent();
       let name = actionName(token);
@@ -227,7 +227,7 @@ function runValidate(def: ResolvedItem['def'], values: Record<string, unknown>, 
     def.validate(values);
   } catch (err) {
     // A plugin may throw a ConfigError naming the field (and its own code); the item's place is added here.
-    if (err instanceof ConfigError) throw err.detail.source ? err : new ConfigError(err.reason, {source, key: def.key, ...err.detail}, err.code as ConfigErrorCode);
+    if (err instanceof ConfigError) throw err.at(source, def.key);
     throw new ConfigError((err as Error).message ?? String(err), {source, key: def.key}, 'E_CONFIG_ITEM_INVALID');
   }
 }

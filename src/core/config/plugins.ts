@@ -181,7 +181,8 @@ export async function collectPluginTypes(root = PACKAGE_ROOT, env: NodeJS.Proces
     }
     if (p.hooks.length > 0) out.push({plugin: p.name, pluginType: p.kind, isRoot: p.kind === 'root', types});
   }
-  out.sort((a, b) => TYPE_RANK[a.pluginType] - TYPE_RANK[b.pluginType] || (a.isRoot ? 0 : a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
+  const rank = (t: string) => TYPE_RANK[t] ?? Object.keys(TYPE_RANK).length; // an unknown kind last
+  out.sort((a, b) => rank(a.pluginType) - rank(b.pluginType) || (a.isRoot ? 0 : a.plugin < b.plugin ? -1 : a.plugin > b.plugin ? 1 : 0));
   return out;
 }
 

@@ -69,7 +69,8 @@ export interface ActionTypeDef<V extends FieldValues = FieldValues> {
   reloadable?: boolean;
   /**
    * Static checks on the converted values, run while loading (so `config check` catches
-   * them too). Throw an Error whose message says what is wrong.
+   * them too). Throw `fieldError(reason, field, value)` (or a ConfigError) when one field is
+   * wrong; any other Error becomes E_CONFIG_ITEM_INVALID. The loader adds file, item and key.
    */
   validate?(values: V): void;
   create(values: V, ctx: ItemContext): ActionItem;

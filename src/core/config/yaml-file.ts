@@ -39,11 +39,11 @@ export function parseYaml11(text: string, file: string): unknown {
     uniqueKeys: false,
     customTags: (tags) => tags.filter((t) => typeof t === 'string' || (t as {tag?: string}).tag !== 'tag:yaml.org,2002:timestamp'),
   });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
+  const e = doc.errors[0];
+  if (e) {
     const line = e.linePos?.[0]?.line;
     throw new ConfigError(
-      `${FILE_PREFIX}yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`,
+      `${FILE_PREFIX}yaml: ${line ? `line ${line}: ` : ''}${e.message.split('\n', 1)[0]}`,
       {
         source: {kind: 'file', file, index: 0},
       },
@@ -76,8 +76,8 @@ function v1Element(el: unknown, file: string, index: number): RawItem {
   }
   if (!isMap(el)) throw fileError('unknown config file format', file, index, {value: el});
   const keys = Object.keys(el);
-  if (keys.length !== 1) throw fileError('config format invalid: item has multiple names', file, index, {value: keys});
   const name = keys[0];
+  if (keys.length !== 1 || name === undefined) throw fileError('config format invalid: item has multiple names', file, index, {value: keys});
   const body = el[name];
   let params: RawParam[];
   if (body === null || body === undefined) params = [];

@@ -30,10 +30,10 @@ export function parseControlAddress(address: string, opts: ParseAddressOptions =
     if (!Number.isSafeInteger(port) || port < 1 || port > 65535) {
       throw new ReceptorError('E_USAGE', `Invalid socket address ${address} (port must be 1-65535)`);
     }
-    return {kind: net[1] as 'tcp' | 'tls', host: net[2], port};
+    return {kind: net[1] as 'tcp' | 'tls', host: net[2]!, port}; // a group the patterns require
   }
   const unix = UNIX_RE.exec(address);
-  if (unix) return {kind: 'unix', path: expandHome(unix[1], opts.home)};
+  if (unix) return {kind: 'unix', path: expandHome(unix[1]!, opts.home)};
   throw new ReceptorError('E_USAGE', `Invalid socket address ${address}`);
 }
 

@@ -90,7 +90,7 @@ function describe(err: unknown): string {
   // OpenSSL messages look like "…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
   // certificate required:../deps/…:SSL alert number 116"; keep the reason.
   const ssl = /SSL routines:[^:]*:([^:\n]+)/.exec(err.message);
-  if (ssl) return `TLS error: ${ssl[1].trim()}`;
+  if (ssl) return `TLS error: ${ssl[1]!.trim()}`;
   if (code && !err.message.includes(code)) return `${err.message} (${code})`;
   return err.message;
 }
@@ -240,7 +240,7 @@ export class ControlClient {
     if (line === null) throw new ControlConnectError('Failed to connect to Receptor socket: the connection was closed before the greeting');
     const m = GREETING_RE.exec(line.trim());
     if (!m) throw new ControlConnectError(`Failed to connect to Receptor socket: unexpected greeting ${JSON.stringify(line)}`);
-    this.nodeId = m[1];
+    this.nodeId = m[1]!; // the pattern's one group
     return this.nodeId;
   }
 

@@ -355,10 +355,10 @@ export async function workList(client: ControlClient, unitid?: string): Promise<
 
 async function workOp(client: ControlClient, sub: string, unitid: string): Promise<WorkOpReply> {
   const reply = asObject(await unitCommand(client, unitid, `work ${sub} ${unitid}`), `work ${sub}`);
-  const keys = Object.keys(reply);
-  if (keys.length === 0) throw new ControlRemoteError(`Unexpected work ${sub} reply from the node: {}`, '{}');
-  const value = reply[keys[0]];
-  return {unitid: typeof value === 'string' ? value : unitid, result: keys[0]};
+  const [key] = Object.keys(reply);
+  if (key === undefined) throw new ControlRemoteError(`Unexpected work ${sub} reply from the node: {}`, '{}');
+  const value = reply[key];
+  return {unitid: typeof value === 'string' ? value : unitid, result: key};
 }
 
 /** `work cancel <id>` → `cancelled` or `cancel pending`. */

@@ -157,7 +157,7 @@ class Re2Translator {
     let canRepeat = false;
     let lastWasRepeat = false;
     while (this.pos < this.cps.length) {
-      const ch = String.fromCodePoint(this.cps[this.pos++]);
+      const ch = String.fromCodePoint(this.next('character'));
       let repeat: string | undefined;
       if (ch === '*' || ch === '+' || ch === '?') repeat = ch;
       else if (ch === '{') repeat = this.repeatCount();
@@ -231,8 +231,9 @@ class Re2Translator {
   }
 
   private next(what: string): number {
-    if (this.pos >= this.cps.length) fail(`missing ${what}`);
-    return this.cps[this.pos++];
+    const cp = this.cps[this.pos] ?? fail(`missing ${what}`);
+    this.pos++;
+    return cp;
   }
 
   /** After `{`: the JS text of a valid `{n}`, `{n,}`, `{n,m}`, or undefined (then `{` is a literal). */
@@ -296,7 +297,7 @@ class Re2Translator {
             this.pos += 2;
             break;
           }
-          out += this.literal(this.cps[this.pos++]);
+          out += this.literal(this.next('\\E'));
         }
         return out;
       }
@@ -318,7 +319,8 @@ class Re2Translator {
     if (ch === 's') return rangesText(GO_SPACE);
     if (ch === 'S') return rangesText(complement(GO_SPACE));
     if (ch === 'p' || ch === 'P') return this.unicodeClass(ch === 'P');
-    if (ch in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[ch];
+    const simple = SIMPLE_ESCAPES[ch];
+    if (simple !== undefined) return simple;
     if (ch === 'x') return this.hexEscape();
     if (ch >= '0' && ch <= '7') return this.octalEscape(cp);
     if (cp < 0x80 && !/[0-9A-Za-z]/.test(ch)) return cp; // escaped punctuation
@@ -402,14 +404,14 @@ class Re2Translator {
     const rest = String.fromCodePoint(...this.cps.slice(this.pos, this.pos + 12));
     const m = /^\[:(\^?)([a-z]+):\]/.exec(rest);
     if (!m) return undefined;
-    const ranges = POSIX_CLASSES[m[2]] ?? fail(`invalid character class range: ${m[0]}`);
+    const ranges = POSIX_CLASSES[m[2]!] ?? fail(`invalid character class range: ${m[0]}`);
     this.pos += m[0].length;
     const withCase = [...ranges, ...ranges.flatMap((r) => this.classCaseRanges(r))];
     return rangesText(m[1] ? complement(withCase) : withCase);
   }
 
   private classChar(): number | string {
-    const cp = this.cps[this.pos++];
+    const cp = this.next('closing ]');
     if (cp !== 0x5c) return cp; // not a backslash
     return this.classEscape();
   }

@@ -762,7 +762,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const nextHop = this.routing.nextHop(toNode);
     const link = nextHop === undefined ? undefined : this.conns.get(nextHop);
     if (!link || buf.length > link.session.maxMessageSize) return false;
-    buf[1] -= 1;
+    buf[1] = buf.readUInt8(1) - 1; // ≥ 1: checked above
     buf[2] = 0;
     buf[3] = 0;
     link.session.send(buf);

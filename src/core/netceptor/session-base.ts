@@ -1,8 +1,10 @@
 /**
  * Shared BackendSession plumbing for the TCP, UDP and WebSocket backends: queueing of
  * messages that arrive before `start()`, the size checks on `send()`, exactly-once
- * `onClose`, and the `closed` promise. A transport subclass only moves bytes.
+ * `onClose`, and the `closed` promise (BaseSession); the socket wiring and graceful close
+ * of stream transports (StreamSocketSession). A transport subclass only moves bytes.
  */
+import type {Socket} from 'node:net';
 import type {Logger} from 'pino';
 import type {BackendSession, SessionHandler} from './backend.js';
 import {ReceptorError} from '../errors.js';
@@ -150,6 +152,75 @@ export abstract class BaseSession implements BackendSession {
     } catch (err) {
       this.logger?.error({err, remote: this.remote}, 'session close handler failed');
     }
+  }
+}
+
+/** A local close waits this long for queued data (or the close handshake) before dropping the socket. */
+export const SOCKET_CLOSE_GRACE_MS = 2_000;
+
+/** The transport under a {@link StreamSocketSession}: its events and how to close it. */
+export interface SocketHandle {
+  /** Emits `close` once the transport is gone, `error`, and (net sockets) `end` when the peer finished. */
+  readonly events: {on(event: string, listener: (...args: any[]) => void): unknown}; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Orderly close: flush and FIN (`socket.end()`), the close handshake (`ws.close()`). */
+  end(): void;
+  /** Drop now: `socket.destroy()`, `ws.terminate()`. */
+  destroy(): void;
+  /** `closed` once `close` has fired; `closing` when destroyed with `close` still to come. */
+  state(): 'open' | 'closing' | 'closed';
+}
+
+/** The {@link SocketHandle} of a `net.Socket` (TCP, TLS, unix). */
+export function netSocketHandle(socket: Socket): SocketHandle {
+  return {
+    events: socket,
+    end: () => socket.end(),
+    destroy: () => socket.destroy(),
+    state: () => (socket.closed ? 'closed' : socket.destroyed ? 'closing' : 'open'),
+  };
+}
+
+/**
+ * A session over one stream socket (net.Socket, WebSocket): the socket's `end`/`error` end
+ * the session, its `close` releases it; a local close ends the socket gracefully and drops it
+ * after a grace period, a dead transport drops it at once. The subclass reads data (calling
+ * `receive`) and implements `transmit`.
+ */
+export abstract class StreamSocketSession extends BaseSession {
+  private readonly handle: SocketHandle;
+  private readonly graceMs: number;
+  private graceTimer: NodeJS.Timeout | undefined;
+
+  protected constructor(init: SessionInit & {graceMs?: number}, handle: SocketHandle) {
+    super(init);
+    this.handle = handle;
+    this.graceMs = init.graceMs ?? SOCKET_CLOSE_GRACE_MS;
+    handle.events.on('end', () => this.transportEnded());
+    handle.events.on('error', (err: Error) => this.transportEnded(err));
+    handle.events.on('close', () => {
+      if (this.graceTimer) clearTimeout(this.graceTimer);
+      this.transportEnded();
+      this.released();
+    });
+    // A socket that died before we were listening emits nothing more we can rely on.
+    if (handle.state() !== 'open')
+      queueMicrotask(() => {
+        this.transportEnded();
+        this.released();
+      });
+  }
+
+  protected shutdown(graceful: boolean): void {
+    const state = this.handle.state();
+    if (state === 'closed') this.released();
+    if (state !== 'open') return; // closing: its close event releases
+    if (!graceful) {
+      this.handle.destroy();
+      return;
+    }
+    this.handle.end();
+    this.graceTimer = setTimeout(() => this.handle.destroy(), this.graceMs);
+    this.graceTimer.unref();
   }
 }
 

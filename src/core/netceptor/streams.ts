@@ -41,12 +41,13 @@ function endpointOn(pc: PacketConn): QuicEndpoint {
 
 /** Chain check against a CA bundle (leaf issued and signed by one of them, within validity). */
 function chainError(chain: Buffer[], cas: readonly string[] | undefined): Error | undefined {
-  if (chain.length === 0) return new Error('RVF failed: peer certificate missing');
-  const leaf = new X509Certificate(chain[0]);
+  const [first, ...rest] = chain;
+  if (!first) return new Error('RVF failed: peer certificate missing');
+  const leaf = new X509Certificate(first);
   const now = Date.now();
   if (now < Date.parse(leaf.validFrom) || now > Date.parse(leaf.validTo)) return new Error('x509: certificate has expired or is not yet valid');
   if (!cas) return new Error('x509: certificate signed by unknown authority');
-  const pool = [...cas.map((p) => new X509Certificate(p)), ...chain.slice(1).map((d) => new X509Certificate(d))];
+  const pool = [...cas.map((p) => new X509Certificate(p)), ...rest.map((d) => new X509Certificate(d))];
   let cur = leaf;
   for (let depth = 0; depth < 8; depth++) {
     const issuer = pool.find((c) => cur.checkIssued(c) && cur.verify(c.publicKey));
@@ -59,7 +60,8 @@ function chainError(chain: Buffer[], cas: readonly string[] | undefined): Error 
 
 /** Client side of a TLS stream: chain, pins, and the target's node ID (§11.5). */
 function serverCheck(cfg: TlsClientConfig, target: string): PeerCheck {
-  return (chain) => chainError(chain, cfg.rootCas) ?? checkPins(chain[0], cfg.pins) ?? verifyReceptorName(chain[0], target);
+  // chain[0]: chainError refused an empty chain
+  return (chain) => chainError(chain, cfg.rootCas) ?? checkPins(chain[0]!, cfg.pins) ?? verifyReceptorName(chain[0]!, target);
 }
 
 /** Server side: with requireclientcert the client's node ID; with clientcas only, chain and pins. */
@@ -67,8 +69,9 @@ function clientCheck(cfg: TlsServerConfig): PeerCheck {
   return (chain, conn) => {
     const err = chainError(chain, cfg.clientCas);
     if (err) return err;
-    if (cfg.requireClientCert) return verifyReceptorName(chain[0], splitPeer(conn.peer)[0]);
-    return checkPins(chain[0], cfg.pins);
+    const leaf = chain[0]!; // chainError refused an empty chain
+    if (cfg.requireClientCert) return verifyReceptorName(leaf, splitPeer(conn.peer)[0]);
+    return checkPins(leaf, cfg.pins);
   };
 }
 

@@ -67,7 +67,7 @@ export class LineReader {
    */
   nextLine(): string | undefined {
     for (let i = this.scanned; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i];
+      const chunk = this.chunks[i]!; // i < length
       const idx = chunk.indexOf(LF);
       if (idx < 0) {
         this.scanned = i + 1;
@@ -83,7 +83,7 @@ export class LineReader {
       this.buffered -= length + 1;
       this.scanned = 0;
       this.scannedBytes = 0;
-      return this.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts, length));
+      return this.decode(parts.length === 1 ? chunk.subarray(0, idx) : Buffer.concat(parts, length));
     }
     if (this.buffered > this.max) throw new LineTooLongError(this.max, this.label);
     return undefined;
@@ -108,7 +108,8 @@ export class LineReader {
 
   /** Every buffered byte, left in place. */
   peek(): Buffer {
-    if (this.chunks.length === 1) return this.chunks[0];
+    const [only] = this.chunks;
+    if (only && this.chunks.length === 1) return only;
     const all = Buffer.concat(this.chunks, this.buffered);
     // Keep the joined copy: the scan restarts, and a later peek costs nothing.
     this.chunks = this.buffered > 0 ? [all] : [];

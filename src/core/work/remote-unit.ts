@@ -287,7 +287,7 @@ export class RemoteUnit extends WorkUnit {
       const response = await this.request(conn, req, signal);
       const m = /with ID ([a-zA-Z0-9]+)\./.exec(response);
       if (!m) throw new Error(`could not parse response: ${response.replace(/\n+$/, '')}`);
-      const remoteId = m[1];
+      const remoteId = m[1]!; // the pattern's one group
       this.updateExtra((x) => (x.RemoteUnitID = remoteId));
       let fh;
       try {

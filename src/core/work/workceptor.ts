@@ -65,7 +65,7 @@ export class Workceptor {
     this.unitsDir = join(opts.dataDir, opts.nodeId);
     this.logger = opts.logger.child({component: 'workceptor'});
     this.rt = opts.rt;
-    this.selfCommand = opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]];
+    this.selfCommand = opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!]; // node runs a script
     this.logLevel = opts.logLevel ?? 'error';
   }
 

@@ -13,8 +13,8 @@ import type {Clock} from '../../core/clock.js';
 import {goTlsErrorText, goVerifyErrorText} from '../../core/tls/go-tls-errors.js';
 import {logOncePerCause, RepeatFilter} from '../../core/repeat-log.js';
 import type {BackendRunning} from '../../core/netceptor/backend.js';
-import {joinHostPort} from '../../core/netceptor/session-base.js';
-import {ReceptorError} from '../../core/errors.js';
+import {joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
+import {checkField, fieldError, ReceptorError} from '../../core/errors.js';
 
 /**
  * TLS SEAM. Server-side TLS options for listeners, as registered under the `tls-server`
@@ -97,15 +97,20 @@ function backendItem<V extends CommonBackendValues>(spec: BackendItemSpec<V>, li
 
 /** `cost` > 0 and every `nodecost` > 0, with Go's messages. */
 export function validateCosts(v: CommonBackendValues): void {
-  if (!(v.cost > 0)) throw new Error('connection cost must be positive');
+  if (!(v.cost > 0)) throw fieldError('connection cost must be positive', 'cost', v.cost);
   for (const [node, cost] of Object.entries(v.nodecost ?? {})) {
-    if (!(cost > 0)) throw new Error(`connection cost must be positive for ${node}`);
+    if (!(cost > 0)) throw fieldError(`connection cost must be positive for ${node}`, 'nodecost', {[node]: cost});
   }
 }
 
 /** A listener's port, checked as Go's listen does (`listen tcp: address 70000: invalid port`; UDP resolves first). */
 export function validatePort(port: number, network: 'tcp' | 'udp' = 'tcp'): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${network === 'tcp' ? 'listen tcp: ' : ''}address ${port}: invalid port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw fieldError(`${network === 'tcp' ? 'listen tcp: ' : ''}address ${port}: invalid port`, 'port', port);
+}
+
+/** A peer's `address` field: `host:port` with Go's net.SplitHostPort texts. */
+export function validateHostPort(address: string): void {
+  checkField('address', address, () => splitHostPort(address));
 }
 
 export function linkOptions(v: CommonBackendValues): LinkOptions {
@@ -209,6 +214,22 @@ export interface DialerSettings {
   redial?: boolean;
   clock?: Clock;
   backoff?: BackoffOptions;
+}
+
+/**
+ * Fails a dial in flight when the dialler stops (its redial loop aborts `signal`): calls
+ * `fail(dialAborted())` once. Returns the function that stops watching, for when
+ * the dial has settled.
+ */
+export function watchDialAbort(signal: AbortSignal, fail: (err: Error) => void): () => void {
+  const onAbort = () => fail(dialAborted());
+  signal.addEventListener('abort', onAbort, {once: true});
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** The error of a dial cut short by stop() (internal: the stopped redial loop drops it). */
+export function dialAborted(): Error {
+  return new Error('dial aborted');
 }
 
 /** Starts the redial loop of a dialler; `stop()` aborts it and closes the live session. */

@@ -4,7 +4,7 @@
  */
 import type {AddressInfo, Server} from 'node:net';
 import type {Logger} from 'pino';
-import type {BackendSession} from '../../core/netceptor/backend.js';
+import type {BackendSession, SessionSink} from '../../core/netceptor/backend.js';
 import {listenOpError} from '../../core/go/errno.js';
 import {joinHostPort} from '../../core/netceptor/session-base.js';
 
@@ -24,6 +24,49 @@ export async function listenTcp(server: Server, bindAddr: string | undefined, po
   server.on('error', (err) => logger.error({err}, `${what} error`));
   const addr = server.address() as AddressInfo;
   return joinHostPort(addr.address, addr.port);
+}
+
+/**
+ * A listener's live sessions: `accept` hands a new one to the sink (closing it if the sink
+ * throws) and keeps it until it is closed; once `stopAccepting` ran, `stopping` is true and
+ * `accept` closes what still arrives.
+ */
+export class ListenerSessions<S extends BackendSession> implements Iterable<S> {
+  private readonly live = new Set<S>();
+  private refusing = false;
+
+  constructor(private readonly sink: SessionSink) {}
+
+  /** True once the listener stops: close new connections at once. */
+  get stopping(): boolean {
+    return this.refusing;
+  }
+
+  /** Adds `s` and hands it to the sink; false (and `s` closed) when stopping. */
+  accept(s: S): boolean {
+    if (this.refusing) {
+      s.close();
+      return false;
+    }
+    this.live.add(s);
+    void s.closed.then(() => this.live.delete(s));
+    try {
+      this.sink(s);
+    } catch (err) {
+      s.close(err as Error);
+    }
+    return true;
+  }
+
+  /** Refuses new sessions and closes `server` (net, http or https); resolves once it is closed. */
+  stopAccepting(server?: {close(cb: () => void): unknown}): Promise<void> {
+    this.refusing = true;
+    return server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+  }
+
+  [Symbol.iterator](): Iterator<S> {
+    return this.live.values();
+  }
 }
 
 export interface ListenerShutdown<S extends BackendSession> {

@@ -11,30 +11,29 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {listenerStop, listenTcp} from '../backend-common/listener.js';
+import {clientCertRefused, logTlsHandshakeFailure, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {ListenerSessions, listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
-import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
+import {joinHostPort, netSocketHandle, SOCKET_CLOSE_GRACE_MS, splitHostPort, StreamSocketSession} from '../../core/netceptor/session-base.js';
 
 /** Largest message a u16 length prefix can describe. */
 export const TCP_MAX_MESSAGE = MAX_TCP_MESSAGE;
 /** Go's TLS dialer: connect + handshake must finish within 15 s. */
 export const TLS_DIAL_TIMEOUT_MS = 15_000;
 /** A local close waits this long for queued frames to drain before destroying the socket. */
-export const TCP_CLOSE_GRACE_MS = 2_000;
+export const TCP_CLOSE_GRACE_MS = SOCKET_CLOSE_GRACE_MS;
 
 function remoteOf(socket: net.Socket): string {
   return socket.remoteAddress ? joinHostPort(socket.remoteAddress, socket.remotePort ?? 0) : 'unknown';
 }
 
-/** One TCP (or TLS-over-TCP) connection carrying length-prefixed frames. */
 /** Messages at least this long are written without copying them into a frame buffer. */
 const LARGE_FRAME = 2048;
 
-export class TcpSession extends BaseSession {
+/** One TCP (or TLS-over-TCP) connection carrying length-prefixed frames. */
+export class TcpSession extends StreamSocketSession {
   readonly kind: string = 'tcp';
   private readonly framer = new TcpFramer();
-  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -42,21 +41,9 @@ export class TcpSession extends BaseSession {
     logger?: Logger,
     remote?: string,
   ) {
-    super({remote: remote ?? remoteOf(socket), outbound, maxMessageSize: TCP_MAX_MESSAGE, logger});
+    super({remote: remote ?? remoteOf(socket), outbound, maxMessageSize: TCP_MAX_MESSAGE, logger, graceMs: TCP_CLOSE_GRACE_MS}, netSocketHandle(socket));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.transportEnded());
-    socket.on('error', (err) => this.transportEnded(err));
-    socket.on('close', () => {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      this.transportEnded();
-      this.released();
-    });
-    if (socket.destroyed)
-      queueMicrotask(() => {
-        this.transportEnded();
-        this.released();
-      });
   }
 
   private onData(chunk: Buffer): void {
@@ -100,20 +87,6 @@ export class TcpSession extends BaseSession {
     this.socket.write(header);
     this.socket.write(msg);
   }
-
-  protected shutdown(graceful: boolean): void {
-    if (this.socket.destroyed) {
-      if (this.socket.closed) this.released();
-      return;
-    }
-    if (!graceful) {
-      this.socket.destroy();
-      return;
-    }
-    this.socket.end();
-    this.graceTimer = setTimeout(() => this.socket.destroy(), TCP_CLOSE_GRACE_MS);
-    this.graceTimer.unref();
-  }
 }
 
 export interface TcpListenerOptions {
@@ -136,12 +109,11 @@ export class TcpListenerBackend implements MeshBackend {
   async start(sink: SessionSink, logger: Logger): Promise<BackendRunning> {
     const {tls: tlsOpts} = this.options;
     const server: net.Server = tlsOpts ? tls.createServer(tlsOpts) : net.createServer();
-    const sessions = new Set<TcpSession>();
+    const sessions = new ListenerSessions<TcpSession>(sink);
     const sockets = new Set<net.Socket>();
-    let stopping = false;
 
     server.on('connection', (raw: net.Socket) => {
-      if (stopping) {
+      if (sessions.stopping) {
         raw.destroy();
         return;
       }
@@ -149,20 +121,14 @@ export class TcpListenerBackend implements MeshBackend {
       raw.once('close', () => sockets.delete(raw));
     });
     const accept = (socket: net.Socket) => {
-      if (stopping) {
+      if (sessions.stopping) {
         socket.destroy();
         return;
       }
       if (tlsOpts && clientCertRefused(tlsOpts, socket as tls.TLSSocket, logger)) return;
       const s = new TcpSession(socket, false, logger);
-      sessions.add(s);
-      void s.closed.then(() => sessions.delete(s));
       logger.debug({remote: s.remote}, 'accepted TCP backend connection');
-      try {
-        sink(s);
-      } catch (err) {
-        s.close(err as Error);
-      }
+      sessions.accept(s);
     };
     if (tlsOpts) {
       const tlsRepeats = new RepeatFilter();
@@ -178,10 +144,7 @@ export class TcpListenerBackend implements MeshBackend {
     return {
       localAddress,
       stop: listenerStop({
-        stopAccepting: () => {
-          stopping = true;
-          return new Promise<void>((resolve) => server.close(() => resolve()));
-        },
+        stopAccepting: () => sessions.stopAccepting(server),
         sessions: () => sessions,
         release: () => {
           for (const raw of sockets) raw.destroy();
@@ -229,16 +192,15 @@ export class TcpDialerBackend implements MeshBackend {
       const cleanup = () => {
         if (timer) clearTimeout(timer);
         socket.off('error', fail);
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
       };
       const fail = (err: Error) => {
         cleanup();
         socket.destroy();
         reject(tlsOpts ? goTlsError(err) : err);
       };
-      const onAbort = () => fail(new Error('dial aborted'));
+      const unwatch = watchDialAbort(signal, fail);
       socket.once('error', fail);
-      signal.addEventListener('abort', onAbort, {once: true});
       if (tlsOpts) {
         timer = setTimeout(() => fail(new Error(`TLS dial to ${this.options.address} timed out`)), TLS_DIAL_TIMEOUT_MS);
         timer.unref();

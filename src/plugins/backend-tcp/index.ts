@@ -12,9 +12,9 @@ import {
   tlsServerField,
   validateCosts,
   validatePort,
+  validateHostPort,
   type CommonBackendValues,
 } from '../backend-common/items.js';
-import {splitHostPort} from '../../core/netceptor/session-base.js';
 
 export interface TcpListenerValues extends CommonBackendValues {
   port: number;
@@ -36,7 +36,7 @@ function validateListener(v: TcpListenerValues): void {
 
 function validatePeer(v: TcpPeerValues): void {
   validateCosts(v);
-  splitHostPort(v.address);
+  validateHostPort(v.address);
 }
 
 export const tcpListenerType: ActionTypeDef<TcpListenerValues> = listenerItem<TcpListenerValues>({

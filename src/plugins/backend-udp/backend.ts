@@ -12,7 +12,7 @@ import type {Logger} from 'pino';
 import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
-import {startDialer} from '../backend-common/items.js';
+import {dialAborted, startDialer, watchDialAbort} from '../backend-common/items.js';
 import {listenerStop} from '../backend-common/listener.js';
 import {listenOpError} from '../../core/go/errno.js';
 import {BaseSession, joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
@@ -203,11 +203,11 @@ export class UdpDialerBackend implements MeshBackend {
 
   async dial(signal: AbortSignal, logger?: Logger): Promise<UdpDialerSession> {
     const {type, address} = await socketTypeFor(this.host);
-    if (signal.aborted) throw new Error('dial aborted');
+    if (signal.aborted) throw dialAborted();
     const socket = dgram.createSocket({type});
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         try {
           socket.close();
         } catch {
@@ -215,10 +215,9 @@ export class UdpDialerBackend implements MeshBackend {
         }
         reject(err);
       };
-      const onAbort = () => fail(new Error('dial aborted'));
-      signal.addEventListener('abort', onAbort, {once: true});
+      const unwatch = watchDialAbort(signal, fail);
       socket.connect(this.port, address, (err?: Error) => {
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
         if (err) fail(err);
         else resolve();
       });

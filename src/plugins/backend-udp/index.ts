@@ -1,7 +1,17 @@
 /** `udp-listener` and `udp-peer` items (config.md §5.6) on the UDP backend. No TLS. */
 import type {ActionTypeDef} from '../../core/config/types.js';
-import {addressField, bindAddrField, listenerItem, peerItem, portField, redialField, validateCosts, validatePort, type CommonBackendValues} from '../backend-common/items.js';
-import {splitHostPort} from '../../core/netceptor/session-base.js';
+import {
+  addressField,
+  bindAddrField,
+  listenerItem,
+  peerItem,
+  portField,
+  redialField,
+  validateCosts,
+  validatePort,
+  validateHostPort,
+  type CommonBackendValues,
+} from '../backend-common/items.js';
 
 export interface UdpListenerValues extends CommonBackendValues {
   port: number;
@@ -21,7 +31,7 @@ function validateListener(v: UdpListenerValues): void {
 
 function validatePeer(v: UdpPeerValues): void {
   validateCosts(v);
-  splitHostPort(v.address);
+  validateHostPort(v.address);
 }
 
 export const udpListenerType: ActionTypeDef<UdpListenerValues> = listenerItem<UdpListenerValues>({

@@ -19,10 +19,10 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, logTlsHandshakeFailure, startDialer, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
-import {listenerStop, listenTcp} from '../backend-common/listener.js';
+import {clientCertRefused, logTlsHandshakeFailure, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {ListenerSessions, listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
-import {BaseSession, joinHostPort} from '../../core/netceptor/session-base.js';
+import {joinHostPort, SOCKET_CLOSE_GRACE_MS, StreamSocketSession, type SocketHandle} from '../../core/netceptor/session-base.js';
 import {parseWsUrl, dialerOrigin, headerHasToken, matchServeMuxPath, parseExtraHeader, sameOrigin, validWebSocketKey} from './http-rules.js';
 
 /**
@@ -35,7 +35,7 @@ export const WS_HEADER_TIMEOUT_MS = 5_000;
 /** Dialer handshake timeout (gorilla's DefaultDialer value; receptor sets none). */
 export const WS_HANDSHAKE_TIMEOUT_MS = 45_000;
 /** A local close waits this long for the close handshake before dropping the socket. */
-export const WS_CLOSE_GRACE_MS = 2_000;
+export const WS_CLOSE_GRACE_MS = SOCKET_CLOSE_GRACE_MS;
 
 function toBuffer(data: WebSocket.RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
@@ -43,10 +43,19 @@ function toBuffer(data: WebSocket.RawData): Buffer {
   return Buffer.from(data);
 }
 
+/** A WebSocket as a stream socket: a graceful close is the close handshake, dropping it is terminate(). */
+function wsHandle(ws: WebSocket): SocketHandle {
+  return {
+    events: ws,
+    end: () => ws.close(),
+    destroy: () => ws.terminate(),
+    state: () => (ws.readyState === WebSocket.CLOSED ? 'closed' : 'open'),
+  };
+}
+
 /** One WebSocket connection. */
-export class WsSession extends BaseSession {
+export class WsSession extends StreamSocketSession {
   readonly kind: string = 'ws';
-  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -54,41 +63,14 @@ export class WsSession extends BaseSession {
     outbound: boolean,
     logger?: Logger,
   ) {
-    super({remote, outbound, maxMessageSize: Infinity, logger});
+    super({remote, outbound, maxMessageSize: Infinity, logger, graceMs: WS_CLOSE_GRACE_MS}, wsHandle(ws));
     ws.on('message', (data) => this.receive(toBuffer(data)));
-    ws.on('error', (err) => {
-      this.logger?.debug({remote: this.remote, err: err.message}, 'WebSocket error');
-      this.transportEnded(err);
-    });
-    ws.on('close', () => {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
-      this.transportEnded();
-      this.released();
-    });
-    if (ws.readyState === WebSocket.CLOSED)
-      queueMicrotask(() => {
-        this.transportEnded();
-        this.released();
-      });
+    ws.on('error', (err) => this.logger?.debug({remote: this.remote, err: err.message}, 'WebSocket error'));
   }
 
   protected transmit(msg: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(msg, {binary: true, compress: false});
-  }
-
-  protected shutdown(graceful: boolean): void {
-    if (this.ws.readyState === WebSocket.CLOSED) {
-      this.released();
-      return;
-    }
-    if (!graceful) {
-      this.ws.terminate();
-      return;
-    }
-    this.ws.close();
-    this.graceTimer = setTimeout(() => this.ws.terminate(), WS_CLOSE_GRACE_MS);
-    this.graceTimer.unref();
   }
 }
 
@@ -145,9 +127,8 @@ export class WsListenerBackend implements MeshBackend {
       skipUTF8Validation: true,
       handleProtocols: () => false,
     });
-    const sessions = new Set<WsSession>();
+    const sessions = new ListenerSessions<WsSession>(sink);
     const upgrading = new Set<Duplex>();
-    let stopping = false;
 
     const pathCheck = (target: string, reply: (status: number, headers?: Record<string, string>, body?: string) => void): boolean => {
       const m = matchServeMuxPath(this.path, target);
@@ -171,7 +152,7 @@ export class WsListenerBackend implements MeshBackend {
 
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on('error', () => socket.destroy());
-      if (stopping) {
+      if (sessions.stopping) {
         socket.destroy();
         return;
       }
@@ -193,18 +174,8 @@ export class WsListenerBackend implements MeshBackend {
         upgrading.delete(socket);
         const remote = joinHostPort(req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0);
         const s = new WsSession(ws, remote, false, logger);
-        if (stopping) {
-          s.close();
-          return;
-        }
-        sessions.add(s);
-        void s.closed.then(() => sessions.delete(s));
-        logger.debug({remote}, 'accepted WebSocket backend connection');
-        try {
-          sink(s);
-        } catch (err) {
-          s.close(err as Error);
-        }
+        if (!sessions.stopping) logger.debug({remote}, 'accepted WebSocket backend connection');
+        sessions.accept(s);
       });
     });
     const tlsRepeats = new RepeatFilter();
@@ -214,10 +185,7 @@ export class WsListenerBackend implements MeshBackend {
     return {
       localAddress,
       stop: listenerStop({
-        stopAccepting: () => {
-          stopping = true;
-          return new Promise<void>((resolve) => server.close(() => resolve()));
-        },
+        stopAccepting: () => sessions.stopAccepting(server),
         sessions: () => sessions,
         release: () => {
           server.closeAllConnections();
@@ -276,7 +244,7 @@ export class WsDialerBackend implements MeshBackend {
       const cleanup = () => {
         ws.off('error', fail);
         ws.off('open', onOpen);
-        signal.removeEventListener('abort', onAbort);
+        unwatch();
       };
       const fail = (err: Error) => {
         cleanup();
@@ -284,14 +252,13 @@ export class WsDialerBackend implements MeshBackend {
         ws.terminate();
         reject(this.options.tls ? goTlsError(err) : err);
       };
-      const onAbort = () => fail(new Error('dial aborted'));
       const onOpen = () => {
         cleanup();
         resolve(new WsSession(ws, this.options.address, true, logger));
       };
+      const unwatch = watchDialAbort(signal, fail);
       ws.once('error', fail);
       ws.once('open', onOpen);
-      signal.addEventListener('abort', onAbort, {once: true});
     });
   }
 }

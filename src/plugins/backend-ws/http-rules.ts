@@ -3,7 +3,7 @@
  * as pure functions: ServeMux path matching, gorilla's same-origin check, and the header
  * handling of `extraheader`.
  */
-import {ReceptorError} from '../../core/errors.js';
+import {fieldError, ReceptorError} from '../../core/errors.js';
 
 export type PathMatch = {kind: 'match'} | {kind: 'redirect'; location: string} | {kind: 'none'};
 
@@ -105,7 +105,7 @@ export function canonicalHeaderName(name: string): string {
 /** Splits an `extraheader` value at its first `:`; the value is trimmed as Go's writer does. */
 export function parseExtraHeader(text: string): {name: string; value: string} {
   const colon = text.indexOf(':');
-  if (colon < 0) throw new Error('extra header must be in the form key:value');
+  if (colon < 0) throw fieldError('extra header must be in the form key:value', 'extraheader', text);
   return {name: canonicalHeaderName(text.slice(0, colon)), value: text.slice(colon + 1).trim()};
 }
 

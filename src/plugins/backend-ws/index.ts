@@ -14,6 +14,7 @@ import {
   validatePort,
   type CommonBackendValues,
 } from '../backend-common/items.js';
+import {checkField, fieldError} from '../../core/errors.js';
 import {parseExtraHeader, parseWsUrl} from './http-rules.js';
 
 export * from './http-rules.js';
@@ -36,12 +37,12 @@ export interface WsPeerValues extends CommonBackendValues {
 function validateListener(v: WsListenerValues): void {
   validatePort(v.port);
   validateCosts(v);
-  if (!v.path.startsWith('/')) throw new Error(`invalid path ${JSON.stringify(v.path)}: must start with /`);
+  if (!v.path.startsWith('/')) throw fieldError(`invalid path ${JSON.stringify(v.path)}: must start with /`, 'path', v.path);
 }
 
 function validatePeer(v: WsPeerValues): void {
   validateCosts(v);
-  parseWsUrl(v.address);
+  checkField('address', v.address, () => parseWsUrl(v.address));
   if (v.extraheader !== '') parseExtraHeader(v.extraheader);
 }
 

@@ -2,6 +2,7 @@
 import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
 import type {ControlServiceOptions} from '../../core/control/service.js';
+import {ConfigError, fieldError} from '../../core/errors.js';
 
 export type ControlServiceValues = ItemValues<ControlServiceOptions>;
 
@@ -17,8 +18,8 @@ export const controlServiceType: ActionTypeDef<ControlServiceValues> = {
     {name: 'tcptls', type: 'string', description: 'Name of TLS server config for the TCP listener'},
   ]),
   validate(v) {
-    if (v.service === '' && v.filename === '' && v.tcplisten === '') throw new Error('no listeners specified');
-    if (Buffer.byteLength(v.service) > 8) throw new Error(`error opening Unix socket: service name ${v.service} too long`);
+    if (v.service === '' && v.filename === '' && v.tcplisten === '') throw new ConfigError('no listeners specified'); // no one field is wrong
+    if (Buffer.byteLength(v.service) > 8) throw fieldError(`error opening Unix socket: service name ${v.service} too long`, 'service', v.service);
   },
   create(v) {
     return {

@@ -2,6 +2,7 @@
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {isLogFormatChoice, LOG_FORMAT_CHOICES, pinoLevel} from '../../core/log.js';
 import {settings} from '../../core/settings.js';
+import {fieldError} from '../../core/errors.js';
 
 export const logLevelType: ActionTypeDef<{level: string}> = {
   key: 'log-level',
@@ -17,7 +18,7 @@ export const logLevelType: ActionTypeDef<{level: string}> = {
     },
   ],
   validate(v) {
-    if (!pinoLevel(v.level)) throw new Error(`${v.level} is not a valid log level name`);
+    if (!pinoLevel(v.level)) throw fieldError(`${v.level} is not a valid log level name`, 'level', v.level);
   },
   create(v) {
     return {
@@ -39,7 +40,7 @@ export const logFormatType: ActionTypeDef<{format: string}> = {
   singleton: true,
   fields: [{name: 'format', type: 'string', bare: true, default: 'auto', description: `One of ${LOG_FORMAT_CHOICES.join(', ')}; overrides RECEPTOR_LOG_FORMAT`}],
   validate(v) {
-    if (!isLogFormatChoice(v.format)) throw new Error(`${v.format} is not a valid log format (use ${LOG_FORMAT_CHOICES.join(', ')})`);
+    if (!isLogFormatChoice(v.format)) throw fieldError(`${v.format} is not a valid log format (use ${LOG_FORMAT_CHOICES.join(', ')})`, 'format', v.format);
   },
   create() {
     return {};

@@ -1,6 +1,7 @@
 /** The `node` item (config.md §5.1): node identity and data directory. */
 import {hostname} from 'node:os';
 import {parseDuration} from '../../core/go/time.js';
+import {checkField, ConfigError, fieldError} from '../../core/errors.js';
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {parseFirewallRules} from '../../core/netceptor/firewall.js';
 import {Netceptor} from '../../core/netceptor/node.js';
@@ -19,10 +20,10 @@ export interface NodeValues {
 
 /** Resolves the node ID (hostname by default) and refuses reserved names. */
 export function resolveNodeId(id: string, host: () => string = hostname): string {
-  if (id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
+  if (id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', id);
   if (id !== '') return id;
   const h = host();
-  if (h === 'localhost' || h.startsWith('localhost.')) throw new Error('no node ID specified and local host name is localhost');
+  if (h === 'localhost' || h.startsWith('localhost.')) throw fieldError('no node ID specified and local host name is localhost', 'id');
   return h;
 }
 
@@ -33,10 +34,14 @@ export function parseMaxIdle(text: string): number {
   try {
     ms = parseDuration(text);
   } catch {
-    throw new Error("failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'");
+    throw fieldError("failed to parse MaxIdleConnectionTimeout from configuration file -- valid examples include '1.5h', '30m', '30m10s'", 'maxidleconnectiontimeout', text);
   }
   if (ms < DEFAULT_MAX_IDLE_MS) {
-    throw new Error(`user defined maxIdleConnectionTimeout [${Math.round(ms * 1e6)}] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`);
+    throw fieldError(
+      `user defined maxIdleConnectionTimeout [${Math.round(ms * 1e6)}] is less than the default default timeout [${DEFAULT_MAX_IDLE_MS * 1e6}]`,
+      'maxidleconnectiontimeout',
+      text,
+    );
   }
   return ms;
 }
@@ -63,11 +68,12 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     {name: 'receptorkubeclientsetratelimiter', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_RATE_LIMITER).'},
   ],
   validate(v) {
-    if (v.id.toLowerCase() === 'localhost') throw new Error('node ID "localhost" is reserved');
+    if (v.id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', v.id);
     parseMaxIdle(v.maxidleconnectiontimeout);
-    parseFirewallRules(v.firewallrules);
+    checkField('firewallrules', undefined, () => parseFirewallRules(v.firewallrules)); // the message names the rule
     const why = reportedVersionProblem(v.reportedversion);
-    if (why) throw new Error(why);
+    // Set in the item: the field is wrong; else $RECEPTOR_REPORTED_VERSION is, and the item as a whole refused.
+    if (why) throw v.reportedversion ? fieldError(why, 'reportedversion', v.reportedversion) : new ConfigError(why);
   },
   create(v) {
     return {

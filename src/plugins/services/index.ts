@@ -8,6 +8,7 @@
  */
 import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
+import {checkField, fieldError} from '../../core/errors.js';
 import {splitHostPort} from '../../core/netceptor/session-base.js';
 import type {TcpClientOptions, TcpServerOptions} from '../../core/services/tcp-proxy.js';
 import type {UdpClientOptions, UdpServerOptions} from '../../core/services/udp-proxy.js';
@@ -28,25 +29,25 @@ const MAX_SERVICE_BYTES = 8;
 // ---------------------------------------------------------------------------------------------
 
 function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port ${port}: must be 0-65535`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw fieldError(`invalid port ${port}: must be 0-65535`, 'port', port);
 }
 
 /** A service this node listens on: Go fails the same way when listening. */
 function checkLocalService(service: string): void {
-  if (service === '') throw new Error('error listening on Receptor network: service name must not be empty');
-  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw new Error(`error listening on Receptor network: service name ${service} too long`);
+  if (service === '') throw fieldError('error listening on Receptor network: service name must not be empty', 'service');
+  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw fieldError(`error listening on Receptor network: service name ${service} too long`, 'service', service);
 }
 
 /** The node and service every connection is forwarded to. */
 function checkRemote(node: string, service: string): void {
-  if (node === '') throw new Error('remotenode must not be empty');
-  if (service === '') throw new Error('remoteservice must not be empty');
-  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw new Error(`remoteservice: service name ${service} too long`);
+  if (node === '') throw fieldError('remotenode must not be empty', 'remotenode');
+  if (service === '') throw fieldError('remoteservice must not be empty', 'remoteservice');
+  if (Buffer.byteLength(service, 'utf8') > MAX_SERVICE_BYTES) throw fieldError(`remoteservice: service name ${service} too long`, 'remoteservice', service);
 }
 
 /** `host:port` with a numeric port (Go's net.SplitHostPort texts). */
 function checkAddress(address: string): void {
-  splitHostPort(address);
+  checkField('address', address, () => splitHostPort(address));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ export const unixSocketServerType: ActionTypeDef<UnixServerValues> = {
     {name: 'tls', type: 'string', description: 'Name of TLS client config for the Receptor connection'},
   ]),
   validate(v) {
-    if (v.filename === '') throw new Error('error opening Unix socket: filename must not be empty');
+    if (v.filename === '') throw fieldError('error opening Unix socket: filename must not be empty', 'filename');
     checkRemote(v.remotenode, v.remoteservice);
   },
   create(v) {
@@ -188,7 +189,7 @@ export const unixSocketClientType: ActionTypeDef<UnixClientValues> = {
   ]),
   validate(v) {
     checkLocalService(v.service);
-    if (v.filename === '') throw new Error('filename must not be empty');
+    if (v.filename === '') throw fieldError('filename must not be empty', 'filename');
   },
   create(v) {
     return {

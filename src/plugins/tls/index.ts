@@ -13,6 +13,7 @@
  */
 import {readFile} from 'node:fs/promises';
 import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js';
+import {fieldError} from '../../core/errors.js';
 import type {TlsClientConfig, TlsClientValues, TlsServerConfig, TlsServerValues} from '../../core/tls/config.js';
 
 export type {TlsClientValues, TlsServerValues} from '../../core/tls/config.js';
@@ -51,22 +52,22 @@ const clientFields: FieldSpec[] = [
  * Light load-time check of pins (hex with optional colons, 32 or 64 bytes) with Go's Prepare
  * text, so `config check` catches them; Prepare checks them again in Go's order.
  */
-function checkPinsText(kind: 'server' | 'client', pins: readonly string[]): void {
+function checkPinsText(kind: 'server' | 'client', field: string, pins: readonly string[]): void {
   for (const p of pins) {
     const hex = p.replaceAll(':', '');
     let why: string | undefined;
     if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) why = 'error decoding fingerprint';
     else if (hex.length !== 64 && hex.length !== 128) why = 'fingerprints must be 32 or 64 bytes for sha256 or sha512';
-    if (why) throw new Error(`error preparing tls ${kind} config: error decoding fingerprints: ${why}`);
+    if (why) throw fieldError(`error preparing tls ${kind} config: error decoding fingerprints: ${why}`, field, p);
   }
 }
 
 function register(rt: Runtime, kind: 'tls-server' | 'tls-client', name: string, value: unknown): void {
   // Go needs a name (SetServerTLSConfig / SetClientTLSConfig)
-  if (name === '') throw new Error('must provide a name');
+  if (name === '') throw fieldError('must provide a name', 'name');
   const reg = rt.registry(kind);
   // Go lets a later item silently replace an earlier one of the same name; that hides mistakes.
-  if (reg.has(name)) throw new Error(`duplicate ${kind} name "${name}": another ${kind} item already defines it`);
+  if (reg.has(name)) throw fieldError(`duplicate ${kind} name "${name}": another ${kind} item already defines it`, 'name', name);
   reg.register(name, value, kind);
 }
 
@@ -75,7 +76,7 @@ export const tlsServerType: ActionTypeDef<TlsServerValues & Record<string, unkno
   description: 'Define a TLS server configuration',
   fields: serverFields,
   validate(v) {
-    checkPinsText('server', v.pinnedclientcert);
+    checkPinsText('server', 'pinnedclientcert', v.pinnedclientcert);
   },
   create(v) {
     return {
@@ -98,7 +99,7 @@ export const tlsClientType: ActionTypeDef<TlsClientValues & Record<string, unkno
   description: 'Define a TLS client configuration',
   fields: clientFields,
   validate(v) {
-    checkPinsText('client', v.pinnedservercert);
+    checkPinsText('client', 'pinnedservercert', v.pinnedservercert);
   },
   create(v) {
     return {

@@ -1,5 +1,6 @@
 /** `work-command` (config.md §5.9) and the deprecated `work-python` (§5.11). */
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
+import {ConfigError} from '../../core/errors.js';
 
 export interface WorkCommandValues {
   worktype: string;
@@ -50,7 +51,7 @@ export const workPythonType: ActionTypeDef = {
   create() {
     return {
       run() {
-        throw new Error(DEPRECATION_WORK_PYTHON);
+        throw new ConfigError(DEPRECATION_WORK_PYTHON); // refused at Run, as Go does
       },
     };
   },

@@ -1,8 +1,6 @@
 /**
- * `work-kubernetes` (config.md §5.10). Running pods is not implemented yet: the item is
- * accepted and validated like Go's (so AWX-written configs that contain it load and the rest
- * of the node works), the work type is registered and advertised, and runtime parameters are
- * checked and stored as Go does; starting a unit fails with a clear error.
+ * `work-kubernetes` (config.md §5.10): the item, validated like Go's; each unit runs as a pod
+ * (src/core/work/kubernetes/).
  */
 import {statSync} from 'node:fs';
 import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
@@ -39,7 +37,7 @@ function defaultFileCheck(path: string): string | undefined {
 
 export const workKubernetesType: ActionTypeDef<WorkKubernetesValues> = {
   key: 'work-kubernetes',
-  description: 'Run a worker using Kubernetes (not implemented yet: units fail to start)',
+  description: 'Run a worker using Kubernetes',
   fields: fieldsOf<WorkKubernetesOptions>()([
     {name: 'worktype', type: 'string', required: true, description: 'Name for this worker type'},
     {name: 'namespace', type: 'string', description: 'Kubernetes namespace to create pods in'},

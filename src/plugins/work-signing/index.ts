@@ -14,7 +14,7 @@ import {statSync} from 'node:fs';
 import {parseDuration} from '../../core/go/time.js';
 import type {ActionTypeDef, RegistryKinds, Runtime} from '../../core/config/types.js';
 import {SIGNING_ENTRY} from '../../core/work/signing-registry.js';
-import {ReceptorError} from '../../core/errors.js';
+import {fieldError, ReceptorError} from '../../core/errors.js';
 
 /** Token lifetime when `tokenexpiration` is omitted (Go crashes instead; signing.ts has the same value). */
 const DEFAULT_TOKEN_LIFETIME_MS = 5 * 60_000;
@@ -44,7 +44,7 @@ export function parseTokenExpiration(text: string): number {
   try {
     return parseDuration(text);
   } catch {
-    throw new ReceptorError('E_SIGNATURE', TOKEN_EXPIRATION_ERROR);
+    throw fieldError(TOKEN_EXPIRATION_ERROR, 'tokenexpiration', text);
   }
 }
 

@@ -2,7 +2,9 @@
 import {expect} from 'chai';
 import {loadConfig} from '../../../src/core/config/load.js';
 import {ActionRegistry} from '../../../src/core/config/registry.js';
-import {ConfigError, type ErrorCode} from '../../../src/core/errors.js';
+import {instantiate, runPhase} from '../../../src/core/config/lifecycle.js';
+import type {Runtime} from '../../../src/core/config/types.js';
+import {checkField, ConfigError, fieldError, ReceptorError, type ErrorCode} from '../../../src/core/errors.js';
 import {fixtureRegistry, tempFiles} from '../../support/config-fixtures.js';
 
 const reg = fixtureRegistry();
@@ -31,7 +33,8 @@ describe('config: error codes', () => {
     ['bad int', () => yaml('- tcp-listener:\n    port: abc\n'), 'E_CONFIG_FIELD_INVALID', {key: 'tcp-listener', field: 'port'}],
     ['wrong type', () => yaml('- tcp-peer:\n    address: a\n    redial: 1\n'), 'E_CONFIG_FIELD_INVALID', {key: 'tcp-peer', field: 'redial'}],
     ['missing field', () => yaml('- tcp-listener:\n    bindaddr: 127.0.0.1\n'), 'E_CONFIG_FIELD_MISSING', {key: 'tcp-listener', field: 'port'}],
-    ["an item's own check", () => yaml('- node:\n    id: localhost\n'), 'E_CONFIG_ITEM_INVALID', {key: 'node'}],
+    ["an item's check of one field", () => yaml('- node:\n    id: localhost\n'), 'E_CONFIG_FIELD_INVALID', {key: 'node', field: 'id'}],
+    ["an item's check of the whole item", () => yaml('- control-service:\n    service: ""\n'), 'E_CONFIG_ITEM_INVALID', {key: 'control-service'}],
     ['a singleton twice in one file', () => yaml('- node:\n    id: a\n- node:\n    id: b\n'), 'E_CONFIG_DUPLICATE', {key: 'node'}],
     ['a singleton twice on the command line', () => cli('--node', 'a', '--node', 'b'), 'E_CONFIG_DUPLICATE', {key: 'node'}],
     ['an exclusive action with others', () => cli('--version', '--node', 'id=a'), 'E_CONFIG_EXCLUSIVE', {key: 'version'}],
@@ -93,5 +96,64 @@ describe("config: a plugin's validate() may throw a ConfigError naming the field
     const err = failure(() => loadConfig(['-c', 'r.yml'], r, {cwd: tempFiles({'r.yml': '- ticker:\n    interval: 0\n'})}));
     expect(err.code).to.equal('E_CONFIG_FIELD_INVALID');
     expect(err.message).to.equal('interval must be positive (r.yml, item 1, key ticker, field interval, value 0)');
+  });
+});
+
+describe('config: fieldError and checkField', () => {
+  it('fieldError names the field, and the value only when the reason does not show it', () => {
+    const a = fieldError('connection cost must be positive', 'cost', 0);
+    expect(a).to.be.instanceOf(ConfigError).and.include({code: 'E_CONFIG_FIELD_INVALID', message: 'connection cost must be positive (field cost, value 0)'});
+    expect(a.detail).to.deep.equal({field: 'cost', value: 0});
+    const b = fieldError('loud is not a valid log level name', 'level', 'loud');
+    expect(b.message).to.equal('loud is not a valid log level name (field level)');
+    // Only a whole token counts: 5 inside 65535 is not the value shown.
+    expect(fieldError('must be 0-65535', 'port', 5).message).to.equal('must be 0-65535 (field port, value 5)');
+    expect(fieldError('address -1: invalid port', 'port', -1).message).to.equal('address -1: invalid port (field port)');
+    expect(fieldError('must not be empty', 'path').detail).to.deep.equal({field: 'path'});
+  });
+
+  it('checkField turns a ReceptorError into a field error; other errors pass through', () => {
+    const err = failure(() =>
+      checkField('address', 'h', () => {
+        throw new ReceptorError('E_ADDRESS', 'address h: missing port in address');
+      }),
+    );
+    expect(err).to.include({code: 'E_CONFIG_FIELD_INVALID', message: 'address h: missing port in address (field address)'});
+    expect(checkField('x', 1, () => 42)).to.equal(42);
+    const bug = new TypeError('a bug');
+    expect(() =>
+      checkField('x', 1, () => {
+        throw bug;
+      }),
+    ).to.throw(bug);
+  });
+
+  it('a peer address through the loader: field, code and place', () => {
+    const err = yaml('- tcp-peer:\n    address: nocolon\n');
+    expect(err.code).to.equal('E_CONFIG_FIELD_INVALID');
+    expect(err.message).to.equal('address nocolon: missing port in address (r.yml, item 1, key tcp-peer, field address)');
+  });
+
+  it('a ConfigError thrown at Prepare gets the item place, as at load time', async () => {
+    const r = new ActionRegistry();
+    r.add(
+      {
+        key: 'late',
+        description: 'l',
+        fields: [{name: 'name', type: 'string', description: 'n'}],
+        create: (v) => ({
+          prepare() {
+            throw fieldError('must provide a name', 'name', v.name);
+          },
+        }),
+      },
+      'test',
+    );
+    const items = loadConfig(['-c', 'r.yml'], r, {cwd: tempFiles({'r.yml': '- late:\n    name: ""\n'})}).items;
+    const err = await runPhase('prepare', instantiate(items), {} as Runtime).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(ConfigError).and.include({code: 'E_CONFIG_FIELD_INVALID', message: 'must provide a name (r.yml, item 1, key late, field name, value "")'});
   });
 });

@@ -177,7 +177,7 @@ describe('tls-server / tls-client items', function () {
     it('the item module does not load the TLS / PKI code statically', () => {
       const src = readFileSync(new URL('../../../src/plugins/tls/index.ts', import.meta.url), 'utf8');
       const staticImports = [...src.matchAll(/^import\s+(?!type\b)[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]);
-      expect(staticImports).to.deep.equal(['node:fs/promises']);
+      expect(staticImports).to.deep.equal(['node:fs/promises', '../../core/errors.js']); // the error catalogue is small
       expect(src).to.include("import('../../core/tls/config.js')");
     });
   });
@@ -315,7 +315,7 @@ describe('tls-server / tls-client items', function () {
           what: 'empty name (after everything else, unprefixed, as in Go)',
           def: () => tlsServerType,
           given: () => ({name: '', cert: f['a.crt'], key: f['a.key']}),
-          text: () => 'must provide a name',
+          text: () => 'must provide a name (field name)',
         },
       ];
       for (const c of cases) {
@@ -345,10 +345,11 @@ describe('tls-server / tls-client items', function () {
         const v = values('tls-server', {name: 'dup', cert: f['a.crt']!, key: f['a.key']!});
         expect(await prepare(tlsServerType, v, rt)).to.equal(undefined);
         const err = await prepare(tlsServerType, v, rt);
-        expect(err?.message).to.equal('duplicate tls-server name "dup": another tls-server item already defines it');
+        expect(err?.message).to.equal('duplicate tls-server name "dup": another tls-server item already defines it (field name)');
+        expect(err).to.be.instanceOf(ConfigError).and.include({code: 'E_CONFIG_FIELD_INVALID'});
         const vc = values('tls-client', {name: 'dup', cert: f['a.crt']!, key: f['a.key']!});
         expect(await prepare(tlsClientType, vc, rt), 'server and client namespaces are separate').to.equal(undefined);
-        expect((await prepare(tlsClientType, vc, rt))?.message).to.equal('duplicate tls-client name "dup": another tls-client item already defines it');
+        expect((await prepare(tlsClientType, vc, rt))?.message).to.equal('duplicate tls-client name "dup": another tls-client item already defines it (field name)');
       });
     });
   });

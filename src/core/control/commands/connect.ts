@@ -5,10 +5,10 @@ import {netceptorOf} from './common.js';
 
 function args(req: Parameters<ControlCommand['execute']>[0]): {node: string; service: string; tls: string} {
   if (req.form === 'text') {
-    const parts = req.params.split(' ');
-    if (req.params === '' || parts.length < 2) throw new ControlError('no connect target');
-    if (parts.length > 3) throw new ControlError('too many parameters');
-    return {node: parts[0], service: parts[1], tls: parts[2] ?? ''};
+    const [node, service, tls = '', ...more] = req.params.split(' ');
+    if (req.params === '' || node === undefined || service === undefined) throw new ControlError('no connect target');
+    if (more.length > 0) throw new ControlError('too many parameters');
+    return {node, service, tls};
   }
   const a = req.args;
   if (!('node' in a)) throw new ControlError('no connect target node');

@@ -71,9 +71,10 @@ function parse(req: Request): Parsed {
 /** The unit ID of a status/cancel/release request. */
 function unitIdArg(p: Parsed, sub: string): string {
   if (p.form === 'json') return strField(p.args, 'unitid');
-  if (p.words.length < 1 || (p.words.length === 1 && p.words[0] === '')) throw new ControlError(`work ${sub} requires a unit ID`);
-  if (p.words.length > 1) throw new ControlError(`work ${sub} does not take parameters after the unit ID`);
-  return p.words[0];
+  const [id, ...more] = p.words;
+  if (id === undefined || (more.length === 0 && id === '')) throw new ControlError(`work ${sub} requires a unit ID`);
+  if (more.length > 0) throw new ControlError(`work ${sub} does not take parameters after the unit ID`);
+  return id;
 }
 
 async function verify(ctx: CommandContext, wc: Workceptor, workType: string, signFlag: boolean, signature: string): Promise<void> {
@@ -153,11 +154,11 @@ async function submit(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<u
   let signWork = false;
   let signature = '';
   if (p.form === 'text') {
-    const w = p.words;
-    if (w.length < 2) throw new ControlError('work submit requires a target node and work type');
-    node = w[0];
-    workType = w[1];
-    params = {params: w.slice(2).join(' ')};
+    const [target, type, ...rest] = p.words;
+    if (target === undefined || type === undefined) throw new ControlError('work submit requires a target node and work type');
+    node = target;
+    workType = type;
+    params = {params: rest.join(' ')};
   } else {
     for (const [k, v] of Object.entries(p.args)) {
       if (typeof v !== 'string') throw new ControlError(`submit parameters must all be strings and ${k} is not`);
@@ -245,11 +246,11 @@ async function results(p: Parsed, ctx: CommandContext, wc: Workceptor): Promise<
   let startPos = 0;
   let signature = '';
   if (p.form === 'text') {
-    if (p.words.length < 1 || p.words[0] === '') throw new ControlError('work results requires a unit ID');
-    if (p.words.length > 2) throw new ControlError('work results only takes a unit ID and optional start position');
-    id = p.words[0];
-    if (p.words.length === 2) {
-      const t = p.words[1];
+    const [first, t, ...more] = p.words;
+    if (first === undefined || first === '') throw new ControlError('work results requires a unit ID');
+    if (more.length > 0) throw new ControlError('work results only takes a unit ID and optional start position');
+    id = first;
+    if (t !== undefined) {
       if (!/^[+-]?\d+$/.test(t) || !Number.isSafeInteger(Number(t))) {
         throw new ControlError(
           `error converting start position to integer: strconv.ParseInt: parsing ${strconvQuote(t)}: ${/^[+-]?\d+$/.test(t) ? 'value out of range' : 'invalid syntax'}`,

@@ -110,7 +110,8 @@ export class QuicStream extends Duplex implements StreamSink {
   }
 
   override _writev(chunks: Array<{chunk: Buffer; encoding: BufferEncoding}>, cb: Callback): void {
-    this._write(chunks.length === 1 ? chunks[0].chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', cb);
+    const only = chunks.length === 1 ? chunks[0] : undefined;
+    this._write(only ? only.chunk : Buffer.concat(chunks.map((c) => c.chunk)), 'binary', cb);
   }
 
   override _final(cb: Callback): void {

@@ -208,11 +208,11 @@ export class QuicEndpoint {
     }
     this.stats.packetsIn++;
     this.stats.bytesIn += packet.length;
-    const b0 = packet[0];
+    const b0 = packet.readUInt8(0);
     let key: string;
     if (b0 & 0x80) {
       if (packet.length < 7) return void this.stats.dropped++;
-      const dlen = packet[5];
+      const dlen = packet.readUInt8(5);
       if (dlen > 20 || packet.length < 6 + dlen) return void this.stats.dropped++;
       key = packet.toString('latin1', 6, 6 + dlen);
     } else {

@@ -272,5 +272,6 @@ export function parseEngineError(err: unknown): {name: string; code?: number} {
   const text = engineErrorText(err);
   const m = /^(\w+)(?:\((\d+)\))?$/.exec(text.trim());
   if (!m) return {name: text};
-  return m[2] === undefined ? {name: m[1]} : {name: m[1], code: Number(m[2])};
+  const name = m[1]!; // the pattern's first group is not optional
+  return m[2] === undefined ? {name} : {name, code: Number(m[2])};
 }

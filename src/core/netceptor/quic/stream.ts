@@ -76,7 +76,7 @@ export function insecurePeerCheck(chain: Buffer[]): Error | undefined {
   for (const der of chain) {
     try {
       const attrs = decodeCertificate(der).subjectAttributes.filter((a) => a.oid === OID.commonName);
-      const cn = attrs.length > 0 ? attrs[attrs.length - 1].value : undefined;
+      const cn = attrs.at(-1)?.value;
       if (cn === INSECURE_COMMON_NAME) return undefined;
     } catch {
       // unparsable certificate: keep looking
