@@ -145,6 +145,8 @@ export const INTERNAL_ERRORS: Readonly<Record<string, string>> = {
   RunnerError: "the command runner's internal signal; its message becomes the unit's failed status detail",
   ExecError: "Go's *exec.Error (command not found or not runnable); its message becomes the unit's failed status detail",
   LineTooLongError: "the line reader's limit; the control server answers `ERROR: <message>` and remote work fails the connection with it",
+  DetailError: "a kubernetes unit's failure whose message is the unit's Failed detail as Go words it (logged and set as the status, not thrown further)",
+  HttpStatusError: "a Kubernetes API server's non-200 answer to a log stream; its Status message becomes the kubernetes unit's detail (Go's client-go text)",
 };
 
 /** The catalogue code of any error: its own, a contained class's, else E_INTERNAL. */

@@ -9,7 +9,7 @@
  */
 import {expect} from 'chai';
 import {createHash, randomBytes} from 'node:crypto';
-import {writeFileSync} from 'node:fs';
+import {appendFileSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {KubeApiServer} from '../support/kube-api/index.js';
 import {waitFor} from '../support/cli.js';
@@ -147,6 +147,34 @@ describe('interop: work-kubernetes, Go receptor and ours on the Kubernetes API t
     const o = await across('klog');
     // the container log ends each line: the kubelet ends the unterminated last one with a newline
     expectAll(o, {state: 'Succeeded', detail: 'Finished', sha: payloadShaLogged, podsLeft: 0});
+  });
+
+  it('64 MiB through receptorctl on our node: payload in, output out, SHA-256 equal', async () => {
+    // ours only: Go rewrites its status file for each log line (about 850 lines/s here)
+    const node = nodes.get(OURS.label)!;
+    const big = join(dir, 'big.txt');
+    const hash = createHash('sha256');
+    writeFileSync(big, '');
+    for (let done = 0; done < 64 << 20; done += 3 << 20) {
+      const chunk = randomBytes(3 << 20)
+        .toString('base64')
+        .slice(0, Math.min(3 << 20, (64 << 20) - done))
+        .replace(/(.{4095})/g, '$1\n');
+      hash.update(chunk);
+      appendFileSync(big, chunk);
+    }
+    // a last newline: the kubelet would add one
+    hash.update('\n');
+    appendFileSync(big, '\n');
+    const r = await receptorctl(ctl, node.sock, ['work', 'submit', 'klog', '-p', big]);
+    expect(r.code, r.stderr).to.equal(0);
+    const id = unitIdOf(r.stdout);
+    const st = await waitStatus(node, id, (s) => TERMINAL.has(s.StateName), 'the 64 MiB unit to end', 180_000);
+    expect(st).to.include({StateName: 'Succeeded', Detail: 'Finished'});
+    const out = await receptorctlResults(ctl, node, id, 120_000).done;
+    expect(out.size).to.equal(statSync(big).size);
+    expect(out.sha).to.equal(hash.digest('hex'));
+    expect((await receptorctl(ctl, node.sock, ['work', 'release', id])).code).to.equal(0);
   });
 
   it('tcp stream method: the pod connects back; payload in and out byte for byte', async () => {
