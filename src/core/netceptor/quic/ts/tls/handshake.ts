@@ -27,17 +27,7 @@ import {
   type ClientHello,
   encodeExtensions,
 } from './messages.js';
-import {
-  certificateVerifyContent,
-  chooseScheme,
-  KeyShare,
-  leafPublicKey,
-  signContent,
-  SIGNATURE_SCHEMES,
-  SIGNATURE_SCHEMES_CERT,
-  verifyChain,
-  verifyContent,
-} from './crypto.js';
+import {certificateVerifyContent, chooseScheme, KeyShare, leafPublicKey, signContent, SIGNATURE_SCHEMES, SIGNATURE_SCHEMES_CERT, verifyChain, verifyContent} from './crypto.js';
 
 export type Level = 'initial' | 'handshake' | 'application';
 

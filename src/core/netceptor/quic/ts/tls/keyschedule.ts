@@ -17,7 +17,11 @@ export function hkdfExpand(hash: string, prk: Buffer, info: Buffer, length: numb
   let prev = Buffer.alloc(0);
   let total = 0;
   for (let i = 1; total < length; i++) {
-    prev = createHmac(hash, prk).update(prev).update(info).update(Buffer.from([i])).digest();
+    prev = createHmac(hash, prk)
+      .update(prev)
+      .update(info)
+      .update(Buffer.from([i]))
+      .digest();
     out.push(prev);
     total += prev.length;
   }
@@ -62,19 +66,13 @@ export class KeySchedule {
     this.handshakeSecret = hkdfExtract(this.hash, derived, sharedSecret);
     const derived2 = deriveSecret(this.hash, this.handshakeSecret, 'derived', this.emptyHash);
     this.masterSecret = hkdfExtract(this.hash, derived2, Buffer.alloc(this.hashLen));
-    return [
-      deriveSecret(this.hash, this.handshakeSecret, 'c hs traffic', helloHash),
-      deriveSecret(this.hash, this.handshakeSecret, 's hs traffic', helloHash),
-    ];
+    return [deriveSecret(this.hash, this.handshakeSecret, 'c hs traffic', helloHash), deriveSecret(this.hash, this.handshakeSecret, 's hs traffic', helloHash)];
   }
 
   /** [client, server] application traffic secrets from the hash through the server Finished. */
   application(serverFinishedHash: Buffer): [Buffer, Buffer] {
     if (!this.masterSecret) throw new Error('key schedule: no master secret yet');
-    return [
-      deriveSecret(this.hash, this.masterSecret, 'c ap traffic', serverFinishedHash),
-      deriveSecret(this.hash, this.masterSecret, 's ap traffic', serverFinishedHash),
-    ];
+    return [deriveSecret(this.hash, this.masterSecret, 'c ap traffic', serverFinishedHash), deriveSecret(this.hash, this.masterSecret, 's ap traffic', serverFinishedHash)];
   }
 
   /** verify_data of a Finished message (RFC 8446 §4.4.4). */

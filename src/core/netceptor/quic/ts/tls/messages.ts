@@ -276,14 +276,7 @@ export function encodeClientHello(ch: ClientHelloInput): Buffer {
   exts.push([EXT.keyShare, vec(2, ...ch.keyShares.map((k) => Buffer.concat([u16(k.group), vec(2, k.key)])))]);
   if (ch.cookie) exts.push([EXT.cookie, vec(2, ch.cookie)]);
   if (ch.transportParams) exts.push([EXT.quicTransportParameters, ch.transportParams]);
-  const body = Buffer.concat([
-    u16(0x0303),
-    ch.random,
-    vec(1, ch.sessionId),
-    vec(2, u16list(ch.cipherSuites)),
-    Buffer.from([1, 0]),
-    encodeExtensions(exts),
-  ]);
+  const body = Buffer.concat([u16(0x0303), ch.random, vec(1, ch.sessionId), vec(2, u16list(ch.cipherSuites)), Buffer.from([1, 0]), encodeExtensions(exts)]);
   return handshakeMessage(HS.clientHello, body);
 }
 
