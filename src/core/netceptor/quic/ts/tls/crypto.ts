@@ -134,11 +134,25 @@ function parseCert(der: Buffer): X509Certificate {
 }
 
 export function leafPublicKey(der: Buffer): KeyObject {
-  return parseCert(der).publicKey;
+  const cert = parseCert(der);
+  try {
+    return cert.publicKey;
+  } catch {
+    throw new TlsAlert(Alert.unsupportedCertificate, 'certificate: unusable public key');
+  }
 }
 
 /** Verifies leaf-first `chain` up to an anchor in `ca`: signatures, issuer names, validity dates. */
 export function verifyChain(chain: Buffer[], ca: Buffer[], now = new Date()): ChainResult {
+  try {
+    return walkChain(chain, ca, now);
+  } catch (err) {
+    // A certificate node:crypto parses but cannot use (bad key, bad dates) is a bad certificate.
+    return {ok: false, alert: Alert.badCertificate, message: err instanceof Error ? err.message : String(err)};
+  }
+}
+
+function walkChain(chain: Buffer[], ca: Buffer[], now: Date): ChainResult {
   const certs = chain.map(parseCert);
   const anchors = ca.map(parseCert);
   const inDate = (c: X509Certificate): boolean => new Date(c.validFrom) <= now && now <= new Date(c.validTo);
