@@ -21,7 +21,7 @@ export async function rsaIdentity(name: string): Promise<Identity> {
 }
 
 /** An ECDSA (P-256 or P-384) CA and leaf made with the openssl CLI (the pki tools are RSA only). */
-export function ecIdentity(name: string, curve = 'P-256'): Identity {
+export function ecIdentity(name: string, curve = 'P-256', intermediate = false): Identity {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtls-'));
   const run = (...args: string[]): void => {
     execFileSync('openssl', args, {cwd: dir, stdio: 'pipe'});
@@ -45,11 +45,21 @@ export function ecIdentity(name: string, curve = 'P-256'): Identity {
       '-addext',
       'keyUsage=critical,keyCertSign,digitalSignature',
     );
+    let issuer = 'ca';
+    const chain: Buffer[] = [];
+    if (intermediate) {
+      fs.writeFileSync(path.join(dir, 'inter.cnf'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,digitalSignature\n');
+      run('req', '-new', ...newKey, '-keyout', 'inter.key', '-out', 'inter.csr', '-subj', `/CN=${name} intermediate`);
+      run('x509', '-req', '-in', 'inter.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'inter.crt', '-days', '2', '-extfile', 'inter.cnf');
+      issuer = 'inter';
+    }
     run('req', '-new', ...newKey, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${name}`);
     fs.writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-    run('x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.crt', '-days', '2', '-extfile', 'ext.cnf');
+    run('x509', '-req', '-in', 'leaf.csr', '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-out', 'leaf.crt', '-days', '2', '-extfile', 'ext.cnf');
+    chain.push(loadCertificatePem(fs.readFileSync(path.join(dir, 'leaf.crt'))));
+    if (intermediate) chain.push(loadCertificatePem(fs.readFileSync(path.join(dir, 'inter.crt'))));
     return {
-      chain: [loadCertificatePem(fs.readFileSync(path.join(dir, 'leaf.crt')))],
+      chain,
       key: createPrivateKey(fs.readFileSync(path.join(dir, 'leaf.key'))),
       ca: loadCertificatePem(fs.readFileSync(path.join(dir, 'ca.crt'))),
     };

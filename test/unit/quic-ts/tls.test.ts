@@ -129,6 +129,17 @@ describe('quic-ts TLS 1.3 handshake (in memory)', function () {
     });
   }
 
+  it('verifies a chain through an intermediate CA, and fails without the intermediate', () => {
+    const inter = ecIdentity('node-i', 'P-256', true);
+    expect(inter.chain.length).to.equal(2);
+    const p = runPair(clientOpts({verifyPeer: true, ca: [inter.ca]}), serverOpts(inter));
+    expectDone(p);
+    expect(p.client.peerCertVerified).to.equal(true);
+    expect(p.client.peerCertChain.length).to.equal(2);
+    const q = runPair(clientOpts({verifyPeer: true, ca: [inter.ca]}), serverOpts({...inter, chain: inter.chain.slice(0, 1)}));
+    expect(q.client.error?.alert).to.equal(48);
+  });
+
   it('server requiring a client certificate fails with certificate_required when none is sent', () => {
     const p = runPair(clientOpts(), serverOpts(rsa, {verifyPeer: true, ca: [rsa2.ca]}));
     expect(p.server.error?.alert).to.equal(116);

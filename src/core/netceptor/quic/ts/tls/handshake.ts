@@ -423,6 +423,8 @@ export class TlsHandshake {
   private onClientHello(body: Buffer, raw: Buffer): void {
     const ch = parseClientHello(body);
     if (!ch.supportedVersions.includes(TLS13)) throw new TlsAlert(Alert.protocolVersion, 'ClientHello: no TLS 1.3');
+    // RFC 9001 §4.2: QUIC clients must not offer older versions (Go refuses them too).
+    if (this.withTp && ch.supportedVersions.some((v) => v < TLS13)) throw new TlsAlert(Alert.protocolVersion, 'ClientHello: offers TLS older than 1.3');
     if (this.state === 'waitCh2') return this.onClientHello2(ch, raw);
     const suite = ch.cipherSuites.find((s) => this.suites.includes(s));
     if (suite === undefined) throw new TlsAlert(Alert.handshakeFailure, 'no common cipher suite');
