@@ -20,14 +20,14 @@ export async function rsaIdentity(name: string): Promise<Identity> {
   return {chain: [leaf.certDer], key: csr.key, ca: ca.certDer};
 }
 
-/** An ECDSA (P-256 or P-384) CA and leaf made with the openssl CLI (the pki tools are RSA only). */
+/** An ECDSA (P-256 or P-384) or Ed25519 CA and leaf made with the openssl CLI (the pki tools are RSA only). */
 export function ecIdentity(name: string, curve = 'P-256', intermediate = false): Identity {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qtls-'));
   const run = (...args: string[]): void => {
     execFileSync('openssl', args, {cwd: dir, stdio: 'pipe'});
   };
   try {
-    const newKey = ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes'];
+    const newKey = curve === 'ed25519' ? ['-newkey', 'ed25519', '-nodes'] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes'];
     run(
       'req',
       '-x509',

@@ -35,7 +35,9 @@ describe('quic-ts TLS 1.3 handshake (in memory)', function () {
   let rsa2: Identity;
   let ec: Identity;
   let ec384: Identity;
+  let ed: Identity;
   before(async () => {
+    ed = ecIdentity('node-ed', 'ed25519');
     rsa = await rsaIdentity('node-b');
     rsa2 = await rsaIdentity('node-a');
     ec = ecIdentity('node-e');
@@ -95,6 +97,14 @@ describe('quic-ts TLS 1.3 handshake (in memory)', function () {
     expect(s.group).to.equal(GROUP.x25519);
   });
 
+  it('uses the injected random for the ClientHello and ServerHello', () => {
+    const p = runPair(clientOpts({random: () => Buffer.alloc(32, 0xc1)}), serverOpts(rsa, {random: () => Buffer.alloc(32, 0x5e)}));
+    expectDone(p);
+    const [ch, sh] = p.flights.filter((f) => f.level === 'initial');
+    expect(ch?.data.subarray(6, 38)).to.deep.equal(Buffer.alloc(32, 0xc1));
+    expect(sh?.data.subarray(6, 38)).to.deep.equal(Buffer.alloc(32, 0x5e));
+  });
+
   it('uses the SNI and exposes it on the server', () => {
     const p = runPair(clientOpts({serverName: 'node-xyz'}), serverOpts(rsa));
     expectDone(p);
@@ -116,6 +126,7 @@ describe('quic-ts TLS 1.3 handshake (in memory)', function () {
     ['RSA', (): [Identity, Identity] => [rsa2, rsa]],
     ['ECDSA P-256', (): [Identity, Identity] => [ec, rsa]],
     ['ECDSA P-384 client, ECDSA P-256 server', (): [Identity, Identity] => [ec384, ec]],
+    ['Ed25519 client, Ed25519 server', (): [Identity, Identity] => [ed, ed]],
   ] as const) {
     it(`mutual TLS with ${name} certificates verifies both chains`, () => {
       const [cid, sid] = get();

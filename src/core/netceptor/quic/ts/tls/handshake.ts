@@ -77,17 +77,53 @@ const LEVELS: Level[] = ['initial', 'handshake', 'application'];
 
 /** A sans-IO TLS 1.3 handshake as QUIC uses it (RFC 9001 §4): messages in, messages and secrets out. */
 export class TlsHandshake {
-  complete = false;
-  error?: {alert: number; message: string};
-  alpn?: string;
-  peerTransportParams?: Buffer;
-  peerCertChain: Buffer[] = [];
+  private readonly st: {
+    complete: boolean;
+    error?: {alert: number; message: string};
+    alpn?: string;
+    peerTransportParams?: Buffer;
+    peerCertChain: Buffer[];
+    peerCertVerified: boolean;
+    peerCertError?: string;
+    serverName?: string;
+    suite?: number;
+    group?: number;
+  } = {complete: false, peerCertChain: [], peerCertVerified: false};
+
+  get complete(): boolean {
+    return this.st.complete;
+  }
+  /** Set once the handshake failed; QUIC closes with CRYPTO_ERROR 0x100 + alert. */
+  get error(): {alert: number; message: string} | undefined {
+    return this.st.error;
+  }
+  get alpn(): string | undefined {
+    return this.st.alpn;
+  }
+  get peerTransportParams(): Buffer | undefined {
+    return this.st.peerTransportParams;
+  }
+  /** The peer's chain (DER, leaf first) as received; node-ID SAN checks are the caller's. */
+  get peerCertChain(): Buffer[] {
+    return this.st.peerCertChain;
+  }
   /** Whether the peer's chain verified against `ca` (false when not checked or failed). */
-  peerCertVerified = false;
-  peerCertError?: string;
-  serverName?: string;
-  suite?: number;
-  group?: number;
+  get peerCertVerified(): boolean {
+    return this.st.peerCertVerified;
+  }
+  get peerCertError(): string | undefined {
+    return this.st.peerCertError;
+  }
+  /** Server: the SNI the client sent. */
+  get serverName(): string | undefined {
+    return this.st.serverName;
+  }
+  get suite(): number | undefined {
+    return this.st.suite;
+  }
+  get group(): number | undefined {
+    return this.st.group;
+  }
 
   private state: State;
   private readonly opts: TlsHandshakeOptions;
@@ -171,8 +207,8 @@ export class TlsHandshake {
       fn();
     } catch (err) {
       this.state = 'failed';
-      if (err instanceof TlsAlert) this.error = {alert: err.alert, message: err.message};
-      else this.error = {alert: Alert.internalError, message: err instanceof Error ? err.message : String(err)};
+      if (err instanceof TlsAlert) this.st.error = {alert: err.alert, message: err.message};
+      else this.st.error = {alert: Alert.internalError, message: err instanceof Error ? err.message : String(err)};
     }
   }
 
@@ -293,7 +329,7 @@ export class TlsHandshake {
     if (this.suite !== undefined && sh.cipherSuite !== this.suite) throw new TlsAlert(Alert.illegalParameter, 'ServerHello: suite differs from HRR');
     const info = CIPHER_SUITES[sh.cipherSuite];
     if (!info) throw new TlsAlert(Alert.illegalParameter, 'ServerHello: unknown suite');
-    this.suite = sh.cipherSuite;
+    this.st.suite = sh.cipherSuite;
     if (!this.ks) this.ks = new KeySchedule(info.hash);
     for (const t of sh.extensions.keys()) {
       if (t !== EXT.supportedVersions && t !== EXT.keyShare && t !== EXT.cookie && t !== EXT.preSharedKey) {
@@ -320,7 +356,7 @@ export class TlsHandshake {
     const ks = sh.keyShare;
     const share = ks && this.shares.find((s) => s.group === ks.group);
     if (!ks || !share) throw new TlsAlert(ks ? Alert.illegalParameter : Alert.missingExtension, 'ServerHello: key_share');
-    this.group = ks.group;
+    this.st.group = ks.group;
     const shared = share.sharedSecret(ks.key);
     this.transcript.push(raw);
     const [c, s] = this.ks.handshake(shared, this.th());
@@ -336,10 +372,10 @@ export class TlsHandshake {
     this.transcript.push(raw);
     if (ee.alpn === undefined) throw new TlsAlert(Alert.noApplicationProtocol, 'server did not select an ALPN protocol');
     if (!this.opts.alpn.includes(ee.alpn)) throw new TlsAlert(Alert.illegalParameter, `server selected ALPN ${ee.alpn} we did not offer`);
-    this.alpn = ee.alpn;
+    this.st.alpn = ee.alpn;
     if (this.withTp) {
       if (!ee.transportParams) throw new TlsAlert(Alert.missingExtension, 'no quic_transport_parameters');
-      this.peerTransportParams = ee.transportParams;
+      this.st.peerTransportParams = ee.transportParams;
     }
     this.state = 'waitCertCr';
   }
@@ -357,13 +393,13 @@ export class TlsHandshake {
   private peerSigAlgs: number[] = [];
 
   private checkPeerChain(chain: Buffer[]): void {
-    this.peerCertChain = chain;
+    this.st.peerCertChain = chain;
     this.peerKey = leafPublicKey(chain[0] as Buffer);
     if (!this.opts.verifyPeer) return;
     const res = verifyChain(chain, this.opts.ca ?? []);
-    this.peerCertVerified = res.ok;
+    this.st.peerCertVerified = res.ok;
     if (!res.ok) {
-      this.peerCertError = res.message;
+      this.st.peerCertError = res.message;
       if (!this.opts.verifyAllowFail) throw new TlsAlert(res.alert ?? Alert.badCertificate, `certificate verification failed: ${res.message}`);
     }
   }
@@ -413,7 +449,7 @@ export class TlsHandshake {
     this.secret('application', 'read', s);
     this.secret('application', 'write', c);
     this.state = 'connected';
-    this.complete = true;
+    this.st.complete = true;
   }
 
   // ----------------------------------------------------------------------------------------
@@ -431,11 +467,11 @@ export class TlsHandshake {
     if (ch.signatureAlgorithms.length === 0) throw new TlsAlert(Alert.missingExtension, 'ClientHello: no signature_algorithms');
     if (!ch.keyShares || ch.supportedGroups.length === 0) throw new TlsAlert(Alert.missingExtension, 'ClientHello: no key_share / supported_groups');
     this.checkClientExtensions(ch);
-    this.suite = suite;
+    this.st.suite = suite;
     this.ks = new KeySchedule((CIPHER_SUITES[suite] as {hash: string}).hash);
     this.clientRandom = ch.random;
     this.sessionId = ch.sessionId;
-    this.serverName = ch.serverName;
+    this.st.serverName = ch.serverName;
     this.ch1Suites = ch.cipherSuites;
     // Prefer a share the client already sent; else ask for our best common group (HRR).
     const share = ch.keyShares.find((k) => this.groups.includes(k.group) && ch.supportedGroups.includes(k.group));
@@ -460,10 +496,10 @@ export class TlsHandshake {
     if (!ch.alpn) throw new TlsAlert(Alert.noApplicationProtocol, 'client offered no ALPN');
     const alpn = this.opts.alpn.find((p) => ch.alpn?.includes(p));
     if (alpn === undefined) throw new TlsAlert(Alert.noApplicationProtocol, `no common ALPN protocol in ${ch.alpn.join(',')}`);
-    this.alpn = alpn;
+    this.st.alpn = alpn;
     if (this.withTp) {
       if (!ch.transportParams) throw new TlsAlert(Alert.missingExtension, 'no quic_transport_parameters');
-      this.peerTransportParams = ch.transportParams;
+      this.st.peerTransportParams = ch.transportParams;
     }
   }
 
@@ -491,7 +527,7 @@ export class TlsHandshake {
     if (scheme === undefined) throw new TlsAlert(Alert.handshakeFailure, 'no common signature scheme');
     const mine = new KeyShare(group);
     const shared = mine.sharedSecret(peerKey);
-    this.group = group;
+    this.st.group = group;
     const sh = encodeServerHello(this.random(), this.sessionId, this.suite as number, [
       [EXT.supportedVersions, u16(TLS13)],
       [EXT.keyShare, Buffer.concat([u16(group), vec(2, mine.publicKey)])],
@@ -529,6 +565,6 @@ export class TlsHandshake {
     this.transcript.push(raw);
     this.secret('application', 'read', this.clientAp as Buffer);
     this.state = 'connected';
-    this.complete = true;
+    this.st.complete = true;
   }
 }
