@@ -332,7 +332,8 @@ export class TlsHandshake {
     this.st.suite = sh.cipherSuite;
     if (!this.ks) this.ks = new KeySchedule(info.hash);
     for (const t of sh.extensions.keys()) {
-      if (t !== EXT.supportedVersions && t !== EXT.keyShare && t !== EXT.cookie && t !== EXT.preSharedKey) {
+      // We offer no PSK, so pre_shared_key is as unsolicited as any other extension here.
+      if (t !== EXT.supportedVersions && t !== EXT.keyShare && t !== EXT.cookie) {
         throw new TlsAlert(Alert.unsupportedExtension, `ServerHello: extension ${t}`);
       }
     }
