@@ -92,7 +92,10 @@ export function writeFrame(w: ByteWriter, f: Frame): void {
       const first = f.ranges[0];
       if (first === undefined) throw new RangeError('ACK frame without ranges');
       w.uint8(f.ecn !== undefined ? FrameType.ACK_ECN : FrameType.ACK);
-      w.varint(first.largest).varint(f.ackDelay).varint(f.ranges.length - 1).varint(first.largest - first.smallest);
+      w.varint(first.largest)
+        .varint(f.ackDelay)
+        .varint(f.ranges.length - 1)
+        .varint(first.largest - first.smallest);
       let prevSmallest = first.smallest;
       for (let i = 1; i < f.ranges.length; i++) {
         const r = f.ranges[i] as AckRange;
@@ -413,7 +416,11 @@ export function decodeFrame(payload: Uint8Array, off: number): FrameResult {
       if (len === null) return trunc();
       const reason = r.bytes(len);
       if (reason === null) return trunc();
-      return done(ft === FrameType.CONNECTION_CLOSE ? {type: 'connection_close', application: false, errorCode, frameType, reason} : {type: 'connection_close', application: true, errorCode, reason});
+      return done(
+        ft === FrameType.CONNECTION_CLOSE
+          ? {type: 'connection_close', application: false, errorCode, frameType, reason}
+          : {type: 'connection_close', application: true, errorCode, reason},
+      );
     }
     case FrameType.HANDSHAKE_DONE:
       return done({type: 'handshake_done'});

@@ -82,14 +82,7 @@ export interface ShortHeader {
 
 export type PacketHeader = LongHeader | RetryHeader | VersionNegotiationHeader | UnsupportedVersionHeader | ShortHeader;
 
-export type ParseError =
-  | 'empty'
-  | 'truncated'
-  | 'fixed-bit-zero'
-  | 'cid-too-long'
-  | 'length-exceeds-datagram'
-  | 'bad-version-negotiation'
-  | 'retry-too-short';
+export type ParseError = 'empty' | 'truncated' | 'fixed-bit-zero' | 'cid-too-long' | 'length-exceeds-datagram' | 'bad-version-negotiation' | 'retry-too-short';
 
 export type HeaderResult = {ok: true; header: PacketHeader} | {ok: false; error: ParseError};
 
