@@ -3,7 +3,7 @@
  * error code value, never an exception), the §12.4 packet-type table, ack-eliciting and sizes.
  */
 import {TransportError, wireError, type WireError} from './errors.js';
-import {ByteReader, ByteWriter, VARINT_MAX, varintLength} from './varint.js';
+import {ByteReader, ByteWriter, VARINT_MAX_BIG, varintLength} from './varint.js';
 
 export const FrameType = {
   PADDING: 0x00,
@@ -340,10 +340,11 @@ export function decodeFrame(payload: Uint8Array, off: number): FrameResult {
       return done({type: 'stop_sending', streamId, errorCode});
     }
     case FrameType.CRYPTO: {
-      const offset = r.varint();
+      const offsetBig = r.varintBig();
       const len = r.varint();
-      if (offset === null || len === null) return trunc();
-      if (offset + len > VARINT_MAX) return enc(ft, 'CRYPTO data beyond 2^62-1');
+      if (offsetBig === null || len === null) return trunc();
+      if (offsetBig + BigInt(len) > VARINT_MAX_BIG) return enc(ft, 'CRYPTO data beyond 2^62-1');
+      const offset = Number(offsetBig);
       const data = r.bytes(len);
       if (data === null) return trunc();
       return done({type: 'crypto', offset, data});
@@ -373,9 +374,10 @@ export function decodeFrame(payload: Uint8Array, off: number): FrameResult {
     case FrameType.MAX_STREAMS_UNI:
     case FrameType.STREAMS_BLOCKED_BIDI:
     case FrameType.STREAMS_BLOCKED_UNI: {
-      const v = r.varint();
-      if (v === null) return trunc();
-      if (v > MAX_STREAM_COUNT) return enc(ft, 'stream count above 2^60');
+      const exact = r.varintBig();
+      if (exact === null) return trunc();
+      if (exact > BigInt(MAX_STREAM_COUNT)) return enc(ft, 'stream count above 2^60');
+      const v = Number(exact);
       const bidi = ft === FrameType.MAX_STREAMS_BIDI || ft === FrameType.STREAMS_BLOCKED_BIDI;
       return done(ft <= FrameType.MAX_STREAMS_UNI ? {type: 'max_streams', bidi, maximum: v} : {type: 'streams_blocked', bidi, limit: v});
     }
@@ -432,9 +434,9 @@ export function decodeFrame(payload: Uint8Array, off: number): FrameResult {
     if (streamId === null) return trunc();
     const hasOffset = (ft & 0x04) !== 0;
     const hasLength = (ft & 0x02) !== 0;
-    let offset = 0;
+    let offset = 0n;
     if (hasOffset) {
-      const o = r.varint();
+      const o = r.varintBig();
       if (o === null) return trunc();
       offset = o;
     }
@@ -444,10 +446,10 @@ export function decodeFrame(payload: Uint8Array, off: number): FrameResult {
       if (l === null) return trunc();
       len = l;
     }
-    if (offset + len > VARINT_MAX) return enc(ft, 'STREAM data beyond 2^62-1');
+    if (offset + BigInt(len) > VARINT_MAX_BIG) return enc(ft, 'STREAM data beyond 2^62-1');
     const data = r.bytes(len);
     if (data === null) return trunc();
-    return done({type: 'stream', streamId, offset, data, fin: (ft & 0x01) !== 0, hasLength, hasOffset});
+    return done({type: 'stream', streamId, offset: Number(offset), data, fin: (ft & 0x01) !== 0, hasLength, hasOffset});
   }
   return enc(ft, `unknown frame type 0x${ft.toString(16)}`);
 }

@@ -107,19 +107,19 @@ const NUMERIC: ReadonlyArray<[number, NumericKey]> = [
 const NUMERIC_BY_ID = new Map<number, NumericKey>(NUMERIC);
 
 /** Range rule of a numeric parameter (§18.2); a reason when the value is refused. */
-function numericProblem(key: NumericKey, v: number): string | null {
+function numericProblem(key: NumericKey, v: bigint): string | null {
   switch (key) {
     case 'maxUdpPayloadSize':
-      return v < 1200 ? 'max_udp_payload_size below 1200' : null;
+      return v < 1200n ? 'max_udp_payload_size below 1200' : null;
     case 'ackDelayExponent':
-      return v > 20 ? 'ack_delay_exponent above 20' : null;
+      return v > 20n ? 'ack_delay_exponent above 20' : null;
     case 'maxAckDelayMs':
-      return v >= 2 ** 14 ? 'max_ack_delay of 2^14 or more' : null;
+      return v >= 1n << 14n ? 'max_ack_delay of 2^14 or more' : null;
     case 'activeConnectionIdLimit':
-      return v < 2 ? 'active_connection_id_limit below 2' : null;
+      return v < 2n ? 'active_connection_id_limit below 2' : null;
     case 'initialMaxStreamsBidi':
     case 'initialMaxStreamsUni':
-      return v > 2 ** 60 ? 'initial_max_streams above 2^60' : null;
+      return v > 1n << 60n ? 'initial_max_streams above 2^60' : null;
     default:
       return null;
   }
@@ -195,13 +195,14 @@ export function decodeTransportParameters(data: Uint8Array, sentBy: 'client' | '
     r.off += len;
     const numericKey = NUMERIC_BY_ID.get(id);
     if (numericKey !== undefined || id === TransportParamId.max_datagram_frame_size) {
-      const v = body.varint();
-      if (v === null || body.remaining !== 0) return tpError(`bad length for transport parameter 0x${id.toString(16)}`);
+      const exact = body.varintBig();
+      if (exact === null || body.remaining !== 0) return tpError(`bad length for transport parameter 0x${id.toString(16)}`);
+      const v = Number(exact);
       if (numericKey === undefined) {
         p.maxDatagramFrameSize = v;
         continue;
       }
-      const problem = numericProblem(numericKey, v);
+      const problem = numericProblem(numericKey, exact);
       if (problem !== null) return tpError(problem);
       p[numericKey] = v;
       continue;

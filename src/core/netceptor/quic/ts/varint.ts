@@ -4,7 +4,8 @@
  * Values are JavaScript numbers: every quantity this stack handles (offsets, packet numbers,
  * limits) stays below 2^53. Eight-byte values above Number.MAX_SAFE_INTEGER (grease parameter
  * ids, peer-chosen error codes) decode to the nearest double; they are only compared or skipped,
- * never re-encoded. Writers refuse non-safe or negative integers.
+ * never re-encoded. Writers refuse non-safe or negative integers. The few limit checks near
+ * 2^60-2^62 (stream counts, stream/crypto end offsets) read the exact value as bigint.
  */
 
 export const VARINT_MAX = 2 ** 62 - 1;
@@ -41,6 +42,18 @@ export function readVarint(buf: Uint8Array, off: number): VarintRead | null {
   for (let i = 4; i < 8; i++) lo = lo * 256 + (buf[off + i] as number);
   return {value: hi * 2 ** 32 + lo, length: 8};
 }
+
+/** Exact read as bigint, for the few range checks near 2^60-2^62 that doubles cannot make. */
+export function readVarintBig(buf: Uint8Array, off: number): {value: bigint; length: number} | null {
+  if (off < 0 || off >= buf.length) return null;
+  const len = 1 << ((buf[off] as number) >> 6);
+  if (off + len > buf.length) return null;
+  let v = BigInt((buf[off] as number) & 0x3f);
+  for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(buf[off + i] as number);
+  return {value: v, length: len};
+}
+
+export const VARINT_MAX_BIG = (1n << 62n) - 1n;
 
 function checkValue(v: number): void {
   if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`varint out of range: ${v}`);
@@ -101,6 +114,12 @@ export class ByteReader {
   varint(): number | null {
     if (this.off >= this.end) return null;
     const r = readVarint(this.buf.subarray(0, this.end), this.off);
+    if (r === null) return null;
+    this.off += r.length;
+    return r.value;
+  }
+  varintBig(): bigint | null {
+    const r = readVarintBig(this.buf.subarray(0, this.end), this.off);
     if (r === null) return null;
     this.off += r.length;
     return r.value;
