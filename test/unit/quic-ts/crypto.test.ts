@@ -11,7 +11,17 @@ import {
   TLS_CHACHA20_POLY1305_SHA256,
   updatePacketKeys,
 } from '../../../src/core/netceptor/quic/ts/keys.js';
-import {aeadLimits, headerProtectionMask, openPayload, PacketProtector, sealPayload} from '../../../src/core/netceptor/quic/ts/protection.js';
+import {
+  aeadLimits,
+  headerProtectionMask,
+  KeyPhaseState,
+  unprotectHeader,
+  minPayloadForSample,
+  openPayload,
+  PacketProtector,
+  sealPayload,
+} from '../../../src/core/netceptor/quic/ts/protection.js';
+import {buildShortHeader, shortHeaderBits} from '../../../src/core/netceptor/quic/ts/packet.js';
 import * as V from './rfc9001-vectors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -137,5 +147,60 @@ describe('quic-ts packet protection (RFC 9001 A.2-A.5)', () => {
     expect(p.usage.confidentialityReached).to.equal(false);
     p.usage.sealed = 2 ** 23;
     expect(p.usage.confidentialityReached).to.equal(true);
+  });
+
+  it('sealInto writes into a datagram buffer; open in place removes header protection in the input', () => {
+    const keys = initialKeys(DCID).client;
+    const payload = Buffer.concat([hex(V.A2_CRYPTO_FRAME), Buffer.alloc(1162 - hex(V.A2_CRYPTO_FRAME).length)]);
+    const dgram = Buffer.alloc(1300, 0xee);
+    const end = new PacketProtector(keys).sealInto(dgram, 50, hex(V.A2_HEADER), 18, 4, 2, payload);
+    expect(end).to.equal(1250);
+    expect(dgram.subarray(50, 1250).toString('hex')).to.equal(V.A2_PACKET);
+    expect(dgram[49]).to.equal(0xee);
+    expect(dgram[1250]).to.equal(0xee);
+    const view = dgram.subarray(50, 1250);
+    const opened = new PacketProtector(keys).open(view, 18, -1, true);
+    expect(opened?.payload.equals(payload)).to.equal(true);
+    expect(view.subarray(0, 22).toString('hex')).to.equal(V.A2_HEADER);
+    expect(() => new PacketProtector(keys).sealInto(Buffer.alloc(100), 0, hex(V.A2_HEADER), 18, 4, 2, payload)).to.throw(RangeError);
+    expect(minPayloadForSample(1)).to.equal(3);
+    expect(minPayloadForSample(4)).to.equal(0);
+  });
+
+  it('KeyPhaseState: both ends rotate keys, the Key Phase bit picks the reader, old packets open with the previous keys', () => {
+    const suite = TLS_AES_128_GCM_SHA256;
+    const c2s = derivePacketKeys(suite, Buffer.alloc(32, 1));
+    const s2c = derivePacketKeys(suite, Buffer.alloc(32, 2));
+    const client = new KeyPhaseState(s2c, c2s);
+    const server = new KeyPhaseState(c2s, s2c);
+    const dcid = Buffer.alloc(8, 9);
+    const send = (pn: number): Buffer => {
+      const {header, pnOffset} = buildShortHeader({dcid, truncatedPn: pn & 0xff, pnLength: 1, keyPhase: client.phase});
+      return client.write.seal(header, pnOffset, 1, pn, Buffer.from(`packet ${pn}`));
+    };
+    const p0 = send(0);
+    expect(server.readerFor(false).open(p0, 9, -1)?.payload.toString()).to.equal('packet 0');
+    client.update();
+    expect(client.generation).to.equal(1);
+    const p1 = send(1);
+    // the header protection key is shared by all generations, so any reader reveals the bit
+    const bit = server.read.open(p1, 9, 0);
+    expect(bit).to.equal(null);
+    const hpOnly = Buffer.from(p1);
+    const first = unprotectHeader(server.read.keys, hpOnly, 9);
+    expect(first).to.not.equal(null);
+    expect(shortHeaderBits(hpOnly[0] as number).keyPhase).to.equal(true);
+    const reader = server.readerFor(true);
+    expect(reader).to.equal(server.nextRead);
+    expect(reader.open(p1, 9, 0)?.payload.toString()).to.equal('packet 1');
+    server.update();
+    expect(server.phase).to.equal(true);
+    expect(server.read.open(p1, 9, 0)?.payload.toString()).to.equal('packet 1');
+    expect(server.read.open(p0, 9, -1)).to.equal(null);
+    expect(server.previousRead?.open(p0, 9, -1)?.payload.toString()).to.equal('packet 0');
+    server.dropPrevious();
+    expect(server.previousRead).to.equal(null);
+    expect(client.write.keys.hp.equals(c2s.hp)).to.equal(true);
+    expect(client.write.keys.key.equals(c2s.key)).to.equal(false);
   });
 });

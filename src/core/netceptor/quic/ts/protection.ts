@@ -4,7 +4,7 @@
  */
 import {createCipheriv, createDecipheriv, type CipherGCMTypes} from 'node:crypto';
 // chacha20-poly1305 takes the same options as GCM; the cast only picks the typed overload.
-import type {PacketKeys} from './keys.js';
+import {updatePacketKeys, type PacketKeys} from './keys.js';
 import {decodePacketNumber} from './packet-number.js';
 
 export const AEAD_TAG_LENGTH = 16;
@@ -19,6 +19,14 @@ export interface AeadLimits {
 export function aeadLimits(keys: PacketKeys): AeadLimits {
   if (keys.suite.aead === 'chacha20-poly1305') return {confidentiality: Number.MAX_SAFE_INTEGER, integrity: 2 ** 36};
   return {confidentiality: 2 ** 23, integrity: 2 ** 52};
+}
+
+/**
+ * Smallest plaintext payload for a packet number length so that the header protection sample
+ * (4 bytes after the packet number offset, 16 long) fits: RFC 9001 §5.4.2.
+ */
+export function minPayloadForSample(pnLength: number): number {
+  return Math.max(0, 4 - pnLength);
 }
 
 /** nonce = iv XOR packet number left-padded to the IV length (RFC 9001 §5.3). */
@@ -142,14 +150,28 @@ export class PacketProtector {
     return out;
   }
 
+  /** As seal, but writes into `out` at `offset` (e.g. a datagram being coalesced); returns the end. */
+  sealInto(out: Uint8Array, offset: number, header: Uint8Array, pnOffset: number, pnLength: number, pn: number, payload: Uint8Array): number {
+    const total = header.length + payload.length + AEAD_TAG_LENGTH;
+    if (offset + total > out.length) throw new RangeError('sealInto: buffer too small');
+    const sealed = sealPayload(this.keys, pn, header, payload);
+    out.set(header, offset);
+    out.set(sealed, offset + header.length);
+    protectHeader(this.keys, out.subarray(offset, offset + total), pnOffset, pnLength);
+    this.usage.sealed++;
+    return offset + total;
+  }
+
   /**
    * Opens one packet (the packet's bytes only, not the rest of a datagram) with the packet
-   * number offset known from the header parse. `largestPn` is the largest packet number
+   * number offset known from the header parse (inPlace: see below). `largestPn` is the largest packet number
    * received in this space so far (-1 for none). The input is not modified. Returns null when
    * header protection or the AEAD fails.
    */
-  open(packet: Uint8Array, pnOffset: number, largestPn: number): OpenedPacket | null {
-    const copy = Buffer.from(packet);
+  open(packet: Uint8Array, pnOffset: number, largestPn: number, inPlace = false): OpenedPacket | null {
+    // In place: the header protection is removed in `packet` itself (no copy; the caller drops
+    // the packet on null, as the RFC requires for packets that fail to open).
+    const copy = inPlace ? Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength) : Buffer.from(packet);
     const hp = unprotectHeader(this.keys, copy, pnOffset);
     if (hp === null) return null;
     const pn = decodePacketNumber(largestPn, hp.truncatedPn, hp.pnLength * 8);
@@ -170,4 +192,51 @@ export interface OpenedPacket {
   firstByte: number;
   header: Buffer;
   payload: Buffer;
+}
+
+/**
+ * 1-RTT keys across key updates (RFC 9001 §6): the current generation, the next one derived
+ * ahead (to try on a flipped Key Phase bit) and the previous read keys (for reordered packets).
+ * Header protection keys never change. When to switch (a peer packet with the flipped bit that
+ * opens with the next keys, or our own update once the previous one is acknowledged) is the
+ * connection's decision; this only holds and rotates the keys.
+ */
+export class KeyPhaseState {
+  /** Key Phase bit of the current generation. */
+  phase = false;
+  /** Updates done so far. */
+  generation = 0;
+  read: PacketProtector;
+  write: PacketProtector;
+  nextRead: PacketProtector;
+  nextWrite: PacketProtector;
+  previousRead: PacketProtector | null = null;
+
+  constructor(read: PacketKeys, write: PacketKeys) {
+    this.read = new PacketProtector(read);
+    this.write = new PacketProtector(write);
+    this.nextRead = new PacketProtector(updatePacketKeys(read));
+    this.nextWrite = new PacketProtector(updatePacketKeys(write));
+  }
+
+  /** The reader to try for a packet whose (unprotected) Key Phase bit is `keyPhase`. */
+  readerFor(keyPhase: boolean): PacketProtector {
+    return keyPhase === this.phase ? this.read : this.nextRead;
+  }
+
+  /** Moves to the next generation in both directions. */
+  update(): void {
+    this.previousRead = this.read;
+    this.read = this.nextRead;
+    this.write = this.nextWrite;
+    this.nextRead = new PacketProtector(updatePacketKeys(this.read.keys));
+    this.nextWrite = new PacketProtector(updatePacketKeys(this.write.keys));
+    this.phase = !this.phase;
+    this.generation++;
+  }
+
+  /** Forgets the previous read keys (RFC 9001 §6.5: some time after the update). */
+  dropPrevious(): void {
+    this.previousRead = null;
+  }
 }
