@@ -82,7 +82,7 @@ export interface ShortHeader {
 
 export type PacketHeader = LongHeader | RetryHeader | VersionNegotiationHeader | UnsupportedVersionHeader | ShortHeader;
 
-export type ParseError = 'empty' | 'truncated' | 'fixed-bit-zero' | 'cid-too-long' | 'length-exceeds-datagram' | 'bad-version-negotiation' | 'retry-too-short';
+export type ParseError = 'empty' | 'truncated' | 'fixed-bit-zero' | 'cid-too-long' | 'length-exceeds-datagram' | 'bad-version-negotiation' | 'retry-too-short' | 'dcid-mismatch';
 
 export type HeaderResult = {ok: true; header: PacketHeader} | {ok: false; error: ParseError};
 
@@ -160,7 +160,9 @@ export interface SplitPacket {
 /**
  * Splits a datagram into coalesced packets (RFC 9000 §12.2). Parsing stops at the first packet
  * that does not parse (the rest of the datagram is reported as `trailing`), after a short
- * header, Retry, Version Negotiation or unknown-version packet (those run to the end).
+ * header, Retry, Version Negotiation or unknown-version packet (those run to the end). A packet
+ * whose Destination Connection ID differs from the first one's ends the split too (RFC 9000
+ * §12.2: receivers SHOULD drop such packets); it is reported as 'dcid-mismatch'.
  */
 export function splitCoalesced(datagram: Uint8Array, shortDcidLength: number): {packets: SplitPacket[]; error?: ParseError; trailing: number} {
   const packets: SplitPacket[] = [];
@@ -169,6 +171,8 @@ export function splitCoalesced(datagram: Uint8Array, shortDcidLength: number): {
     const res = parseHeader(datagram, off, shortDcidLength);
     if (!res.ok) return {packets, error: res.error, trailing: datagram.length - off};
     const h = res.header;
+    const first = packets[0];
+    if (first !== undefined && !first.header.dcid.equals(h.dcid)) return {packets, error: 'dcid-mismatch', trailing: datagram.length - off};
     packets.push({header: h, bytes: Buffer.from(datagram.subarray(off, off + h.packetLength))});
     off += h.packetLength;
   }

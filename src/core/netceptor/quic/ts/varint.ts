@@ -24,12 +24,12 @@ export interface VarintRead {
   length: number;
 }
 
-/** Reads the varint at off; null when the input ends first. */
-export function readVarint(buf: Uint8Array, off: number): VarintRead | null {
-  if (off < 0 || off >= buf.length) return null;
+/** Reads the varint at off; null when the input (ending at `end`) ends first. */
+export function readVarint(buf: Uint8Array, off: number, end = buf.length): VarintRead | null {
+  if (off < 0 || off >= end) return null;
   const first = buf[off] as number;
   const len = 1 << (first >> 6);
-  if (off + len > buf.length) return null;
+  if (off + len > end) return null;
   let v = first & 0x3f;
   if (len <= 4) {
     for (let i = 1; i < len; i++) v = v * 256 + (buf[off + i] as number);
@@ -44,10 +44,10 @@ export function readVarint(buf: Uint8Array, off: number): VarintRead | null {
 }
 
 /** Exact read as bigint, for the few range checks near 2^60-2^62 that doubles cannot make. */
-export function readVarintBig(buf: Uint8Array, off: number): {value: bigint; length: number} | null {
-  if (off < 0 || off >= buf.length) return null;
+export function readVarintBig(buf: Uint8Array, off: number, end = buf.length): {value: bigint; length: number} | null {
+  if (off < 0 || off >= end) return null;
   const len = 1 << ((buf[off] as number) >> 6);
-  if (off + len > buf.length) return null;
+  if (off + len > end) return null;
   let v = BigInt((buf[off] as number) & 0x3f);
   for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(buf[off + i] as number);
   return {value: v, length: len};
@@ -112,21 +112,20 @@ export class ByteReader {
     return this.end - this.off;
   }
   varint(): number | null {
-    if (this.off >= this.end) return null;
-    const r = readVarint(this.buf.subarray(0, this.end), this.off);
+    const r = readVarint(this.buf, this.off, this.end);
     if (r === null) return null;
     this.off += r.length;
     return r.value;
   }
   varintBig(): bigint | null {
-    const r = readVarintBig(this.buf.subarray(0, this.end), this.off);
+    const r = readVarintBig(this.buf, this.off, this.end);
     if (r === null) return null;
     this.off += r.length;
     return r.value;
   }
   /** Varint plus its encoded length (to spot non-minimal encodings). */
   varintWithLength(): VarintRead | null {
-    const r = readVarint(this.buf.subarray(0, this.end), this.off);
+    const r = readVarint(this.buf, this.off, this.end);
     if (r === null) return null;
     this.off += r.length;
     return r;
