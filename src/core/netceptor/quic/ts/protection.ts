@@ -2,7 +2,7 @@
  * Packet protection (RFC 9001 §5.3) and header protection (§5.4), plus the AEAD usage limits
  * (§6.6). Open failures give null; nothing here throws on peer input.
  */
-import {createCipheriv, createDecipheriv, type CipherGCMTypes} from 'node:crypto';
+import {createCipheriv, createDecipheriv, type Cipher, type CipherGCMTypes} from 'node:crypto';
 // chacha20-poly1305 takes the same options as GCM; the cast only picks the typed overload.
 import {updatePacketKeys, type PacketKeys} from './keys.js';
 import {decodePacketNumber} from './packet-number.js';
@@ -42,11 +42,24 @@ export function packetNonce(iv: Uint8Array, pn: number): Buffer {
 
 /** AEAD-seals payload with header as AAD; returns ciphertext || tag. */
 export function sealPayload(keys: PacketKeys, pn: number, header: Uint8Array, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(payload.length + AEAD_TAG_LENGTH);
+  sealPayloadInto(keys, pn, header, payload, out, 0);
+  return out;
+}
+
+/** Writes ciphertext || tag into out at off (payload.length + 16 bytes); returns the end. */
+export function sealPayloadInto(keys: PacketKeys, pn: number, header: Uint8Array, payload: Uint8Array, out: Uint8Array, off: number): number {
   const c = createCipheriv(keys.suite.aead as CipherGCMTypes, keys.key, packetNonce(keys.iv, pn), {authTagLength: AEAD_TAG_LENGTH});
   c.setAAD(header, {plaintextLength: payload.length});
+  let end = off;
   const a = c.update(payload);
+  out.set(a, end);
+  end += a.length;
   const b = c.final();
-  return Buffer.concat([a, b, c.getAuthTag()]);
+  out.set(b, end);
+  end += b.length;
+  out.set(c.getAuthTag(), end);
+  return end + AEAD_TAG_LENGTH;
 }
 
 /** Opens ciphertext || tag; null on authentication failure or short input. */
@@ -72,10 +85,17 @@ export function headerProtectionMask(keys: PacketKeys, sample: Uint8Array): Buff
     const c = createCipheriv('chacha20', keys.hp, sample.subarray(0, 16));
     return c.update(Buffer.alloc(5));
   }
-  const c = createCipheriv(keys.suite.hp, keys.hp, null);
-  c.setAutoPadding(false);
+  // ECB keeps no state between whole blocks, so one cipher per hp key serves every packet.
+  let c = ecbCiphers.get(keys.hp);
+  if (c === undefined) {
+    c = createCipheriv(keys.suite.hp, keys.hp, null);
+    c.setAutoPadding(false);
+    ecbCiphers.set(keys.hp, c);
+  }
   return c.update(sample.subarray(0, 16)).subarray(0, 5);
 }
+
+const ecbCiphers = new WeakMap<Buffer, Cipher>();
 
 /**
  * Applies header protection in place to a packet whose payload is already sealed. pnOffset is
@@ -143,8 +163,9 @@ export class PacketProtector {
    * pads so that pnOffset + 4 + 16 <= total length (RFC 9001 §5.4.2).
    */
   seal(header: Uint8Array, pnOffset: number, pnLength: number, pn: number, payload: Uint8Array): Buffer {
-    const sealed = sealPayload(this.keys, pn, header, payload);
-    const out = Buffer.concat([header, sealed]);
+    const out = Buffer.allocUnsafe(header.length + payload.length + AEAD_TAG_LENGTH);
+    out.set(header, 0);
+    sealPayloadInto(this.keys, pn, header, payload, out, header.length);
     protectHeader(this.keys, out, pnOffset, pnLength);
     this.usage.sealed++;
     return out;
@@ -154,9 +175,8 @@ export class PacketProtector {
   sealInto(out: Uint8Array, offset: number, header: Uint8Array, pnOffset: number, pnLength: number, pn: number, payload: Uint8Array): number {
     const total = header.length + payload.length + AEAD_TAG_LENGTH;
     if (offset + total > out.length) throw new RangeError('sealInto: buffer too small');
-    const sealed = sealPayload(this.keys, pn, header, payload);
     out.set(header, offset);
-    out.set(sealed, offset + header.length);
+    sealPayloadInto(this.keys, pn, header, payload, out, offset + header.length);
     protectHeader(this.keys, out.subarray(offset, offset + total), pnOffset, pnLength);
     this.usage.sealed++;
     return offset + total;
