@@ -2,6 +2,10 @@
 import {expect} from 'chai';
 import {TransportError} from '../../../src/core/netceptor/quic/ts/errors.js';
 import {
+  ackRangesFrom,
+  closeFrameFor,
+  decodeAckDelay,
+  encodeAckDelay,
   checkFramesAllowed,
   decodeFrame,
   decodeFrames,
@@ -185,5 +189,27 @@ describe('quic-ts frames', () => {
       }
     }
     expect(maxStreamDataFor(3, 4, 0)).to.equal(0);
+  });
+
+  it('connection-layer helpers: ACK delay scaling, ACK ranges, close frame from a decode error', () => {
+    expect(encodeAckDelay(8000, 3)).to.equal(1000);
+    expect(decodeAckDelay(1000, 3)).to.equal(8000);
+    expect(encodeAckDelay(-5, 3)).to.equal(0);
+    expect(ackRangesFrom([5, 1, 2, 3, 9, 10, 3, 0])).to.deep.equal([
+      {smallest: 9, largest: 10},
+      {smallest: 5, largest: 5},
+      {smallest: 0, largest: 3},
+    ]);
+    expect(ackRangesFrom([1, 3, 5, 7], 2)).to.deep.equal([
+      {smallest: 7, largest: 7},
+      {smallest: 5, largest: 5},
+    ]);
+    expect(ackRangesFrom([])).to.deep.equal([]);
+    const err = decodeFrames(hex('0700'));
+    if (err.ok) throw new Error('expected an error');
+    const close = closeFrameFor(err);
+    expect(close).to.deep.equal({type: 'connection_close', application: false, errorCode: TransportError.FRAME_ENCODING_ERROR, frameType: 7, reason: Buffer.from(err.reason)});
+    const round = decodeFrames(encodeFrame(close));
+    expect(round.ok && round.frames[0]).to.deep.equal(close);
   });
 });

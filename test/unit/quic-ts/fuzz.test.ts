@@ -5,7 +5,7 @@
 import {expect} from 'chai';
 import fc from 'fast-check';
 import {TransportError} from '../../../src/core/netceptor/quic/ts/errors.js';
-import {decodeFrame, decodeFrames, encodeFrame, frameSize, type AckRange, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
+import {ackRangesFrom, decodeFrame, decodeFrames, encodeFrame, frameSize, type AckRange, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
 import {initialKeys} from '../../../src/core/netceptor/quic/ts/keys.js';
 import {buildLongHeader, buildShortHeader, isStatelessReset, parseHeader, splitCoalesced, verifyRetry} from '../../../src/core/netceptor/quic/ts/packet.js';
 import {PacketProtector} from '../../../src/core/netceptor/quic/ts/protection.js';
@@ -97,6 +97,21 @@ describe('quic-ts fuzz (fast-check)', function () {
         expect(d.frame).to.deep.equal(want);
       }),
       {numRuns: 20_000},
+    );
+  });
+
+  it('ACK ranges from received packet numbers cover exactly those numbers and round-trip (5k)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({max: 500}), {minLength: 1, maxLength: 100}), (pns) => {
+        const ranges = ackRangesFrom(pns, 1000);
+        const covered = new Set<number>();
+        for (const r of ranges) for (let x = r.smallest; x <= r.largest; x++) covered.add(x);
+        expect([...covered].sort((a, b) => a - b)).to.deep.equal([...new Set(pns)].sort((a, b) => a - b));
+        const f: Frame = {type: 'ack', ackDelay: 0, ranges};
+        const d = decodeFrame(encodeFrame(f), 0);
+        expect(d.ok && d.frame).to.deep.equal(f);
+      }),
+      {numRuns: 5_000},
     );
   });
 

@@ -533,3 +533,40 @@ export function isProbingFrame(f: Frame): boolean {
 export function isCongestionControlled(f: Frame): boolean {
   return f.type !== 'ack' && f.type !== 'connection_close';
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for the connection layer
+// ---------------------------------------------------------------------------------------------
+
+/** ACK Delay field from microseconds and our ack_delay_exponent (RFC 9000 §19.3). */
+export function encodeAckDelay(micros: number, exponent: number): number {
+  return Math.floor(Math.max(0, micros) / 2 ** exponent);
+}
+
+/** Microseconds from a received ACK Delay field and the peer's ack_delay_exponent. */
+export function decodeAckDelay(field: number, exponent: number): number {
+  return field * 2 ** exponent;
+}
+
+/** The CONNECTION_CLOSE (transport) frame that reports a decode error (§10.2, §19.19). */
+export function closeFrameFor(err: {code: number; reason: string; frameType?: number}): Frame {
+  return {type: 'connection_close', application: false, errorCode: err.code, frameType: err.frameType ?? 0, reason: Buffer.from(err.reason)};
+}
+
+/**
+ * ACK ranges (descending, as in the frame) from received packet numbers in any order,
+ * duplicates allowed; at most `maxRanges` (the newest) are kept.
+ */
+export function ackRangesFrom(packetNumbers: Iterable<number>, maxRanges = 32): AckRange[] {
+  const sorted = [...new Set(packetNumbers)].sort((a, b) => b - a);
+  const ranges: AckRange[] = [];
+  for (const pn of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && last.smallest === pn + 1) last.smallest = pn;
+    else {
+      if (ranges.length === maxRanges) break;
+      ranges.push({smallest: pn, largest: pn});
+    }
+  }
+  return ranges;
+}
