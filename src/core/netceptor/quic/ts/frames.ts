@@ -83,7 +83,7 @@ export type FrameKind = Frame['type'];
 export function writeFrame(w: ByteWriter, f: Frame): void {
   switch (f.type) {
     case 'padding':
-      for (let i = 0; i < f.length; i++) w.uint8(0);
+      w.zeros(f.length);
       return;
     case 'ping':
       w.uint8(FrameType.PING);

@@ -198,6 +198,12 @@ export class ByteWriter {
     this.length += 4;
     return this;
   }
+  zeros(n: number): this {
+    this.ensure(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+    return this;
+  }
   bytes(b: Uint8Array): this {
     this.ensure(b.length);
     this.buf.set(b, this.length);
