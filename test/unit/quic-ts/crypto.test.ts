@@ -159,6 +159,9 @@ describe('quic-ts packet protection (RFC 9001 A.2-A.5)', () => {
     expect(dgram[49]).to.equal(0xee);
     expect(dgram[1250]).to.equal(0xee);
     const view = dgram.subarray(50, 1250);
+    // a failed in-place attempt (server keys) leaves the packet as it was
+    expect(new PacketProtector(initialKeys(DCID).server).open(view, 18, -1, true)).to.equal(null);
+    expect(view.toString('hex')).to.equal(V.A2_PACKET);
     const opened = new PacketProtector(keys).open(view, 18, -1, true);
     expect(opened?.payload.equals(payload)).to.equal(true);
     expect(view.subarray(0, 22).toString('hex')).to.equal(V.A2_HEADER);

@@ -189,9 +189,10 @@ export class PacketProtector {
    * header protection or the AEAD fails.
    */
   open(packet: Uint8Array, pnOffset: number, largestPn: number, inPlace = false): OpenedPacket | null {
-    // In place: the header protection is removed in `packet` itself (no copy; the caller drops
-    // the packet on null, as the RFC requires for packets that fail to open).
+    // In place: header protection is removed in `packet` itself; on failure the few header bytes
+    // are put back so that the caller may try other keys (e.g. the next key phase).
     const copy = inPlace ? Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength) : Buffer.from(packet);
+    const saved = inPlace ? Buffer.from(copy.subarray(0, pnOffset + 4)) : null;
     const hp = unprotectHeader(this.keys, copy, pnOffset);
     if (hp === null) return null;
     const pn = decodePacketNumber(largestPn, hp.truncatedPn, hp.pnLength * 8);
@@ -199,6 +200,7 @@ export class PacketProtector {
     const payload = openPayload(this.keys, pn, copy.subarray(0, headerEnd), copy.subarray(headerEnd));
     if (payload === null) {
       this.usage.openFailures++;
+      if (saved !== null) copy.set(saved, 0);
       return null;
     }
     return {pn, pnLength: hp.pnLength, firstByte: copy[0] as number, header: copy.subarray(0, headerEnd), payload};
