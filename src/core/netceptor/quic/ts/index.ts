@@ -1,4 +1,4 @@
-// QUIC v1 wire layer (helper "qwire"): sans-IO, node:crypto only.
+// The TypeScript QUIC engine (issue: streams where the native binding is missing), so far its wire layer: sans-IO, node:crypto only. The TLS 1.3 handshake is in ./tls/.
 export * from './errors.js';
 export * from './varint.js';
 export * from './keys.js';

@@ -1,5 +1,6 @@
 import {randomBytes, timingSafeEqual, type KeyObject} from 'node:crypto';
 import {CIPHER_SUITES, hashOf, KeySchedule} from './keyschedule.js';
+import type {HashName} from '../keys.js';
 import {
   Alert,
   encodeAlpnList,
@@ -469,7 +470,7 @@ export class TlsHandshake {
     if (!ch.keyShares || ch.supportedGroups.length === 0) throw new TlsAlert(Alert.missingExtension, 'ClientHello: no key_share / supported_groups');
     this.checkClientExtensions(ch);
     this.st.suite = suite;
-    this.ks = new KeySchedule((CIPHER_SUITES[suite] as {hash: string}).hash);
+    this.ks = new KeySchedule((CIPHER_SUITES[suite] as {hash: HashName}).hash);
     this.clientRandom = ch.random;
     this.sessionId = ch.sessionId;
     this.st.serverName = ch.serverName;

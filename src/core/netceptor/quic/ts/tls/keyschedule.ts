@@ -1,4 +1,7 @@
 import {createHash, createHmac} from 'node:crypto';
+import {hkdfExpandLabel, hkdfExtract, type HashName} from '../keys.js';
+
+export {hkdfExpandLabel, hkdfExtract};
 
 /** TLS 1.3 cipher suites (RFC 8446 §B.4) with their hash; the AEAD belongs to QUIC. */
 export const CIPHER_SUITES: Record<number, {hash: 'sha256' | 'sha384'; hashLen: number}> = {
@@ -7,34 +10,6 @@ export const CIPHER_SUITES: Record<number, {hash: 'sha256' | 'sha384'; hashLen: 
   0x1303: {hash: 'sha256', hashLen: 32},
 };
 
-export function hkdfExtract(hash: string, salt: Buffer, ikm: Buffer): Buffer {
-  return createHmac(hash, salt).update(ikm).digest();
-}
-
-/** HKDF-Expand (RFC 5869 §2.3). */
-export function hkdfExpand(hash: string, prk: Buffer, info: Buffer, length: number): Buffer {
-  const out: Buffer[] = [];
-  let prev = Buffer.alloc(0);
-  let total = 0;
-  for (let i = 1; total < length; i++) {
-    prev = createHmac(hash, prk)
-      .update(prev)
-      .update(info)
-      .update(Buffer.from([i]))
-      .digest();
-    out.push(prev);
-    total += prev.length;
-  }
-  return Buffer.concat(out).subarray(0, length);
-}
-
-/** HKDF-Expand-Label (RFC 8446 §7.1). */
-export function hkdfExpandLabel(hash: string, secret: Buffer, label: string, context: Buffer, length: number): Buffer {
-  const full = Buffer.from('tls13 ' + label, 'latin1');
-  const info = Buffer.concat([Buffer.from([length >> 8, length & 0xff, full.length]), full, Buffer.from([context.length]), context]);
-  return hkdfExpand(hash, secret, info, length);
-}
-
 export function hashOf(hash: string, data: Buffer | Buffer[]): Buffer {
   const h = createHash(hash);
   for (const d of Array.isArray(data) ? data : [data]) h.update(d);
@@ -42,7 +17,7 @@ export function hashOf(hash: string, data: Buffer | Buffer[]): Buffer {
 }
 
 /** Derive-Secret(Secret, Label, Messages) with the transcript hash already computed. */
-export function deriveSecret(hash: string, secret: Buffer, label: string, transcriptHash: Buffer): Buffer {
+export function deriveSecret(hash: HashName, secret: Buffer, label: string, transcriptHash: Buffer): Buffer {
   return hkdfExpandLabel(hash, secret, label, transcriptHash, transcriptHash.length);
 }
 
@@ -54,7 +29,7 @@ export class KeySchedule {
   handshakeSecret?: Buffer;
   masterSecret?: Buffer;
 
-  constructor(readonly hash: string) {
+  constructor(readonly hash: HashName) {
     this.emptyHash = hashOf(hash, Buffer.alloc(0));
     this.hashLen = this.emptyHash.length;
     this.earlySecret = hkdfExtract(hash, Buffer.alloc(this.hashLen), Buffer.alloc(this.hashLen));
