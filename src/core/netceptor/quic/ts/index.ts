@@ -1,0 +1,8 @@
+// The TypeScript QUIC engine (issue: streams where the native binding is missing), so far its wire layer: sans-IO, node:crypto only. The TLS 1.3 handshake is in ./tls/.
+export * from './errors.js';
+export * from './varint.js';
+export * from './keys.js';
+export * from './protection.js';
+export * from './packet.js';
+export * from './frames.js';
+export * from './transport-params.js';
