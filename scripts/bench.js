@@ -21,7 +21,7 @@ for (let i = 0; i < args.length; i++) {
 const flags = args.filter((a) => a.startsWith('--'));
 const names = args.filter((a) => !a.startsWith('--'));
 /** Benches that start node processes (and so can run against Go too). */
-const PROCESS_BENCHES = ['mesh', 'work', 'proxy-procs', 'startup'];
+const PROCESS_BENCHES = ['mesh', 'work', 'proxy-procs', 'startup', 'kube'];
 const files = readdirSync(join(root, 'bench'))
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => names.length === 0 || names.some((n) => f.startsWith(n)))

@@ -146,6 +146,7 @@ export const INTERNAL_ERRORS: Readonly<Record<string, string>> = {
   ExecError: "Go's *exec.Error (command not found or not runnable); its message becomes the unit's failed status detail",
   LineTooLongError: "the line reader's limit; the control server answers `ERROR: <message>` and remote work fails the connection with it",
   DetailError: "a kubernetes unit's failure whose message is the unit's Failed detail as Go words it (logged and set as the status, not thrown further)",
+  TlsAlert: "the TypeScript TLS 1.3 handshake's internal signal; it is caught inside the handshake and becomes its `error` (a TLS alert, i.e. a QUIC CRYPTO_ERROR)",
   HttpStatusError: "a Kubernetes API server's non-200 answer to a log stream; its Status message becomes the kubernetes unit's detail (Go's client-go text)",
 };
 
