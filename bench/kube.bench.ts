@@ -5,10 +5,9 @@
  * bytes) and short lines (80 bytes, where a per-line cost shows). With `--impl go` the same
  * runs on Go receptor (client-go, SPDY attach). Prints JSON.
  */
-import net from 'node:net';
 import {randomBytes} from 'node:crypto';
 import {KubeApiServer} from '../test/support/kube-api/index.js';
-import {startNodes, workDir, type NodeProc} from './lib.js';
+import {command, results, startNodes, submit, workDir, type NodeProc} from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const SHAPES = [
@@ -22,55 +21,6 @@ function payloadOf(megabytes: number, lineBytes: number): Buffer {
   const lines: string[] = [];
   for (let off = 0; off < total; off += lineBytes) lines.push(text.slice(off, Math.min(total, off + lineBytes) - 1));
   return Buffer.from(lines.join('\n') + '\n');
-}
-
-function submit(sock: string, worktype: string, payload: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let out = '';
-    c.on('data', (d) => (out += d.toString()));
-    c.on('error', reject);
-    c.on('close', () => {
-      const m = /"unitid":"(\w+)"/.exec(out);
-      if (m) resolve(m[1]);
-      else reject(new Error(`submit failed: ${out}`));
-    });
-    c.once('connect', () => {
-      c.write(JSON.stringify({command: 'work', subcommand: 'submit', node: 'localhost', worktype}) + '\n');
-      c.end(payload);
-    });
-  });
-}
-
-/** Reads a unit's results to EOF (they end once the unit completes); returns the byte count. */
-function results(sock: string, id: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let lines = 0;
-    let bytes = 0;
-    c.on('data', (d: Buffer) => {
-      let i = 0;
-      while (lines < 2 && i < d.length) {
-        if (d[i] === 0x0a) lines++;
-        i++;
-      }
-      bytes += d.length - i;
-    });
-    c.on('error', reject);
-    c.on('close', () => resolve(bytes));
-    c.once('connect', () => c.end(`work results ${id} 0\n`));
-  });
-}
-
-function command(sock: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let out = '';
-    c.on('data', (d) => (out += d.toString()));
-    c.on('error', reject);
-    c.on('close', () => resolve(out.split('\n')[1] ?? ''));
-    c.end(line + '\n');
-  });
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -94,7 +44,7 @@ try {
   for (const shape of SHAPES) {
     const payload = payloadOf(shape.megabytes, shape.lineBytes);
     const t0 = performance.now();
-    const id = await submit(sock, 'kcat', payload);
+    const id = await submit(sock, {node: 'localhost', worktype: 'kcat'}, payload);
     const bytes = await results(sock, id);
     const secs = (performance.now() - t0) / 1000;
     const status = await command(sock, `work status ${id}`);

@@ -4,62 +4,11 @@
  * a small unit 1 and 3 hops away; and results throughput of a 64 MiB stdout produced 3 hops
  * away. Prints JSON.
  */
-import net from 'node:net';
-import {freePorts, percentile, startNodes, waitUntil, workDir, type NodeProc} from './lib.js';
+import {command, freePorts, percentile, results, startNodes, submit, waitUntil, workDir, type NodeProc} from './lib.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 5 : 15;
 const BIG_MB = quick ? 16 : 64;
-
-/** One control connection: submit, payload, EOF; returns the unit ID. */
-function submit(sock: string, req: Record<string, string>, payload = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let out = '';
-    c.on('data', (d) => (out += d.toString()));
-    c.on('error', reject);
-    c.on('close', () => {
-      const m = /"unitid":"(\w+)"/.exec(out);
-      if (m) resolve(m[1]);
-      else reject(new Error(`submit failed: ${out}`));
-    });
-    c.once('connect', () => {
-      c.write(JSON.stringify({command: 'work', subcommand: 'submit', ...req}) + '\n');
-      c.end(payload);
-    });
-  });
-}
-
-/** Reads a unit's results to EOF; returns the byte count (header excluded). */
-function results(sock: string, id: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let lines = 0;
-    let bytes = 0;
-    c.on('data', (d: Buffer) => {
-      let i = 0;
-      while (lines < 2 && i < d.length) {
-        if (d[i] === 0x0a) lines++;
-        i++;
-      }
-      bytes += d.length - i;
-    });
-    c.on('error', reject);
-    c.on('close', () => resolve(bytes));
-    c.once('connect', () => c.end(`work results ${id} 0\n`));
-  });
-}
-
-function command(sock: string, line: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock);
-    let out = '';
-    c.on('data', (d) => (out += d.toString()));
-    c.on('error', reject);
-    c.on('close', () => resolve(out.split('\n')[1] ?? ''));
-    c.end(line + '\n');
-  });
-}
 
 const round = (x: number) => Math.round(x * 10) / 10;
 

@@ -120,8 +120,9 @@ def remote_status(a, status):
 
 def process_results(ctl, unit_id, a):
     """Like AWXReceptorJob: the unit's results into ansible-runner's processor (after removing the
-    private data dir's artifacts); returns the processor's result, the events and statuses it
-    handled, and what the results stream still held after the worker's eof line."""
+    private data dir's artifacts); returns what a job's report shares: the processor's status,
+    the events and statuses it handled, the artifacts, and what the results stream still held
+    after the worker's eof line."""
     artifacts = os.path.join(a.pdd, 'artifacts')
     if os.path.exists(artifacts):
         shutil.rmtree(artifacts)
@@ -144,18 +145,22 @@ def process_results(ctl, unit_id, a):
     after_eof = resultfile.read()
     resultfile.close()
     resultsock.close()
-    return res, sorted(events, key=lambda e: e['counter'] or 0), statuses, after_eof
-
-
-def artifact_reader(a):
-    """Reads a file of the job's artifacts (status, rc, stdout), None when missing."""
     art = os.path.join(a.pdd, 'artifacts', a.ident)
 
     def read(name):
         p = os.path.join(art, name)
         return open(p).read().strip() if os.path.exists(p) else None
 
-    return read
+    return {
+        'unitid': unit_id,
+        'status': res.status,
+        'statuses': statuses,
+        'events': sorted(events, key=lambda e: e['counter'] or 0),
+        'artifactStatus': read('status'),
+        'artifactRc': read('rc'),
+        'stdout': read('stdout'),
+        'afterEof': after_eof.decode(errors='replace'),
+    }
 
 
 def job(a):
@@ -163,24 +168,16 @@ def job(a):
     connection, tlsclient = conn_type(ctl, a) if a.node else (None, None)
     result = submit_job(ctl, a, tlsclient)
     unit_id = result['unitid']
-    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
+    processed = process_results(ctl, unit_id, a)
     work_status = ctl.simple_command(f'work status {unit_id}')
     exec_status = remote_status(a, work_status)
     released = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
-    read = artifact_reader(a)
     return {
         'connType': connection,
         'adTime': getattr(a, 'ad_time', None),
         'result': result,
-        'unitid': unit_id,
-        'status': res.status,
-        'statuses': statuses,
-        'events': events,
-        'artifactStatus': read('status'),
-        'artifactRc': read('rc'),
-        'stdout': read('stdout'),
-        'afterEof': after_eof.decode(errors='replace'),
+        **processed,
         'workStatus': work_status,
         'execStatus': exec_status,
         'released': released,
@@ -376,22 +373,14 @@ def kubejob(a):
         raise RuntimeError(f'transmit failed: {failures}')
     submitted(result)
     unit_id = result['unitid']
-    res, events, statuses, after_eof = process_results(ctl, unit_id, a)
+    processed = process_results(ctl, unit_id, a)
     work_status = wait_done(ctl, unit_id, a.deadline)
     listed = ctl.simple_command('work list').get(unit_id)
     released = ctl.simple_command(f'work release {unit_id}')
     ctl.close()
-    read = artifact_reader(a)
     return {
         'result': result,
-        'unitid': unit_id,
-        'status': res.status,
-        'statuses': statuses,
-        'events': events,
-        'artifactStatus': read('status'),
-        'artifactRc': read('rc'),
-        'stdout': read('stdout'),
-        'afterEof': after_eof.decode(errors='replace'),
+        **processed,
         'workStatus': work_status,
         'listed': listed,
         'released': released,
