@@ -1,0 +1,585 @@
+/**
+ * The TypeScript QUIC engine's connection: two engine connections driven directly (a loop
+ * moving datagrams between them on a fake clock, with seeded loss and reordering), and whole
+ * endpoints through QuicEndpoint + dialQuic/listenQuic, TS↔TS and TS↔quiche in both roles.
+ */
+import {expect} from 'chai';
+import {createHash, randomFillSync} from 'node:crypto';
+import {once} from 'node:events';
+import type {Readable, Writable} from 'node:stream';
+import {verifyReceptorName} from '../../../src/core/pki/names.js';
+import {createCa, createCsr, createInsecureStreamCert, signCsr} from '../../../src/core/pki/x509.js';
+import {QuicEndpoint, type QuicEndpointOptions} from '../../../src/core/netceptor/quic/endpoint.js';
+import {DEFAULT_TRANSPORT_PARAMS, MAX_GO_QUIC_PACKET, type QuicEngine, type QuicTlsConfig, type QuicTransportParams} from '../../../src/core/netceptor/quic/engine.js';
+import {quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
+import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
+import {TsEngineConnection, TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const HP = {host: '10.0.0.1', port: 4242};
+
+// ---------------------------------------------------------------------------------------------
+// Sans-IO pair on a fake clock
+// ---------------------------------------------------------------------------------------------
+
+interface PairOptions {
+  loss?: number;
+  reorder?: number;
+  seed?: number;
+  clientTls?: QuicTlsConfig;
+  serverTls?: QuicTlsConfig;
+  clientAlpn?: string[];
+  serverAlpn?: string[];
+  params?: Partial<QuicTransportParams>;
+  serverParams?: Partial<QuicTransportParams>;
+  maxPacket?: number;
+}
+
+class DirectPair {
+  t = 1000;
+  readonly engine: TsQuicEngine;
+  readonly client: TsEngineConnection;
+  readonly server: TsEngineConnection;
+  readonly rng: () => number;
+  readonly loss: number;
+  readonly reorder: number;
+  readonly out: Buffer;
+  sizes = {client: [] as number[], server: [] as number[]};
+  private held: Array<{to: TsEngineConnection; p: Buffer}> = [];
+
+  constructor(cert: {certPem: string; keyPem: string}, opts: PairOptions = {}) {
+    this.engine = new TsQuicEngine({now: () => this.t});
+    this.rng = mulberry32(opts.seed ?? 7);
+    this.loss = opts.loss ?? 0;
+    this.reorder = opts.reorder ?? 0;
+    this.out = Buffer.alloc(opts.maxPacket ?? 1452);
+    const params = {...DEFAULT_TRANSPORT_PARAMS, maxSendUdpPayloadSize: this.out.length, ...opts.params};
+    const cc = this.engine.createConfig({role: 'client', alpn: opts.clientAlpn ?? ['netceptor'], tls: opts.clientTls ?? {verifyPeer: false}, params});
+    const sc = this.engine.createConfig({
+      role: 'server',
+      alpn: opts.serverAlpn ?? ['netceptor'],
+      tls: opts.serverTls ?? {certPem: cert.certPem, keyPem: cert.keyPem, verifyPeer: false},
+      params: {...params, ...opts.serverParams},
+    });
+    this.client = this.engine.connect(cc, 'A', Buffer.from('c1c2c3c4', 'hex'), HP, HP);
+    this.server = this.engine.accept(sc, Buffer.from('5a5b5c5d', 'hex'), null, HP, HP);
+  }
+
+  /** Moves every pending datagram once; returns how many were sent. */
+  step(): number {
+    let moved = 0;
+    for (const [from, to, key] of [
+      [this.client, this.server, 'client'],
+      [this.server, this.client, 'server'],
+    ] as const) {
+      for (let i = 0; i < 10_000; i++) {
+        const n = from.send(this.out);
+        if (n === null) break;
+        moved++;
+        this.sizes[key].push(n);
+        const p = Buffer.from(this.out.subarray(0, n));
+        if (this.loss > 0 && this.rng() < this.loss) continue;
+        if (this.reorder > 0 && this.rng() < this.reorder) {
+          this.held.push({to, p});
+          continue;
+        }
+        to.recv(p, HP, HP);
+      }
+    }
+    const late = this.held;
+    this.held = [];
+    for (const h of late) h.to.recv(h.p, HP, HP);
+    return moved + late.length;
+  }
+
+  /** Advances the clock to the earliest timer and fires what is due. */
+  tick(maxMs = 60_000): void {
+    const ts = [this.client.timeout(), this.server.timeout()].filter((x): x is number => x !== null);
+    const d = ts.length > 0 ? Math.min(...ts, maxMs) : maxMs;
+    this.t += Math.max(d, 0.001);
+    this.client.onTimeout();
+    this.server.onTimeout();
+  }
+
+  /** Runs until `done` or the round budget is used; timers fire when nothing moves. */
+  run(done: () => boolean, rounds = 20_000, onRound?: () => void): void {
+    for (let i = 0; i < rounds; i++) {
+      if (done()) return;
+      onRound?.();
+      if (this.step() === 0) this.tick();
+    }
+    if (!done()) throw new Error('DirectPair: condition not reached');
+  }
+
+  handshake(): void {
+    this.run(() => this.client.isEstablished() && this.server.isEstablished());
+  }
+}
+
+/** Streams `size` bytes each way on stream 0 (client-opened), returns the SHA-256s seen. */
+function transfer(p: DirectPair, size: number, onRound?: () => void): {sentUp: string; gotUp: string; sentDown: string; gotDown: string} {
+  const rng = mulberry32(99);
+  const chunk = Buffer.alloc(32 * 1024);
+  const hashes = {su: createHash('sha256'), gu: createHash('sha256'), sd: createHash('sha256'), gd: createHash('sha256')};
+  let up = 0;
+  let down = 0;
+  let gotUp = 0;
+  let gotDown = 0;
+  let finUp = false;
+  let finDown = false;
+  let serverSeen = false;
+  const rbuf = Buffer.alloc(64 * 1024);
+  const fill = (b: Buffer): void => {
+    for (let i = 0; i < b.length; i += 4) b.writeUInt32LE((rng() * 2 ** 32) >>> 0, i);
+  };
+  const pushSide = (c: TsEngineConnection, sent: number, h: ReturnType<typeof createHash>): number => {
+    let s = sent;
+    while (s < size) {
+      const n = Math.min(chunk.length, size - s);
+      fill(chunk);
+      const w = c.streamSend(0, chunk.subarray(0, n), s + n === size);
+      if (w === null || w === 0) break;
+      h.update(chunk.subarray(0, w));
+      s += w;
+      if (w < n) break;
+    }
+    return s;
+  };
+  const pullSide = (c: TsEngineConnection, h: ReturnType<typeof createHash>): [number, boolean] => {
+    let got = 0;
+    let fin = false;
+    for (;;) {
+      let r: [number, boolean] | null;
+      try {
+        r = c.streamRecv(0, rbuf);
+      } catch {
+        break;
+      }
+      if (r === null) break;
+      h.update(rbuf.subarray(0, r[0]));
+      got += r[0];
+      if (r[1]) {
+        fin = true;
+        break;
+      }
+    }
+    return [got, fin];
+  };
+  p.run(
+    () => finUp && finDown,
+    400_000,
+    () => {
+      onRound?.();
+      up = pushSide(p.client, up, hashes.su);
+      if (!serverSeen && [...p.server.readableStreams()].includes(0)) serverSeen = true;
+      if (serverSeen) down = pushSide(p.server, down, hashes.sd);
+      const [a, fa] = pullSide(p.server, hashes.gu);
+      gotUp += a;
+      finUp ||= fa;
+      const [b, fb] = pullSide(p.client, hashes.gd);
+      gotDown += b;
+      finDown ||= fb;
+    },
+  );
+  expect(gotUp).to.equal(size);
+  expect(gotDown).to.equal(size);
+  return {sentUp: hashes.su.digest('hex'), gotUp: hashes.gu.digest('hex'), sentDown: hashes.sd.digest('hex'), gotDown: hashes.gd.digest('hex')};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endpoint wire (as in test/unit/quic/engine.test.ts)
+// ---------------------------------------------------------------------------------------------
+
+class TestWire {
+  readonly endpoints = new Map<string, QuicEndpoint>();
+  maxPacket = 0;
+  readonly firstPacket = new Map<string, number>();
+  private queue: Array<{from: string; to: string; packet: Buffer}> = [];
+  private held: Array<{from: string; to: string; packet: Buffer}> = [];
+  private scheduled = false;
+  private readonly rng: () => number;
+
+  constructor(
+    readonly loss = 0,
+    readonly reorder = 0,
+    seed = 1,
+  ) {
+    this.rng = mulberry32(seed);
+  }
+
+  endpoint(key: string, engine: QuicEngine, opts: Partial<QuicEndpointOptions> = {}): QuicEndpoint {
+    const ep = new QuicEndpoint({engine, ...opts, send: (to, packet) => this.send(key, to, packet)});
+    this.endpoints.set(key, ep);
+    return ep;
+  }
+
+  private send(from: string, to: string, packet: Buffer): void {
+    if (packet.length > this.maxPacket) this.maxPacket = packet.length;
+    if (!this.firstPacket.has(from)) this.firstPacket.set(from, packet.length);
+    this.queue.push({from, to, packet: Buffer.from(packet)});
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.deliver);
+    }
+  }
+
+  private readonly deliver = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    const late = this.held;
+    this.queue = [];
+    this.held = [];
+    for (const p of batch) {
+      if (this.loss > 0 && this.rng() < this.loss) continue;
+      if (this.reorder > 0 && this.rng() < this.reorder) {
+        this.held.push(p);
+        continue;
+      }
+      this.endpoints.get(p.to)?.receive(p.from, p.packet);
+    }
+    for (const p of late) this.endpoints.get(p.to)?.receive(p.from, p.packet);
+    if (this.held.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.deliver);
+    }
+  };
+
+  close(): void {
+    for (const ep of this.endpoints.values()) ep.close();
+  }
+}
+
+async function pumpRandom(w: Writable, size: number): Promise<string> {
+  const h = createHash('sha256');
+  let left = size;
+  while (left > 0) {
+    const n = Math.min(64 * 1024, left);
+    const b = randomFillSync(Buffer.allocUnsafe(n));
+    h.update(b);
+    left -= n;
+    if (!w.write(b)) await once(w, 'drain');
+  }
+  w.end();
+  return h.digest('hex');
+}
+
+function hashAll(r: Readable): Promise<{hash: string; bytes: number}> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    let bytes = 0;
+    r.on('data', (d: Buffer) => {
+      bytes += d.length;
+      h.update(d);
+    });
+    r.on('end', () => resolve({hash: h.digest('hex'), bytes}));
+    r.on('error', reject);
+  });
+}
+
+function readAll(r: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    r.on('data', (d: Buffer) => chunks.push(d));
+    r.on('end', () => resolve(Buffer.concat(chunks)));
+    r.on('error', reject);
+  });
+}
+
+async function expectReject(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+describe('TS QUIC engine: connection', function () {
+  this.timeout(60_000);
+  let insecure: {certPem: string; keyPem: string};
+  let ca: {certPem: string; keyPem: string};
+  let serverB: {certPem: string; keyPem: string};
+  let clientA: {certPem: string; keyPem: string};
+
+  before(async function () {
+    this.timeout(60_000);
+    const [ins, caCert] = await Promise.all([createInsecureStreamCert(), createCa({commonName: 'Test CA'})]);
+    insecure = ins;
+    ca = caCert;
+    const [csrB, csrA] = await Promise.all([createCsr({commonName: 'B', nodeIds: ['B']}), createCsr({commonName: 'A', nodeIds: ['A']})]);
+    serverB = {certPem: signCsr({csrPem: csrB.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrB.keyPem};
+    clientA = {certPem: signCsr({csrPem: csrA.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrA.keyPem};
+  });
+
+  describe('through QuicEndpoint and dialQuic/listenQuic', () => {
+    const ts = new TsQuicEngine();
+    const haveQuiche = quicheAvailable();
+    const rows: Array<{name: string; dialer: () => QuicEngine; listener: () => QuicEngine; quiche: boolean}> = [
+      {name: 'TS → TS', dialer: () => ts, listener: () => ts, quiche: false},
+      {name: 'TS → quiche', dialer: () => ts, listener: () => quicheEngine(), quiche: true},
+      {name: 'quiche → TS', dialer: () => quicheEngine(), listener: () => ts, quiche: true},
+    ];
+    let wire: TestWire | undefined;
+    afterEach(() => {
+      wire?.close();
+      wire = undefined;
+    });
+
+    async function setup(
+      row: (typeof rows)[number],
+      listenOpts: QuicListenerOptions,
+      opts: {loss?: number; reorder?: number; maxPacketSize?: number} = {},
+    ): Promise<{a: QuicEndpoint; b: QuicEndpoint; listener: QuicListener}> {
+      wire = new TestWire(opts.loss ?? 0, opts.reorder ?? 0, 5);
+      const epOpts = opts.maxPacketSize !== undefined ? {maxPacketSize: opts.maxPacketSize} : {};
+      const a = wire.endpoint('A:dial0001', row.dialer(), epOpts);
+      const b = wire.endpoint('B:control', row.listener(), epOpts);
+      const listener = await listenQuic(b, listenOpts);
+      return {a, b, listener};
+    }
+
+    for (const row of rows) {
+      describe(row.name, () => {
+        before(function () {
+          if (row.quiche && !haveQuiche) this.skip();
+        });
+
+        it('plain mode: handshake, SNI, data both ways, normal close', async () => {
+          const {a, listener} = await setup(row, {insecureCert: insecure});
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
+          const server = await serverP;
+          expect(server.serverName).to.equal('A');
+          expect(client.peerCertificates).to.have.length(1);
+          const gotUp = readAll(server.stream);
+          const gotDown = readAll(client.stream);
+          client.stream.end('ping from A');
+          server.stream.end('pong from B');
+          expect((await gotUp).toString()).to.equal('ping from A');
+          expect((await gotDown).toString()).to.equal('pong from B');
+          expect(wire?.firstPacket.get('A:dial0001')).to.be.at.least(1200);
+        });
+
+        it('verified mode: CA-signed node-ID certificates on both sides', async () => {
+          const {a, listener} = await setup(row, {
+            tls: {...serverB, caPem: ca.certPem, requireClientCert: true, verifyPeer: (chain) => verifyReceptorName(chain[0], 'A')},
+          });
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {tls: {...clientA, caPem: ca.certPem, verifyPeer: (chain) => verifyReceptorName(chain[0], 'B')}});
+          const server = await serverP;
+          expect(server.peerCertificates).to.have.length(1);
+          const got = readAll(server.stream);
+          client.stream.end('over TLS');
+          expect((await got).toString()).to.equal('over TLS');
+        });
+
+        it('a refused certificate fails the dial with CRYPTO_ERROR 0x12a', async () => {
+          const {a, listener} = await setup(row, {tls: {...serverB}});
+          const refused = once(listener, 'refused').then(([, e]) => e as Error);
+          const err = await expectReject(dialQuic(a, 'B:control', {tls: {...clientA, caPem: ca.certPem, verifyPeer: (chain) => verifyReceptorName(chain[0], 'W')}}));
+          expect(err.message).to.equal('CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID B, not W');
+          expect((await refused).message).to.match(/^CRYPTO_ERROR 0x12a \(remote\)/);
+        });
+
+        it('8 MiB both directions at once with 5 % loss and reordering (SHA-256)', async function () {
+          this.timeout(180_000);
+          const {a, listener} = await setup(row, {insecureCert: insecure}, {loss: 0.05, reorder: 0.05});
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
+          const server = await serverP;
+          const size = 8 * 1024 * 1024;
+          const [sentUp, sentDown, gotUp, gotDown] = await Promise.all([
+            pumpRandom(client.stream, size),
+            pumpRandom(server.stream, size),
+            hashAll(server.stream),
+            hashAll(client.stream),
+          ]);
+          expect(gotUp.bytes).to.equal(size);
+          expect(gotDown.bytes).to.equal(size);
+          expect(gotUp.hash).to.equal(sentUp);
+          expect(gotDown.hash).to.equal(sentDown);
+        });
+
+        it("packets stay within a Go peer's 1452 bytes when the endpoint allows 1452", async () => {
+          const {a, listener} = await setup(row, {insecureCert: insecure}, {maxPacketSize: MAX_GO_QUIC_PACKET});
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
+          const server = await serverP;
+          const got = hashAll(server.stream);
+          const sent = await pumpRandom(client.stream, 512 * 1024);
+          expect((await got).hash).to.equal(sent);
+          expect(wire?.maxPacket).to.be.at.most(MAX_GO_QUIC_PACKET);
+          expect(wire?.maxPacket).to.be.above(1300);
+        });
+
+        it('an application close code and reason reach the other side', async () => {
+          const {a, listener} = await setup(row, {insecureCert: insecure});
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
+          const server = await serverP;
+          const errP = once(server.stream, 'error').then(([e]) => e as Error);
+          client.stream.on('error', () => undefined);
+          client.stream.destroy(new Error('Read Data Error'));
+          expect((await errP).message).to.equal('Application error 0x1f4 (remote): Read Data Error');
+          await server.waitClosed();
+          expect(server.engine.closeReason?.message).to.equal('Application error 0x1f4 (remote): Read Data Error');
+        });
+      });
+    }
+  });
+
+  describe('two engine connections, fake clock', () => {
+    it('completes the handshake: ALPN, SNI, certificate, padded client Initials, confirmation', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      expect(p.client.applicationProto()).to.equal('netceptor');
+      expect(p.server.applicationProto()).to.equal('netceptor');
+      expect(p.server.serverName()).to.equal('A');
+      expect(p.client.peerCertChain()).to.have.length(1);
+      expect(p.server.peerCertChain()).to.equal(null);
+      expect(p.sizes.client[0]).to.be.at.least(1200);
+      // Until the handshake completes nothing exceeds 1200 bytes.
+      expect(Math.max(...p.sizes.client.slice(0, 2), ...p.sizes.server.slice(0, 3))).to.be.at.most(1200);
+      p.run(() => p.step() === 0);
+      expect(p.client.stats().keyPhase).to.equal(0);
+      expect(p.client.isDraining()).to.equal(false);
+    });
+
+    it('moves 1 MiB each way on a clean wire, SHA-256 intact', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      const r = transfer(p, 1024 * 1024);
+      expect(r.gotUp).to.equal(r.sentUp);
+      expect(r.gotDown).to.equal(r.sentDown);
+    });
+
+    it('moves 8 MiB each way at once with 5 % loss and reordering, SHA-256 intact', function () {
+      this.timeout(120_000);
+      const p = new DirectPair(insecure, {loss: 0.05, reorder: 0.05, seed: 3});
+      p.handshake();
+      const r = transfer(p, 8 * 1024 * 1024);
+      expect(r.gotUp).to.equal(r.sentUp);
+      expect(r.gotDown).to.equal(r.sentDown);
+      expect(p.client.stats().lost).to.be.above(0);
+    });
+
+    it('forced key updates both ways keep data flowing; the peer follows each update', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      let rounds = 0;
+      const r = transfer(p, 2 * 1024 * 1024, () => {
+        rounds++;
+        // The fake clock stands still, so a round moves a whole window: update early.
+        if (rounds === 2) p.client.initiateKeyUpdate();
+        if (rounds === 5) p.server.initiateKeyUpdate();
+        if (rounds === 8) p.client.initiateKeyUpdate();
+      });
+      expect(r.gotUp).to.equal(r.sentUp);
+      expect(r.gotDown).to.equal(r.sentDown);
+      expect(p.client.stats().keyUpdates).to.equal(3);
+      expect(p.server.stats().keyUpdates).to.equal(3);
+      expect(p.client.localError()).to.equal(null);
+      expect(p.server.localError()).to.equal(null);
+    });
+
+    it('an application close carries its code and reason to the peer; both end closed', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      expect(p.client.close(true, 0x1f4, Buffer.from('Read Data Error'))).to.equal(true);
+      expect(p.client.close(true, 1, Buffer.alloc(0))).to.equal(false);
+      expect(p.client.isDraining()).to.equal(true);
+      p.step();
+      expect(p.server.peerError()).to.deep.include({isApp: true, code: 0x1f4});
+      expect(p.server.peerError()?.reason.toString()).to.equal('Read Data Error');
+      expect(p.server.isDraining()).to.equal(true);
+      expect(p.client.localError()).to.deep.include({isApp: true, code: 0x1f4});
+      p.run(() => p.client.isClosed() && p.server.isClosed(), 100);
+      expect(p.client.isTimedOut()).to.equal(false);
+    });
+
+    it('a close before anything was received closes at once without a packet', () => {
+      const p = new DirectPair(insecure);
+      expect(p.client.close(true, 0, Buffer.from('normal close'))).to.equal(true);
+      expect(p.client.isClosed()).to.equal(true);
+      expect(p.client.send(p.out)).to.equal(null);
+    });
+
+    it('an application close during the handshake goes out as APPLICATION_ERROR (0x0c)', () => {
+      const p = new DirectPair(insecure);
+      const n = p.client.send(p.out) as number;
+      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      expect(p.server.close(true, 77, Buffer.from('nope'))).to.equal(true);
+      p.step();
+      expect(p.client.peerError()).to.deep.include({isApp: false, code: 0x0c});
+    });
+
+    it('times out an idle connection silently (fake clock): isClosed and isTimedOut', () => {
+      const p = new DirectPair(insecure, {params: {maxIdleTimeoutMs: 5000}});
+      p.handshake();
+      p.run(() => p.step() === 0);
+      const t0 = p.t;
+      p.run(() => p.client.isClosed() && p.server.isClosed(), 100);
+      expect(p.client.isTimedOut()).to.equal(true);
+      expect(p.server.isTimedOut()).to.equal(true);
+      expect(p.t - t0).to.be.within(4000, 6500);
+      expect(p.client.peerError()).to.equal(null);
+    });
+
+    it('an ALPN mismatch fails with CRYPTO_ERROR 0x178 (no_application_protocol)', () => {
+      const p = new DirectPair(insecure, {clientAlpn: ['other']});
+      p.run(() => p.server.isClosed() || p.server.isDraining(), 200);
+      expect(p.server.localError()).to.deep.include({isApp: false, code: 0x178});
+      p.run(() => p.client.peerError() !== null, 200);
+      expect(p.client.peerError()).to.deep.include({isApp: false, code: 0x178});
+      expect(p.client.isEstablished()).to.equal(false);
+    });
+
+    it('stream resets and stop-sending codes reach the peer', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      expect(p.client.streamSend(4, Buffer.from('hello'), false)).to.equal(5);
+      p.run(() => [...p.server.readableStreams()].includes(4));
+      p.client.streamShutdown(4, 1, 77);
+      p.run(() => p.step() === 0);
+      const buf = Buffer.alloc(100);
+      let err: unknown;
+      try {
+        for (let i = 0; i < 3; i++) p.server.streamRecv(4, buf);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as Error).message).to.equal('StreamReset(77)');
+    });
+
+    it('many streams at once', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      const n = 60;
+      for (let i = 0; i < n; i++) expect(p.client.streamSend(i * 4, Buffer.from(`stream ${i}`), true)).to.be.a('number');
+      const got = new Map<number, string>();
+      const buf = Buffer.alloc(100);
+      p.run(() => {
+        for (const id of p.server.readableStreams()) {
+          const r = p.server.streamRecv(id, buf);
+          if (r !== null) got.set(id, (got.get(id) ?? '') + buf.subarray(0, r[0]).toString());
+        }
+        return got.size === n && [...got.values()].every((v) => /^stream \d+$/.test(v));
+      });
+      expect(got.get(4 * 17)).to.equal('stream 17');
+    });
+  });
+});
