@@ -326,7 +326,24 @@ describe('TS QUIC engine: connection', function () {
   });
 
   describe('through QuicEndpoint and dialQuic/listenQuic', () => {
-    const ts = new TsQuicEngine();
+    class RecordingTsEngine extends TsQuicEngine {
+      conns: TsEngineConnection[] = [];
+      override connect(...args: Parameters<TsQuicEngine['connect']>): TsEngineConnection {
+        const c = super.connect(...args);
+        this.conns.push(c);
+        return c;
+      }
+      override accept(...args: Parameters<TsQuicEngine['accept']>): TsEngineConnection {
+        const c = super.accept(...args);
+        this.conns.push(c);
+        return c;
+      }
+    }
+    const recording = new RecordingTsEngine();
+    const ts = recording;
+    beforeEach(() => {
+      recording.conns = [];
+    });
     const haveQuiche = quicheAvailable();
     const rows: Array<{name: string; dialer: () => QuicEngine; listener: () => QuicEngine; quiche: boolean}> = [
       {name: 'TS → TS', dialer: () => ts, listener: () => ts, quiche: false},
@@ -424,6 +441,30 @@ describe('TS QUIC engine: connection', function () {
           expect((await got).hash).to.equal(sent);
           expect(wire?.maxPacket).to.be.at.most(MAX_GO_QUIC_PACKET);
           expect(wire?.maxPacket).to.be.above(1300);
+        });
+
+        it('our forced key updates during a transfer (TS side initiates)', async function () {
+          this.timeout(60_000);
+          const {a, listener} = await setup(row, {insecureCert: insecure});
+          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
+          const server = await serverP;
+          const tsConns = [...recording.conns];
+          expect(tsConns.length).to.be.at.least(1);
+          const size = 4 * 1024 * 1024;
+          let timer: NodeJS.Timeout | undefined;
+          const kick = (): void => {
+            for (const c of tsConns) c.initiateKeyUpdate();
+            timer = setTimeout(kick, 20);
+          };
+          kick();
+          try {
+            const [sentUp, gotUp] = await Promise.all([pumpRandom(client.stream, size), hashAll(server.stream), pumpRandom(server.stream, 0), hashAll(client.stream)]);
+            expect(gotUp.hash).to.equal(sentUp);
+          } finally {
+            clearTimeout(timer);
+          }
+          for (const c of tsConns) expect(c.stats().keyUpdates).to.be.at.least(2);
         });
 
         it('an application close code and reason reach the other side', async () => {
@@ -563,6 +604,97 @@ describe('TS QUIC engine: connection', function () {
         err = e;
       }
       expect((err as Error).message).to.equal('StreamReset(77)');
+    });
+
+    it('forced key updates under 5 % loss and reordering', () => {
+      const p = new DirectPair(insecure, {loss: 0.05, reorder: 0.1, seed: 11});
+      p.handshake();
+      let rounds = 0;
+      const r = transfer(p, 2 * 1024 * 1024, () => {
+        rounds++;
+        if (rounds % 7 === 0) p.client.initiateKeyUpdate();
+        if (rounds % 11 === 0) p.server.initiateKeyUpdate();
+      });
+      expect(r.gotUp).to.equal(r.sentUp);
+      expect(r.gotDown).to.equal(r.sentDown);
+      expect(p.client.stats().keyUpdates).to.be.at.least(2);
+      expect(p.client.stats().keyUpdates).to.equal(p.server.stats().keyUpdates);
+      expect(p.client.localError()).to.equal(null);
+    });
+
+    it('a second peer key update before we sent with the current keys is KEY_UPDATE_ERROR', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      p.run(() => p.step() === 0);
+      const c = p.client.conn as unknown as {rollKeys(): void};
+      expect(p.client.streamSend(0, Buffer.from('a'), false)).to.equal(1);
+      c.rollKeys();
+      let n = p.client.send(p.out) as number;
+      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      expect(p.server.stats().keyUpdates).to.equal(1);
+      expect(p.client.streamSend(0, Buffer.from('b'), false)).to.equal(1);
+      c.rollKeys();
+      n = p.client.send(p.out) as number;
+      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      expect(p.server.localError()).to.deep.include({isApp: false, code: 0x0e});
+    });
+
+    it('a TLS verification failure closes with CRYPTO_ERROR 0x100 + alert, seen by the peer', async () => {
+      const other = await createCa({commonName: 'Other CA'});
+      const p = new DirectPair(insecure, {serverTls: {...serverB, verifyPeer: false}, clientTls: {caPem: other.certPem, verifyPeer: true}});
+      p.run(() => p.client.isClosed() || p.client.isDraining(), 200);
+      const code = p.client.localError()?.code ?? 0;
+      expect(code).to.be.within(0x100, 0x1ff);
+      p.run(() => p.server.peerError() !== null, 200);
+      expect(p.server.peerError()?.code).to.equal(code);
+      expect(p.client.isEstablished()).to.equal(false);
+    });
+
+    it('the server sends at most 3× what it received before the client is validated', () => {
+      const p = new DirectPair(insecure);
+      const n = p.client.send(p.out) as number;
+      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      let sent = 0;
+      // Nothing more from the client: PTOs fire, the server may not exceed its budget.
+      for (let i = 0; i < 6; i++) {
+        for (let m = p.server.send(p.out); m !== null; m = p.server.send(p.out)) sent += m;
+        p.t += (p.server.timeout() ?? 1000) + 1;
+        p.server.onTimeout();
+      }
+      expect(sent).to.be.above(1000);
+      expect(sent).to.be.at.most(3 * n);
+    });
+
+    it('a stateless reset (known token at the end of an undecryptable short packet) closes the connection', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+      (p.client.conn as unknown as {resetTokens: Buffer[]}).resetTokens.push(token);
+      const junk = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(30, 7), token]);
+      p.client.recv(junk, HP, HP);
+      expect(p.client.isClosed()).to.equal(true);
+      expect(p.client.localError()?.reason.toString()).to.equal('received a stateless reset with token 00112233445566778899aabbccddeeff');
+    });
+
+    it('NEW_CONNECTION_ID: stored up to the limit, retire_prior_to answered and the DCID switched', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      const c = p.client.conn as unknown as {
+        onNewCid(seq: number, rpt: number, cid: Buffer, token: Buffer): {code: number} | null;
+        retireQueue: number[];
+        dcid: Buffer;
+      };
+      const cid1 = Buffer.from('0102030405060708', 'hex');
+      const cid2 = Buffer.from('1112131415161718', 'hex');
+      expect(c.onNewCid(1, 0, cid1, Buffer.alloc(16, 1))).to.equal(null);
+      expect(c.onNewCid(2, 2, cid2, Buffer.alloc(16, 2))).to.equal(null);
+      expect(c.retireQueue).to.deep.equal([0, 1]);
+      expect(c.dcid.equals(cid2)).to.equal(true);
+      expect(c.onNewCid(3, 0, Buffer.from('21', 'hex'), Buffer.alloc(16, 3))).to.equal(null);
+      expect(c.onNewCid(4, 0, Buffer.from('31', 'hex'), Buffer.alloc(16, 4))).to.deep.include({code: 0x09});
+      // The retirements go out and the peer keeps talking to the new CID.
+      p.run(() => p.step() === 0);
+      expect(c.retireQueue).to.deep.equal([]);
     });
 
     it('many streams at once', () => {

@@ -145,6 +145,7 @@ export class TsConnection {
   // key update
   private forceKeyUpdate = false;
   private currentPhaseAcked = false;
+  private sentInPhase = false;
   private firstRecvPnInPhase = Infinity;
   private keyDiscardAt: number | null = null;
   private keyUpdates = 0;
@@ -547,7 +548,8 @@ export class TsConnection {
       return restore();
     }
     if (!this.handshakeConfirmed) return restore(); // no key update before confirmation (RFC 9001 §6.1)
-    if (ks.generation > 0 && !this.currentPhaseAcked) {
+    // RFC 9001 §6.2 (as quic-go): a second update before we sent anything with the current keys.
+    if (ks.generation > 0 && !this.sentInPhase) {
       this.closeWithError({code: TransportError.KEY_UPDATE_ERROR, reason: 'keys updated too quickly'});
       return null;
     }
@@ -562,6 +564,7 @@ export class TsConnection {
     ks.update();
     this.keyUpdates++;
     this.currentPhaseAcked = false;
+    this.sentInPhase = false;
     this.firstRecvPnInPhase = Infinity;
     this.forceKeyUpdate = false;
   }
@@ -1088,6 +1091,7 @@ export class TsConnection {
       const size = end - off;
       off = end;
       space.nextPn = p.pn + 1;
+      if (p.space === 2) this.sentInPhase = true;
       this.recovery.onPacketSent({pn: p.pn, space: p.space, timeSent: now, size, ackEliciting: p.ackEliciting, inFlight: p.ackEliciting, frames: p.record});
       this.st.sent++;
       if (p.ackEliciting && !this.ackElicitingSinceRecv) {
