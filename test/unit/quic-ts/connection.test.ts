@@ -14,6 +14,8 @@ import {DEFAULT_TRANSPORT_PARAMS, MAX_GO_QUIC_PACKET, type QuicEngine, type Quic
 import {quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
 import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
 import {TsEngineConnection, TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
+import {encodeFrames, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
+import type {KeyPhaseState} from '../../../src/core/netceptor/quic/ts/protection.js';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -695,6 +697,99 @@ describe('TS QUIC engine: connection', function () {
       // The retirements go out and the peer keeps talking to the new CID.
       p.run(() => p.step() === 0);
       expect(c.retireQueue).to.deep.equal([]);
+    });
+
+    it('fuzz: sealed 1-RTT packets of random frames never throw or end in INTERNAL_ERROR', function () {
+      this.timeout(120_000);
+      const rng = mulberry32(2024);
+      const int = (n: number): number => Math.floor(rng() * n);
+      const big = (): number => [0, 1, 2, 63, 64, 16383, 16384, 2 ** 30, 2 ** 40, 2 ** 52][int(10)] as number;
+      const sid = (): number => [0, 1, 2, 3, 4, 5, 8, 400, 2 ** 40][int(9)] as number;
+      const frame = (): Frame => {
+        switch (int(17)) {
+          case 0:
+            return {type: 'ping'};
+          case 1:
+            return {type: 'padding', length: 1 + int(20)};
+          case 2: {
+            const largest = int(3000);
+            return {type: 'ack', ackDelay: big(), ranges: [{largest, smallest: Math.max(0, largest - int(5))}]};
+          }
+          case 3:
+            return {type: 'reset_stream', streamId: sid(), errorCode: big(), finalSize: int(2) === 0 ? int(100) : big()};
+          case 4:
+            return {type: 'stop_sending', streamId: sid(), errorCode: big()};
+          case 5:
+            return {type: 'crypto', offset: int(2) === 0 ? int(100) : big() % 2 ** 40, data: randomFillSync(Buffer.alloc(int(40)))};
+          case 6:
+            return {type: 'new_token', token: Buffer.alloc(1 + int(10), 1)};
+          case 7:
+            return {type: 'stream', streamId: sid(), offset: int(2) === 0 ? int(5000) : big() % 2 ** 40, data: Buffer.alloc(int(300), 0x61), fin: int(2) === 0};
+          case 8:
+            return {type: 'max_data', maximum: big()};
+          case 9:
+            return {type: 'max_stream_data', streamId: sid(), maximum: big()};
+          case 10:
+            return {type: 'max_streams', bidi: int(2) === 0, maximum: int(2) === 0 ? int(200) : 2 ** 50};
+          case 11:
+            return {type: 'data_blocked', limit: big()};
+          case 12:
+            return {type: 'stream_data_blocked', streamId: sid(), limit: big()};
+          case 13:
+            return {type: 'streams_blocked', bidi: int(2) === 0, limit: int(1000)};
+          case 14: {
+            const sequence = int(6);
+            return {
+              type: 'new_connection_id',
+              sequence,
+              retirePriorTo: int(sequence + 1),
+              connectionId: randomFillSync(Buffer.alloc(1 + int(20))),
+              statelessResetToken: Buffer.alloc(16, 9),
+            };
+          }
+          case 15:
+            return {type: 'retire_connection_id', sequence: int(3)};
+          default:
+            return {type: 'path_challenge', data: randomFillSync(Buffer.alloc(8))};
+        }
+      };
+      let p = new DirectPair(insecure);
+      p.handshake();
+      p.run(() => p.step() === 0);
+      let closes = 0;
+      for (let i = 0; i < 3000; i++) {
+        if (p.server.isClosed() || p.server.isDraining()) {
+          const e = p.server.localError();
+          expect(e?.code, `iteration ${i}: ${e?.reason.toString()}`).to.not.equal(1);
+          closes++;
+          p = new DirectPair(insecure);
+          p.handshake();
+          p.run(() => p.step() === 0);
+        }
+        const frames = Array.from({length: 1 + int(4)}, frame);
+        const c = p.client.conn as unknown as {app: KeyPhaseState; dcid: Buffer; spaces: Array<{nextPn: number}>};
+        const space = c.spaces[2] as {nextPn: number};
+        const pn = space.nextPn++;
+        const payload = Buffer.concat([encodeFrames(frames), Buffer.alloc(4)]);
+        const header = Buffer.concat([
+          Buffer.from([0x40 | (c.app.phase ? 0x04 : 0) | 0x03]),
+          c.dcid,
+          Buffer.from([(pn >>> 24) & 0xff, (pn >>> 16) & 0xff, (pn >>> 8) & 0xff, pn & 0xff]),
+        ]);
+        const pkt = c.app.write.seal(header, header.length - 4, 4, pn, payload);
+        expect(() => p.server.recv(pkt, HP, HP)).to.not.throw();
+        expect(() => p.server.send(p.out)).to.not.throw();
+        expect(() => p.server.onTimeout()).to.not.throw();
+        const buf = Buffer.alloc(64);
+        for (const id of p.server.readableStreams()) {
+          try {
+            p.server.streamRecv(id, buf);
+          } catch {
+            // stream errors are thrown by design (StreamReset etc.)
+          }
+        }
+      }
+      expect(closes).to.be.above(10);
     });
 
     it('many streams at once', () => {
