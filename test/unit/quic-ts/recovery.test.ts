@@ -1,6 +1,8 @@
 /** Loss detection and congestion control (RFC 9002): RTT, loss, PTO, NewReno, with the RFC's formulas. */
 import {expect} from 'chai';
-import {LossRecovery, NewReno, RttEstimator, type SentPacket, type SpaceId} from '../../../src/core/netceptor/quic/ts/recovery.js';
+import fc from 'fast-check';
+import {ackRangesFrom} from '../../../src/core/netceptor/quic/ts/frames.js';
+import {LossRecovery, MAX_NON_ELICITING, NewReno, RttEstimator, type SentPacket, type SpaceId} from '../../../src/core/netceptor/quic/ts/recovery.js';
 
 const pkt = (pn: number, timeSent: number, space: SpaceId = 2, size = 1200, ackEliciting = true): SentPacket<string> => ({
   pn,
@@ -317,6 +319,66 @@ describe('quic-ts LossRecovery (RFC 9002 §6, Appendix A)', () => {
     expect(r.cc.congestionWindow).to.equal(6000 + (1200 * 1200) / 6000);
   });
 
+  it('bounds the ACK-only packets it tracks when the peer never acknowledges them', () => {
+    const r = recovery();
+    r.onPacketSent(pkt(0, 0));
+    for (let pn = 1; pn <= MAX_NON_ELICITING + 10; pn++) r.onPacketSent(pkt(pn, pn, 2, 40, false));
+    r.onPacketSent({...pkt(MAX_NON_ELICITING + 11, 2000, 2, 1200, false), inFlight: true}); // padding-only, in flight
+    const out = r.outstanding(2);
+    expect(out).to.have.length(MAX_NON_ELICITING + 1);
+    expect(pns(out.slice(0, 2))).to.deep.equal([0, 12]); // the ack-eliciting one stays, the oldest ACK-only ones went
+    expect(r.cc.bytesInFlight).to.equal(2400);
+    for (let pn = MAX_NON_ELICITING + 12; pn < MAX_NON_ELICITING + 12 + MAX_NON_ELICITING; pn++) r.onPacketSent(pkt(pn, 3000, 2, 40, false));
+    expect(r.cc.bytesInFlight).to.equal(1200); // the padding-only packet was given up too
+    expect(r.hasAckElicitingInFlight(2)).to.equal(true);
+  });
+
+  it('property: any ACK sequence keeps the record, counters and bytes in flight consistent', () => {
+    const arb = fc.record({
+      gaps: fc.array(fc.nat({max: 3}), {minLength: 1, maxLength: 80}),
+      kinds: fc.array(fc.nat({max: 3}), {minLength: 80, maxLength: 80}),
+      acks: fc.array(fc.array(fc.nat({max: 400}), {maxLength: 60}), {maxLength: 6}),
+    });
+    fc.assert(
+      fc.property(arb, ({gaps, kinds, acks}) => {
+        const r = recovery();
+        const sent = new Map<number, SentPacket<string>>();
+        let pn = -1;
+        gaps.forEach((g, i) => {
+          pn += g + 1;
+          const kind = kinds[i]!;
+          const p = {...pkt(pn, i, 2, 100 + i, kind !== 0), inFlight: kind !== 0 || i % 2 === 0};
+          sent.set(pn, p);
+          r.onPacketSent(p);
+        });
+        const gone = new Set<number>();
+        let t = 1000;
+        for (const ackPns of acks) {
+          const ranges = ackRangesFrom(
+            ackPns.filter((n) => n <= pn),
+            1000,
+          );
+          if (ranges.length === 0) continue;
+          const res = r.onAckReceived(2, ranges, 0, (t += 10))!;
+          const covered = (n: number): boolean => ranges.some((x) => x.smallest <= n && n <= x.largest);
+          const want = [...sent.keys()].filter((n) => covered(n) && !gone.has(n));
+          expect(pns(res.acked)).to.deep.equal(want);
+          for (const p of [...res.acked, ...res.lost]) {
+            expect(gone.has(p.pn)).to.equal(false);
+            gone.add(p.pn);
+          }
+          for (const p of res.lost) expect(p.pn).to.be.at.most(r.largestAcked(2));
+        }
+        const left = [...sent.values()].filter((p) => !gone.has(p.pn));
+        expect(pns(r.outstanding(2))).to.deep.equal(pns(left));
+        expect(r.cc.bytesInFlight).to.equal(left.filter((p) => p.inFlight).reduce((a, p) => a + p.size, 0));
+        expect(r.hasAckElicitingInFlight(2)).to.equal(left.some((p) => p.ackEliciting));
+        expect(r.onAckReceived(2, [{smallest: 0, largest: pn + 1}], 0, t)).to.equal(null);
+      }),
+      {numRuns: 300},
+    );
+  });
+
   describe('persistent congestion (§7.6)', () => {
     /** RTT sample 100 at t=100, then pn 1..4 sent at 200, 700, 1300, 1400; the ACK at 1500. */
     const scenario = (ranges: Array<{smallest: number; largest: number}>, times = [200, 700, 1300, 1400]): LossRecovery<string> => {
@@ -337,6 +399,17 @@ describe('quic-ts LossRecovery (RFC 9002 §6, Appendix A)', () => {
       expect(r.cc.recoveryStartTime).to.equal(-Infinity);
       // the minimum window, then pn 4's ACK in slow start (no recovery period left, as in §B.8)
       expect(r.cc.congestionWindow).to.equal(2400 + 1200);
+    });
+
+    it('restarts min_rtt from the newest sample (§5.2)', () => {
+      const r = recovery();
+      r.onPacketSent(pkt(0, 0));
+      r.onAckReceived(2, [r1(0)], 0, 50);
+      [200, 700, 1300, 1400].forEach((t, i) => r.onPacketSent(pkt(i + 1, t)));
+      r.onAckReceived(2, [r1(4)], 0, 1600); // latest 200; duration (68.75 + 225 + 25) × 3
+      expect(r.persistentCongestionDuration()).to.equal(956.25);
+      expect(r.cc.ssthresh).to.equal(6600);
+      expect(r.rtt.minRtt).to.equal(200);
     });
 
     it('not when a packet sent in between was acknowledged', () => {

@@ -59,6 +59,8 @@ export class RttEstimator {
   }
   /** RFC 9002 §5.3; ackDelay is already capped by the caller rules (max_ack_delay once confirmed). */
   update(latestRtt: number, ackDelay: number, handshakeConfirmed: boolean, peerMaxAckDelay: number): void {
+    latestRtt = Math.max(0, latestRtt);
+    ackDelay = Math.max(0, ackDelay);
     this.latestRtt = latestRtt;
     if (!this.hasSample) {
       this.hasSample = true;
@@ -132,6 +134,8 @@ interface Space<F> {
   lossTime: number | null;
   timeOfLastAckEliciting: number | null;
   ackElicitingInFlight: number;
+  /** Non-ack-eliciting packets in `sent` (ACK-only; bounded by MAX_NON_ELICITING). */
+  nonEliciting: number;
   /** Ranges of the last ACK frame (descending): which packet numbers the peer reported. */
   lastAckRanges: readonly AckRange[];
 }
@@ -143,8 +147,26 @@ const newSpace = <F>(): Space<F> => ({
   lossTime: null,
   timeOfLastAckEliciting: null,
   ackElicitingInFlight: 0,
+  nonEliciting: 0,
   lastAckRanges: [],
 });
+
+/** Non-ack-eliciting packets tracked per space at most (a peer that never acknowledges them). */
+export const MAX_NON_ELICITING = 1024;
+
+/** Removes the index spans [from, to) (ascending, disjoint) from `arr`, in place. */
+function removeSpans<T>(arr: T[], spans: ReadonlyArray<readonly [number, number]>): void {
+  const first = spans[0];
+  if (first === undefined) return;
+  let w = first[0];
+  for (let i = 0; i < spans.length; i++) {
+    const to = (spans[i] as readonly [number, number])[1];
+    const next = spans[i + 1]?.[0] ?? arr.length;
+    arr.copyWithin(w, to, next);
+    w += next - to;
+  }
+  arr.length = w;
+}
 
 /** First index in `sent` (ascending pn) whose pn is >= `pn`. */
 function lowerBound<F>(sent: ReadonlyArray<SentPacket<F>>, pn: number): number {
@@ -199,6 +221,15 @@ export class LossRecovery<F = unknown> {
       this.cc.bytesInFlight += p.size;
     }
     if (p.ackEliciting) s.ackElicitingInFlight++;
+    else if (++s.nonEliciting > MAX_NON_ELICITING) {
+      // The peer only acknowledges these along with ack-eliciting ones: when it never does,
+      // the oldest are given up (their bytes leave the flight, nothing is retransmitted).
+      const i = s.sent.findIndex((q) => !q.ackEliciting);
+      const old = s.sent[i] as SentPacket<F>;
+      s.sent.splice(i, 1);
+      this.forget(s, old);
+      if (old.inFlight) this.cc.bytesInFlight -= old.size;
+    }
     this.timerSetAt = p.timeSent;
   }
 
@@ -220,19 +251,22 @@ export class LossRecovery<F = unknown> {
     // Newly acked: walk the sent packets inside each range (never the range span itself);
     // ranges are descending, so iterate them backwards for ascending packet numbers.
     const acked: Array<SentPacket<F>> = [];
+    const spans: Array<[number, number]> = [];
     const sent = s.sent;
     for (let i = ranges.length - 1; i >= 0; i--) {
       const r = ranges[i] as AckRange;
-      for (let j = lowerBound(sent, r.smallest); j < sent.length; j++) {
-        const p = sent[j] as SentPacket<F>;
+      const from = lowerBound(sent, r.smallest);
+      let to = from;
+      for (; to < sent.length; to++) {
+        const p = sent[to] as SentPacket<F>;
         if (p.pn > r.largest) break;
         acked.push(p);
+        this.forget(s, p);
       }
+      if (to > from) spans.push([from, to]);
     }
     if (acked.length === 0) return {acked, lost: [], rttSampled: false};
-    const ackedSet = new Set(acked);
-    s.sent = sent.filter((p) => !ackedSet.has(p));
-    for (const p of acked) if (p.ackEliciting) s.ackElicitingInFlight--;
+    removeSpans(sent, spans);
 
     let rttSampled = false;
     const largest = acked[acked.length - 1] as SentPacket<F>;
@@ -302,6 +336,7 @@ export class LossRecovery<F = unknown> {
     for (const p of s.sent) if (p.inFlight) this.cc.bytesInFlight -= p.size;
     s.sent = [];
     s.ackElicitingInFlight = 0;
+    s.nonEliciting = 0;
     s.timeOfLastAckEliciting = null;
     s.lossTime = null;
     s.lastAckRanges = [];
@@ -335,6 +370,12 @@ export class LossRecovery<F = unknown> {
     return (this.rtt.smoothedRtt + Math.max(4 * this.rtt.rttvar, kGranularity) + this.peerMaxAckDelay) * kPersistentCongestionThreshold;
   }
 
+  /** Counters of a packet leaving the record (acked, lost or given up). */
+  private forget(s: Space<F>, p: SentPacket<F>): void {
+    if (p.ackEliciting) s.ackElicitingInFlight--;
+    else s.nonEliciting--;
+  }
+
   private addressValidated(): boolean {
     return this.peerCompletedAddressValidation || this.handshakeConfirmed;
   }
@@ -347,22 +388,22 @@ export class LossRecovery<F = unknown> {
     if (s.largestAcked < 0) return lost;
     const lossDelay = Math.max(kTimeThreshold * Math.max(this.rtt.latestRtt, this.rtt.smoothedRtt), kGranularity);
     const lostSendTime = now - lossDelay;
-    const keep: Array<SentPacket<F>> = [];
-    for (const p of s.sent) {
-      if (p.pn > s.largestAcked) {
-        keep.push(p);
-        continue;
-      }
+    // Only packets up to the largest acknowledged can be lost; compact those in place.
+    const sent = s.sent;
+    const end = lowerBound(sent, s.largestAcked + 1);
+    let w = 0;
+    for (let i = 0; i < end; i++) {
+      const p = sent[i] as SentPacket<F>;
       if (p.timeSent <= lostSendTime || s.largestAcked >= p.pn + kPacketThreshold) {
         lost.push(p);
-        if (p.ackEliciting) s.ackElicitingInFlight--;
+        this.forget(s, p);
       } else {
-        keep.push(p);
+        sent[w++] = p;
         const t = p.timeSent + lossDelay;
         s.lossTime = s.lossTime === null ? t : Math.min(s.lossTime, t);
       }
     }
-    if (lost.length > 0) s.sent = keep;
+    if (w < end) removeSpans(sent, [[w, end]]);
     return lost;
   }
 
@@ -377,13 +418,12 @@ export class LossRecovery<F = unknown> {
     if (lastLossSent !== null) this.cc.onCongestionEvent(lastLossSent, now);
     const firstSample = this.firstRttSampleTime;
     if (firstSample === null) return;
-    if (
-      this.inPersistentCongestion(
-        space,
-        lost.filter((p) => p.timeSent > firstSample),
-      )
-    )
+    const candidates = lost.filter((p) => p.timeSent > firstSample);
+    if (this.inPersistentCongestion(space, candidates)) {
       this.cc.onPersistentCongestion();
+      // §5.2: min_rtt restarts from the newest sample after persistent congestion.
+      this.rtt.minRtt = this.rtt.latestRtt;
+    }
   }
 
   /**
