@@ -111,6 +111,18 @@ describe('quic-ts AckTracker', () => {
     t.onAckSent();
     t.onPacketReceived(9, false, 8); // a gap, but not ack-eliciting
     expect(t.ackDue(8)).to.equal(false);
+    t.onPacketReceived(10, true, 9); // contiguous with 9, but 4..8 are missing above 3 (the largest ack-eliciting)
+    expect(t.ackDue(9)).to.equal(true);
+    t.onAckSent();
+    t.onPacketReceived(11, false, 10);
+    t.onPacketReceived(12, true, 10); // nothing missing since 10
+    expect(t.ackDue(10)).to.equal(false);
+    t.onPacketReceived(5, false, 11); // fills in, but not ack-eliciting
+    t.onPacketReceived(13, true, 11);
+    expect(t.ackDue(11)).to.equal(true); // threshold (12 and 13)
+    t.onAckSent();
+    t.onPacketReceived(6, true, 12); // below the largest ack-eliciting
+    expect(t.ackDue(12)).to.equal(true);
   });
 
   it('Initial/Handshake (immediate): every ack-eliciting packet is acked at once', () => {

@@ -29,6 +29,7 @@ export class AckTracker {
   /** Packet numbers <= floor are duplicates (forgotten ranges, or below the tracked window). */
   private floor = -1;
   private largest = -1;
+  private largestEliciting = -1;
   private largestTime = 0;
   /** Ack-eliciting packets received since the last ACK sent. */
   private elicitingSinceAck = 0;
@@ -66,8 +67,6 @@ export class AckTracker {
   /** Records a packet that decrypted and whose frames were processed. */
   onPacketReceived(pn: number, ackEliciting: boolean, now: number): void {
     if (this.isDuplicate(pn)) return;
-    // RFC 9000 §13.2.1: out of order = fills a gap below the largest, or opens a new gap above it.
-    const outOfOrder = pn < this.largest || pn > this.largest + 1;
     this.insert(pn);
     if (pn > this.largest) {
       this.largest = pn;
@@ -75,6 +74,11 @@ export class AckTracker {
     }
     this.unacked = true;
     if (!ackEliciting) return;
+    // RFC 9000 §13.2.1: out of order = below the largest ack-eliciting packet, or above it with
+    // packets missing in between.
+    const le = this.largestEliciting;
+    const outOfOrder = pn < le || (this.rangeOf(pn)?.smallest ?? Infinity) > le + 1;
+    if (pn > le) this.largestEliciting = pn;
     this.elicitingSinceAck++;
     if (this.firstElicitingTime === null) this.firstElicitingTime = now;
     if ((this.immediate || outOfOrder) && this.immediateAt === null) this.immediateAt = now;
@@ -132,6 +136,10 @@ export class AckTracker {
   /** Current ranges (descending), for tests and stats. */
   ranges(): AckRange[] {
     return this.rs.map((r) => ({smallest: r.smallest, largest: r.largest}));
+  }
+
+  private rangeOf(pn: number): AckRange | undefined {
+    return this.rs.find((r) => r.smallest <= pn && pn <= r.largest);
   }
 
   /** Inserts a packet number known not to be present, merging neighbours. */
