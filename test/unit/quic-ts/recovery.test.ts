@@ -188,6 +188,12 @@ describe('quic-ts LossRecovery (RFC 9002 §6, Appendix A)', () => {
     const res = r.onAckReceived(2, ranges, 0, 10)!;
     expect(Number(process.hrtime.bigint() - t0) / 1e6).to.be.below(500);
     expect(pns(res.acked)).to.deep.equal([0, 2 ** 52]);
+    // overlapping, unordered ranges (the decoder never gives these) never ack a packet twice
+    const odd = recovery();
+    for (let pn = 0; pn < 6; pn++) odd.onPacketSent(pkt(pn, pn));
+    const got = pns(odd.onAckReceived(2, [r1(3, 5), r1(0, 4), r1(1, 2)], 0, 10)!.acked);
+    expect(got).to.deep.equal([...new Set(got)].sort((a, b) => a - b));
+    expect(odd.cc.bytesInFlight).to.equal(1200 * odd.outstanding(2).length);
     const big = recovery();
     big.onPacketSent(pkt(0, 0));
     big.onPacketSent(pkt(2 ** 53 - 1, 1));

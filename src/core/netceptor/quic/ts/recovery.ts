@@ -253,9 +253,10 @@ export class LossRecovery<F = unknown> {
     const acked: Array<SentPacket<F>> = [];
     const spans: Array<[number, number]> = [];
     const sent = s.sent;
+    let floor = 0; // ranges that overlap (never from the decoder) cannot ack a packet twice
     for (let i = ranges.length - 1; i >= 0; i--) {
       const r = ranges[i] as AckRange;
-      const from = lowerBound(sent, r.smallest);
+      const from = Math.max(floor, lowerBound(sent, r.smallest));
       let to = from;
       for (; to < sent.length; to++) {
         const p = sent[to] as SentPacket<F>;
@@ -264,6 +265,7 @@ export class LossRecovery<F = unknown> {
         this.forget(s, p);
       }
       if (to > from) spans.push([from, to]);
+      floor = Math.max(floor, to);
     }
     if (acked.length === 0) return {acked, lost: [], rttSampled: false};
     removeSpans(sent, spans);
