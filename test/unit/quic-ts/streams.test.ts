@@ -424,7 +424,7 @@ describe('quic-ts StreamManager transfers', () => {
           });
         },
       ),
-      {numRuns: 40},
+      {numRuns: Number(process.env.QS_RUNS ?? 40)},
     );
   });
 
@@ -653,6 +653,141 @@ describe('quic-ts StreamManager states and errors', () => {
     expect(p.a.onFrame(stream(5, 0, 10, true))?.code).to.equal(TransportError.FINAL_SIZE_ERROR);
     expect(p.a.onFrame({type: 'reset_stream', streamId: 5, errorCode: 0, finalSize: 19})?.code).to.equal(TransportError.FINAL_SIZE_ERROR);
     expect(p.a.onFrame({type: 'reset_stream', streamId: 5, errorCode: 4, finalSize: 20})).to.equal(null);
+  });
+
+  it('window auto-tuning: doubles when the window is read within ~2 RTTs, up to maxStreamWindow', () => {
+    const local = params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 256 * 1024, initialMaxData: 10 * 1024 * 1024});
+    const fast = manager('client', local, params());
+    const slow = manager('client', local, params());
+    const buf = Buffer.alloc(1024 * 1024);
+    const maxOf = (m: StreamManager, now: number): number | undefined =>
+      (m.popControlFrames(1000, now, 10).find((f) => f.type === 'max_stream_data') as {maximum: number} | undefined)?.maximum;
+    const limits: number[] = [];
+    let off = 0;
+    let now = 0;
+    let limit = 64 * 1024;
+    for (let i = 0; i < 6; i++) {
+      // the peer fills the whole window at once; we read it all within 1 ms
+      expect(fast.onFrame(stream(1, off, limit - off))).to.equal(null);
+      expect(fast.streamRecv(1, buf)![0]).to.equal(limit - off);
+      off = limit;
+      now += 1;
+      limit = maxOf(fast, now)!;
+      limits.push(limit - off);
+    }
+    expect(limits).to.deep.equal([128 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024]);
+    // the same reads spread over seconds keep the window
+    off = 0;
+    limit = 64 * 1024;
+    for (let i = 0; i < 3; i++) {
+      expect(slow.onFrame(stream(1, off, limit - off))).to.equal(null);
+      slow.streamRecv(1, buf);
+      off = limit;
+      now += 1000;
+      limit = maxOf(slow, now)!;
+      expect(limit - off).to.equal(64 * 1024);
+    }
+    // the connection window follows the stream window (1.5x)
+    expect(fast.stats().connWindow).to.be.at.least(10 * 1024 * 1024);
+    const small = manager(
+      'client',
+      params({initialMaxData: 100_000, maxConnectionWindow: 1_000_000, maxStreamWindow: 512 * 1024, initialMaxStreamDataBidiRemote: 64 * 1024}),
+      params(),
+    );
+    let o = 0;
+    let l = 64 * 1024;
+    for (let i = 0; i < 4; i++) {
+      expect(small.onFrame(stream(1, o, l - o))).to.equal(null);
+      small.streamRecv(1, buf);
+      o = l;
+      const frames = small.popControlFrames(1000, i, 10);
+      l = (frames.find((f) => f.type === 'max_stream_data') as {maximum: number}).maximum;
+    }
+    expect(small.stats().connWindow).to.be.within(1.5 * 512 * 1024, 1_000_000);
+  });
+
+  it('maxOutOfOrderBytes caps the auto-tuned stream window', () => {
+    const m = new StreamManager({role: 'client', local: params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 1024 * 1024}), maxOutOfOrderBytes: 100_000});
+    m.setPeerParams(transportParametersFromEngine(params(), {initialSourceConnectionId: Buffer.from('ab')}));
+    const buf = Buffer.alloc(1024 * 1024);
+    let off = 0;
+    let limit = 64 * 1024;
+    for (let i = 0; i < 4; i++) {
+      expect(m.onFrame(stream(1, off, limit - off))).to.equal(null);
+      m.streamRecv(1, buf);
+      off = limit;
+      limit = (m.popControlFrames(1000, i, 10).find((f) => f.type === 'max_stream_data') as {maximum: number}).maximum;
+      expect(limit - off).to.be.at.most(100_000);
+    }
+    expect(m.onFrame(stream(1, off, limit - off + 1))?.code).to.equal(TransportError.FLOW_CONTROL_ERROR);
+  });
+
+  it('answers DATA_BLOCKED / STREAMS_BLOCKED below our current limits by re-sending them', () => {
+    const p = Pair.make({}, {initialMaxStreamsBidi: 1, initialMaxData: 1000}, {});
+    p.autoApp = false;
+    expect(p.a.onFrame(stream(1, 0, 600, true))).to.equal(null);
+    p.a.streamRecv(1, Buffer.alloc(1000));
+    p.a.streamSend(1, Buffer.alloc(0), true);
+    p.a.onAcked(p.a.popStreamFrame(100)!);
+    const first = p.a.popControlFrames(1000, 0, 0);
+    expect(first).to.deep.include({type: 'max_streams', bidi: true, maximum: 2});
+    expect(first).to.deep.include({type: 'max_data', maximum: 1600});
+    expect(p.a.hasPending()).to.equal(false);
+    // the peer did not get them
+    expect(p.a.onFrame({type: 'streams_blocked', bidi: true, limit: 1})).to.equal(null);
+    expect(p.a.onFrame({type: 'data_blocked', limit: 1000})).to.equal(null);
+    const again = p.a.popControlFrames(1000, 0, 0);
+    expect(again).to.deep.include({type: 'max_streams', bidi: true, maximum: 2});
+    expect(again).to.deep.include({type: 'max_data', maximum: 1600});
+    // blocked at the current limits: nothing to say
+    expect(p.a.onFrame({type: 'streams_blocked', bidi: true, limit: 2})).to.equal(null);
+    expect(p.a.popControlFrames(1000, 0, 0)).to.deep.equal([]);
+  });
+
+  it('property: arbitrary peer frames give null or a transport error, never an exception', () => {
+    const id = fc.oneof(fc.integer({min: 0, max: 40}), fc.integer({min: 0, max: 2 ** 40}));
+    const off = fc.oneof(fc.integer({min: 0, max: 70_000}), fc.integer({min: 0, max: 2 ** 50}));
+    const frame: fc.Arbitrary<Frame> = fc.oneof(
+      fc.record({type: fc.constant('stream' as const), streamId: id, offset: off, data: fc.integer({min: 0, max: 3000}).map((n) => Buffer.alloc(n, 1)), fin: fc.boolean()}),
+      fc.record({type: fc.constant('reset_stream' as const), streamId: id, errorCode: fc.nat(), finalSize: off}),
+      fc.record({type: fc.constant('stop_sending' as const), streamId: id, errorCode: fc.nat()}),
+      fc.record({type: fc.constant('max_stream_data' as const), streamId: id, maximum: off}),
+      fc.record({type: fc.constant('max_data' as const), maximum: off}),
+      fc.record({type: fc.constant('max_streams' as const), bidi: fc.boolean(), maximum: fc.integer({min: 0, max: 2 ** 40})}),
+      fc.record({type: fc.constant('stream_data_blocked' as const), streamId: id, limit: off}),
+      fc.record({type: fc.constant('data_blocked' as const), limit: off}),
+      fc.record({type: fc.constant('streams_blocked' as const), bidi: fc.boolean(), limit: fc.integer({min: 0, max: 2 ** 40})}),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(frame, {maxLength: 60}), (server, frames) => {
+        const m = manager(server ? 'server' : 'client', params({initialMaxData: 100_000, initialMaxStreamDataBidiRemote: 50_000, initialMaxStreamsBidi: 5}), params());
+        m.streamSend(server ? 1 : 0, Buffer.from('hello'), false);
+        const buf = Buffer.alloc(4096);
+        for (const f of frames) {
+          const err = m.onFrame(f);
+          if (err !== null) {
+            expect(err.code).to.be.oneOf([
+              TransportError.STREAM_LIMIT_ERROR,
+              TransportError.STREAM_STATE_ERROR,
+              TransportError.FLOW_CONTROL_ERROR,
+              TransportError.FINAL_SIZE_ERROR,
+            ]);
+            return;
+          }
+          for (const rid of m.readable()) {
+            try {
+              m.streamRecv(rid, buf);
+            } catch (e) {
+              expect((e as Error).message).to.match(/^StreamReset\(\d+\)$/);
+            }
+          }
+          m.popControlFrames(1200, 0, 10);
+          for (let sf = m.popStreamFrame(1200); sf !== null; sf = m.popStreamFrame(1200)) m.onAcked(sf);
+        }
+        expect(m.stats().streamsOpen).to.be.at.most(12);
+      }),
+      {numRuns: Number(process.env.QS_RUNS ?? 200)},
+    );
   });
 
   it('a peer scattering tiny frames is stopped at the gap limit', () => {

@@ -22,7 +22,10 @@ export interface StreamManagerOptions {
   role: 'client' | 'server';
   /** Our limits (what we advertise, and the auto-tuning caps maxStreamWindow/maxConnectionWindow). */
   local: QuicTransportParams;
-  /** Caps against a hostile peer: bytes buffered out of order per stream (default: the window). */
+  /**
+   * Caps against a hostile peer: bytes buffered out of order per stream (default: the window).
+   * Flow control is what enforces it, so a smaller value caps the auto-tuned stream window.
+   */
   maxOutOfOrderBytes?: number;
   /** Bytes one stream may hold queued or unacknowledged before streamSend blocks (default 4 MiB). */
   maxSendBuffer?: number;
@@ -155,6 +158,7 @@ export class StreamManager {
   private readonly local: QuicTransportParams;
   private readonly maxSendBuffer: number;
   private readonly maxGaps: number;
+  private readonly maxStreamWindow: number;
   private readonly streams = new Map<number, QStream>();
   private peer: TransportParameters | null = null;
   private now = 0;
@@ -213,6 +217,7 @@ export class StreamManager {
     this.local = opts.local;
     this.maxSendBuffer = opts.maxSendBuffer ?? DEFAULT_SEND_BUFFER;
     this.maxGaps = opts.maxReceiveGaps ?? 1000;
+    this.maxStreamWindow = Math.min(opts.local.maxStreamWindow, opts.maxOutOfOrderBytes ?? Infinity);
     this.localMaxStreams = [opts.local.initialMaxStreamsBidi, opts.local.initialMaxStreamsUni];
     this.connMax = opts.local.initialMaxData;
     this.connWindow = opts.local.initialMaxData;
@@ -529,19 +534,23 @@ export class StreamManager {
         return null;
       }
       case 'data_blocked':
-        // the peer waits for MAX_DATA: send ours again if it is not larger than what it saw
-        if (f.limit >= this.connMax && this.connMax - this.connConsumed < this.connWindow) this.maxDataPending = true;
+        // the peer waits for MAX_DATA: ours was lost or is in flight, or reading freed some credit
+        if (f.limit < this.connMax || this.connConsumed + this.connWindow > this.connMax) this.maxDataPending = true;
         return null;
       case 'stream_data_blocked': {
         const s = this.recvStream(f.streamId, FrameType.STREAM_DATA_BLOCKED);
         if (s === null) return null;
         if ('ok' in s) return s;
-        if (f.limit >= s.recvMax && s.wantsWindowUpdate()) this.maxStreamDataPending.add(s);
+        if (f.limit < s.recvMax && s.finalSize < 0 && !s.discarding && s.peerResetCode === null) {
+          s.resendMax = true;
+          this.maxStreamDataPending.add(s);
+        } else if (s.wantsWindowUpdate()) this.maxStreamDataPending.add(s);
         return null;
       }
       case 'streams_blocked': {
         const t = f.bidi ? 0 : 1;
-        if (f.limit >= this.localMaxStreams[t]! && this.localMaxStreams[t]! > f.limit) this.maxStreamsPending[t] = true;
+        // the peer has not seen our current MAX_STREAMS yet (lost or in flight): send it again
+        if (f.limit < this.localMaxStreams[t]!) this.maxStreamsPending[t] = true;
         return null;
       }
       default:
@@ -682,7 +691,7 @@ export class StreamManager {
       }
       s.resendMax = false;
       const consumed = s.rb.readOffset;
-      const w = this.tune(s.recvWindow, this.local.maxStreamWindow, s.epochStart, s.epochOff, consumed, now, smoothedRttMs);
+      const w = this.tune(s.recvWindow, this.maxStreamWindow, s.epochStart, s.epochOff, consumed, now, smoothedRttMs);
       const newMax = consumed + w;
       if (!put({type: 'max_stream_data', streamId: s.id, maximum: newMax})) return out;
       this.maxStreamDataPending.delete(s);
