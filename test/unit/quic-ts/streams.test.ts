@@ -605,7 +605,7 @@ describe('quic-ts StreamManager states and errors', () => {
     expect(p.b.onFrame(stream(6, 0, Buffer.from('uni'), true))).to.equal(null);
     expect(p.b.readable().sort()).to.deep.equal([6, 8]);
     expect(p.b.streamRecv(6, Buffer.alloc(10))).to.deep.equal([3, true]);
-    expectThrows(() => p.b.streamCapacity(2), 'InvalidStreamState(2)'); // receive-only
+    expect(p.b.streamCapacity(2)).to.equal(0); // receive-only (quiche answers 0)
     expectThrows(() => p.b.streamSend(2, Buffer.from('x'), false), 'InvalidStreamState(2)');
     // stream 6 is complete on the receive side and has no send side: collected, and the peer may open one more
     expectThrows(() => p.b.streamRecv(6, Buffer.alloc(10)), 'InvalidStreamState(6)');
@@ -911,6 +911,24 @@ describe('quic-ts StreamManager application semantics match quiche', function ()
       c.streamSend(12, Buffer.from('x'), false);
       c.streamSend(3, Buffer.from('x'), false);
       c.streamRecv(396, Buffer.alloc(10));
+      // unidirectional streams
+      c.streamSend(2, Buffer.from('uni'), false);
+      c.streamSend(6, Buffer.alloc(0), false);
+      c.streamCapacity(6);
+      pump();
+      s.readable();
+      s.streamCapacity(2);
+      s.streamSend(2, Buffer.from('x'), false);
+      s.streamShutdown(2, SHUTDOWN_WRITE, 1);
+      c.streamShutdown(2, SHUTDOWN_READ, 1);
+      c.streamRecv(2, Buffer.alloc(10));
+      s.streamRecv(2, Buffer.alloc(10));
+      s.streamRecv(6, Buffer.alloc(10));
+      c.streamShutdown(40, SHUTDOWN_READ, 1);
+      c.streamSend(2, Buffer.from('!'), true);
+      pump();
+      s.streamRecv(2, Buffer.alloc(10));
+      s.streamRecv(2, Buffer.alloc(10));
     });
     expect(t).to.deep.equal(q);
     expect(t.length).to.be.greaterThan(30);

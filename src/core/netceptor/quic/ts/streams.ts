@@ -473,7 +473,8 @@ export class StreamManager {
   /** Send capacity in bytes (stream and connection flow control, buffer cap); throws InvalidStreamState(id) once collected. */
   streamCapacity(id: number): number {
     const s = this.streams.get(id);
-    if (s === undefined || !s.canSend) throw engineError(`InvalidStreamState(${id})`);
+    if (s === undefined) throw engineError(`InvalidStreamState(${id})`);
+    if (!s.canSend) return 0; // quiche: a receive-only stream has no credit
     if (s.stopCode !== null) throw engineError(`StreamStopped(${s.stopCode})`);
     return this.capacityOf(s);
   }
