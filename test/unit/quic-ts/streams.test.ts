@@ -706,6 +706,40 @@ describe('quic-ts StreamManager states and errors', () => {
     expect(small.stats().connWindow).to.be.within(1.5 * 512 * 1024, 1_000_000);
   });
 
+  it('credit is returned once half the window is read; control frames are coalesced per stream', () => {
+    const m = manager('client', params({initialMaxData: 40_000, initialMaxStreamDataBidiRemote: 10_000}), params());
+    expect(m.onFrame(stream(1, 0, 10_000))).to.equal(null);
+    expect(m.onFrame(stream(5, 0, 10_000))).to.equal(null);
+    expect(m.streamRecv(1, Buffer.alloc(4000))).to.deep.equal([4000, false]);
+    expect(m.hasPending()).to.equal(false); // 4000 < half of 10 000
+    expect(m.streamRecv(1, Buffer.alloc(1000))).to.deep.equal([1000, false]);
+    expect(m.hasPending()).to.equal(true);
+    expect(m.popControlFrames(1000, 0, 0)).to.deep.equal([{type: 'max_stream_data', streamId: 1, maximum: 15_000}]);
+    m.streamRecv(5, Buffer.alloc(20_000));
+    m.streamRecv(1, Buffer.alloc(20_000));
+    // 20 000 of 40 000 read: MAX_DATA too
+    expect(m.popControlFrames(1000, 0, 0)).to.deep.equal([
+      {type: 'max_stream_data', streamId: 5, maximum: 20_000},
+      {type: 'max_stream_data', streamId: 1, maximum: 20_000},
+      {type: 'max_data', maximum: 60_000},
+    ]);
+    // repeated losses and shutdowns queue one frame each
+    m.streamShutdown(1, SHUTDOWN_WRITE, 4);
+    m.streamShutdown(5, SHUTDOWN_READ, 6);
+    const frames = m.popControlFrames(1000, 0, 0);
+    expect(frames).to.deep.equal([
+      {type: 'reset_stream', streamId: 1, errorCode: 4, finalSize: 0},
+      {type: 'stop_sending', streamId: 5, errorCode: 6},
+    ]);
+    for (let i = 0; i < 100; i++) for (const f of frames) m.onLost(f);
+    for (let i = 0; i < 100; i++) m.onLost({type: 'max_data', maximum: 60_000});
+    expect(m.popControlFrames(1000, 0, 0)).to.deep.equal([...frames, {type: 'max_data', maximum: 60_000}]);
+    // a budget too small keeps frames queued
+    m.onLost(frames[0]!);
+    expect(m.popControlFrames(2, 0, 0)).to.deep.equal([]);
+    expect(m.popControlFrames(100, 0, 0)).to.deep.equal([frames[0]]);
+  });
+
   it('maxOutOfOrderBytes caps the auto-tuned stream window', () => {
     const m = new StreamManager({role: 'client', local: params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 1024 * 1024}), maxOutOfOrderBytes: 100_000});
     m.setPeerParams(transportParametersFromEngine(params(), {initialSourceConnectionId: Buffer.from('ab')}));
