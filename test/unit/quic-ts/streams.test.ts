@@ -740,6 +740,20 @@ describe('quic-ts StreamManager states and errors', () => {
     expect(m.popControlFrames(100, 0, 0)).to.deep.equal([frames[0]]);
   });
 
+  it('the send buffer cap blocks streamSend until data is acknowledged', () => {
+    const m = manager('client', params(), params(), {maxSendBuffer: 10_000});
+    expect(m.streamSend(0, randomBytes(15_000), false)).to.equal(10_000);
+    expect(m.streamSend(0, randomBytes(10), false)).to.equal(null);
+    expect(m.writable()).to.deep.equal([]);
+    const f1 = m.popStreamFrame(5000)!;
+    const f2 = m.popStreamFrame(5000)!;
+    m.onAcked(f2); // out of order: nothing freed yet
+    expect(m.streamCapacity(0)).to.equal(0);
+    m.onAcked(f1);
+    expect(m.streamCapacity(0)).to.equal(f1.data.length + f2.data.length);
+    expect(m.writable()).to.deep.equal([0]);
+  });
+
   it('maxOutOfOrderBytes caps the auto-tuned stream window', () => {
     const m = new StreamManager({role: 'client', local: params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 1024 * 1024}), maxOutOfOrderBytes: 100_000});
     m.setPeerParams(transportParametersFromEngine(params(), {initialSourceConnectionId: Buffer.from('ab')}));

@@ -27,7 +27,7 @@ export interface StreamManagerOptions {
    * Flow control is what enforces it, so a smaller value caps the auto-tuned stream window.
    */
   maxOutOfOrderBytes?: number;
-  /** Bytes one stream may hold queued or unacknowledged before streamSend blocks (default 4 MiB). */
+  /** Bytes one stream may hold queued or unacknowledged before streamSend blocks (default: max(4 MiB, maxStreamWindow)). */
   maxSendBuffer?: number;
   /** Holes allowed in one stream's reassembly buffer (quic-go: 1000). */
   maxReceiveGaps?: number;
@@ -215,7 +215,7 @@ export class StreamManager {
   constructor(opts: StreamManagerOptions) {
     this.isServer = opts.role === 'server';
     this.local = opts.local;
-    this.maxSendBuffer = opts.maxSendBuffer ?? DEFAULT_SEND_BUFFER;
+    this.maxSendBuffer = opts.maxSendBuffer ?? Math.max(DEFAULT_SEND_BUFFER, opts.local.maxStreamWindow);
     this.maxGaps = opts.maxReceiveGaps ?? 1000;
     this.maxStreamWindow = Math.min(opts.local.maxStreamWindow, opts.maxOutOfOrderBytes ?? Infinity);
     this.localMaxStreams = [opts.local.initialMaxStreamsBidi, opts.local.initialMaxStreamsUni];
