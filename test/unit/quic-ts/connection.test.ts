@@ -678,6 +678,17 @@ describe('TS QUIC engine: connection', function () {
       expect(p.client.localError()?.reason.toString()).to.equal('received a stateless reset with token 00112233445566778899aabbccddeeff');
     });
 
+    it('forgeries up to the AEAD integrity limit close with AEAD_LIMIT_REACHED', () => {
+      const p = new DirectPair(insecure);
+      p.handshake();
+      const ks = (p.client.conn as unknown as {app: KeyPhaseState}).app;
+      ks.read.usage.openFailures = ks.read.usage.limits.integrity - 1;
+      ks.nextRead.usage.openFailures = ks.nextRead.usage.limits.integrity - 1;
+      const forged = Buffer.concat([Buffer.from([0x40]), Buffer.from('c1c2c3c4', 'hex'), Buffer.alloc(40, 0x33)]);
+      p.client.recv(forged, HP, HP);
+      expect(p.client.localError()).to.deep.include({isApp: false, code: 0x0f});
+    });
+
     it('NEW_CONNECTION_ID: stored up to the limit, retire_prior_to answered and the DCID switched', () => {
       const p = new DirectPair(insecure);
       p.handshake();

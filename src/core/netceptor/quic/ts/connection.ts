@@ -498,6 +498,7 @@ export class TsConnection {
     const payload = openPayload(p.keys, pn, pkt.subarray(0, hend), pkt.subarray(hend));
     if (payload === null) {
       p.usage.openFailures++;
+      this.checkIntegrityLimit(p);
       pkt[0] = saved0;
       savedPn.copy(pkt, pnOffset);
       return null;
@@ -528,6 +529,7 @@ export class TsConnection {
       const payload = openPayload(ks.read.keys, pn, header, sealed);
       if (payload === null) {
         ks.read.usage.openFailures++;
+        this.checkIntegrityLimit(ks.read);
         return restore();
       }
       if (this.firstRecvPnInPhase === Infinity || pn < this.firstRecvPnInPhase) {
@@ -545,6 +547,7 @@ export class TsConnection {
     const payload = openPayload(ks.nextRead.keys, pn, header, sealed);
     if (payload === null) {
       ks.nextRead.usage.openFailures++;
+      this.checkIntegrityLimit(ks.nextRead);
       return restore();
     }
     if (!this.handshakeConfirmed) return restore(); // no key update before confirmation (RFC 9001 §6.1)
@@ -557,6 +560,11 @@ export class TsConnection {
     this.firstRecvPnInPhase = pn;
     this.scheduleKeyDiscard();
     return {pn, payload, firstByte: pkt[0] as number};
+  }
+
+  /** RFC 9001 §6.6: too many forgeries on one key end the connection. */
+  private checkIntegrityLimit(p: PacketProtector): void {
+    if (p.usage.integrityExceeded) this.closeWithError({code: TransportError.AEAD_LIMIT_REACHED, reason: 'AEAD integrity limit reached'});
   }
 
   private rollKeys(): void {
