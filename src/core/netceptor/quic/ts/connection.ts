@@ -116,6 +116,8 @@ export class TsConnection {
   private readonly recovery: LossRecovery<SentRecord>;
   readonly streams: StreamManager;
   private readonly scratch = new ByteWriter(MIN_INITIAL * 2);
+  /** Header bytes put back when a packet fails to open (other keys may still be tried). */
+  private readonly savedPn = Buffer.alloc(4);
 
   // handshake state
   private peerParams: TransportParameters | null = null;
@@ -490,7 +492,8 @@ export class TsConnection {
 
   private openWith(p: PacketProtector, pkt: Buffer, pnOffset: number, largest: number): {pn: number; payload: Buffer; firstByte: number} | null {
     const saved0 = pkt[0] as number;
-    const savedPn = Buffer.from(pkt.subarray(pnOffset, pnOffset + 4));
+    const savedPn = this.savedPn;
+    pkt.copy(savedPn, 0, pnOffset, pnOffset + 4);
     const hp = unprotectHeader(p.keys, pkt, pnOffset);
     if (hp === null) return null;
     const pn = decodePacketNumber(largest, hp.truncatedPn, hp.pnLength * 8);
@@ -511,7 +514,8 @@ export class TsConnection {
     const ks = this.app;
     if (ks === null) return null;
     const saved0 = pkt[0] as number;
-    const savedPn = Buffer.from(pkt.subarray(pnOffset, pnOffset + 4));
+    const savedPn = this.savedPn;
+    pkt.copy(savedPn, 0, pnOffset, pnOffset + 4);
     const restore = (): null => {
       pkt[0] = saved0;
       savedPn.copy(pkt, pnOffset);
@@ -1005,7 +1009,7 @@ export class TsConnection {
     const limit = start + room;
     const elimit = start + Math.max(0, elicitRoom);
     const ackDue = space.ack.ackDue(now);
-    if (space.ack.hasUnacked()) {
+    if (space.ack.hasUnacked() && (ackDue || this.hasElicitingWork(space))) {
       const ack = space.ack.buildAck(now);
       if (ack !== null && frameSize(ack) <= room) {
         writeFrame(w, ack);
@@ -1084,6 +1088,13 @@ export class TsConnection {
     const minPayload = Math.max(0, 4 - pnLen);
     if (w.length - start < minPayload) w.zeros(minPayload - (w.length - start));
     return {space: space.id, pn, pnLen, start, end: w.length, headerLen, ackEliciting: eliciting, record, ackLargest};
+  }
+
+  /** Whether the space has ack-eliciting frames to send (an ACK may then ride along). */
+  private hasElicitingWork(space: Space): boolean {
+    if (space.probes > 0 || space.cryptoOut.hasPending() || this.pingPending) return true;
+    if (space.id !== 2) return false;
+    return this.pathResponses.length > 0 || this.hsDonePending || this.retireQueue.length > 0 || (this.handshakeComplete && this.streams.hasPending());
   }
 
   private writePieces(out: Buffer, pieces: Piece[], now: number): number {
