@@ -45,6 +45,7 @@ interface PairOptions {
   params?: Partial<QuicTransportParams>;
   serverParams?: Partial<QuicTransportParams>;
   maxPacket?: number;
+  keyUpdatePackets?: number;
 }
 
 class DirectPair {
@@ -60,7 +61,7 @@ class DirectPair {
   private held: Array<{to: TsEngineConnection; p: Buffer}> = [];
 
   constructor(cert: {certPem: string; keyPem: string}, opts: PairOptions = {}) {
-    this.engine = new TsQuicEngine({now: () => this.t});
+    this.engine = new TsQuicEngine({now: () => this.t, ...(opts.keyUpdatePackets !== undefined ? {keyUpdatePackets: opts.keyUpdatePackets} : {})});
     this.rng = mulberry32(opts.seed ?? 7);
     this.loss = opts.loss ?? 0;
     this.reorder = opts.reorder ?? 0;
@@ -622,6 +623,16 @@ describe('TS QUIC engine: connection', function () {
       expect(p.client.stats().keyUpdates).to.be.at.least(2);
       expect(p.client.stats().keyUpdates).to.equal(p.server.stats().keyUpdates);
       expect(p.client.localError()).to.equal(null);
+    });
+
+    it('keyUpdatePackets: each side starts an update after that many packets with one key', () => {
+      const p = new DirectPair(insecure, {keyUpdatePackets: 100, loss: 0.02, reorder: 0.05, seed: 5});
+      p.handshake();
+      const r = transfer(p, 2 * 1024 * 1024);
+      expect(r.gotUp).to.equal(r.sentUp);
+      expect(r.gotDown).to.equal(r.sentDown);
+      expect(p.client.stats().keyUpdates).to.be.at.least(5);
+      expect(p.client.stats().keyUpdates).to.equal(p.server.stats().keyUpdates);
     });
 
     it('a second peer key update before we sent with the current keys is KEY_UPDATE_ERROR', () => {

@@ -40,6 +40,8 @@ export interface TsConnectionOptions {
   serverName: string | null;
   now: () => number;
   random: (n: number) => Buffer;
+  /** Initiate a key update after this many packets sealed with one key (default: near the AEAD limit). */
+  keyUpdatePackets?: number;
 }
 
 /** Smallest datagram carrying an Initial (RFC 9000 §14.1) and our size until the handshake completes. */
@@ -103,6 +105,7 @@ export class TsConnection {
   private readonly cfg: TsConnectionConfig;
   private readonly now: () => number;
   private readonly random: (n: number) => Buffer;
+  private readonly keyUpdatePackets: number;
   private readonly scid: Buffer;
   private dcid: Buffer;
   /** The client's first Destination Connection ID (Initial keys, original_destination_connection_id). */
@@ -176,6 +179,7 @@ export class TsConnection {
     this.role = cfg.role;
     this.now = opts.now;
     this.random = opts.random;
+    this.keyUpdatePackets = opts.keyUpdatePackets ?? Infinity;
     this.scid = Buffer.from(opts.scid);
     this.sni = opts.serverName;
     const mk = (id: SpaceId): Space => ({
@@ -1159,7 +1163,7 @@ export class TsConnection {
   private maybeInitiateKeyUpdate(): void {
     const ks = this.app;
     if (ks === null) return;
-    const limit = ks.write.usage.limits.confidentiality - KEY_UPDATE_MARGIN;
+    const limit = Math.min(ks.write.usage.limits.confidentiality - KEY_UPDATE_MARGIN, this.keyUpdatePackets);
     if (!this.forceKeyUpdate && ks.write.usage.sealed < limit) return;
     if (!this.keyUpdateAllowed()) return;
     this.rollKeys();

@@ -14,6 +14,11 @@ export interface TsQuicEngineOptions {
   now?: () => number;
   /** Random bytes (default crypto.randomBytes). */
   random?: (n: number) => Buffer;
+  /**
+   * Start a key update after this many packets sealed with one key (default: just before the
+   * AEAD confidentiality limit, RFC 9001 §6.6); for tests of the key update.
+   */
+  keyUpdatePackets?: number;
 }
 
 class TsEngineConfig implements QuicEngineConfig {
@@ -114,6 +119,13 @@ export class TsQuicEngine implements QuicEngine {
   constructor(readonly opts: TsQuicEngineOptions = {}) {
     this.now = opts.now ?? (() => performance.now());
     this.random = opts.random ?? defaultRandom;
+    this.keyUpdatePackets = opts.keyUpdatePackets;
+  }
+
+  private readonly keyUpdatePackets: number | undefined;
+
+  private connOpts(): {now: () => number; random: (n: number) => Buffer; keyUpdatePackets?: number} {
+    return this.keyUpdatePackets !== undefined ? {now: this.now, random: this.random, keyUpdatePackets: this.keyUpdatePackets} : {now: this.now, random: this.random};
   }
 
   createConfig(opts: QuicConfigOptions): QuicEngineConfig {
@@ -140,7 +152,7 @@ export class TsQuicEngine implements QuicEngine {
     void remote;
     const cfg = (config as TsEngineConfig).engineConfig;
     if (cfg.role !== 'client') throw new Error('TsQuicEngine.connect needs a client configuration');
-    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName, now: this.now, random: this.random}));
+    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName, ...this.connOpts()}));
   }
 
   accept(config: QuicEngineConfig, scid: Buffer, odcid: Buffer | null, local: HostPort, remote: HostPort): TsEngineConnection {
@@ -149,7 +161,7 @@ export class TsQuicEngine implements QuicEngine {
     void remote;
     const cfg = (config as TsEngineConfig).engineConfig;
     if (cfg.role !== 'server') throw new Error('TsQuicEngine.accept needs a server configuration');
-    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName: null, now: this.now, random: this.random}));
+    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName: null, ...this.connOpts()}));
   }
 
   parseHeader(packet: Buffer, dcidLen: number): QuicPacketHeader | null {
