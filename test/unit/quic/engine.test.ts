@@ -3,9 +3,11 @@
  * wire (test/support/quic-wire.ts) that delivers packets asynchronously and can drop, reorder
  * and duplicate them (seeded). The protocol suite runs for each engine pair of the matrix
  * (client engine ↔ server engine): quiche↔quiche, ts↔ts, ts↔quiche, quiche↔ts. QUIC_MATRIX
- * picks pairs (`quiche-ts,ts` = client quiche/server ts, and ts↔ts; `all`); by default every
- * pair whose engines are available here runs and the others are skipped with a message.
- * A pair named in QUIC_MATRIX whose engine is unavailable fails.
+ * picks pairs (`quiche-ts,ts` = client quiche/server ts, and ts↔ts; `all`); without it,
+ * RECEPTOR_QUIC_ENGINE=ts (or quiche) runs the pairs using that engine; by default every pair
+ * whose engines are available here runs and the others are skipped with a message. An engine
+ * asked for (named in QUIC_MATRIX, or RECEPTOR_QUIC_ENGINE's) that is unavailable fails; the
+ * other engine of a mixed pair may be missing (skipped).
  */
 import {expect} from 'chai';
 import {createHash, randomFillSync} from 'node:crypto';
@@ -35,11 +37,17 @@ function isEngineName(v: string): v is EngineName {
   return (ENGINE_NAMES as readonly string[]).includes(v);
 }
 
-/** The pairs to run: QUIC_MATRIX (explicit) or all of them (default). */
-function enginePairs(spec = process.env.QUIC_MATRIX ?? ''): {pairs: EnginePair[]; explicit: boolean} {
+/**
+ * The pairs to run: QUIC_MATRIX (explicit), else with RECEPTOR_QUIC_ENGINE=ts|quiche (the CI
+ * pass that forces an engine) every pair using that engine, else all (default); `required`:
+ * the engines whose absence fails rather than skips.
+ */
+function enginePairs(spec = process.env.QUIC_MATRIX ?? '', forced = process.env.RECEPTOR_QUIC_ENGINE ?? ''): {pairs: EnginePair[]; required: Set<EngineName>} {
   const all = ENGINE_NAMES.flatMap((client) => ENGINE_NAMES.map((server) => ({client, server})));
   const text = spec.trim().toLowerCase();
-  if (text === '' || text === 'all') return {pairs: all, explicit: text === 'all'};
+  const force = forced.trim().toLowerCase();
+  if (text === '' && isEngineName(force)) return {pairs: all.filter((p) => p.client === force || p.server === force), required: new Set([force])};
+  if (text === '' || text === 'all') return {pairs: all, required: new Set(text === 'all' ? ENGINE_NAMES : [])};
   const pairs: EnginePair[] = [];
   for (const tok of text.split(/[\s,]+/).filter(Boolean)) {
     const [client, server = client] = tok.split('-');
@@ -47,7 +55,7 @@ function enginePairs(spec = process.env.QUIC_MATRIX ?? ''): {pairs: EnginePair[]
       throw new Error(`QUIC_MATRIX: bad pair ${JSON.stringify(tok)} (use client-server with engines ${ENGINE_NAMES.join(', ')}, e.g. quiche-ts)`);
     if (!pairs.some((p) => p.client === client && p.server === server)) pairs.push({client, server});
   }
-  return {pairs, explicit: true};
+  return {pairs, required: new Set(pairs.flatMap((p) => [p.client, p.server]))};
 }
 
 const MATRIX = enginePairs();
@@ -217,10 +225,14 @@ describe('QUIC engine', function () {
       let pair: Pair | undefined;
 
       before(function () {
-        const why = [...new Set([engines.client, engines.server])].map(engineUnavailable).filter(Boolean).join('; ');
-        if (!why) return;
-        if (MATRIX.explicit) throw new Error(`QUIC_MATRIX asks for ${label}, which cannot run here: ${why}`);
-        skipBecause(this, `QUIC engine pair ${label}: ${why}`);
+        const used = [...new Set([engines.client, engines.server])];
+        const missing = used
+          .filter((e) => MATRIX.required.has(e))
+          .map(engineUnavailable)
+          .filter(Boolean);
+        if (missing.length > 0) throw new Error(`QUIC_MATRIX or RECEPTOR_QUIC_ENGINE asks for ${label}, which cannot run here: ${missing.join('; ')}`);
+        const why = used.map(engineUnavailable).filter(Boolean).join('; ');
+        if (why) skipBecause(this, `QUIC engine pair ${label}: ${why}`);
       });
 
       afterEach(() => {
