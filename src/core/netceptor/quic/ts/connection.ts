@@ -1021,7 +1021,6 @@ export class TsConnection {
         record.items.push({k: 'ack', largest: ackLargest});
       }
     }
-    const afterAck = w.length;
     const fits = (n: number): boolean => w.length + n <= elimit && w.length + n <= limit;
     if (space.id === 2) {
       while (this.pathResponses.length > 0 && fits(9)) {
@@ -1087,7 +1086,6 @@ export class TsConnection {
       return null;
     }
     if (ackLargest >= 0) space.ack.onAckSent();
-    void afterAck;
     // The header protection sample needs 4 bytes after the packet number start (RFC 9001 §5.4.2).
     const minPayload = Math.max(0, 4 - pnLen);
     if (w.length - start < minPayload) w.zeros(minPayload - (w.length - start));
