@@ -15,6 +15,7 @@ import {quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/qu
 import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
 import {TsEngineConnection, TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
 import {encodeFrames, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
+import type {PeerCids} from '../../../src/core/netceptor/quic/ts/peer-cids.js';
 import type {KeyPhaseState} from '../../../src/core/netceptor/quic/ts/protection.js';
 
 function mulberry32(seed: number): () => number {
@@ -682,7 +683,7 @@ describe('TS QUIC engine: connection', function () {
       const p = new DirectPair(insecure);
       p.handshake();
       const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-      (p.client.conn as unknown as {resetTokens: Buffer[]}).resetTokens.push(token);
+      (p.client.conn as unknown as {cids: PeerCids}).cids.addResetToken(token);
       const junk = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(30, 7), token]);
       p.client.recv(junk, HP, HP);
       expect(p.client.isClosed()).to.equal(true);
@@ -703,19 +704,15 @@ describe('TS QUIC engine: connection', function () {
     it('NEW_CONNECTION_ID: stored up to the limit, retire_prior_to answered and the DCID switched', () => {
       const p = new DirectPair(insecure);
       p.handshake();
-      const c = p.client.conn as unknown as {
-        onNewCid(seq: number, rpt: number, cid: Buffer, token: Buffer): {code: number} | null;
-        retireQueue: number[];
-        dcid: Buffer;
-      };
+      const c = (p.client.conn as unknown as {cids: PeerCids}).cids;
       const cid1 = Buffer.from('0102030405060708', 'hex');
       const cid2 = Buffer.from('1112131415161718', 'hex');
-      expect(c.onNewCid(1, 0, cid1, Buffer.alloc(16, 1))).to.equal(null);
-      expect(c.onNewCid(2, 2, cid2, Buffer.alloc(16, 2))).to.equal(null);
+      expect(c.onNewConnectionId(1, 0, cid1, Buffer.alloc(16, 1))).to.equal(null);
+      expect(c.onNewConnectionId(2, 2, cid2, Buffer.alloc(16, 2))).to.equal(null);
       expect(c.retireQueue).to.deep.equal([0, 1]);
-      expect(c.dcid.equals(cid2)).to.equal(true);
-      expect(c.onNewCid(3, 0, Buffer.from('21', 'hex'), Buffer.alloc(16, 3))).to.equal(null);
-      expect(c.onNewCid(4, 0, Buffer.from('31', 'hex'), Buffer.alloc(16, 4))).to.deep.include({code: 0x09});
+      expect(c.current.equals(cid2)).to.equal(true);
+      expect(c.onNewConnectionId(3, 0, Buffer.from('21', 'hex'), Buffer.alloc(16, 3))).to.equal(null);
+      expect(c.onNewConnectionId(4, 0, Buffer.from('31', 'hex'), Buffer.alloc(16, 4))).to.deep.include({code: 0x09});
       // The retirements go out and the peer keeps talking to the new CID.
       p.run(() => p.step() === 0);
       expect(c.retireQueue).to.deep.equal([]);
@@ -789,13 +786,13 @@ describe('TS QUIC engine: connection', function () {
           p.run(() => p.step() === 0);
         }
         const frames = Array.from({length: 1 + int(4)}, frame);
-        const c = p.client.conn as unknown as {app: KeyPhaseState; dcid: Buffer; spaces: Array<{nextPn: number}>};
+        const c = p.client.conn as unknown as {app: KeyPhaseState; cids: PeerCids; spaces: Array<{nextPn: number}>};
         const space = c.spaces[2] as {nextPn: number};
         const pn = space.nextPn++;
         const payload = Buffer.concat([encodeFrames(frames), Buffer.alloc(4)]);
         const header = Buffer.concat([
           Buffer.from([0x40 | (c.app.phase ? 0x04 : 0) | 0x03]),
-          c.dcid,
+          c.cids.current,
           Buffer.from([(pn >>> 24) & 0xff, (pn >>> 16) & 0xff, (pn >>> 8) & 0xff, pn & 0xff]),
         ]);
         const pkt = c.app.write.seal(header, header.length - 4, 4, pn, payload);

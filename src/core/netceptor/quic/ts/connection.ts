@@ -17,6 +17,7 @@ import {isStatelessReset, longHeaderReservedBits, packetNumberLength, parseHeade
 import {decodePacketNumber} from './packet-number.js';
 import {AEAD_TAG_LENGTH, KeyPhaseState, openPayload, PacketProtector, unprotectHeader} from './protection.js';
 import {LossRecovery, type SentPacket, type SpaceId} from './recovery.js';
+import {PeerCids} from './peer-cids.js';
 import {StreamManager} from './streams.js';
 import {TlsHandshake, type Level} from './tls/handshake.js';
 import {decodeTransportParameters, encodeTransportParameters, transportParametersFromEngine, type TransportParameters} from './transport-params.js';
@@ -79,12 +80,6 @@ interface Space {
   probes: number;
 }
 
-interface PeerCid {
-  seq: number;
-  cid: Buffer;
-  token: Buffer | null;
-}
-
 interface Piece {
   space: SpaceId;
   pn: number;
@@ -107,7 +102,6 @@ export class TsConnection {
   private readonly random: (n: number) => Buffer;
   private readonly keyUpdatePackets: number;
   private readonly scid: Buffer;
-  private dcid: Buffer;
   /** The client's first Destination Connection ID (Initial keys, original_destination_connection_id). */
   private odcid: Buffer | null;
   private readonly sni: string | null;
@@ -140,11 +134,7 @@ export class TsConnection {
   private idleTimeoutMs: number;
 
   // CIDs of the peer
-  private peerCids: PeerCid[] = [];
-  private currentCidSeq = 0;
-  private retirePriorTo = 0;
-  private readonly resetTokens: Buffer[] = [];
-  private retireQueue: number[] = [];
+  private readonly cids = new PeerCids(ACTIVE_CID_LIMIT, MAX_QUEUED_CONTROL);
   private pathResponses: Buffer[] = [];
 
   // key update
@@ -203,15 +193,13 @@ export class TsConnection {
     this.addressValidated = this.role === 'client';
     if (this.role === 'client') {
       this.odcid = this.random(8);
-      this.dcid = this.odcid;
-      this.peerCids.push({seq: 0, cid: this.dcid, token: null});
+      this.cids.setInitial(this.odcid);
       this.installInitialKeys(this.odcid);
       this.tls = this.makeTls(null);
       this.tls.start();
       this.pumpTls();
     } else {
       this.odcid = null;
-      this.dcid = Buffer.alloc(0);
     }
   }
 
@@ -397,7 +385,7 @@ export class TsConnection {
       off = end;
       if (h.form === 'short') {
         if (this.recvPacket(2, h.pnOffset, pkt, h)) anyOk = true;
-        else if (!anyOk && this.resetTokens.length > 0 && isStatelessReset(datagram, this.resetTokens)) {
+        else if (!anyOk && this.cids.resetTokens.length > 0 && isStatelessReset(datagram, this.cids.resetTokens)) {
           this.onStatelessReset(datagram);
           return;
         }
@@ -417,8 +405,7 @@ export class TsConnection {
       if (h.form !== 'long' || h.type !== 'initial') return this.drop();
       if (h.dcid.length < 8) return this.drop();
       this.odcid = Buffer.from(h.dcid);
-      this.dcid = Buffer.from(h.scid);
-      this.peerCids.push({seq: 0, cid: this.dcid, token: null});
+      this.cids.setInitial(Buffer.from(h.scid));
       this.installInitialKeys(this.odcid);
       this.tls = this.makeTls(this.odcid);
     }
@@ -452,9 +439,7 @@ export class TsConnection {
     if (sid === 0 && this.role === 'client' && this.serverScidSeen === null && h.form === 'long') {
       // RFC 9000 §7.2: the client switches to the server's chosen CID.
       this.serverScidSeen = Buffer.from(h.scid);
-      this.dcid = this.serverScidSeen;
-      const c0 = this.peerCids[0];
-      if (c0 !== undefined) c0.cid = this.dcid;
+      this.cids.setInitial(this.serverScidSeen);
     }
     if (sid === 1) {
       if (this.role === 'server' && !this.addressValidated) {
@@ -612,7 +597,7 @@ export class TsConnection {
         if (this.role === 'server') return {ok: false, code: TransportError.PROTOCOL_VIOLATION, reason: 'client sent NEW_TOKEN', frameType: 0x07};
         return null;
       case 'new_connection_id':
-        return this.onNewCid(f.sequence, f.retirePriorTo, f.connectionId, f.statelessResetToken);
+        return this.cids.onNewConnectionId(f.sequence, f.retirePriorTo, f.connectionId, f.statelessResetToken);
       case 'retire_connection_id':
         // We issue no CIDs beyond sequence 0 (the one in use).
         if (f.sequence > 0) return {ok: false, code: TransportError.PROTOCOL_VIOLATION, reason: 'retired a connection ID never issued', frameType: 0x19};
@@ -678,7 +663,7 @@ export class TsConnection {
             this.hsDonePending = true;
             break;
           case 'retire':
-            if (this.retireQueue.length < MAX_QUEUED_CONTROL) this.retireQueue.push(it.seq);
+            this.cids.queueRetire(it.seq);
             break;
           default:
             break;
@@ -753,11 +738,9 @@ export class TsConnection {
       }
       if (p.retrySourceConnectionId !== undefined) return tpErr('retry_source_connection_id without Retry');
       if (p.statelessResetToken !== undefined) {
-        this.resetTokens.push(p.statelessResetToken);
-        const c0 = this.peerCids[0];
-        if (c0 !== undefined) c0.token = p.statelessResetToken;
+        this.cids.addResetToken(p.statelessResetToken);
       }
-    } else if (p.initialSourceConnectionId === undefined || !p.initialSourceConnectionId.equals(this.dcid)) {
+    } else if (p.initialSourceConnectionId === undefined || !p.initialSourceConnectionId.equals(this.cids.current)) {
       return tpErr('initial_source_connection_id mismatch');
     }
     this.peerParams = p;
@@ -789,38 +772,6 @@ export class TsConnection {
     s.probes = 0;
     s.cryptoOut.clear();
     this.recovery.discardSpace(id);
-  }
-
-  private onNewCid(seq: number, retirePriorTo: number, cid: Buffer, token: Buffer): WireError | null {
-    const known = this.peerCids.find((c) => c.seq === seq);
-    if (known !== undefined) {
-      if (!known.cid.equals(cid)) return {ok: false, code: TransportError.PROTOCOL_VIOLATION, reason: 'NEW_CONNECTION_ID reuses a sequence number', frameType: 0x18};
-      return null;
-    }
-    if (this.resetTokens.length < 4 * ACTIVE_CID_LIMIT + 8) this.resetTokens.push(token);
-    if (seq < this.retirePriorTo) {
-      this.queueRetire(seq);
-      return null;
-    }
-    this.peerCids.push({seq, cid, token});
-    if (retirePriorTo > this.retirePriorTo) {
-      this.retirePriorTo = retirePriorTo;
-      for (const c of this.peerCids.filter((x) => x.seq < retirePriorTo)) this.queueRetire(c.seq);
-      this.peerCids = this.peerCids.filter((x) => x.seq >= retirePriorTo);
-      if (this.currentCidSeq < retirePriorTo) {
-        const next = this.peerCids.reduce<PeerCid | null>((a, c) => (a === null || c.seq < a.seq ? c : a), null);
-        if (next !== null) {
-          this.currentCidSeq = next.seq;
-          this.dcid = next.cid;
-        }
-      }
-    }
-    if (this.peerCids.length > ACTIVE_CID_LIMIT) return {ok: false, code: TransportError.CONNECTION_ID_LIMIT_ERROR, reason: 'too many connection IDs', frameType: 0x18};
-    return null;
-  }
-
-  private queueRetire(seq: number): void {
-    if (this.retireQueue.length < MAX_QUEUED_CONTROL) this.retireQueue.push(seq);
   }
 
   private onStatelessReset(datagram: Buffer): void {
@@ -998,9 +949,9 @@ export class TsConnection {
   }
 
   private headerLength(sid: SpaceId, pnLen: number): number {
-    if (sid === 2) return 1 + this.dcid.length + pnLen;
+    if (sid === 2) return 1 + this.cids.current.length + pnLen;
     // Long header: type, version, CIDs, token length (Initial: 0), 2-byte Length, packet number.
-    return 1 + 4 + 1 + this.dcid.length + 1 + this.scid.length + (sid === 0 ? 1 : 0) + 2 + pnLen;
+    return 1 + 4 + 1 + this.cids.current.length + 1 + this.scid.length + (sid === 0 ? 1 : 0) + 2 + pnLen;
   }
 
   /** Writes one packet's frames into the scratch writer; null when nothing is worth sending. */
@@ -1033,8 +984,8 @@ export class TsConnection {
         record.items.push({k: 'hsdone'});
         eliciting = true;
       }
-      while (this.retireQueue.length > 0 && fits(9)) {
-        const seq = this.retireQueue.shift() as number;
+      while (this.cids.retireQueue.length > 0 && fits(9)) {
+        const seq = this.cids.retireQueue.shift() as number;
         writeFrame(w, {type: 'retire_connection_id', sequence: seq});
         record.items.push({k: 'retire', seq});
         eliciting = true;
@@ -1096,7 +1047,7 @@ export class TsConnection {
   private hasElicitingWork(space: Space): boolean {
     if (space.probes > 0 || space.cryptoOut.hasPending() || this.pingPending) return true;
     if (space.id !== 2) return false;
-    return this.pathResponses.length > 0 || this.hsDonePending || this.retireQueue.length > 0 || (this.handshakeComplete && this.streams.hasPending());
+    return this.pathResponses.length > 0 || this.hsDonePending || this.cids.retireQueue.length > 0 || (this.handshakeComplete && this.streams.hasPending());
   }
 
   private writePieces(out: Buffer, pieces: Piece[], now: number): number {
@@ -1136,13 +1087,13 @@ export class TsConnection {
     if (sid === 2) {
       const phase = (this.app as KeyPhaseState).phase;
       out[o++] = 0x40 | (phase ? 0x04 : 0) | (pnLen - 1);
-      o += this.dcid.copy(out, o);
+      o += this.cids.current.copy(out, o);
     } else {
       out[o++] = 0xc0 | ((LONG_TYPE_BITS[sid] as number) << 4) | (pnLen - 1);
       out.writeUInt32BE(1, o);
       o += 4;
-      out[o++] = this.dcid.length;
-      o += this.dcid.copy(out, o);
+      out[o++] = this.cids.current.length;
+      o += this.cids.current.copy(out, o);
       out[o++] = this.scid.length;
       o += this.scid.copy(out, o);
       if (sid === 0) out[o++] = 0; // no token
