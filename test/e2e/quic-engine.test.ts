@@ -58,6 +58,30 @@ describe('e2e: QUIC engine selection', function () {
     expect(res.stderr).to.equal('Error: native is not a QUIC engine (use auto, quiche, ts) (bad.yml, item 1, key node, field quicengine)\n');
   });
 
+  it('auto falls back to the TS engine when the native binding does not load; a forced quiche then fails with E_QUIC_UNAVAILABLE', async () => {
+    const missing = {RECEPTOR_QUIC_ENGINE: undefined, RECEPTOR_QUICHE_PACKAGE: '@matrixai/quic-nonexistent'};
+    const rec = await engineLog(['--node', 'id=e', '--local-only'], missing);
+    expect(rec).to.include({quicEngine: 'ts', choice: 'auto', source: 'default'});
+    expect(String(rec.reason)).to.match(
+      /^auto \(default\): native binding unavailable: QUIC streams are not available on this platform \(.+\): the native QUIC engine @matrixai\/quic-nonexistent could not be loaded/,
+    );
+    const forced = await runCli(['--node', 'id=f', '--local-only', '--quic-engine', 'quiche'], {env: missing});
+    expect(forced.code).to.equal(1);
+    expect(forced.stderr).to.match(
+      /^Error: QUIC streams are not available on this platform \(.+\): the native QUIC engine @matrixai\/quic-nonexistent could not be loaded \(.*\) \(node at command line --node \(argument 1\)\)\n$/,
+    );
+  });
+
+  it('a node with a control-service item starts where the native binding does not load (auto → TS)', async function () {
+    const why = engineUnavailable('ts');
+    if (why) skipBecause(this, why);
+    const dir = tempFiles({'n.yml': '- node:\n    id: ctl2\n- local-only\n- control-service:\n    service: control\n'});
+    const d = new Daemon(['-c', `${dir}/n.yml`], {env: {RECEPTOR_QUIC_ENGINE: undefined, RECEPTOR_QUICHE_PACKAGE: '@matrixai/quic-nonexistent'}});
+    daemons.push(d);
+    expect(await d.waitForLog(/^QUIC engine: /)).to.include({quicEngine: 'ts', choice: 'auto'});
+    await d.waitForLog('Initialization complete');
+  });
+
   it('a node with a control-service item starts with the TS engine forced', async function () {
     const why = engineUnavailable('ts');
     if (why) skipBecause(this, why);

@@ -9,7 +9,7 @@
 import {ReceptorError} from '../../errors.js';
 import {settings} from '../../settings.js';
 import type {QuicEngine} from './engine.js';
-import {quicheEngine} from './quiche.js';
+import {loadQuicheFrom, QuicheEngine, quicheEngine} from './quiche.js';
 import {TsQuicEngine} from './ts/engine.js';
 
 export const QUIC_ENGINE_CHOICES = ['auto', 'quiche', 'ts'] as const;
@@ -70,6 +70,12 @@ export interface SelectDeps {
   ts?: () => QuicEngine;
 }
 
+/** The quiche engine, from $RECEPTOR_QUICHE_PACKAGE when set (tests simulate a missing binding). */
+function defaultQuiche(): QuicEngine {
+  const pkg = settings().quichePackage;
+  return pkg ? new QuicheEngine(loadQuicheFrom(pkg)) : quicheEngine();
+}
+
 let sharedTs: TsQuicEngine | undefined;
 function tsEngine(): QuicEngine {
   sharedTs ??= new TsQuicEngine();
@@ -78,7 +84,7 @@ function tsEngine(): QuicEngine {
 
 /** Makes the engine for a resolved choice; `quiche` without its binding throws E_QUIC_UNAVAILABLE. */
 export function selectQuicEngine(choice: QuicEngineChoice, source: QuicEngineSource, deps: SelectDeps = {}): QuicEngineSelection {
-  const quiche = deps.quiche ?? quicheEngine;
+  const quiche = deps.quiche ?? defaultQuiche;
   const ts = deps.ts ?? tsEngine;
   const by = source === 'default' ? 'default' : `chosen by ${source}`;
   if (choice === 'ts') return {engine: ts(), name: 'ts', choice, source, reason: `ts ${by}`};
