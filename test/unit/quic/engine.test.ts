@@ -573,19 +573,19 @@ describe('QUIC engine', function () {
       describe('close codes and idle timeout', () => {
         it('an application close code and reason reach the peer (client closes, then server closes)', async () => {
           pair = await makePair(engines);
-          const c1 = await connectPair(pair);
-          c1.server.stream.on('error', () => undefined);
-          c1.client.stream.on('error', () => undefined);
-          c1.client.engine.close(true, 0x42, 'bye from A');
-          await Promise.all([c1.client.waitClosed(), c1.server.waitClosed()]);
-          expect(c1.client.engine.closeReason?.message).to.equal('Application error 0x42 (local): bye from A');
-          expect(c1.server.engine.closeReason?.message).to.equal('Application error 0x42 (remote): bye from A');
-          const c2 = await connectPair(pair);
-          c2.server.stream.on('error', () => undefined);
-          c2.client.stream.on('error', () => undefined);
-          c2.server.engine.close(true, 0x3fff_ffff, 'bye from B');
-          await Promise.all([c2.client.waitClosed(), c2.server.waitClosed()]);
-          expect(c2.client.engine.closeReason?.message).to.equal('Application error 0x3fffffff (remote): bye from B');
+          const cases = [
+            {closer: 'client', peer: 'server', code: 0x42, reason: 'bye from A'},
+            {closer: 'server', peer: 'client', code: 0x3fff_ffff, reason: 'bye from B'},
+          ] as const;
+          for (const {closer, peer, code, reason} of cases) {
+            const c = await connectPair(pair);
+            c.server.stream.on('error', () => undefined);
+            c.client.stream.on('error', () => undefined);
+            c[closer].engine.close(true, code, reason);
+            await Promise.all([c.client.waitClosed(), c.server.waitClosed()]);
+            expect(c[closer].engine.closeReason?.message).to.equal(`Application error 0x${code.toString(16)} (local): ${reason}`);
+            expect(c[peer].engine.closeReason?.message).to.equal(`Application error 0x${code.toString(16)} (remote): ${reason}`);
+          }
         });
 
         it('a dead link closes both ends with the idle timeout, keep-alive or not', async () => {
