@@ -20,6 +20,7 @@ import {quicheEngine} from '../src/core/netceptor/quic/quiche.js';
 import {TsQuicEngine} from '../src/core/netceptor/quic/ts/engine.js';
 import {dialQuic, listenQuic, type QuicConnection} from '../src/core/netceptor/quic/stream.js';
 import {createInsecureStreamCert} from '../src/core/pki/x509.js';
+import {mulberry32} from '../test/support/prng.js';
 
 function arg(name: string, dflt: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -51,24 +52,13 @@ function makeEngine(name: EngineName): QuicEngine {
   return name === 'quiche' ? quicheEngine() : new TsQuicEngine();
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function setup(
   engines: EnginePair,
   loss: number,
   cert: {certPem: string; keyPem: string},
 ): Promise<{client: QuicConnection; server: QuicConnection; wire: {packets: number; dropped: number}; close(): void}> {
   const eps = new Map<string, QuicEndpoint>();
-  const random = rng(7);
+  const random = mulberry32(7);
   const wire = {packets: 0, dropped: 0};
   let queue: Array<[string, string, Buffer]> = [];
   let scheduled = false;

@@ -8,18 +8,7 @@
 import type {QuicEngine} from '../../src/core/netceptor/quic/engine.js';
 import {QuicEndpoint, type QuicEndpointOptions} from '../../src/core/netceptor/quic/endpoint.js';
 import {quicheEngine} from '../../src/core/netceptor/quic/quiche.js';
-
-/** A small seeded PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {mulberry32} from './prng.js';
 
 export interface WireOptions {
   /** Fraction of packets dropped (every direction unless `lossFrom` names the sender). */

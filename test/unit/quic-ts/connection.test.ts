@@ -6,28 +6,19 @@
 import {expect} from 'chai';
 import {createHash, randomFillSync} from 'node:crypto';
 import {once} from 'node:events';
-import type {Readable, Writable} from 'node:stream';
 import {verifyReceptorName} from '../../../src/core/pki/names.js';
-import {createCa, createCsr, createInsecureStreamCert, signCsr} from '../../../src/core/pki/x509.js';
-import {QuicEndpoint, type QuicEndpointOptions} from '../../../src/core/netceptor/quic/endpoint.js';
+import {createCa} from '../../../src/core/pki/x509.js';
+import type {QuicEndpoint} from '../../../src/core/netceptor/quic/endpoint.js';
 import {DEFAULT_TRANSPORT_PARAMS, MAX_GO_QUIC_PACKET, type QuicEngine, type QuicTlsConfig, type QuicTransportParams} from '../../../src/core/netceptor/quic/engine.js';
 import {quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
-import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
+import {dialQuic, listenQuic, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
 import {TsEngineConnection, TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
 import {encodeFrames, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
 import type {PeerCids} from '../../../src/core/netceptor/quic/ts/peer-cids.js';
 import type {KeyPhaseState} from '../../../src/core/netceptor/quic/ts/protection.js';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {mulberry32} from '../../support/prng.js';
+import {bidirectionalTransfer, expectReject, hashAll, nextConnection, nextRefusal, pumpRandom, quicTestCerts, readAll} from '../../support/quic-streams.js';
+import {TestWire} from '../../support/quic-wire.js';
 
 const HP = {host: '10.0.0.1', port: 4242};
 
@@ -201,114 +192,6 @@ function transfer(p: DirectPair, size: number, onRound?: () => void): {sentUp: s
 }
 
 // ---------------------------------------------------------------------------------------------
-// Endpoint wire (as in test/unit/quic/engine.test.ts)
-// ---------------------------------------------------------------------------------------------
-
-class TestWire {
-  readonly endpoints = new Map<string, QuicEndpoint>();
-  maxPacket = 0;
-  readonly firstPacket = new Map<string, number>();
-  private queue: Array<{from: string; to: string; packet: Buffer}> = [];
-  private held: Array<{from: string; to: string; packet: Buffer}> = [];
-  private scheduled = false;
-  private readonly rng: () => number;
-
-  constructor(
-    readonly loss = 0,
-    readonly reorder = 0,
-    seed = 1,
-  ) {
-    this.rng = mulberry32(seed);
-  }
-
-  endpoint(key: string, engine: QuicEngine, opts: Partial<QuicEndpointOptions> = {}): QuicEndpoint {
-    const ep = new QuicEndpoint({engine, ...opts, send: (to, packet) => this.send(key, to, packet)});
-    this.endpoints.set(key, ep);
-    return ep;
-  }
-
-  private send(from: string, to: string, packet: Buffer): void {
-    if (packet.length > this.maxPacket) this.maxPacket = packet.length;
-    if (!this.firstPacket.has(from)) this.firstPacket.set(from, packet.length);
-    this.queue.push({from, to, packet: Buffer.from(packet)});
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.deliver);
-    }
-  }
-
-  private readonly deliver = (): void => {
-    this.scheduled = false;
-    const batch = this.queue;
-    const late = this.held;
-    this.queue = [];
-    this.held = [];
-    for (const p of batch) {
-      if (this.loss > 0 && this.rng() < this.loss) continue;
-      if (this.reorder > 0 && this.rng() < this.reorder) {
-        this.held.push(p);
-        continue;
-      }
-      this.endpoints.get(p.to)?.receive(p.from, p.packet);
-    }
-    for (const p of late) this.endpoints.get(p.to)?.receive(p.from, p.packet);
-    if (this.held.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.deliver);
-    }
-  };
-
-  close(): void {
-    for (const ep of this.endpoints.values()) ep.close();
-  }
-}
-
-async function pumpRandom(w: Writable, size: number): Promise<string> {
-  const h = createHash('sha256');
-  let left = size;
-  while (left > 0) {
-    const n = Math.min(64 * 1024, left);
-    const b = randomFillSync(Buffer.allocUnsafe(n));
-    h.update(b);
-    left -= n;
-    if (!w.write(b)) await once(w, 'drain');
-  }
-  w.end();
-  return h.digest('hex');
-}
-
-function hashAll(r: Readable): Promise<{hash: string; bytes: number}> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    r.on('data', (d: Buffer) => {
-      bytes += d.length;
-      h.update(d);
-    });
-    r.on('end', () => resolve({hash: h.digest('hex'), bytes}));
-    r.on('error', reject);
-  });
-}
-
-function readAll(r: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (d: Buffer) => chunks.push(d));
-    r.on('end', () => resolve(Buffer.concat(chunks)));
-    r.on('error', reject);
-  });
-}
-
-async function expectReject(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-// ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
 
@@ -321,12 +204,7 @@ describe('TS QUIC engine: connection', function () {
 
   before(async function () {
     this.timeout(60_000);
-    const [ins, caCert] = await Promise.all([createInsecureStreamCert(), createCa({commonName: 'Test CA'})]);
-    insecure = ins;
-    ca = caCert;
-    const [csrB, csrA] = await Promise.all([createCsr({commonName: 'B', nodeIds: ['B']}), createCsr({commonName: 'A', nodeIds: ['A']})]);
-    serverB = {certPem: signCsr({csrPem: csrB.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrB.keyPem};
-    clientA = {certPem: signCsr({csrPem: csrA.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrA.keyPem};
+    ({insecure, ca, serverB, clientA} = await quicTestCerts());
   });
 
   describe('through QuicEndpoint and dialQuic/listenQuic', () => {
@@ -365,10 +243,10 @@ describe('TS QUIC engine: connection', function () {
       listenOpts: QuicListenerOptions,
       opts: {loss?: number; reorder?: number; maxPacketSize?: number} = {},
     ): Promise<{a: QuicEndpoint; b: QuicEndpoint; listener: QuicListener}> {
-      wire = new TestWire(opts.loss ?? 0, opts.reorder ?? 0, 5);
+      wire = new TestWire({loss: opts.loss ?? 0, reorder: opts.reorder ?? 0, seed: 5});
       const epOpts = opts.maxPacketSize !== undefined ? {maxPacketSize: opts.maxPacketSize} : {};
-      const a = wire.endpoint('A:dial0001', row.dialer(), epOpts);
-      const b = wire.endpoint('B:control', row.listener(), epOpts);
+      const a = wire.endpoint('A:dial0001', {engine: row.dialer(), ...epOpts});
+      const b = wire.endpoint('B:control', {engine: row.listener(), ...epOpts});
       const listener = await listenQuic(b, listenOpts);
       return {a, b, listener};
     }
@@ -381,7 +259,7 @@ describe('TS QUIC engine: connection', function () {
 
         it('plain mode: handshake, SNI, data both ways, normal close', async () => {
           const {a, listener} = await setup(row, {insecureCert: insecure});
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
           const server = await serverP;
           expect(server.serverName).to.equal('A');
@@ -399,7 +277,7 @@ describe('TS QUIC engine: connection', function () {
           const {a, listener} = await setup(row, {
             tls: {...serverB, caPem: ca.certPem, requireClientCert: true, verifyPeer: (chain) => verifyReceptorName(chain[0], 'A')},
           });
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {tls: {...clientA, caPem: ca.certPem, verifyPeer: (chain) => verifyReceptorName(chain[0], 'B')}});
           const server = await serverP;
           expect(server.peerCertificates).to.have.length(1);
@@ -410,7 +288,7 @@ describe('TS QUIC engine: connection', function () {
 
         it('a refused certificate fails the dial with CRYPTO_ERROR 0x12a', async () => {
           const {a, listener} = await setup(row, {tls: {...serverB}});
-          const refused = once(listener, 'refused').then(([, e]) => e as Error);
+          const refused = nextRefusal(listener);
           const err = await expectReject(dialQuic(a, 'B:control', {tls: {...clientA, caPem: ca.certPem, verifyPeer: (chain) => verifyReceptorName(chain[0], 'W')}}));
           expect(err.message).to.equal('CRYPTO_ERROR 0x12a (local): x509: certificate is valid for Receptor node ID B, not W');
           expect((await refused).message).to.match(/^CRYPTO_ERROR 0x12a \(remote\)/);
@@ -419,25 +297,15 @@ describe('TS QUIC engine: connection', function () {
         it('8 MiB both directions at once with 5 % loss and reordering (SHA-256)', async function () {
           this.timeout(180_000);
           const {a, listener} = await setup(row, {insecureCert: insecure}, {loss: 0.05, reorder: 0.05});
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
           const server = await serverP;
-          const size = 8 * 1024 * 1024;
-          const [sentUp, sentDown, gotUp, gotDown] = await Promise.all([
-            pumpRandom(client.stream, size),
-            pumpRandom(server.stream, size),
-            hashAll(server.stream),
-            hashAll(client.stream),
-          ]);
-          expect(gotUp.bytes).to.equal(size);
-          expect(gotDown.bytes).to.equal(size);
-          expect(gotUp.hash).to.equal(sentUp);
-          expect(gotDown.hash).to.equal(sentDown);
+          await bidirectionalTransfer(client, server, 8 * 1024 * 1024);
         });
 
         it("packets stay within a Go peer's 1452 bytes when the endpoint allows 1452", async () => {
           const {a, listener} = await setup(row, {insecureCert: insecure}, {maxPacketSize: MAX_GO_QUIC_PACKET});
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
           const server = await serverP;
           const got = hashAll(server.stream);
@@ -450,7 +318,7 @@ describe('TS QUIC engine: connection', function () {
         it('our forced key updates during a transfer (TS side initiates)', async function () {
           this.timeout(60_000);
           const {a, listener} = await setup(row, {insecureCert: insecure});
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
           const server = await serverP;
           const tsConns = [...recording.conns];
@@ -473,7 +341,7 @@ describe('TS QUIC engine: connection', function () {
 
         it('an application close code and reason reach the other side', async () => {
           const {a, listener} = await setup(row, {insecureCert: insecure});
-          const serverP = once(listener, 'connection').then(([c]) => c as QuicConnection);
+          const serverP = nextConnection(listener);
           const client = await dialQuic(a, 'B:control', {localNodeId: 'A'});
           const server = await serverP;
           const errP = once(server.stream, 'error').then(([e]) => e as Error);

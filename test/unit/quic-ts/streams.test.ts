@@ -12,21 +12,11 @@ import {decodeFrames, encodeFrames, frameSize, type Frame} from '../../../src/co
 import {RangeSet, RecvBuffer, SendBuffer} from '../../../src/core/netceptor/quic/ts/stream-buffers.js';
 import {StreamManager} from '../../../src/core/netceptor/quic/ts/streams.js';
 import {transportParametersFromEngine} from '../../../src/core/netceptor/quic/ts/transport-params.js';
+import {mulberry32} from '../../support/prng.js';
 
 // ---------------------------------------------------------------------------------------------
 // Harness
 // ---------------------------------------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function params(over: Partial<QuicTransportParams> = {}): QuicTransportParams {
   return {...DEFAULT_TRANSPORT_PARAMS, ...over};
@@ -251,6 +241,18 @@ const stream = (streamId: number, offset: number, data: Buffer | number, fin = f
   data: typeof data === 'number' ? Buffer.alloc(data, 7) : data,
   fin,
 });
+
+/**
+ * The peer fills stream 1 from `off` to `limit`; we read it all, then take the MAX_STREAM_DATA
+ * that the read earns at time `now` (ms): returns its new limit.
+ */
+function fillAndRead(m: StreamManager, off: number, limit: number, now: number): number {
+  expect(m.onFrame(stream(1, off, limit - off))).to.equal(null);
+  expect(m.streamRecv(1, Buffer.alloc(limit - off + 1))).to.deep.equal([limit - off, false]);
+  const f = m.popControlFrames(1000, now, 10).find((x) => x.type === 'max_stream_data');
+  expect(f, 'a MAX_STREAM_DATA frame').to.not.equal(undefined);
+  return (f as {maximum: number}).maximum;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Buffers
@@ -659,20 +661,14 @@ describe('quic-ts StreamManager states and errors', () => {
     const local = params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 256 * 1024, initialMaxData: 10 * 1024 * 1024});
     const fast = manager('client', local, params());
     const slow = manager('client', local, params());
-    const buf = Buffer.alloc(1024 * 1024);
-    const maxOf = (m: StreamManager, now: number): number | undefined =>
-      (m.popControlFrames(1000, now, 10).find((f) => f.type === 'max_stream_data') as {maximum: number} | undefined)?.maximum;
     const limits: number[] = [];
     let off = 0;
     let now = 0;
     let limit = 64 * 1024;
     for (let i = 0; i < 6; i++) {
       // the peer fills the whole window at once; we read it all within 1 ms
-      expect(fast.onFrame(stream(1, off, limit - off))).to.equal(null);
-      expect(fast.streamRecv(1, buf)![0]).to.equal(limit - off);
-      off = limit;
       now += 1;
-      limit = maxOf(fast, now)!;
+      [off, limit] = [limit, fillAndRead(fast, off, limit, now)];
       limits.push(limit - off);
     }
     expect(limits).to.deep.equal([128 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024, 256 * 1024]);
@@ -680,11 +676,8 @@ describe('quic-ts StreamManager states and errors', () => {
     off = 0;
     limit = 64 * 1024;
     for (let i = 0; i < 3; i++) {
-      expect(slow.onFrame(stream(1, off, limit - off))).to.equal(null);
-      slow.streamRecv(1, buf);
-      off = limit;
       now += 1000;
-      limit = maxOf(slow, now)!;
+      [off, limit] = [limit, fillAndRead(slow, off, limit, now)];
       expect(limit - off).to.equal(64 * 1024);
     }
     // the connection window follows the stream window (1.5x)
@@ -696,13 +689,7 @@ describe('quic-ts StreamManager states and errors', () => {
     );
     let o = 0;
     let l = 64 * 1024;
-    for (let i = 0; i < 4; i++) {
-      expect(small.onFrame(stream(1, o, l - o))).to.equal(null);
-      small.streamRecv(1, buf);
-      o = l;
-      const frames = small.popControlFrames(1000, i, 10);
-      l = (frames.find((f) => f.type === 'max_stream_data') as {maximum: number}).maximum;
-    }
+    for (let i = 0; i < 4; i++) [o, l] = [l, fillAndRead(small, o, l, i)];
     expect(small.stats().connWindow).to.be.within(1.5 * 512 * 1024, 1_000_000);
   });
 
@@ -757,14 +744,10 @@ describe('quic-ts StreamManager states and errors', () => {
   it('maxOutOfOrderBytes caps the auto-tuned stream window', () => {
     const m = new StreamManager({role: 'client', local: params({initialMaxStreamDataBidiRemote: 64 * 1024, maxStreamWindow: 1024 * 1024}), maxOutOfOrderBytes: 100_000});
     m.setPeerParams(transportParametersFromEngine(params(), {initialSourceConnectionId: Buffer.from('ab')}));
-    const buf = Buffer.alloc(1024 * 1024);
     let off = 0;
     let limit = 64 * 1024;
     for (let i = 0; i < 4; i++) {
-      expect(m.onFrame(stream(1, off, limit - off))).to.equal(null);
-      m.streamRecv(1, buf);
-      off = limit;
-      limit = (m.popControlFrames(1000, i, 10).find((f) => f.type === 'max_stream_data') as {maximum: number}).maximum;
+      [off, limit] = [limit, fillAndRead(m, off, limit, i)];
       expect(limit - off).to.be.at.most(100_000);
     }
     expect(m.onFrame(stream(1, off, limit - off + 1))?.code).to.equal(TransportError.FLOW_CONTROL_ERROR);

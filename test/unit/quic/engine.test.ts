@@ -10,18 +10,16 @@
  * other engine of a mixed pair may be missing (skipped).
  */
 import {expect} from 'chai';
-import {createHash, randomFillSync} from 'node:crypto';
 import {once} from 'node:events';
-import type {Readable, Writable} from 'node:stream';
 import {ReceptorError} from '../../../src/core/errors.js';
 import {verifyReceptorName} from '../../../src/core/pki/names.js';
-import {createCa, createCsr, createInsecureStreamCert, signCsr} from '../../../src/core/pki/x509.js';
 import {EngineConnection} from '../../../src/core/netceptor/quic/connection.js';
 import {QuicEndpoint, type QuicEndpointOptions} from '../../../src/core/netceptor/quic/endpoint.js';
 import {formatQuicErrorText, QuicError} from '../../../src/core/netceptor/quic/engine.js';
 import {loadQuicheFrom, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
 import {dialQuic, listenQuic, QuicConnection, QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
 import {ENGINE_NAMES, engineUnavailable, makeEngine, skipBecause, type EngineName} from '../../support/quic-engines.js';
+import {bidirectionalTransfer, expectReject, hashAll, nextConnection, nextRefusal, quicTestCerts, readAll} from '../../support/quic-streams.js';
 import {TestWire, type WireOptions} from '../../support/quic-wire.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -72,61 +70,6 @@ async function waitFor(probe: () => boolean, timeoutMs: number, what: string): P
   }
 }
 
-function nextConnection(l: QuicListener): Promise<QuicConnection> {
-  return once(l, 'connection').then(([c]) => c as QuicConnection);
-}
-
-function nextRefusal(l: QuicListener): Promise<Error> {
-  return once(l, 'refused').then(([, e]) => e as Error);
-}
-
-async function expectReject(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
-
-function readAll(r: Readable): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    r.on('data', (d: Buffer) => chunks.push(d));
-    r.on('end', () => resolve(Buffer.concat(chunks)));
-    r.on('error', reject);
-  });
-}
-
-/** Writes `size` random bytes with backpressure, then ends; resolves to their SHA-256. */
-async function pumpRandom(w: Writable, size: number): Promise<string> {
-  const h = createHash('sha256');
-  let left = size;
-  while (left > 0) {
-    const n = Math.min(64 * 1024, left);
-    const b = randomFillSync(Buffer.allocUnsafe(n));
-    h.update(b);
-    left -= n;
-    if (!w.write(b)) await once(w, 'drain');
-  }
-  w.end();
-  return h.digest('hex');
-}
-
-/** Reads to the end; resolves to the SHA-256 and length. */
-function hashAll(r: Readable): Promise<{hash: string; bytes: number}> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    let bytes = 0;
-    r.on('data', (d: Buffer) => {
-      bytes += d.length;
-      h.update(d);
-    });
-    r.on('end', () => resolve({hash: h.digest('hex'), bytes}));
-    r.on('error', reject);
-  });
-}
-
 interface Pair {
   wire: TestWire;
   a: QuicEndpoint;
@@ -155,18 +98,6 @@ async function connectPair(p: Pair, localNodeId = 'A'): Promise<{client: QuicCon
   return {client, server};
 }
 
-/** Both directions concurrently; returns the elapsed time in ms. */
-async function bidirectionalTransfer(client: QuicConnection, server: QuicConnection, size: number): Promise<number> {
-  const t0 = Date.now();
-  const [sentUp, sentDown, gotUp, gotDown] = await Promise.all([pumpRandom(client.stream, size), pumpRandom(server.stream, size), hashAll(server.stream), hashAll(client.stream)]);
-  const ms = Date.now() - t0;
-  expect(gotUp.bytes).to.equal(size);
-  expect(gotDown.bytes).to.equal(size);
-  expect(gotUp.hash).to.equal(sentUp);
-  expect(gotDown.hash).to.equal(sentDown);
-  return ms;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -180,13 +111,8 @@ describe('QUIC engine', function () {
 
   before(async function () {
     this.timeout(60_000);
-    const [ins, caCert] = await Promise.all([createInsecureStreamCert(), createCa({commonName: 'Test CA'})]);
-    insecureCert = ins;
-    ca = caCert;
-    const [csrB, csrA] = await Promise.all([createCsr({commonName: 'B', nodeIds: ['B']}), createCsr({commonName: 'A', nodeIds: ['A']})]);
-    serverB = {certPem: signCsr({csrPem: csrB.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrB.keyPem};
-    clientA = {certPem: signCsr({csrPem: csrA.csrPem, caCertPem: ca.certPem, caKeyPem: ca.keyPem}).certPem, keyPem: csrA.keyPem};
-    otherCn = {certPem: caCert.certPem, keyPem: caCert.keyPem}; // CN "Test CA"
+    ({insecure: insecureCert, ca, serverB, clientA} = await quicTestCerts());
+    otherCn = {certPem: ca.certPem, keyPem: ca.keyPem}; // CN "Test CA"
   });
 
   describe('errors and loading (quiche)', () => {
@@ -647,19 +573,19 @@ describe('QUIC engine', function () {
       describe('close codes and idle timeout', () => {
         it('an application close code and reason reach the peer (client closes, then server closes)', async () => {
           pair = await makePair(engines);
-          const c1 = await connectPair(pair);
-          c1.server.stream.on('error', () => undefined);
-          c1.client.stream.on('error', () => undefined);
-          c1.client.engine.close(true, 0x42, 'bye from A');
-          await Promise.all([c1.client.waitClosed(), c1.server.waitClosed()]);
-          expect(c1.client.engine.closeReason?.message).to.equal('Application error 0x42 (local): bye from A');
-          expect(c1.server.engine.closeReason?.message).to.equal('Application error 0x42 (remote): bye from A');
-          const c2 = await connectPair(pair);
-          c2.server.stream.on('error', () => undefined);
-          c2.client.stream.on('error', () => undefined);
-          c2.server.engine.close(true, 0x3fff_ffff, 'bye from B');
-          await Promise.all([c2.client.waitClosed(), c2.server.waitClosed()]);
-          expect(c2.client.engine.closeReason?.message).to.equal('Application error 0x3fffffff (remote): bye from B');
+          const cases = [
+            {closer: 'client', peer: 'server', code: 0x42, reason: 'bye from A'},
+            {closer: 'server', peer: 'client', code: 0x3fff_ffff, reason: 'bye from B'},
+          ] as const;
+          for (const {closer, peer, code, reason} of cases) {
+            const c = await connectPair(pair);
+            c.server.stream.on('error', () => undefined);
+            c.client.stream.on('error', () => undefined);
+            c[closer].engine.close(true, code, reason);
+            await Promise.all([c.client.waitClosed(), c.server.waitClosed()]);
+            expect(c[closer].engine.closeReason?.message).to.equal(`Application error 0x${code.toString(16)} (local): ${reason}`);
+            expect(c[peer].engine.closeReason?.message).to.equal(`Application error 0x${code.toString(16)} (remote): ${reason}`);
+          }
         });
 
         it('a dead link closes both ends with the idle timeout, keep-alive or not', async () => {
