@@ -480,22 +480,9 @@ export class TsConnection {
   }
 
   private openWith(p: PacketProtector, pkt: Buffer, pnOffset: number, largest: number): {pn: number; payload: Buffer; firstByte: number} | null {
-    const saved0 = pkt[0] as number;
-    const savedPn = this.savedPn;
-    pkt.copy(savedPn, 0, pnOffset, pnOffset + 4);
-    const hp = unprotectHeader(p.keys, pkt, pnOffset);
-    if (hp === null) return null;
-    const pn = decodePacketNumber(largest, hp.truncatedPn, hp.pnLength * 8);
-    const hend = pnOffset + hp.pnLength;
-    const payload = openPayload(p.keys, pn, pkt.subarray(0, hend), pkt.subarray(hend));
-    if (payload === null) {
-      p.usage.openFailures++;
-      this.checkIntegrityLimit(p);
-      pkt[0] = saved0;
-      savedPn.copy(pkt, pnOffset);
-      return null;
-    }
-    return {pn, payload, firstByte: pkt[0] as number};
+    const opened = p.open(pkt, pnOffset, largest, true);
+    if (opened === null) this.checkIntegrityLimit(p);
+    return opened;
   }
 
   /** 1-RTT: header protection is the same for every key generation; the Key Phase bit picks the keys. */
