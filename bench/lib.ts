@@ -44,7 +44,9 @@ export class NodeProc {
   }
   async ready(timeoutMs = 30_000): Promise<void> {
     // Both implementations log it at info level (ours as JSON, Go as text).
-    await waitUntil(() => this.stderr.includes('Initialization complete'), timeoutMs, `${this.id} start`);
+    await waitUntil(() => this.stderr.includes('Initialization complete') || this.child.exitCode !== null, timeoutMs, `${this.id} start`);
+    if (!this.stderr.includes('Initialization complete'))
+      throw new Error(`${this.id} exited with ${this.child.exitCode} before it started: ${this.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
   /** Resident set size in KiB (VmRSS). */
   rssKiB(): number {
@@ -66,6 +68,11 @@ export class NodeProc {
     const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
     return (ticks * 1000) / 100; // CLK_TCK is 100 on Linux
+  }
+  /** The QUIC engine the node logged at start (ours: `QUIC engine: quiche|ts`; Go: quic-go). */
+  quicEngine(): string {
+    if (IMPL.kind === 'go') return 'quic-go';
+    return /"quicEngine":"(\w+)"/.exec(this.stderr)?.[1] ?? 'unknown';
   }
   stop(): Promise<void> {
     return new Promise((resolve) => {

@@ -7,6 +7,8 @@
  * real TCP mesh backends on 127.0.0.1), so the figures are a lower bound for a deployment
  * where each node has its own process and core. Items run through a real NodeRuntime.
  *
+ * The QUIC engine is RECEPTOR_QUIC_ENGINE's (else auto); `quicEngine` says which ran.
+ *
  *   node --import tsx bench/proxy.bench.ts [--quick] [--mb=N] [--runs=N]
  */
 import {createHash, randomBytes} from 'node:crypto';
@@ -14,6 +16,7 @@ import net from 'node:net';
 import {pino} from 'pino';
 import type {ActionTypeDef} from '../src/core/config/types.js';
 import {Netceptor} from '../src/core/netceptor/node.js';
+import {quicEngineSelection} from '../src/core/netceptor/quic/select.js';
 import {dialStream, listenStream, type MeshStream} from '../src/core/netceptor/streams.js';
 import {NodeRuntime} from '../src/core/runtime.js';
 import {TcpDialerBackend, TcpListenerBackend} from '../src/plugins/backend-tcp/backend.js';
@@ -276,6 +279,8 @@ async function main(): Promise<void> {
     }
   }
   target.close();
+  // The engine of this process (RECEPTOR_QUIC_ENGINE, else auto), chosen at the first stream.
+  result.quicEngine = quicEngineSelection()?.name;
   console.log(JSON.stringify(result, null, 2));
 }
 

@@ -40,6 +40,7 @@ const nodes: NodeProc[] = [];
 const result: Record<string, unknown> = {benchmark: 'work', rounds: ROUNDS};
 try {
   await startNodes(dir, cfgs, nodes);
+  result.quicEngine = nodes[0].quicEngine(); // RECEPTOR_QUIC_ENGINE, inherited by the nodes, else auto
   const sock = nodes[0].socket;
   await waitUntil(async () => (await command(sock, 'status')).includes('"NodeID":"n3","Service":"control"'), 30_000, 'n3 control advertised');
   // Warm-up (first QUIC connections, first runner spawn).

@@ -10,6 +10,7 @@ import type {ActionRegistry} from './config/registry.js';
 import {createLogger} from './log.js';
 import {createReloader} from './reload.js';
 import {NodeRuntime, type ShutdownRequest} from './runtime.js';
+import {takeQuicEngineFlag} from './netceptor/quic/select.js';
 
 export interface DaemonOptions {
   argv: string[];
@@ -27,7 +28,9 @@ export interface DaemonOptions {
 
 const SIGNAL_EXIT: Record<string, number> = {SIGINT: 130, SIGTERM: 143};
 
-export async function runDaemon(opts: DaemonOptions): Promise<number> {
+export async function runDaemon(daemonOpts: DaemonOptions): Promise<number> {
+  // --quic-engine is a process option, not a config action: taken out before the items are read.
+  const opts = {...daemonOpts, argv: takeQuicEngineFlag(daemonOpts.argv)};
   const registry = opts.registry ?? (await loadActionRegistry(opts.root));
   const loaded: LoadResult = loadConfig(opts.argv, registry);
   if (loaded.help) {

@@ -16,6 +16,10 @@ export interface ProcessSettings {
   readonly logFormat: string | undefined;
   /** NO_COLOR set to a non-empty value (no-color.org). */
   readonly noColor: boolean;
+  /** RECEPTOR_QUIC_ENGINE: auto, quiche or ts, above the node item's quicengine, below --quic-engine ('' = unset). */
+  readonly quicEngine: string | undefined;
+  /** RECEPTOR_QUICHE_PACKAGE: load the quiche binding from this package instead of the platform's (tests: a missing binding). */
+  readonly quichePackage: string | undefined;
   /** RECEPTOR_REPORTED_VERSION: the `Version` status reports, below the node item's field. */
   readonly reportedVersion: string | undefined;
   /** RECEPTOR_PAYLOAD_TRACE_LEVEL: 0 (off) to 3 (log the payload of each submission). */
@@ -63,6 +67,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     logLevel: env.RECEPTOR_LOG_LEVEL || undefined,
     logFormat: env.RECEPTOR_LOG_FORMAT,
     noColor: Boolean(env.NO_COLOR),
+    quicEngine: env.RECEPTOR_QUIC_ENGINE || undefined,
+    quichePackage: env.RECEPTOR_QUICHE_PACKAGE || undefined,
     reportedVersion: env.RECEPTOR_REPORTED_VERSION,
     payloadTraceLevel: Number.parseInt(env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0,
     statusFsync: env.RECEPTOR_STATUS_FSYNC === '1',

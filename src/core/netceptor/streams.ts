@@ -12,7 +12,7 @@ import {CONN_TYPE_STREAM, CONN_TYPE_STREAM_TLS, PROBLEM_SERVICE_UNKNOWN} from '.
 import type {Netceptor} from './node.js';
 import type {PacketConn} from './packet-conn.js';
 import {QuicEndpoint} from './quic/endpoint.js';
-import {quicheEngine} from './quic/quiche.js';
+import {quicEngine} from './quic/select.js';
 import {dialQuic, listenQuic, type QuicConnection, type QuicListener, type PeerCheck} from './quic/stream.js';
 
 export interface MeshStream {
@@ -29,7 +29,7 @@ function splitPeer(peer: string): [string, string] {
 
 function endpointOn(pc: PacketConn): QuicEndpoint {
   const endpoint = new QuicEndpoint({
-    engine: quicheEngine(),
+    engine: quicEngine(), // the process's engine (quic/select.ts)
     send: (peer, packet) => {
       const [node, service] = splitPeer(peer);
       pc.writeTo(packet, node, service);

@@ -9,12 +9,16 @@ import {reportedVersionProblem, setConfiguredVersion} from '../../core/version.j
 
 export const DEFAULT_MAX_IDLE_MS = 21_000;
 
+/** quic/select.ts's choices, here so the item's check does not load the QUIC modules. */
+const QUIC_ENGINE_CHOICE_SET = new Set(['auto', 'quiche', 'ts']);
+
 export interface NodeValues {
   id: string;
   datadir: string;
   firewallrules: Array<Record<string, unknown>>;
   maxidleconnectiontimeout: string;
   reportedversion: string;
+  quicengine: string;
   [k: string]: unknown;
 }
 
@@ -62,6 +66,12 @@ export const nodeType: ActionTypeDef<NodeValues> = {
       description:
         'Version reported in status (the Version field receptorctl compares with its own). Default: $RECEPTOR_REPORTED_VERSION, else the receptor release of the newest receptorctl tested (1.6.9). Not a Go receptor field.',
     },
+    {
+      name: 'quicengine',
+      type: 'string',
+      description:
+        'QUIC engine for mesh streams: auto (the native quiche binding when it loads, else the TypeScript engine), quiche or ts. $RECEPTOR_QUIC_ENGINE and --quic-engine override it. Not a Go receptor field.',
+    },
     {name: 'receptorkubesupportreconnect', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_SUPPORT_RECONNECT).'},
     {name: 'receptorkubeclientsetqps', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_QPS).'},
     {name: 'receptorkubeclientsetburst', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_BURST).'},
@@ -71,6 +81,9 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     if (v.id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', v.id);
     parseMaxIdle(v.maxidleconnectiontimeout);
     checkField('firewallrules', undefined, () => parseFirewallRules(v.firewallrules)); // the message names the rule
+    if (v.quicengine && !QUIC_ENGINE_CHOICE_SET.has(v.quicengine.toLowerCase())) {
+      throw fieldError(`${v.quicengine} is not a QUIC engine (use auto, quiche, ts)`, 'quicengine', v.quicengine);
+    }
     const why = reportedVersionProblem(v.reportedversion);
     // Set in the item: the field is wrong; else $RECEPTOR_REPORTED_VERSION is, and the item as a whole refused.
     if (why) throw v.reportedversion ? fieldError(why, 'reportedversion', v.reportedversion) : new ConfigError(why);
@@ -94,6 +107,10 @@ export const nodeType: ActionTypeDef<NodeValues> = {
         });
         setConfiguredVersion(node, v.reportedversion);
         rt.setNode(node);
+        // The process's QUIC engine, chosen once at start (loads the native binding for auto).
+        const {configureQuicEngine} = await import('../../core/netceptor/quic/select.js');
+        const sel = configureQuicEngine(v.quicengine);
+        rt.logger.info({quicEngine: sel.name, choice: sel.choice, source: sel.source, reason: sel.reason}, `QUIC engine: ${sel.name}`);
         rt.onShutdown(() => node.shutdown());
         // The work manager: registers `remote` and resumes units found on disk (§10).
         const {initWorkceptor} = await import('../../core/work/plugin-glue.js');

@@ -150,6 +150,9 @@ export class KeyUsage {
   }
 }
 
+/** Packet number bytes put back after a failed in-place open (open() is synchronous, so one buffer serves all). */
+const SAVED_PN = Buffer.alloc(4);
+
 /** One direction's packet protection: keys plus usage counters. */
 export class PacketProtector {
   readonly usage: KeyUsage;
@@ -192,7 +195,9 @@ export class PacketProtector {
     // In place: header protection is removed in `packet` itself; on failure the few header bytes
     // are put back so that the caller may try other keys (e.g. the next key phase).
     const copy = inPlace ? Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength) : Buffer.from(packet);
-    const saved = inPlace ? Buffer.from(copy.subarray(0, pnOffset + 4)) : null;
+    // Header protection touches only the first byte and the packet number bytes.
+    const saved0 = copy[0] as number;
+    copy.copy(SAVED_PN, 0, pnOffset, pnOffset + 4);
     const hp = unprotectHeader(this.keys, copy, pnOffset);
     if (hp === null) return null;
     const pn = decodePacketNumber(largestPn, hp.truncatedPn, hp.pnLength * 8);
@@ -200,7 +205,10 @@ export class PacketProtector {
     const payload = openPayload(this.keys, pn, copy.subarray(0, headerEnd), copy.subarray(headerEnd));
     if (payload === null) {
       this.usage.openFailures++;
-      if (saved !== null) copy.set(saved, 0);
+      if (inPlace) {
+        copy[0] = saved0;
+        SAVED_PN.copy(copy, pnOffset);
+      }
       return null;
     }
     return {pn, pnLength: hp.pnLength, firstByte: copy[0] as number, header: copy.subarray(0, headerEnd), payload};
