@@ -61,7 +61,7 @@ export async function startWorkNode(id: string, opts: WorkNodeOptions = {}): Pro
   for (const t of opts.workTypes ?? []) await registerWorkType(rt, t);
   for (const t of opts.types ?? []) await registerCommandWorkType(rt, t);
   const sock = join(mkdtempSync(join(tmpdir(), `receptor-ctl-${id}-`)), 'ctl.sock');
-  await startControlService(rt, {service: 'control', filename: sock, permissions: 0o600, tls: opts.controlTls ?? '', tcplisten: '', tcptls: ''});
+  await startControlService(rt, {service: 'control', filename: sock, permissions: 0o600, tls: opts.controlTls ?? '', tcplisten: '', tcptls: '', idletimeout: '', maxsessions: 0});
   return {
     id,
     node,
