@@ -99,6 +99,13 @@ export function lineBudgetOf(rt: Runtime): LineBudget {
   return b;
 }
 
+/** Gives the node a budget of `max` bytes (tests; set it before sessions start). */
+export function setLineBudget(rt: Runtime, max: number): LineBudget {
+  const b = new LineBudget(max);
+  budgets.set(rt, b);
+  return b;
+}
+
 /**
  * Caps concurrent sessions on one listener. Refusals are logged once per burst: a warning at
  * the first, a count when a slot frees again.
