@@ -131,6 +131,12 @@ export class RoutingState {
   private readonly maxNodes: number;
   /** UpdateID → when it was first seen (ms). */
   private readonly seen = new Map<string, number>();
+  /**
+   * Insertion order of `seen` as a ring of (id, time): evicting via seen.keys().next() is
+   * O(deleted holes) in V8 and made a flood quadratic again.
+   */
+  private readonly seenRing: Array<{id: string; at: number}> = [];
+  private seenPos = 0;
   private lastPurge: number;
   private table = new Map<string, RouteEntry>();
 
@@ -282,11 +288,19 @@ export class RoutingState {
     this.inbound.get(to)?.delete(from);
   }
 
-  /** Records an UpdateID as the newest; past the cap the oldest is forgotten (Map order). */
+  /** Records an UpdateID as the newest; at the cap the oldest recorded is forgotten. */
   private remember(updateId: string, now: number): void {
-    this.seen.delete(updateId); // an expired entry not yet purged moves to the end
     this.seen.set(updateId, now);
-    if (this.seen.size > this.maxSeen) this.seen.delete(this.seen.keys().next().value!);
+    if (this.seenRing.length < this.maxSeen) {
+      this.seenRing.push({id: updateId, at: now});
+      return;
+    }
+    const slot = this.seenRing[this.seenPos]!;
+    // Only if that slot still is the live entry (not purged, nor re-recorded after expiry).
+    if (this.seen.get(slot.id) === slot.at) this.seen.delete(slot.id);
+    slot.id = updateId;
+    slot.at = now;
+    this.seenPos = (this.seenPos + 1) % this.maxSeen;
   }
 
   private wasSeen(updateId: string, now: number): boolean {
@@ -425,7 +439,7 @@ function heapPop(h: Array<[number, string]>): [number, string] | undefined {
   const last = h.pop();
   if (h.length === 0 || last === undefined) return top;
   h[0] = last;
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const l = 2 * i + 1;
     const r = l + 1;
     let m = i;
