@@ -49,7 +49,7 @@ import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
-import {RoutingState} from './routing.js';
+import {MAX_KNOWN_NODES, RoutingState} from './routing.js';
 import {ServiceAdStore} from './service-ads.js';
 
 /** Protocol timers (netceptor-wire.md §4.10); overridable for tests. */
@@ -448,8 +448,17 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     }
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
+    if (res.outcome === 'node-limit' || res.outcome === 'connection-limit') {
+      const msg =
+        res.outcome === 'node-limit'
+          ? `Dropping routing updates for new nodes: ${MAX_KNOWN_NODES} nodes are known already`
+          : `Dropping routing updates listing more than ${MAX_KNOWN_NODES} connections`;
+      logOncePerCause(this.logger, this.repeats, 'warn', 'routing-limit', res.outcome, {peer, node: u.nodeId}, msg);
+      return;
+    }
     for (const n of res.learnNames) this.learnName(n);
-    for (const n of u.connections.keys()) this.learnName(n);
+    // An oversized list is dropped by routing; a later copy (seen/stale) must not feed it in here.
+    if (u.connections.size <= MAX_KNOWN_NODES) for (const n of u.connections.keys()) this.learnName(n);
     // A newer epoch is a new process of that node: streams to the old one are dead.
     if (res.outcome === 'accepted' && before && u.updateEpoch > before.epoch) this.emit('restarted', u.nodeId);
     if (res.duplicate?.action === 'shutdown') {
