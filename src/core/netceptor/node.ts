@@ -47,6 +47,7 @@ import {
 import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
+import {nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
 import {RoutingState} from './routing.js';
@@ -285,6 +286,11 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (peer === this.id) {
       return this.reject(link, 'it tried to connect using our own node ID', peer, `${this.id} was dialled by a node with the same node ID ${peer} (two nodes with one ID?)`);
     }
+    const problem = nodeIdProblem(peer);
+    if (problem) {
+      const shown = printableNodeId(peer);
+      return this.reject(link, `${problem}`, shown, `${this.id} refuses peer node ID "${shown}": ${problem}`);
+    }
     const allowed = link.opts.allowedPeers;
     if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
       return this.reject(link, `it is not in the allowed peers list`, peer, `${peer} is not in the allowed peers list of ${this.id}`);
@@ -426,6 +432,13 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const peer = link.peerId;
     if (u.forwardingNode !== peer) {
       return this.reject(link, 'remote node ID changed unexpectedly', peer, `${this.id} saw the node ID of its peer change from ${peer} to ${u.forwardingNode}`);
+    }
+    const bad = [u.nodeId, ...u.connections.keys()].find((n) => nodeIdProblem(n) !== undefined);
+    if (bad !== undefined) {
+      const why = nodeIdProblem(bad) ?? '';
+      const shown = printableNodeId(bad);
+      logOncePerCause(this.logger, this.repeats, 'warn', `bad-node-id:${peer}`, why, {peer, node: shown}, `Ignoring routing update from ${peer} naming node "${shown}": ${why}`);
+      return;
     }
     if (u.nodeId === peer) {
       const listed = u.connections.get(this.id);
