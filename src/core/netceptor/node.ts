@@ -13,6 +13,7 @@ import type {Logger} from 'pino';
 import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import type {BackendHandle} from '../config/types.js';
 import {ReceptorError} from '../errors.js';
+import {goTlsErrorText} from '../tls/go-tls-errors.js';
 import {logOncePerCause, RepeatFilter} from '../repeat-log.js';
 import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
 import {
@@ -365,6 +366,20 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     } else if (!wasEstablished && link.session.outbound && !link.endedHere && !this.shut) {
       // A Go node refusing us usually closes before its reject reaches the wire.
       const remote = link.session.remote;
+      // A TLS peer that refuses our certificate does so with an alert after our handshake finished.
+      const tlsText = err ? goTlsErrorText(err) : undefined;
+      if (tlsText?.startsWith('remote error: tls: ')) {
+        logOncePerCause(
+          this.logger,
+          this.repeats,
+          'warn',
+          `closed-in-handshake:${remote}`,
+          tlsText,
+          {remote, reason: tlsText},
+          `TLS link to ${remote} refused by the peer: ${tlsText}`,
+        );
+        return;
+      }
       const why = err ? ` (${err.message})` : '';
       logOncePerCause(
         this.logger,
