@@ -292,6 +292,12 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       const shown = printableNodeId(peer);
       return this.reject(link, `${problem}`, shown, `${this.id} refuses peer node ID "${shown}": ${problem}`);
     }
+    const certIds = link.session.peerCertNodeIds;
+    if (certIds && !certIds.includes(peer)) {
+      const names = certIds.length > 0 ? certIds.map((n) => printableNodeId(n)).join(', ') : 'none';
+      const why = `it claims node ID ${peer} but its TLS certificate names node IDs [${names}]`;
+      return this.reject(link, why, peer, `${this.id} refuses peer node ID "${peer}": its TLS certificate names node IDs [${names}] (verifypeernodeid)`);
+    }
     const allowed = link.opts.allowedPeers;
     if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
       return this.reject(link, `it is not in the allowed peers list`, peer, `${peer} is not in the allowed peers list of ${this.id}`);
