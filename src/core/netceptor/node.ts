@@ -13,6 +13,7 @@ import type {Logger} from 'pino';
 import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import type {BackendHandle} from '../config/types.js';
 import {ReceptorError} from '../errors.js';
+import {goTlsErrorText} from '../tls/go-tls-errors.js';
 import {logOncePerCause, RepeatFilter} from '../repeat-log.js';
 import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
 import {
@@ -47,6 +48,7 @@ import {
 import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
+import {nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
 import {MAX_KNOWN_NODES, RoutingState} from './routing.js';
@@ -285,6 +287,17 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (peer === this.id) {
       return this.reject(link, 'it tried to connect using our own node ID', peer, `${this.id} was dialled by a node with the same node ID ${peer} (two nodes with one ID?)`);
     }
+    const problem = nodeIdProblem(peer);
+    if (problem) {
+      const shown = printableNodeId(peer);
+      return this.reject(link, `${problem}`, shown, `${this.id} refuses peer node ID "${shown}": ${problem}`);
+    }
+    const certIds = link.session.peerCertNodeIds;
+    if (certIds && !certIds.includes(peer)) {
+      const names = certIds.length > 0 ? certIds.map((n) => printableNodeId(n)).join(', ') : 'none';
+      const why = `it claims node ID ${peer} but its TLS certificate names node IDs [${names}]`;
+      return this.reject(link, why, peer, `${this.id} refuses peer node ID "${peer}": its TLS certificate names node IDs [${names}] (verifypeernodeid)`);
+    }
     const allowed = link.opts.allowedPeers;
     if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
       return this.reject(link, `it is not in the allowed peers list`, peer, `${peer} is not in the allowed peers list of ${this.id}`);
@@ -359,6 +372,20 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     } else if (!wasEstablished && link.session.outbound && !link.endedHere && !this.shut) {
       // A Go node refusing us usually closes before its reject reaches the wire.
       const remote = link.session.remote;
+      // A TLS peer that refuses our certificate does so with an alert after our handshake finished.
+      const tlsText = err ? goTlsErrorText(err) : undefined;
+      if (tlsText?.startsWith('remote error: tls: ')) {
+        logOncePerCause(
+          this.logger,
+          this.repeats,
+          'warn',
+          `closed-in-handshake:${remote}`,
+          tlsText,
+          {remote, reason: tlsText},
+          `TLS link to ${remote} refused by the peer: ${tlsText}`,
+        );
+        return;
+      }
       const why = err ? ` (${err.message})` : '';
       logOncePerCause(
         this.logger,
@@ -426,6 +453,13 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const peer = link.peerId;
     if (u.forwardingNode !== peer) {
       return this.reject(link, 'remote node ID changed unexpectedly', peer, `${this.id} saw the node ID of its peer change from ${peer} to ${u.forwardingNode}`);
+    }
+    const bad = [u.nodeId, ...u.connections.keys()].find((n) => nodeIdProblem(n) !== undefined);
+    if (bad !== undefined) {
+      const why = nodeIdProblem(bad) ?? '';
+      const shown = printableNodeId(bad);
+      logOncePerCause(this.logger, this.repeats, 'warn', `bad-node-id:${peer}`, why, {peer, node: shown}, `Ignoring routing update from ${peer} naming node "${shown}": ${why}`);
+      return;
     }
     if (u.nodeId === peer) {
       const listed = u.connections.get(this.id);
