@@ -148,7 +148,7 @@ export class CommandUnit extends WorkUnit {
     const s = this.readRaw();
     if (isComplete(s.State)) return;
     if (s.State === STATE_PENDING) {
-      this.failWith('Pending at restart');
+      this.markFailed('Pending at restart');
       return;
     }
     // Running: the detached runner (if alive) keeps writing the file. Improvement on Go
