@@ -225,11 +225,6 @@ export abstract class WorkUnit extends EventEmitter {
       this.changed();
     }
   }
-
-  /** Marks a unit Failed with the size of its stdout file (restart failures). */
-  failWith(detail: string): void {
-    this.updateBasic(STATE_FAILED, detail, stdoutSize(this.dir));
-  }
 }
 
 /** A unit whose work type is not registered (workceptor.md §7.4). */
