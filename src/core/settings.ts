@@ -20,6 +20,8 @@ export interface ProcessSettings {
   readonly quicEngine: string | undefined;
   /** RECEPTOR_QUICHE_PACKAGE: load the quiche binding from this package instead of the platform's (tests: a missing binding). */
   readonly quichePackage: string | undefined;
+  /** RECEPTOR_QUIC_KEY_UPDATE_PACKETS: the TS QUIC engine starts a key update after this many packets per key (tests: key updates on every transfer). */
+  readonly quicKeyUpdatePackets: number | undefined;
   /** RECEPTOR_REPORTED_VERSION: the `Version` status reports, below the node item's field. */
   readonly reportedVersion: string | undefined;
   /** RECEPTOR_PAYLOAD_TRACE_LEVEL: 0 (off) to 3 (log the payload of each submission). */
@@ -61,6 +63,11 @@ function nonNegativeNumber(v: string | undefined): number | undefined {
   return Number.isFinite(n) && n >= 0 ? n : undefined;
 }
 
+function positiveInteger(v: string | undefined): number | undefined {
+  const n = Number(v);
+  return v !== undefined && v !== '' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Parses the settings out of an environment. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
   return {
@@ -69,6 +76,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     noColor: Boolean(env.NO_COLOR),
     quicEngine: env.RECEPTOR_QUIC_ENGINE || undefined,
     quichePackage: env.RECEPTOR_QUICHE_PACKAGE || undefined,
+    quicKeyUpdatePackets: positiveInteger(env.RECEPTOR_QUIC_KEY_UPDATE_PACKETS),
     reportedVersion: env.RECEPTOR_REPORTED_VERSION,
     payloadTraceLevel: Number.parseInt(env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0,
     statusFsync: env.RECEPTOR_STATUS_FSYNC === '1',

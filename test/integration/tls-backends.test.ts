@@ -115,9 +115,9 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
     kind: Kind,
     server: FieldValues,
     client: FieldValues,
-    opts: {clientNodeId?: string; tweakClient?: (o: TlsClientOptions) => TlsClientOptions; host?: string} = {},
+    opts: {clientNodeId?: string; listenerNodeId?: string; tweakClient?: (o: TlsClientOptions) => TlsClientOptions; host?: string} = {},
   ): Promise<{a: MeshEnd; b: MeshEnd}> {
-    const a = meshEnd('A');
+    const a = meshEnd(opts.listenerNodeId ?? 'A');
     const b = meshEnd(opts.clientNodeId ?? 'B');
     ends.push(a, b);
     await (tlsServerType as ActionTypeDef).create(valuesFor(tlsServerType as ActionTypeDef, {name: 'srv', cert: f['a.crt'], key: f['leaf.key'], ...server}), ctx('tls-server'))
@@ -237,6 +237,37 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
         const {a, b} = await link(kind, {clientcas: f['ca.crt'], requireclientcert: true}, {rootcas: f['ca.crt'], cert: f['b-wrong-id.crt'], skipreceptornamescheck: true});
         await linkedUp(a, b);
         expect(a.node.connectedPeers()).to.deep.equal(['B']); // known under the ID it announced
+      });
+
+      it('verifypeernodeid on the tls-server: a client whose certificate names another node ID is rejected, both IDs logged', async () => {
+        const {a, b} = await link(
+          kind,
+          {clientcas: f['ca.crt'], requireclientcert: true, verifypeernodeid: true},
+          {rootcas: f['ca.crt'], cert: f['b-wrong-id.crt'], skipreceptornamescheck: true},
+        );
+        const [line] = await logged(a, /^Rejecting connection: /);
+        expect(line!.level).to.equal('warn');
+        expect(line!.msg).to.equal('Rejecting connection: it claims node ID B but its TLS certificate names node IDs [X]');
+        const [told] = await logged(b, /^Connection rejected by /);
+        expect(told!.msg).to.match(/: A refuses peer node ID "B": its TLS certificate names node IDs \[X\] \(verifypeernodeid\)$/);
+        // B may count the link as up until the reject arrives; A never does
+        expect(a.lines.some((l) => l.msg === 'Connection established')).to.equal(false);
+        await until(() => b.node.connectedPeers().length === 0 || undefined, 'B without the link');
+        expect(a.node.connectedPeers()).to.deep.equal([]);
+      });
+
+      it('verifypeernodeid on both sides links up when each certificate names its node ID', async () => {
+        const {a, b} = await link(kind, {clientcas: f['ca.crt'], requireclientcert: true, verifypeernodeid: true}, {rootcas: f['ca.crt'], verifypeernodeid: true});
+        await linkedUp(a, b);
+      });
+
+      it('verifypeernodeid on the tls-client: a listener whose certificate names another node ID is rejected', async () => {
+        // the listener's certificate names A; it runs as node B2 (skipreceptornamescheck lets it start)
+        const {a, b} = await link(kind, {skipreceptornamescheck: true}, {rootcas: f['ca.crt'], verifypeernodeid: true}, {listenerNodeId: 'B2'});
+        const [line] = await logged(b, /^Rejecting connection: /);
+        expect(line!.msg).to.equal('Rejecting connection: it claims node ID B2 but its TLS certificate names node IDs [A]');
+        expect(a.node.connectedPeers()).to.deep.equal([]);
+        expect(b.node.connectedPeers()).to.deep.equal([]);
       });
 
       it('mintls13 on one side links up with the default flavour on the other', async () => {

@@ -10,7 +10,7 @@ import {join} from 'node:path';
 import {pino} from 'pino';
 import {createLogger} from '../../src/core/log.js';
 import {NodeRuntime} from '../../src/core/runtime.js';
-import {startControlService} from '../../src/core/control/service.js';
+import {startControlService, type ControlServiceOptions} from '../../src/core/control/service.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
 import type {CommandTypeConfig} from '../../src/core/work/command.js';
 import {initWorkceptor, registerCommandWorkType, registerWorkType} from '../../src/core/work/plugin-glue.js';
@@ -42,6 +42,8 @@ export interface WorkNodeOptions {
   prepare?: (rt: NodeRuntime) => void | Promise<void>;
   /** Log records (debug and up) go here instead of being dropped. */
   logLines?: string[];
+  /** Fields of the control service (e.g. idletimeout, maxsessions). */
+  control?: Partial<ControlServiceOptions>;
 }
 
 export function commandType(workType: string, command: string, params = '', extra: Partial<CommandTypeConfig> = {}): CommandTypeConfig {
@@ -61,7 +63,17 @@ export async function startWorkNode(id: string, opts: WorkNodeOptions = {}): Pro
   for (const t of opts.workTypes ?? []) await registerWorkType(rt, t);
   for (const t of opts.types ?? []) await registerCommandWorkType(rt, t);
   const sock = join(mkdtempSync(join(tmpdir(), `receptor-ctl-${id}-`)), 'ctl.sock');
-  await startControlService(rt, {service: 'control', filename: sock, permissions: 0o600, tls: opts.controlTls ?? '', tcplisten: '', tcptls: ''});
+  await startControlService(rt, {
+    service: 'control',
+    filename: sock,
+    permissions: 0o600,
+    tls: opts.controlTls ?? '',
+    tcplisten: '',
+    tcptls: '',
+    idletimeout: '',
+    maxsessions: 0,
+    ...opts.control,
+  });
   return {
     id,
     node,

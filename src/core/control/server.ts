@@ -9,6 +9,7 @@ import type {Runtime} from '../config/types.js';
 import {LineReader, LineTooLongError} from '../wire/line-reader.js';
 import {ControlError, encodeReply, MAX_REQUEST_LINE, parseRequestLine, type Request} from './protocol.js';
 import {rawChannel} from './raw.js';
+import {DEFAULT_CONTROL_IDLE_MS} from './idle.js';
 
 export interface ControlConnection {
   /** Unix-socket peers skip work-signature verification (workceptor.md §9). */
@@ -55,9 +56,103 @@ declare module '../config/types.js' {
   }
 }
 
+/** Node-wide cap on bytes held for unfinished request lines, all sessions together. */
+export const DEFAULT_PENDING_LINE_BYTES = 64 << 20;
+/** Default cap of concurrent sessions per listener (ours: Go has none). */
+export const DEFAULT_MAX_CONTROL_SESSIONS = 1024;
+
+/**
+ * The bytes every session of a node holds for unfinished request lines: 30 sessions with a
+ * 15 MiB line each would otherwise cost 450 MiB.
+ */
+export class LineBudget {
+  private used = 0;
+  private warned = false;
+  constructor(readonly max = DEFAULT_PENDING_LINE_BYTES) {}
+
+  get total(): number {
+    return this.used;
+  }
+
+  /** Changes a session's share; false (and nothing taken) when growing would pass the cap. */
+  adjust(delta: number): boolean {
+    if (delta > 0 && this.used + delta > this.max) return false;
+    this.used += delta;
+    if (this.used <= this.max / 2) this.warned = false; // pressure over: the next one is a new cause
+    return true;
+  }
+
+  /** True once per episode of pressure, so a flood logs one warning, not one per session. */
+  firstWarning(): boolean {
+    if (this.warned) return false;
+    this.warned = true;
+    return true;
+  }
+}
+
+const budgets = new WeakMap<Runtime, LineBudget>();
+
+/** The node's line budget (one per runtime, shared by all its listeners). */
+export function lineBudgetOf(rt: Runtime): LineBudget {
+  let b = budgets.get(rt);
+  if (!b) budgets.set(rt, (b = new LineBudget()));
+  return b;
+}
+
+/** Gives the node a budget of `max` bytes (tests; set it before sessions start). */
+export function setLineBudget(rt: Runtime, max: number): LineBudget {
+  const b = new LineBudget(max);
+  budgets.set(rt, b);
+  return b;
+}
+
+/**
+ * Caps concurrent sessions on one listener. Refusals are logged once per burst: a warning at
+ * the first, a count when a slot frees again.
+ */
+export class SessionGate {
+  private active = 0;
+  private refused = 0;
+  constructor(
+    readonly max: number,
+    private readonly logger: Logger,
+    private readonly listener: string,
+  ) {}
+
+  get count(): number {
+    return this.active;
+  }
+
+  /** Admits one session (call the returned release when it ends), or undefined when full. */
+  admit(): (() => void) | undefined {
+    if (this.active >= this.max) {
+      if (this.refused++ === 0) this.logger.warn({listener: this.listener, max: this.max}, `control listener ${this.listener} has ${this.max} sessions; refusing new ones`);
+      return undefined;
+    }
+    this.active++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active--;
+      if (this.refused > 0) {
+        this.logger.warn({listener: this.listener, refused: this.refused}, `control listener ${this.listener} refused ${this.refused} connection(s) while full`);
+        this.refused = 0;
+      }
+    };
+  }
+}
+
+export interface SessionOptions {
+  /** Closes a session waiting this long for a request line; 0 never. Default 10 min. */
+  idleMs?: number;
+  /** Default: the node's (lineBudgetOf). */
+  budget?: LineBudget;
+}
+
 /** Runs one session on a connected stream until the client goes away. */
-export function runControlSession(stream: Duplex, conn: ControlConnection, rt: Runtime, logger: Logger): Promise<void> {
-  return new Session(stream, conn, rt, logger).run();
+export function runControlSession(stream: Duplex, conn: ControlConnection, rt: Runtime, logger: Logger, opts: SessionOptions = {}): Promise<void> {
+  return new Session(stream, conn, rt, logger, opts.idleMs ?? DEFAULT_CONTROL_IDLE_MS, opts.budget ?? lineBudgetOf(rt)).run();
 }
 
 class Session {
@@ -69,8 +164,19 @@ class Session {
   private finished = false;
   private resolveDone!: () => void;
   private readonly done = new Promise<void>((r) => (this.resolveDone = r));
+  /** Bytes of this session charged to the budget. */
+  private held = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private readonly onData = (chunk: Buffer) => {
+    this.clearIdle();
     this.lines.push(chunk);
+    if (!this.charge()) {
+      if (this.budget.firstWarning()) {
+        this.logger.warn({remote: this.conn.remote, max: this.budget.max}, 'control sessions hold too many unfinished request lines; closing the sessions that add more');
+      }
+      this.refuse(`control service is holding too much unfinished request data (limit ${this.budget.max} bytes for all sessions)`);
+      return;
+    }
     void this.pump();
   };
   private readonly onEnd = () => {
@@ -84,7 +190,43 @@ class Session {
     private readonly conn: ControlConnection,
     private readonly rt: Runtime,
     private readonly logger: Logger,
+    private readonly idleMs: number,
+    private readonly budget: LineBudget,
   ) {}
+
+  /** Brings the budget charge to what the line reader holds; false when the cap refuses growth. */
+  private charge(): boolean {
+    const size = this.taken || this.finished ? 0 : this.lines.size;
+    if (!this.budget.adjust(size - this.held)) return false;
+    this.held = size;
+    return true;
+  }
+
+  /** Ends the session with an error line, dropping what the client still sends. */
+  private refuse(message: string): void {
+    this.write(`ERROR: ${message}\n`);
+    this.lines.takeRest();
+    this.finish(true);
+    this.stream.resume();
+  }
+
+  private armIdle(): void {
+    this.clearIdle();
+    if (this.idleMs <= 0 || this.finished || this.taken) return;
+    this.idleTimer = setTimeout(() => {
+      this.logger.debug({remote: this.conn.remote, idleMs: this.idleMs}, 'control session idle; closing it');
+      this.write(`ERROR: no request for ${this.idleMs} ms, closing the session\n`);
+      this.finish(false);
+      // Nothing unread is pending, so the socket can go at once after the line.
+      this.stream.end(() => this.stream.destroy());
+    }, this.idleMs);
+    this.idleTimer.unref?.();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
 
   run(): Promise<void> {
     this.stream.on('error', (err) => {
@@ -95,6 +237,7 @@ class Session {
     this.stream.on('end', this.onEnd);
     this.stream.on('close', this.onClose);
     this.write(`Receptor Control, node ${this.rt.node.id}\n`);
+    this.armIdle();
     return this.done;
   }
 
@@ -106,6 +249,8 @@ class Session {
   private finish(endStream: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.clearIdle();
+    this.charge(); // releases this session's share
     this.abort.abort();
     this.stream.off('data', this.onData);
     this.stream.off('end', this.onEnd);
@@ -141,6 +286,7 @@ class Session {
           if (this.ended) this.finish(true);
           break;
         }
+        this.charge(); // the line is out of the reader now
         await this.execute(line);
         if (this.taken || this.finished) return;
         if (last) {
@@ -150,7 +296,11 @@ class Session {
       }
     } finally {
       this.busy = false;
-      if (!this.taken && !this.finished) this.stream.resume();
+      if (!this.taken && !this.finished) {
+        this.charge();
+        this.stream.resume();
+        this.armIdle();
+      }
     }
   }
 
@@ -176,10 +326,13 @@ class Session {
       writeReply: (reply) => this.write(encodeReply(reply)),
       takeRaw: () => {
         this.taken = true;
+        this.clearIdle();
         this.stream.off('data', this.onData);
         this.stream.off('end', this.onEnd);
         this.stream.pause();
-        return rawChannel(this.stream, this.lines.takeRest(), this.ended);
+        const rest = this.lines.takeRest();
+        this.charge(); // the raw channel owns those bytes now
+        return rawChannel(this.stream, rest, this.ended);
       },
     };
     try {

@@ -8,7 +8,9 @@ import {workCommand} from './commands/work.js';
 import {netceptorOf} from './commands/common.js';
 import type {MeshStream} from '../netceptor/streams.js';
 import {listenTcp, listenUnix, type Listening} from './listeners.js';
-import {CONTROL_COMMANDS, runControlSession, type ControlCommand} from './server.js';
+import {CONTROL_COMMANDS, DEFAULT_MAX_CONTROL_SESSIONS, runControlSession, SessionGate, type ControlCommand} from './server.js';
+import {parseIdleTimeout} from './idle.js';
+import type {Duplex} from 'node:stream';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import {ReceptorError} from '../errors.js';
@@ -26,6 +28,10 @@ export interface ControlServiceOptions {
   tcplisten: string;
   /** tls-server config for the TCP listener; '' for none. */
   tcptls: string;
+  /** Ours: Go duration a session may wait for a request line; '' the default (10m), '0' never. */
+  idletimeout: string;
+  /** Ours: concurrent sessions per listener; 0 the default (1024). */
+  maxsessions: number;
 }
 
 const BUILTIN: ControlCommand[] = [statusCommand, pingCommand, tracerouteCommand, reloadCommand, connectCommand, workCommand];
@@ -49,10 +55,24 @@ export async function startControlService(rt: Runtime, v: ControlServiceOptions)
   rt.onShutdown(async () => {
     await Promise.all(listening.map((l) => l.close()));
   });
-  const session = (transport: string, isUnix: boolean) => (socket: net.Socket) => {
-    socket.on('error', () => {});
-    const remote = isUnix ? 'unix' : `${socket.remoteAddress}:${socket.remotePort}`;
-    void runControlSession(socket, {isUnix, remote, transport}, rt, logger);
+  const idleMs = parseIdleTimeout(v.idletimeout);
+  const maxSessions = v.maxsessions > 0 ? v.maxsessions : DEFAULT_MAX_CONTROL_SESSIONS;
+  /** Runs a session if the listener's gate admits it; else closes the stream at once. */
+  const admitted = (gate: SessionGate, stream: Duplex, conn: {isUnix: boolean; remote: string; transport: string}) => {
+    const release = gate.admit();
+    if (!release) {
+      stream.destroy();
+      return;
+    }
+    void runControlSession(stream, conn, rt, logger, {idleMs}).finally(release);
+  };
+  const session = (transport: string, isUnix: boolean) => {
+    const gate = new SessionGate(maxSessions, logger, transport);
+    return (socket: net.Socket) => {
+      socket.on('error', () => {});
+      const remote = isUnix ? 'unix' : `${socket.remoteAddress}:${socket.remotePort}`;
+      admitted(gate, socket, {isUnix, remote, transport});
+    };
   };
 
   if (v.service !== '') {
@@ -67,9 +87,10 @@ export async function startControlService(rt: Runtime, v: ControlServiceOptions)
     }
     const {listenStream} = await import('../netceptor/streams.js');
     const listener = await listenStream(netceptorOf(rt), v.service, {tls: tlsConfig, tags: {type: 'Control Service'}});
+    const gate = new SessionGate(maxSessions, logger, `mesh:${v.service}`);
     listener.on('stream', (s: MeshStream) => {
       s.conn.stream.on('error', () => {});
-      void runControlSession(s.conn.stream, {isUnix: false, remote: `${s.remoteNode}:${s.remoteService}`, transport: 'mesh'}, rt, logger);
+      admitted(gate, s.conn.stream, {isUnix: false, remote: `${s.remoteNode}:${s.remoteService}`, transport: 'mesh'});
     });
     listener.on('refused', (peer: string, err: Error) => logger.warn({peer, err: err.message}, 'mesh control connection refused'));
     listening.push({address: `mesh:${v.service}`, close: async () => listener.close()});

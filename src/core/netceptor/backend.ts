@@ -26,6 +26,11 @@ export interface BackendSession {
   /** Largest message this session can carry (65535 TCP, 65507 UDP, Infinity WebSocket). */
   readonly maxMessageSize: number;
   /**
+   * Set when the link's TLS config has `verifypeernodeid`: the node IDs in the peer's
+   * certificate; the node refuses a peer claiming any other ID.
+   */
+  readonly peerCertNodeIds?: readonly string[];
+  /**
    * Starts delivery to `h`. Messages that arrived earlier are delivered first, in order.
    * If the session already closed, `h.onClose` is called.
    */

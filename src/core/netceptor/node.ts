@@ -13,6 +13,7 @@ import type {Logger} from 'pino';
 import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import type {BackendHandle} from '../config/types.js';
 import {ReceptorError} from '../errors.js';
+import {goTlsErrorText} from '../tls/go-tls-errors.js';
 import {logOncePerCause, RepeatFilter} from '../repeat-log.js';
 import type {BackendRunning, BackendSession, LinkOptions, MeshBackend, MeshNodeHandle} from './backend.js';
 import {
@@ -47,9 +48,10 @@ import {
 import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
+import {nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
-import {RoutingState} from './routing.js';
+import {MAX_KNOWN_NODES, RoutingState} from './routing.js';
 import {ServiceAdStore} from './service-ads.js';
 
 /** Protocol timers (netceptor-wire.md §4.10); overridable for tests. */
@@ -285,6 +287,17 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (peer === this.id) {
       return this.reject(link, 'it tried to connect using our own node ID', peer, `${this.id} was dialled by a node with the same node ID ${peer} (two nodes with one ID?)`);
     }
+    const problem = nodeIdProblem(peer);
+    if (problem) {
+      const shown = printableNodeId(peer);
+      return this.reject(link, `${problem}`, shown, `${this.id} refuses peer node ID "${shown}": ${problem}`);
+    }
+    const certIds = link.session.peerCertNodeIds;
+    if (certIds && !certIds.includes(peer)) {
+      const names = certIds.length > 0 ? certIds.map((n) => printableNodeId(n)).join(', ') : 'none';
+      const why = `it claims node ID ${peer} but its TLS certificate names node IDs [${names}]`;
+      return this.reject(link, why, peer, `${this.id} refuses peer node ID "${peer}": its TLS certificate names node IDs [${names}] (verifypeernodeid)`);
+    }
     const allowed = link.opts.allowedPeers;
     if (allowed && allowed.length > 0 && !allowed.includes(peer)) {
       return this.reject(link, `it is not in the allowed peers list`, peer, `${peer} is not in the allowed peers list of ${this.id}`);
@@ -359,6 +372,20 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     } else if (!wasEstablished && link.session.outbound && !link.endedHere && !this.shut) {
       // A Go node refusing us usually closes before its reject reaches the wire.
       const remote = link.session.remote;
+      // A TLS peer that refuses our certificate does so with an alert after our handshake finished.
+      const tlsText = err ? goTlsErrorText(err) : undefined;
+      if (tlsText?.startsWith('remote error: tls: ')) {
+        logOncePerCause(
+          this.logger,
+          this.repeats,
+          'warn',
+          `closed-in-handshake:${remote}`,
+          tlsText,
+          {remote, reason: tlsText},
+          `TLS link to ${remote} refused by the peer: ${tlsText}`,
+        );
+        return;
+      }
       const why = err ? ` (${err.message})` : '';
       logOncePerCause(
         this.logger,
@@ -427,6 +454,13 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     if (u.forwardingNode !== peer) {
       return this.reject(link, 'remote node ID changed unexpectedly', peer, `${this.id} saw the node ID of its peer change from ${peer} to ${u.forwardingNode}`);
     }
+    const bad = [u.nodeId, ...u.connections.keys()].find((n) => nodeIdProblem(n) !== undefined);
+    if (bad !== undefined) {
+      const why = nodeIdProblem(bad) ?? '';
+      const shown = printableNodeId(bad);
+      logOncePerCause(this.logger, this.repeats, 'warn', `bad-node-id:${peer}`, why, {peer, node: shown}, `Ignoring routing update from ${peer} naming node "${shown}": ${why}`);
+      return;
+    }
     if (u.nodeId === peer) {
       const listed = u.connections.get(this.id);
       if (listed === undefined) {
@@ -448,8 +482,17 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     }
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
+    if (res.outcome === 'node-limit' || res.outcome === 'connection-limit') {
+      const msg =
+        res.outcome === 'node-limit'
+          ? `Dropping routing updates for new nodes: ${MAX_KNOWN_NODES} nodes are known already`
+          : `Dropping routing updates listing more than ${MAX_KNOWN_NODES} connections`;
+      logOncePerCause(this.logger, this.repeats, 'warn', 'routing-limit', res.outcome, {peer, node: u.nodeId}, msg);
+      return;
+    }
     for (const n of res.learnNames) this.learnName(n);
-    for (const n of u.connections.keys()) this.learnName(n);
+    // An oversized list is dropped by routing; a later copy (seen/stale) must not feed it in here.
+    if (u.connections.size <= MAX_KNOWN_NODES) for (const n of u.connections.keys()) this.learnName(n);
     // A newer epoch is a new process of that node: streams to the old one are dead.
     if (res.outcome === 'accepted' && before && u.updateEpoch > before.epoch) this.emit('restarted', u.nodeId);
     if (res.duplicate?.action === 'shutdown') {

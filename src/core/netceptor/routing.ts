@@ -15,6 +15,16 @@ import {randomId} from './ids.js';
 export const SEEN_UPDATE_MEMORY_MS = 60 * 60 * 1000;
 /** How often remembered UpdateIDs are purged (Go: every half memory period). */
 export const SEEN_UPDATE_PURGE_INTERVAL_MS = SEEN_UPDATE_MEMORY_MS / 2;
+/**
+ * Most UpdateIDs remembered at once; beyond it the oldest is forgotten. Go has no cap (an
+ * update flood grew its memory without bound); below it the hour rule above is Go's.
+ */
+export const MAX_SEEN_UPDATES = 65_536;
+/**
+ * Most nodes accepted into the link-state database, and most connections one update may
+ * list. Far above real meshes; a peer announcing made-up nodes past it is dropped.
+ */
+export const MAX_KNOWN_NODES = 10_000;
 
 const EPOCH_RANDOM_BITS = 24;
 
@@ -58,6 +68,8 @@ export type RouteUpdateOutcome =
   | 'seen' // step 3: UpdateID already seen
   | 'duplicate-notice' // step 4: SuspectedDuplicate ≠ 0
   | 'stale' // step 5: older epoch, or same epoch and sequence not higher
+  | 'node-limit' // a new node while MAX_KNOWN_NODES are known: dropped (not in Go)
+  | 'connection-limit' // lists more than MAX_KNOWN_NODES connections: dropped (not in Go)
   | 'accepted'; // step 5: stored
 
 export interface RouteUpdateResult {
@@ -93,6 +105,10 @@ export interface RoutingStateOptions {
   epoch?: bigint;
   /** UpdateID generator; defaults to randomId(). */
   newUpdateId?: () => string;
+  /** Defaults to MAX_SEEN_UPDATES. */
+  maxSeenUpdates?: number;
+  /** Defaults to MAX_KNOWN_NODES. */
+  maxKnownNodes?: number;
 }
 
 const IGNORED = {flood: false, sendOwnUpdateSoon: false, recompute: false, learnNames: []} as const;
@@ -109,8 +125,18 @@ export class RoutingState {
   private readonly records = new Map<string, {epoch: bigint; sequence: bigint}>();
   /** The directed graph: node → neighbour → cost ("knownConnectionCosts"). */
   private readonly topology = new Map<string, Map<string, number>>();
+  /** Reverse index of `topology`: node → nodes with an edge to it (keeps updates O(edges)). */
+  private readonly inbound = new Map<string, Set<string>>();
+  private readonly maxSeen: number;
+  private readonly maxNodes: number;
   /** UpdateID → when it was first seen (ms). */
   private readonly seen = new Map<string, number>();
+  /**
+   * Insertion order of `seen` as a ring of (id, time): evicting via seen.keys().next() is
+   * O(deleted holes) in V8 and made a flood quadratic again.
+   */
+  private readonly seenRing: Array<{id: string; at: number}> = [];
+  private seenPos = 0;
   private lastPurge: number;
   private table = new Map<string, RouteEntry>();
 
@@ -120,6 +146,8 @@ export class RoutingState {
     this.epoch = opts.epoch ?? makeEpoch(opts.clock.now());
     this.newUpdateId = opts.newUpdateId ?? (() => randomId());
     this.lastPurge = opts.clock.now();
+    this.maxSeen = opts.maxSeenUpdates ?? MAX_SEEN_UPDATES;
+    this.maxNodes = opts.maxKnownNodes ?? MAX_KNOWN_NODES;
   }
 
   // --- sequence and own updates --------------------------------------------------------
@@ -155,14 +183,14 @@ export class RoutingState {
   /** Records an established connection: edges self → peer and peer → self. */
   addConnection(peer: string, cost: number): void {
     this.own.set(peer, cost);
-    edgesOf(this.topology, this.nodeId).set(peer, cost);
-    edgesOf(this.topology, peer).set(this.nodeId, cost);
+    this.setEdge(this.nodeId, peer, cost);
+    this.setEdge(peer, this.nodeId, cost);
   }
 
   /** Forgets an ended connection and both direct edges (the nodes stay known). */
   removeConnection(peer: string): boolean {
-    this.topology.get(this.nodeId)?.delete(peer);
-    this.topology.get(peer)?.delete(this.nodeId);
+    this.deleteEdge(this.nodeId, peer);
+    this.deleteEdge(peer, this.nodeId);
     return this.own.delete(peer);
   }
 
@@ -194,7 +222,7 @@ export class RoutingState {
     const now = this.clock.now();
     if (now - this.lastPurge >= SEEN_UPDATE_PURGE_INTERVAL_MS) this.purgeSeen(now);
     if (this.wasSeen(u.updateId, now)) return {outcome: 'seen', ...IGNORED};
-    this.seen.set(u.updateId, now);
+    this.remember(u.updateId, now);
 
     if (u.suspectedDuplicate !== 0n) {
       const rec = this.records.get(u.nodeId);
@@ -209,6 +237,8 @@ export class RoutingState {
     if (rec && (u.updateEpoch < rec.epoch || (u.updateEpoch === rec.epoch && u.updateSequence <= rec.sequence))) {
       return {outcome: 'stale', ...IGNORED};
     }
+    if (!rec && !this.own.has(u.nodeId) && this.records.size >= this.maxNodes) return {outcome: 'node-limit', ...IGNORED};
+    if (u.connections.size > this.maxNodes) return {outcome: 'connection-limit', ...IGNORED};
     this.records.set(u.nodeId, {epoch: u.updateEpoch, sequence: u.updateSequence});
     const changed = this.replaceEdges(u.nodeId, u.connections);
     return {
@@ -238,11 +268,39 @@ export class RoutingState {
   private replaceEdges(node: string, connections: ReadonlyMap<string, number>): boolean {
     const stored = this.topology.get(node);
     if (stored && sameEdges(stored, connections)) return false;
+    for (const to of stored?.keys() ?? []) this.inbound.get(to)?.delete(node);
     this.topology.set(node, new Map(connections));
-    for (const [other, edges] of this.topology) {
-      if (other !== this.nodeId && !connections.has(other)) edges.delete(node);
+    for (const to of connections.keys()) inboundOf(this.inbound, to).add(node);
+    // Edges toward `node` from nodes it no longer lists go (only own edges stay).
+    for (const other of [...(this.inbound.get(node) ?? [])]) {
+      if (other !== this.nodeId && !connections.has(other)) this.deleteEdge(other, node);
     }
     return true;
+  }
+
+  private setEdge(from: string, to: string, cost: number): void {
+    edgesOf(this.topology, from).set(to, cost);
+    inboundOf(this.inbound, to).add(from);
+  }
+
+  private deleteEdge(from: string, to: string): void {
+    this.topology.get(from)?.delete(to);
+    this.inbound.get(to)?.delete(from);
+  }
+
+  /** Records an UpdateID as the newest; at the cap the oldest recorded is forgotten. */
+  private remember(updateId: string, now: number): void {
+    this.seen.set(updateId, now);
+    if (this.seenRing.length < this.maxSeen) {
+      this.seenRing.push({id: updateId, at: now});
+      return;
+    }
+    const slot = this.seenRing[this.seenPos]!;
+    // Only if that slot still is the live entry (not purged, nor re-recorded after expiry).
+    if (this.seen.get(slot.id) === slot.at) this.seen.delete(slot.id);
+    slot.id = updateId;
+    slot.at = now;
+    this.seenPos = (this.seenPos + 1) % this.maxSeen;
   }
 
   private wasSeen(updateId: string, now: number): boolean {
@@ -337,26 +395,61 @@ export class RoutingState {
 export function shortestPaths(self: string, topology: Topology): Map<string, RouteEntry> {
   const best = new Map<string, RouteEntry>();
   const done = new Set<string>([self]);
+  // Min-heap of (cost, node) candidates; entries made stale by a better path are skipped.
+  const heap: Array<[number, string]> = [];
   const relax = (from: string, base: number, hop: string | undefined): void => {
     for (const [to, w] of topology.get(from) ?? []) {
       if (done.has(to) || !topology.has(to)) continue;
       const cand: RouteEntry = {nextHop: hop ?? to, cost: base + w};
       const cur = best.get(to);
-      if (!cur || better(cand, cur)) best.set(to, cand);
+      if (!cur || better(cand, cur)) {
+        best.set(to, cand);
+        if (!cur || cand.cost < cur.cost) heapPush(heap, [cand.cost, to]);
+      }
     }
   };
   relax(self, 0, undefined);
-  for (;;) {
-    let pick: [string, RouteEntry] | undefined;
-    for (const e of best) {
-      if (done.has(e[0])) continue;
-      if (!pick || e[1].cost < pick[1].cost || (e[1].cost === pick[1].cost && e[0] < pick[0])) pick = e;
-    }
-    if (!pick) break;
-    done.add(pick[0]);
-    relax(pick[0], pick[1].cost, pick[1].nextHop);
+  // Picks the lowest cost, ties by node ID: the same order as a linear scan, in O(log n).
+  for (let top = heapPop(heap); top; top = heapPop(heap)) {
+    const [cost, node] = top;
+    const e = best.get(node)!;
+    if (done.has(node) || e.cost !== cost) continue;
+    done.add(node);
+    relax(node, e.cost, e.nextHop);
   }
   return new Map([...best].sort(([a], [b]) => compare(a, b)));
+}
+
+function heapLess(a: [number, string], b: [number, string]): boolean {
+  return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+}
+
+function heapPush(h: Array<[number, string]>, item: [number, string]): void {
+  let i = h.push(item) - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!heapLess(h[i]!, h[p]!)) break;
+    [h[i], h[p]] = [h[p]!, h[i]!];
+    i = p;
+  }
+}
+
+function heapPop(h: Array<[number, string]>): [number, string] | undefined {
+  const top = h[0];
+  const last = h.pop();
+  if (h.length === 0 || last === undefined) return top;
+  h[0] = last;
+  for (let i = 0; ;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < h.length && heapLess(h[l]!, h[m]!)) m = l;
+    if (r < h.length && heapLess(h[r]!, h[m]!)) m = r;
+    if (m === i) break;
+    [h[i], h[m]] = [h[m]!, h[i]!];
+    i = m;
+  }
+  return top;
 }
 
 function better(a: RouteEntry, b: RouteEntry): boolean {
@@ -367,6 +460,12 @@ function sameEdges(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
+}
+
+function inboundOf(index: Map<string, Set<string>>, node: string): Set<string> {
+  let from = index.get(node);
+  if (!from) index.set(node, (from = new Set()));
+  return from;
 }
 
 function edgesOf(topology: Map<string, Map<string, number>>, node: string): Map<string, number> {

@@ -39,7 +39,7 @@ import {createSecureContext, type ConnectionOptions, type PeerCertificate, type 
 import type {Logger} from 'pino';
 import {pemDecodeAll, pemEncode} from '../go/pem.js';
 import {ReceptorError} from '../errors.js';
-import {checkNodeIdInCert, OID_SUBJECT_ALT_NAME, parseIpAddress, parseSubjectAltName, tlsConfigErrorPrefix, type CertNames} from '../pki/names.js';
+import {certificateNames, checkNodeIdInCert, OID_SUBJECT_ALT_NAME, parseIpAddress, parseSubjectAltName, tlsConfigErrorPrefix, type CertNames} from '../pki/names.js';
 import {decodeCertificate, type DecodedCertificate} from '../pki/x509.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -386,6 +386,10 @@ interface TlsConfigBase {
   readonly pins: readonly Buffer[];
   readonly minTls13: boolean;
   readonly skipReceptorNamesCheck: boolean;
+  /** Ours: backends refuse a mesh peer whose claimed node ID is not in its certificate. */
+  readonly verifyPeerNodeId: boolean;
+  /** Node-ID SANs of a DER certificate: here so that the backends need not load the PKI code. */
+  readonly certNodeIds: (der: Buffer) => string[];
 }
 
 export interface TlsServerConfig extends TlsConfigBase {
@@ -474,6 +478,7 @@ interface MaterialInput {
   pins?: readonly Buffer[];
   minTls13?: boolean;
   skipReceptorNamesCheck?: boolean;
+  verifyPeerNodeId?: boolean;
   /** Pin failures are logged here like Go's `RVF failed: …` error line. */
   logger?: ErrorLogger;
 }
@@ -504,6 +509,8 @@ function base(input: MaterialInput): TlsConfigBase {
     pins: [...(input.pins ?? [])],
     minTls13: input.minTls13 ?? false,
     skipReceptorNamesCheck: input.skipReceptorNamesCheck ?? false,
+    verifyPeerNodeId: input.verifyPeerNodeId ?? false,
+    certNodeIds: (der) => certificateNames(der).nodeIds,
   };
 }
 
@@ -677,6 +684,8 @@ export interface TlsServerValues {
   pinnedclientcert: string[];
   skipreceptornamescheck: boolean;
   mintls13: boolean;
+  /** Ours, optional so Go-shaped values still type-check. */
+  verifypeernodeid?: boolean;
 }
 
 export interface TlsClientValues {
@@ -688,6 +697,8 @@ export interface TlsClientValues {
   pinnedservercert: string[];
   skipreceptornamescheck: boolean;
   mintls13: boolean;
+  /** Ours, optional so Go-shaped values still type-check. */
+  verifypeernodeid?: boolean;
 }
 
 export interface PrepareContext {
@@ -725,6 +736,7 @@ export async function prepareTlsServerConfig(v: TlsServerValues, ctx: PrepareCon
       pins,
       minTls13: v.mintls13,
       skipReceptorNamesCheck: v.skipreceptornamescheck,
+      verifyPeerNodeId: v.verifypeernodeid ?? false,
       clientCas,
       clientCasPath: v.clientcas,
       requireClientCert: v.requireclientcert,
@@ -759,6 +771,7 @@ export async function prepareTlsClientConfig(v: TlsClientValues, ctx: PrepareCon
       pins,
       minTls13: v.mintls13,
       skipReceptorNamesCheck: v.skipreceptornamescheck,
+      verifyPeerNodeId: v.verifypeernodeid ?? false,
       rootCas,
       rootCasPath: v.rootcas,
       insecureSkipVerify: v.insecureskipverify,

@@ -4,8 +4,10 @@
  * file; the node records the runner's PID, learns of its exit, and cancels with SIGINT.
  */
 import type {ChildProcess} from 'node:child_process';
+import {readFileSync, statSync} from 'node:fs';
+import {processStateString} from '../go/exec.js';
 import {spawnCommandRunner} from './spawn-runner.js';
-import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
+import {isComplete, STATE_CANCELED, STATE_FAILED, STATE_PENDING, statusPath, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type WorkTypeDef, type Workceptor} from './workceptor.js';
 
@@ -41,6 +43,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** A live runner rewrites the status file every 250 ms; this much silence means it is gone. */
+const STALE_STATUS_MS = 3000;
+/** How often a node that did not spawn a runner (it restarted) checks that it is alive. */
+const RUNNER_CHECK_MS = 1000;
+
 export class CommandUnit extends WorkUnit {
   private params: string;
   private child: ChildProcess | undefined;
@@ -50,6 +57,7 @@ export class CommandUnit extends WorkUnit {
    * `Killed` (Failed, complete) must not end result streams of a unit about to be Canceled.
    */
   private frozen: StatusRecord | undefined;
+  private runnerCheck: NodeJS.Timeout | undefined;
 
   constructor(
     wc: Workceptor,
@@ -114,11 +122,18 @@ export class CommandUnit extends WorkUnit {
     child.on('error', () => {});
     child.unref();
     this.exited = new Promise<void>((resolve) => {
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
         this.child = undefined;
         try {
           // The process that spawned the runner resets ExtraData once it is gone (quirk W2).
-          if (!this.released) this.updateFull((s) => (s.ExtraData = null));
+          if (!this.released) {
+            const s = this.readRaw();
+            // A runner that died without its final status (kill -9, a full disk) leaves a
+            // unit nothing would ever complete: fail it.
+            if (!this.frozen && !isComplete(s.State) && s.State !== STATE_CANCELED) {
+              this.markFailed(`Command runner exited unexpectedly: ${processStateString(code, signal)}`, true);
+            } else this.updateFull((st) => (st.ExtraData = null));
+          }
         } catch {
           // released meanwhile
         }
@@ -133,18 +148,65 @@ export class CommandUnit extends WorkUnit {
     const s = this.readRaw();
     if (isComplete(s.State)) return;
     if (s.State === STATE_PENDING) {
-      this.failWith('Pending at restart');
+      this.markFailed('Pending at restart');
       return;
     }
     // Running: the detached runner (if alive) keeps writing the file. Improvement on Go
-    // (quirk W9): a runner that is gone leaves a unit that can never complete — fail it.
+    // (quirk W9): a runner that is gone leaves a unit that can never complete — fail it,
+    // now or when it dies later.
+    if (s.State === STATE_CANCELED) return;
     const pid = this.extra()?.Pid ?? 0;
-    if (pid > 0 && !pidAlive(pid)) {
+    if (!this.runnerAlive(pid)) {
       const again = this.readRaw();
-      if (!isComplete(again.State) && again.State !== STATE_CANCELED) {
-        this.failWith('Failed to restart: command runner is gone');
+      if (!isComplete(again.State) && again.State !== STATE_CANCELED) this.markFailed('Failed to restart: command runner is gone');
+      return;
+    }
+    this.runnerCheck = setInterval(() => this.checkRunner(pid), RUNNER_CHECK_MS);
+    this.runnerCheck.unref();
+  }
+
+  /**
+   * Whether the unit's runner still runs: PID `pid` exists and (where /proc tells) is a
+   * command runner of this unit, not a process that reused the PID. Without a PID (lost, or
+   * reset by an older node) the status file's age decides.
+   */
+  private runnerAlive(pid: number): boolean {
+    if (pid <= 0) {
+      try {
+        return Date.now() - statSync(statusPath(this.dir)).mtimeMs < STALE_STATUS_MS;
+      } catch {
+        return false;
       }
     }
+    if (!pidAlive(pid)) return false;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      return true; // no /proc: the PID is all we know
+    }
+    return argv.includes('--command-runner') && argv.some((a) => a.startsWith('unitdir=') && a.endsWith(`/${this.id}`));
+  }
+
+  private checkRunner(pid: number): void {
+    if (this.released || this.frozen) return;
+    const s = this.readRaw();
+    if (isComplete(s.State) || s.State === STATE_CANCELED) return this.stopRunnerCheck();
+    if (this.runnerAlive(pid)) return;
+    // The runner may have written its final status just before exiting.
+    const again = this.readRaw();
+    if (!isComplete(again.State) && again.State !== STATE_CANCELED) this.markFailed(`Command runner is gone (PID ${pid})`);
+    this.stopRunnerCheck();
+  }
+
+  private stopRunnerCheck(): void {
+    clearInterval(this.runnerCheck);
+    this.runnerCheck = undefined;
+  }
+
+  override dispose(): void {
+    this.stopRunnerCheck();
+    super.dispose();
   }
 
   async cancel(): Promise<CancelResult> {

@@ -7,7 +7,7 @@
  * keep Go's layout. Writers never race in practice: the node writes before it spawns a
  * command runner and after the runner has exited; the runner writes in between.
  */
-import {closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync} from 'node:fs';
+import {closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs';
 import {join} from 'node:path';
 import {settings} from '../settings.js';
 import {jsonQuote, toGoJsonOut, writeGoJson} from '../go/json.js';
@@ -108,12 +108,22 @@ export function writeStatus(unitDir: string, s: StatusRecord): void {
   const tmp = `${final}.${process.pid}.${++tmpCounter}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, encodeStatus(s));
-    if (settings().statusFsync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, encodeStatus(s));
+      if (settings().statusFsync) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, final);
+  } catch (err) {
+    // A full disk must not leave temporary files behind (nor touch `status`).
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // not created or already gone
+    }
+    throw err;
   }
-  renameSync(tmp, final);
 }
 
 /**

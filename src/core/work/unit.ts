@@ -8,6 +8,7 @@ import {existsSync, watch, type FSWatcher} from 'node:fs';
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Logger} from 'pino';
+import {errnoText} from '../go/errno.js';
 import {readStatus, stdoutSize, writeStatus, STATE_FAILED, type StatusRecord} from './status.js';
 import type {Workceptor} from './workceptor.js';
 
@@ -23,6 +24,8 @@ export abstract class WorkUnit extends EventEmitter {
   /** Set once the unit was released / forgotten. */
   released = false;
   private watcher: FSWatcher | undefined;
+  /** A Failed record that could not be written yet (see markFailed). */
+  private unsaved: StatusRecord | undefined;
   private watchers = 0;
 
   constructor(
@@ -52,6 +55,16 @@ export abstract class WorkUnit extends EventEmitter {
 
   /** The record on disk (or the last good copy). */
   readRaw(): StatusRecord {
+    const unsaved = this.unsaved;
+    if (unsaved) {
+      // A failure mark the disk refused (full): shown as is, written once the disk allows.
+      try {
+        writeStatus(this.dir, unsaved);
+        this.unsaved = undefined;
+      } catch {
+        return unsaved;
+      }
+    }
     try {
       this.last = readStatus(this.dir);
     } catch {
@@ -194,9 +207,23 @@ export abstract class WorkUnit extends EventEmitter {
     return 'released';
   }
 
-  /** Marks a unit Failed with the size of its stdout file (restart failures). */
-  failWith(detail: string): void {
-    this.updateBasic(STATE_FAILED, detail, stdoutSize(this.dir));
+  /**
+   * Marks a unit Failed even when its status file cannot be written (a full disk): the record
+   * is then kept in memory, served to readers and written as soon as a write succeeds.
+   */
+  markFailed(detail: string, clearExtra = false): void {
+    const next: StatusRecord = {...this.readRaw(), State: STATE_FAILED, Detail: detail, StdoutSize: stdoutSize(this.dir)};
+    if (clearExtra) next.ExtraData = null;
+    try {
+      this.save(next);
+    } catch (err) {
+      const why = errnoText(err);
+      next.Detail = `${detail} (status file not written: ${why})`;
+      this.logger.error(`Could not write the status of unit ${this.id}: ${why}`);
+      this.unsaved = next;
+      this.last = next;
+      this.changed();
+    }
   }
 }
 

@@ -208,7 +208,7 @@ export class Workceptor {
     return unit.restart().catch((err: Error) => {
       this.logger.warn({unit: id, err: err.message}, `Failed to restart worker ${dir}: ${err.message}`);
       try {
-        unit.failWith(`Failed to restart: ${err.message}`);
+        unit.markFailed(`Failed to restart: ${err.message}`);
       } catch {
         // unit directory gone
       }

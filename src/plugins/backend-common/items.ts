@@ -187,6 +187,23 @@ export function clientCertRefused(tlsOpts: TlsServerOptions | undefined, socket:
 }
 
 /**
+ * The node IDs in the peer certificate of `socket` when its TLS config asks for the peer
+ * node-ID check (`verifypeernodeid`, ours); undefined when it does not. No certificate, or one
+ * that does not parse, gives an empty list: the peer is then refused whatever ID it claims.
+ */
+export function peerCertNodeIdsFor(tlsOpts: TlsServerOptions | TlsClientOptions | undefined, socket: TLSSocket | undefined): string[] | undefined {
+  const config = (tlsOpts as {receptor?: {verifyPeerNodeId?: boolean; certNodeIds?: (der: Buffer) => string[]}} | undefined)?.receptor;
+  if (!config?.verifyPeerNodeId || !config.certNodeIds) return undefined;
+  const raw = socket?.getPeerCertificate()?.raw;
+  if (!raw || raw.length === 0) return [];
+  try {
+    return config.certNodeIds(raw);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Go's text for a failed TLS handshake on a listener (the client's alert, a missing or
  * untrusted client certificate), for the listener's log line. Node drops a client whose
  * certificate does not verify with a bare "socket hang up"; why is in `authorizationError`.

@@ -11,7 +11,7 @@ import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netcepto
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {encodeTcpFrame, MAX_TCP_MESSAGE, TcpFrameError, TcpFramer} from '../../core/netceptor/tcp-framer.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, logTlsHandshakeFailure, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logTlsHandshakeFailure, peerCertNodeIdsFor, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {ListenerSessions, listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {joinHostPort, netSocketHandle, SOCKET_CLOSE_GRACE_MS, splitHostPort, StreamSocketSession} from '../../core/netceptor/session-base.js';
@@ -34,6 +34,8 @@ const LARGE_FRAME = 2048;
 export class TcpSession extends StreamSocketSession {
   readonly kind: string = 'tcp';
   private readonly framer = new TcpFramer();
+  /** See BackendSession; set by the backend that made the TLS socket. */
+  peerCertNodeIds?: readonly string[];
 
   constructor(
     private readonly socket: net.Socket,
@@ -127,6 +129,7 @@ export class TcpListenerBackend implements MeshBackend {
       }
       if (tlsOpts && clientCertRefused(tlsOpts, socket as tls.TLSSocket, logger)) return;
       const s = new TcpSession(socket, false, logger);
+      if (tlsOpts) s.peerCertNodeIds = peerCertNodeIdsFor(tlsOpts, socket as tls.TLSSocket);
       logger.debug({remote: s.remote}, 'accepted TCP backend connection');
       sessions.accept(s);
     };
@@ -207,7 +210,9 @@ export class TcpDialerBackend implements MeshBackend {
       }
       socket.once(tlsOpts ? 'secureConnect' : 'connect', () => {
         cleanup();
-        resolve(new TcpSession(socket, true, logger, this.options.address));
+        const s = new TcpSession(socket, true, logger, this.options.address);
+        if (tlsOpts) s.peerCertNodeIds = peerCertNodeIdsFor(tlsOpts, socket as tls.TLSSocket);
+        resolve(s);
       });
     });
   }

@@ -19,7 +19,7 @@ import type {Clock} from '../../core/clock.js';
 import type {BackendRunning, MeshBackend, SessionSink} from '../../core/netceptor/backend.js';
 import type {BackoffOptions} from '../../core/netceptor/redial.js';
 import {goTlsError} from '../../core/tls/go-tls-errors.js';
-import {clientCertRefused, logTlsHandshakeFailure, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
+import {clientCertRefused, logTlsHandshakeFailure, peerCertNodeIdsFor, startDialer, watchDialAbort, type TlsClientOptions, type TlsServerOptions} from '../backend-common/items.js';
 import {ListenerSessions, listenerStop, listenTcp} from '../backend-common/listener.js';
 import {RepeatFilter} from '../../core/repeat-log.js';
 import {joinHostPort, SOCKET_CLOSE_GRACE_MS, StreamSocketSession, type SocketHandle} from '../../core/netceptor/session-base.js';
@@ -56,6 +56,8 @@ function wsHandle(ws: WebSocket): SocketHandle {
 /** One WebSocket connection. */
 export class WsSession extends StreamSocketSession {
   readonly kind: string = 'ws';
+  /** See BackendSession; set by the backend that made the TLS socket. */
+  peerCertNodeIds?: readonly string[];
 
   constructor(
     private readonly ws: WebSocket,
@@ -174,6 +176,7 @@ export class WsListenerBackend implements MeshBackend {
         upgrading.delete(socket);
         const remote = joinHostPort(req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0);
         const s = new WsSession(ws, remote, false, logger);
+        if (this.options.tls) s.peerCertNodeIds = peerCertNodeIdsFor(this.options.tls, req.socket as TLSSocket);
         if (!sessions.stopping) logger.debug({remote}, 'accepted WebSocket backend connection');
         sessions.accept(s);
       });
@@ -252,9 +255,13 @@ export class WsDialerBackend implements MeshBackend {
         ws.terminate();
         reject(this.options.tls ? goTlsError(err) : err);
       };
+      let tlsSocket: TLSSocket | undefined;
+      ws.once('upgrade', (res: http.IncomingMessage) => (tlsSocket = res.socket as TLSSocket));
       const onOpen = () => {
         cleanup();
-        resolve(new WsSession(ws, this.options.address, true, logger));
+        const s = new WsSession(ws, this.options.address, true, logger);
+        if (this.options.tls) s.peerCertNodeIds = peerCertNodeIdsFor(this.options.tls, tlsSocket);
+        resolve(s);
       };
       const unwatch = watchDialAbort(signal, fail);
       ws.once('error', fail);

@@ -3,6 +3,7 @@ import {fieldsOf, type ItemValues} from '../../core/config/fields.js';
 import type {ActionTypeDef, Runtime} from '../../core/config/types.js';
 import type {ControlServiceOptions} from '../../core/control/service.js';
 import {ConfigError, fieldError} from '../../core/errors.js';
+import {parseIdleTimeout} from '../../core/control/idle.js';
 
 export type ControlServiceValues = ItemValues<ControlServiceOptions>;
 
@@ -16,9 +17,21 @@ export const controlServiceType: ActionTypeDef<ControlServiceValues> = {
     {name: 'tls', type: 'string', description: 'Name of TLS server config for the Receptor listener'},
     {name: 'tcplisten', type: 'string', description: 'Local TCP port or host:port to bind to the control service'},
     {name: 'tcptls', type: 'string', description: 'Name of TLS server config for the TCP listener'},
+    {
+      name: 'idletimeout',
+      type: 'string',
+      description: 'How long a session may wait for a request line before it is closed (Go duration; default 10m, 0 never). Not a Go receptor field.',
+    },
+    {name: 'maxsessions', type: 'int', description: 'Concurrent sessions per listener; more are closed at once (default 1024). Not a Go receptor field.'},
   ]),
   validate(v) {
     if (v.service === '' && v.filename === '' && v.tcplisten === '') throw new ConfigError('no listeners specified'); // no one field is wrong
+    try {
+      parseIdleTimeout(v.idletimeout);
+    } catch (err) {
+      throw fieldError((err as Error).message, 'idletimeout', v.idletimeout);
+    }
+    if (v.maxsessions < 0) throw fieldError('maxsessions must not be negative', 'maxsessions', String(v.maxsessions));
     if (Buffer.byteLength(v.service) > 8) throw fieldError(`error opening Unix socket: service name ${v.service} too long`, 'service', v.service);
   },
   create(v) {

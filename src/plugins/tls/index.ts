@@ -35,6 +35,13 @@ const serverFields: FieldSpec[] = [
   {name: 'pinnedclientcert', type: 'string-list', description: 'Pinned fingerprint of required client certificate'},
   {name: 'skipreceptornamescheck', type: 'bool', default: false, description: 'Skip verifying ReceptorNames OIDs in certificate at startup'},
   {name: 'mintls13', type: 'bool', default: false, description: MINTLS13},
+  // ours, after Go's fields
+  {
+    name: 'verifypeernodeid',
+    type: 'bool',
+    default: false,
+    description: 'Refuse a mesh peer whose node ID is not among its certificate node IDs (receptor-mesh only; Go has no such check)',
+  },
 ];
 
 const clientFields: FieldSpec[] = [
@@ -46,6 +53,13 @@ const clientFields: FieldSpec[] = [
   {name: 'pinnedservercert', type: 'string-list', description: 'Pinned fingerprint of required server certificate'},
   {name: 'skipreceptornamescheck', type: 'bool', default: false, description: 'Skip verifying ReceptorNames OIDs in certificate at startup'},
   {name: 'mintls13', type: 'bool', default: false, description: MINTLS13},
+  // ours, after Go's fields
+  {
+    name: 'verifypeernodeid',
+    type: 'bool',
+    default: false,
+    description: 'Refuse a mesh peer whose node ID is not among its certificate node IDs (receptor-mesh only; Go has no such check)',
+  },
 ];
 
 /**

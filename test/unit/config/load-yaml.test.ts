@@ -127,7 +127,7 @@ describe('config: defaults, zero values, implicit node (config.md §3.3)', () =>
   it('fills defaults converted like command-line strings, zero values otherwise, and records what was explicit', () => {
     const r = loadYaml('- control-service:\n    filename: /tmp/x.sock\n');
     const cs = r.items[0];
-    expect(cs.values).to.deep.equal({service: 'control', filename: '/tmp/x.sock', permissions: 0o600, tls: '', tcplisten: '', tcptls: ''});
+    expect(cs.values).to.deep.equal({service: 'control', filename: '/tmp/x.sock', permissions: 0o600, tls: '', tcplisten: '', tcptls: '', idletimeout: '', maxsessions: 0});
     expect([...cs.explicit]).to.deep.equal(['filename']);
   });
 

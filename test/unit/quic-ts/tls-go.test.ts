@@ -77,7 +77,10 @@ async function exchange(ours: TlsHandshake, go: GoPeer, ms = 10_000): Promise<Re
     secrets.push(...ours.takeSecrets());
     for (const o of ours.takeOutput()) go.send(o.level, o.data);
     for (const w of go.writes.splice(0)) ours.receive(w.level, w.data);
-    const finished = (ours.complete && go.done !== undefined) || ours.error !== undefined || go.error !== undefined || go.exited;
+    // Go prints its events as lines; under load HandshakeDone and the last secret can arrive in
+    // separate pipe reads, so a complete handshake also waits for Go's four secrets.
+    const bothDone = ours.complete && go.done !== undefined && go.secrets.length >= 4;
+    const finished = bothDone || ours.error !== undefined || go.error !== undefined || go.exited;
     if (finished && go.writes.length === 0) {
       secrets.push(...ours.takeSecrets());
       return secrets;

@@ -13,6 +13,7 @@ import {
   takeQuicEngineFlag,
 } from '../../../src/core/netceptor/quic/select.js';
 import {TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
+import {settingsFromEnv} from '../../../src/core/settings.js';
 import {nodeType} from '../../../src/plugins/node/index.js';
 
 function thrown(fn: () => unknown): ReceptorError {
@@ -41,6 +42,21 @@ describe('QUIC engine selection', () => {
     if (saved === undefined) delete process.env.RECEPTOR_QUIC_ENGINE;
     else process.env.RECEPTOR_QUIC_ENGINE = saved;
     resetQuicEngineSelection();
+  });
+
+  describe('TS engine key updates (RECEPTOR_QUIC_KEY_UPDATE_PACKETS)', () => {
+    afterEach(() => delete process.env.RECEPTOR_QUIC_KEY_UPDATE_PACKETS);
+
+    it('a positive integer reaches the TS engine; anything else leaves the default (updates near the AEAD limit)', () => {
+      expect(settingsFromEnv({RECEPTOR_QUIC_KEY_UPDATE_PACKETS: '1000'}).quicKeyUpdatePackets).to.equal(1000);
+      for (const bad of ['', '0', '-5', '1.5', 'many']) expect(settingsFromEnv({RECEPTOR_QUIC_KEY_UPDATE_PACKETS: bad}).quicKeyUpdatePackets, bad).to.equal(undefined);
+      process.env.RECEPTOR_QUIC_KEY_UPDATE_PACKETS = '300';
+      const sel = selectQuicEngine('ts', 'environment');
+      expect((sel.engine as TsQuicEngine).opts.keyUpdatePackets).to.equal(300);
+      resetQuicEngineSelection();
+      delete process.env.RECEPTOR_QUIC_KEY_UPDATE_PACKETS;
+      expect((selectQuicEngine('ts', 'environment').engine as TsQuicEngine).opts.keyUpdatePackets).to.equal(undefined);
+    });
   });
 
   describe('precedence', () => {

@@ -107,7 +107,7 @@ describe('tls-server / tls-client items', function () {
   }
 
   describe('definitions', () => {
-    it('two non-singleton, non-reloadable items with the Go field sets', () => {
+    it('two non-singleton, non-reloadable items with the Go field sets, then our verifypeernodeid', () => {
       expect(tlsTypes.map((t) => t.key)).to.deep.equal(['tls-server', 'tls-client']);
       for (const t of tlsTypes) {
         expect(t.singleton ?? false).to.equal(false);
@@ -122,6 +122,7 @@ describe('tls-server / tls-client items', function () {
         'pinnedclientcert',
         'skipreceptornamescheck',
         'mintls13',
+        'verifypeernodeid',
       ]);
       expect(tlsClientType.fields.map((x) => x.name)).to.deep.equal([
         'name',
@@ -132,6 +133,7 @@ describe('tls-server / tls-client items', function () {
         'pinnedservercert',
         'skipreceptornamescheck',
         'mintls13',
+        'verifypeernodeid',
       ]);
       expect(tlsServerType.fields.filter((x) => x.required).map((x) => x.name)).to.deep.equal(['name', 'cert', 'key']);
       expect(tlsClientType.fields.filter((x) => x.required).map((x) => x.name)).to.deep.equal(['name', 'cert', 'key']);
@@ -147,6 +149,7 @@ describe('tls-server / tls-client items', function () {
         pinnedclientcert: [],
         skipreceptornamescheck: false,
         mintls13: false,
+        verifypeernodeid: false,
       });
       expect(load('--tls-client', 'name=c', 'cert=c', 'key=k').items[0]!.values).to.deep.equal({
         name: 'c',
@@ -157,6 +160,7 @@ describe('tls-server / tls-client items', function () {
         pinnedservercert: [],
         skipreceptornamescheck: false,
         mintls13: false,
+        verifypeernodeid: false,
       });
     });
 

@@ -78,7 +78,8 @@ function defaultQuiche(): QuicEngine {
 
 let sharedTs: TsQuicEngine | undefined;
 function tsEngine(): QuicEngine {
-  sharedTs ??= new TsQuicEngine();
+  const keyUpdatePackets = settings().quicKeyUpdatePackets;
+  sharedTs ??= new TsQuicEngine(keyUpdatePackets !== undefined ? {keyUpdatePackets} : {});
   return sharedTs;
 }
 
@@ -156,4 +157,5 @@ export function quicEngineSelection(): QuicEngineSelection | undefined {
 export function resetQuicEngineSelection(): void {
   flagValue = undefined;
   current = undefined;
+  sharedTs = undefined;
 }
