@@ -109,7 +109,7 @@ export const nodeType: ActionTypeDef<NodeValues> = {
         rt.setNode(node);
         // The process's QUIC engine, chosen once at start (loads the native binding for auto).
         const {configureQuicEngine} = await import('../../core/netceptor/quic/select.js');
-        const sel = configureQuicEngine(v.quicengine);
+        const sel = await configureQuicEngine(v.quicengine);
         rt.logger.info({quicEngine: sel.name, choice: sel.choice, source: sel.source, reason: sel.reason}, `QUIC engine: ${sel.name}`);
         rt.onShutdown(() => node.shutdown());
         // The work manager: registers `remote` and resumes units found on disk (§10).
