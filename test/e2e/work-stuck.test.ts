@@ -113,6 +113,14 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   const node = nodeSetup(dir, join(dir, 'foo-data'), ['- work-command: {worktype: sleep, command: sleep, params: "60"}']);
   const jobs: number[] = [];
 
+  /** Submits a `sleep 60` unit and waits until it runs: its ID and its runner's PID. */
+  const runningSleep = async (): Promise<{id: string; runner: number}> => {
+    const id = await node.submit('sleep');
+    const {runner, job} = await node.running(id);
+    jobs.push(job);
+    return {id, runner};
+  };
+
   before(async () => node.start());
   after(async () => {
     for (const pid of jobs) killQuietly(pid);
@@ -120,9 +128,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a runner killed with -9 while the node is up: Failed at once, ExtraData null, also after a restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     process.kill(runner, 'SIGKILL');
     const s = await node.until(id, (st) => st.State === 3, 'unit Failed after its runner was killed');
     expect(s.Detail).to.equal('Command runner exited unexpectedly: signal: killed');
@@ -135,9 +141,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a runner killed with -9 while the node is down: Failed at restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     expect(alive(runner), 'the detached runner outlives the node').to.equal(true);
     process.kill(runner, 'SIGKILL');
@@ -151,9 +155,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a runner killed with -9 after the node restarted (not its child): Failed, PID in the detail', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     await node.start();
     expect(await node.status(id)).to.include({State: 1});
@@ -163,9 +165,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a Running unit whose runner PID now belongs to another process is Failed at restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     process.kill(runner, 'SIGKILL');
     await waitFor(
