@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type {Logger} from 'pino';
 import {errnoText} from '../go/errno.js';
 import {ReceptorError} from '../errors.js';
+import {listenerHandshakeErrorText} from '../tls/go-tls-errors.js';
 
 export interface Listening {
   readonly address: string;
@@ -101,8 +102,11 @@ export async function listenTcp(
     : net.createServer({allowHalfOpen: true}, onConnection);
   trackSockets(server);
   if (tlsOptions) {
+    const requireClientCert = (tlsOptions as {receptor?: {requireClientCert?: boolean}}).receptor?.requireClientCert ?? false;
     server.on('tlsClientError', (err, socket: tls.TLSSocket) => {
-      logger.error({err: err.message}, `TLS handshake error: ${err.message}. Closing socket.`);
+      // Go's cause (a refused client certificate, not Node's bare "socket hang up")
+      const cause = listenerHandshakeErrorText(err, socket, {requireClientCert});
+      logger.error({err: cause, remote: `${socket.remoteAddress}:${socket.remotePort}`}, `TLS handshake error: ${cause}. Closing socket.`);
       // Node reports a handshake timeout here but leaves the connection open: close it, as Go does.
       socket.destroy();
     });
