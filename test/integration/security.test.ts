@@ -107,7 +107,9 @@ describe('security of remote work (integration)', function () {
     expect(r.reply).to.equal('ERROR: could not parse response: Work unit created with ID ../../escape. Send stdin data and EOF.');
     // the local unit is Failed with that detail and no remote unit ID (as in Go)
     const list = JSON.parse(await ask(sub.sock, 'work list')) as Record<string, {StateName: string; Detail: string; ExtraData: {RemoteUnitID: string}}>;
-    expect(Object.values(list).map((u) => [u.StateName, u.Detail, u.ExtraData.RemoteUnitID])).to.deep.equal([['Failed', `Error starting worker: ${r.reply.slice('ERROR: '.length)}`, '']]);
+    expect(Object.values(list).map((u) => [u.StateName, u.Detail, u.ExtraData.RemoteUnitID])).to.deep.equal([
+      ['Failed', `Error starting worker: ${r.reply.slice('ERROR: '.length)}`, ''],
+    ]);
     for (const p of listTree(subRoot)) expect(['x', join('x', 'y'), join('x', 'y', 'sub')].includes(p) || p.startsWith(join('x', 'y', 'sub') + '/'), p).to.equal(true);
     expect(existsSync(join(subRoot, 'x', 'escape')) || existsSync(join(subRoot, 'escape'))).to.equal(false);
   });

@@ -38,6 +38,25 @@ function listen(server: net.Server, ...args: unknown[]): Promise<void> {
 }
 
 /**
+ * Listens on a unix socket created with at most `mode`: Go binds with the process umask and
+ * chmods afterwards, so for a moment anyone the umask lets in may connect. Node binds inside
+ * listen() synchronously, so a umask set around that call covers it (workers cannot set one).
+ */
+function bindUnix(server: net.Server, path: string, mode: number): Promise<void> {
+  let old: number | undefined;
+  try {
+    old = process.umask(~mode & 0o777);
+  } catch {
+    // worker thread: Go's window remains; the chmod below still applies
+  }
+  try {
+    return listen(server, path);
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
+/**
  * Go's sequence: lock `<path>.lock`, remove a stale socket, listen, chmod. Node has no
  * flock(2), so the lock is "someone answers on the socket": a live socket is refused with
  * Go's message and a dead one is replaced. The empty 0600 lock file is kept, as Go does.
@@ -62,7 +81,7 @@ export async function listenUnix(path: string, mode: number, onConnection: OnCon
   const server = net.createServer({allowHalfOpen: true}, onConnection);
   trackSockets(server);
   try {
-    await listen(server, path);
+    await bindUnix(server, path, mode);
   } catch (err) {
     throw fail(`could not listen on socket file: ${(err as Error).message}`);
   }
