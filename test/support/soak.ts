@@ -41,13 +41,32 @@ export interface SoakPoint {
   t: number;
   rssMiB: number;
   heapUsedMiB: number;
+  /** Memory of Buffers and other C++ objects bound to JS ones (process.memoryUsage().external). */
+  externalMiB: number;
   fds: number;
   handles: number;
   timers: number;
 }
 
-export const METRICS = ['rssMiB', 'heapUsedMiB', 'fds', 'handles', 'timers'] as const;
+export const METRICS = ['rssMiB', 'heapUsedMiB', 'externalMiB', 'fds', 'handles', 'timers'] as const;
 export type Metric = (typeof METRICS)[number];
+
+/** How long the soak runs: 10 minutes in full, 75 s for CI. */
+export const SOAK_PLAN: Record<'short' | 'full', Pick<SoakOptions, 'durationMs' | 'warmupMs' | 'sampleMs'>> = {
+  full: {durationMs: 600_000, warmupMs: 120_000, sampleMs: 5000},
+  short: {durationMs: 75_000, warmupMs: 25_000, sampleMs: 1000},
+};
+
+/**
+ * The largest least-squares slope per minute each metric may have after the warm-up. The
+ * counts (fds, handles, timers) and the JS heap are the tight leak detectors: a leak of one
+ * handle per unit, stream or ping would climb by tens per minute. RSS rises in steps to a
+ * high-water mark (freed pages stay with malloc and V8 for a while), so its bound is looser.
+ */
+export const SOAK_TOLERANCE: Record<'short' | 'full', Record<Metric, number>> = {
+  full: {rssMiB: 4, heapUsedMiB: 0.5, externalMiB: 0.5, fds: 0.5, handles: 0.5, timers: 0.5},
+  short: {rssMiB: 20, heapUsedMiB: 15, externalMiB: 10, fds: 12, handles: 12, timers: 12},
+};
 
 export interface SoakNodeResult {
   /** Least-squares slope per minute of each metric, over the samples after the warm-up. */
@@ -190,7 +209,7 @@ interface Running {
   dir: string;
 }
 
-async function startMesh(log: (l: string) => void): Promise<Running> {
+async function startMesh(log: (l: string) => void, diagIntervalMs: number): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'receptor-soak-'));
   const echo = await echoServer();
   const echoPort = (echo.address() as net.AddressInfo).port;
@@ -214,12 +233,26 @@ async function startMesh(log: (l: string) => void): Promise<Running> {
     for (const n of NODES) {
       const config = join(dir, `${n}.yml`);
       writeFileSync(config, [...common(n), ...items[n]].join('\n') + '\n');
-      daemons[n] = new Daemon(['-c', config], {env: {RECEPTOR_DIAG_FILE: diag[n], RECEPTOR_DIAG_INTERVAL_MS: '1000', RECEPTOR_LOG_LEVEL: 'warning'}});
+      daemons[n] = new Daemon(['-c', config], {env: {RECEPTOR_DIAG_FILE: diag[n], RECEPTOR_DIAG_INTERVAL_MS: String(diagIntervalMs), RECEPTOR_LOG_LEVEL: 'warning'}});
     }
-    await Promise.all(NODES.map((n) => waitFor(() => existsSync(diag[n]), 60_000, () => `${n} to start\n${daemons[n].stderr}`, daemons[n])));
+    await Promise.all(
+      NODES.map((n) =>
+        waitFor(
+          () => existsSync(diag[n]),
+          60_000,
+          () => `${n} to start\n${daemons[n].stderr}`,
+          daemons[n],
+        ),
+      ),
+    );
     // Converged: the submitters see their executors' control services, every node routes to every other.
-    const sees = async (from: NodeName, to: NodeName) => (await control(socks[from], 'status', {timeoutMs: 10_000}).catch(() => Buffer.alloc(0))).toString().includes(`"NodeID":"${to}","Service":"control"`);
-    await waitFor(async () => (await sees('a', 'd')) && (await sees('c', 'b')) && (await sees('b', 'c')) && (await sees('d', 'a')), 60_000, () => 'the diamond to converge');
+    const sees = async (from: NodeName, to: NodeName) =>
+      (await control(socks[from], 'status', {timeoutMs: 10_000}).catch(() => Buffer.alloc(0))).toString().includes(`"NodeID":"${to}","Service":"control"`);
+    await waitFor(
+      async () => (await sees('a', 'd')) && (await sees('c', 'b')) && (await sees('b', 'c')) && (await sees('d', 'a')),
+      60_000,
+      () => 'the diamond to converge',
+    );
     log(`soak: mesh up in ${dir}`);
     return running;
   } catch (e) {
@@ -240,6 +273,7 @@ function sampleNode(r: Running, n: NodeName, t: number): SoakPoint {
     t,
     rssMiB: procStatusKiB(pid, 'VmRSS') / 1024,
     heapUsedMiB: d.heapUsedBytes / 2 ** 20,
+    externalMiB: d.externalBytes / 2 ** 20,
     fds: readdirSync(`/proc/${pid}/fd`).length,
     handles: d.handles,
     timers: d.timers,
@@ -250,7 +284,7 @@ function sampleNode(r: Running, n: NodeName, t: number): SoakPoint {
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => {});
   const rand = mulberry32(opts.seed ?? 16);
-  const r = await startMesh(log);
+  const r = await startMesh(log, Math.max(250, Math.floor(opts.sampleMs / 2)));
   const counts: SoakCounts = {pings: 0, pingFailures: 0, streams: 0, streamBytesChecked: 0, lostBytes: 0, units: 0, unitFailures: 0, stuckUnits: 0};
   const errors: string[] = [];
   const fail = (what: string) => {
@@ -316,7 +350,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           while (going()) {
             const payload = Buffer.from(Array.from({length: 1 + Math.floor(rand() * 64)}, () => rand().toString(36)).join('\n'));
             try {
-              const submitted = (await control(r.socks[from], JSON.stringify({command: 'work', subcommand: 'submit', node: to, worktype: 'echo'}), {payload, toEof: true, timeoutMs: 60_000})).toString();
+              const submitted = (
+                await control(r.socks[from], JSON.stringify({command: 'work', subcommand: 'submit', node: to, worktype: 'echo'}), {payload, toEof: true, timeoutMs: 60_000})
+              ).toString();
               const id = /Work unit created with ID (\w+)\./.exec(submitted)?.[1];
               if (!id) throw new Error(`submit ${from} -> ${to}: ${submitted.trim()}`);
               const out = await control(r.socks[from], `work results ${id} 0`, {toEof: true, timeoutMs: 120_000});
@@ -350,7 +386,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
           log(
             `soak t=${t.toFixed(0)}s ${NODES.map((n) => {
               const p = samples[n].at(-1);
-              return p ? `${n}: rss ${p.rssMiB.toFixed(1)} MiB heap ${p.heapUsedMiB.toFixed(1)} fds ${p.fds} handles ${p.handles} timers ${p.timers}` : `${n}: -`;
+              return p
+                ? `${n}: rss ${p.rssMiB.toFixed(1)} MiB heap ${p.heapUsedMiB.toFixed(1)} ext ${p.externalMiB.toFixed(1)} fds ${p.fds} handles ${p.handles} timers ${p.timers}`
+                : `${n}: -`;
             }).join(' | ')}; pings ${counts.pings} units ${counts.units} stream MB ${(counts.streamBytesChecked / 2 ** 20).toFixed(0)}`,
           );
           await sleep(Math.min(opts.sampleMs, Math.max(0, end - Date.now())));
@@ -381,10 +419,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const xs = kept.map((p) => p.t / 60);
     const per = (f: (m: Metric) => number) => Object.fromEntries(METRICS.map((m) => [m, f(m)])) as Record<Metric, number>;
     nodes[n] = {
-      slopes: per((m) => slope(
-        xs,
-        kept.map((p) => p[m]),
-      )),
+      slopes: per((m) =>
+        slope(
+          xs,
+          kept.map((p) => p[m]),
+        ),
+      ),
       first: kept[0],
       last: kept.at(-1)!,
       min: per((m) => Math.min(...kept.map((p) => p[m]))),
