@@ -287,11 +287,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const r = await startMesh(log, Math.max(250, Math.floor(opts.sampleMs / 2)));
   const counts: SoakCounts = {pings: 0, pingFailures: 0, streams: 0, streamBytesChecked: 0, lostBytes: 0, units: 0, unitFailures: 0, stuckUnits: 0};
   const errors: string[] = [];
+  const started = Date.now();
   const fail = (what: string) => {
-    if (errors.length < 10) errors.push(what);
+    if (errors.length < 10) errors.push(`t=${((Date.now() - started) / 1000).toFixed(0)}s ${what}`);
   };
   const samples = Object.fromEntries(NODES.map((n) => [n, [] as SoakPoint[]])) as Record<NodeName, SoakPoint[]>;
-  const started = Date.now();
   const end = started + opts.durationMs;
   const going = () => Date.now() < end;
   const loops: Array<Promise<void>> = [];
@@ -413,6 +413,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   } finally {
     await stopMesh(r);
   }
+  // The daemons log at warning level: with a failure, what they said helps (links that dropped, …).
+  if (errors.length > 0)
+    for (const n of NODES) {
+      const said = [...new Set(r.daemons[n].logs().map((l) => `${String(l.time)} ${String(l.msg)}${l.peer ? ` peer=${String(l.peer)}` : ''}`))];
+      if (said.length > 0) errors.push(`${n} logged: ${said.slice(-10).join(' | ')}`);
+    }
   const nodes = {} as Record<string, SoakNodeResult>;
   for (const n of NODES) {
     const kept = samples[n].filter((p) => p.t * 1000 >= opts.warmupMs);
