@@ -62,10 +62,13 @@ export const SOAK_PLAN: Record<'short' | 'full', Pick<SoakOptions, 'durationMs' 
  * counts (fds, handles, timers) and the JS heap are the tight leak detectors: a leak of one
  * handle per unit, stream or ping would climb by tens per minute. RSS rises in steps to a
  * high-water mark (freed pages stay with malloc and V8 for a while), so its bound is looser.
+ * Heap and external memory saw with garbage collection (external: 3 to 30 MiB of stream
+ * Buffers in flight); 50 s of the short run do not average that out, so its memory bounds
+ * only catch gross leaks.
  */
 export const SOAK_TOLERANCE: Record<'short' | 'full', Record<Metric, number>> = {
   full: {rssMiB: 4, heapUsedMiB: 0.5, externalMiB: 0.5, fds: 0.5, handles: 0.5, timers: 0.5},
-  short: {rssMiB: 20, heapUsedMiB: 15, externalMiB: 10, fds: 12, handles: 12, timers: 12},
+  short: {rssMiB: 25, heapUsedMiB: 30, externalMiB: 40, fds: 12, handles: 12, timers: 12},
 };
 
 export interface SoakNodeResult {
