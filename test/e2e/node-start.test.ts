@@ -36,7 +36,10 @@ describe('e2e: receptor node start', function () {
       const dir = tempFiles({});
       const sock = join(dir, 'n.sock');
       const cfg = join(dir, 'n.yml');
-      writeFileSync(cfg, ['- node:', '    id: again', `    datadir: ${join(dir, 'data')}`, '- local-only:', '- control-service:', '    service: control', `    filename: ${sock}`, ''].join('\n'));
+      writeFileSync(
+        cfg,
+        ['- node:', '    id: again', `    datadir: ${join(dir, 'data')}`, '- local-only:', '- control-service:', '    service: control', `    filename: ${sock}`, ''].join('\n'),
+      );
       const first = new Daemon(['-c', cfg]);
       await first.waitForLog('Initialization complete');
       const stopped = await first.stop(sig);
