@@ -434,7 +434,9 @@ describe('integration: service proxies', function () {
     });
 
     it('a second unix-socket-server on a live socket is refused (lock)', async () => {
-      const frontPath = join(dir, 'front.sock');
+      const frontPath = join(dir, 'locked.sock');
+      await a.run('--unix-socket-server', `filename=${frontPath}`, 'remotenode=d', 'remoteservice=unixsink');
+      expect(existsSync(`${frontPath}.lock`)).to.equal(true);
       let err: Error | undefined;
       await a.run('--unix-socket-server', `filename=${frontPath}`, 'remotenode=d', 'remoteservice=unixsink').catch((e: Error) => (err = e));
       expect(err?.message).to.match(/^error opening Unix socket: could not acquire lock/);
@@ -444,6 +446,7 @@ describe('integration: service proxies', function () {
   describe('TLS on both the TCP and the mesh side', () => {
     let a: End, b: End, d: End;
     let f: Record<string, string>;
+    let targetPort: number;
 
     before(async () => {
       const ca = await createCa({commonName: 'svc CA'});
@@ -459,14 +462,8 @@ describe('integration: service proxies', function () {
       f.tCert = kt.cert;
       f.tKey = kt.key;
       [a, b, d] = await line(['a', 'b', 'd']);
-    });
-
-    after(async () => {
-      for (const e of [a, b, d]) await e?.stop();
-    });
-
-    it('tcp-server (tlsserver + tlsclient) → tcp-client (tlsserver + tlsclient) → TLS target, half-close', async () => {
-      const targetPort = await serve(sink, {tls: {cert: f.tCert, key: f.tKey}});
+      // d's TLS service (both tests below dial it): TLS on the mesh side and to the target.
+      targetPort = await serve(sink, {tls: {cert: f.tCert, key: f.tKey}});
       await d.run(
         '--tls-server',
         'name=meshsrv',
@@ -483,6 +480,13 @@ describe('integration: service proxies', function () {
         'tlsserver=meshsrv',
         'tlsclient=tcpcli',
       );
+    });
+
+    after(async () => {
+      for (const e of [a, b, d]) await e?.stop();
+    });
+
+    it('tcp-server (tlsserver + tlsclient) → tcp-client (tlsserver + tlsclient) → TLS target, half-close', async () => {
       const port = await a.port(
         '--tls-server',
         'name=front',
