@@ -378,9 +378,9 @@ describe('integration: service proxies', function () {
     it('idle UDP sessions are dropped and reopened on the next datagram', async () => {
       const {startUdpClient, startUdpServer} = await import('../../src/core/services/udp-proxy.js');
       const target = dgram.createSocket('udp4');
-      const sources: string[] = [];
+      const seen: Array<[string, string]> = []; // [payload, source] as the target saw them
       target.on('message', (msg, rinfo) => {
-        sources.push(`${rinfo.address}:${rinfo.port}`);
+        seen.push([msg.toString(), `${rinfo.address}:${rinfo.port}`]);
         target.send(msg, rinfo.port, rinfo.address);
       });
       await new Promise<void>((r) => target.bind(0, '127.0.0.1', () => r()));
@@ -394,21 +394,28 @@ describe('integration: service proxies', function () {
             .split(':')
             .pop(),
         );
-        let got = 0;
-        client.on('message', () => got++);
-        const roundTrip = async (want: number) => {
+        // Tagged datagrams: a late echo of the first one cannot pass for the second.
+        const echoed = new Set<string>();
+        client.on('message', (m) => echoed.add(m.toString()));
+        const roundTrip = async (tag: string) => {
+          let sentAt = 0;
           await until(() => {
-            if (got < want) client.send('ping', port, '127.0.0.1');
-            return got >= want;
-          }, 'udp echo');
+            if (!echoed.has(tag) && Date.now() - sentAt > 200) {
+              client.send(tag, port, '127.0.0.1');
+              sentAt = Date.now();
+            }
+            return echoed.has(tag);
+          }, `udp echo of ${tag}`);
         };
+        const sourcesOf = (tag: string) => seen.filter(([m]) => m === tag).map(([, src]) => src);
         const closedAt = (e: End) => e.lines.filter((l) => l.msg === 'UDP session closed').length;
         const [aClosed, dClosed] = [closedAt(a), closedAt(d)];
-        await roundTrip(1);
+        await roundTrip('ping 1');
+        const first = sourcesOf('ping 1')[0];
         // Both sides drop their idle session (sweeps every 150 ms) before the next datagram.
         await until(() => closedAt(a) > aClosed && closedAt(d) > dClosed, 'idle sessions dropped on both sides');
-        await roundTrip(2);
-        expect(new Set(sources).size).to.equal(2); // the target saw a fresh source socket
+        await roundTrip('ping 2');
+        expect(sourcesOf('ping 2')).to.not.include(first); // the target saw a fresh source socket
       } finally {
         client.close();
         target.close();
