@@ -7,6 +7,7 @@
 import type {Socket} from 'node:net';
 import type {Logger} from 'pino';
 import type {BackendSession, SessionHandler} from './backend.js';
+import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import {ReceptorError} from '../errors.js';
 
 export interface SessionInit {
@@ -189,16 +190,19 @@ export function netSocketHandle(socket: Socket): SocketHandle {
 export abstract class StreamSocketSession extends BaseSession {
   private readonly handle: SocketHandle;
   private readonly graceMs: number;
-  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private graceTimer: TimerHandle | undefined;
 
-  protected constructor(init: SessionInit & {graceMs?: number}, handle: SocketHandle) {
+  /** `clock` times the grace period (tests). */
+  protected constructor(init: SessionInit & {graceMs?: number; clock?: Clock}, handle: SocketHandle) {
     super(init);
     this.handle = handle;
     this.graceMs = init.graceMs ?? SOCKET_CLOSE_GRACE_MS;
+    this.clock = init.clock ?? systemClock;
     handle.events.on('end', () => this.transportEnded());
     handle.events.on('error', (err: Error) => this.transportEnded(err));
     handle.events.on('close', () => {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
+      if (this.graceTimer) this.clock.clearTimeout(this.graceTimer);
       this.transportEnded();
       this.released();
     });
@@ -219,8 +223,8 @@ export abstract class StreamSocketSession extends BaseSession {
       return;
     }
     this.handle.end();
-    this.graceTimer = setTimeout(() => this.handle.destroy(), this.graceMs);
-    this.graceTimer.unref();
+    this.graceTimer = this.clock.setTimeout(() => this.handle.destroy(), this.graceMs);
+    this.graceTimer.unref?.();
   }
 }
 

@@ -161,7 +161,7 @@ export class RemoteMonitor {
         const same = cur.State === si.State && cur.Detail === si.Detail && cur.StdoutSize === si.StdoutSize;
         if (!same && !this.host.safely('status', () => this.unit.updateBasic(si.State, si.Detail, si.StdoutSize))) return;
         updated.fire();
-        await kick.wait(remoteTimings.statusPollMs, signal);
+        await kick.wait(remoteTimings.statusPollMs, signal, this.unit.wc.clock);
       }
     } finally {
       conn?.close();
@@ -185,7 +185,7 @@ export class RemoteMonitor {
     for (;;) {
       if (!first) {
         // Ask for a fresh status right away and wait for it (fallback: the usual poll interval).
-        const next = updated.next(remoteTimings.statusPollMs, signal);
+        const next = updated.next(remoteTimings.statusPollMs, signal, this.unit.wc.clock);
         kick.kick();
         await next;
       }
@@ -196,7 +196,7 @@ export class RemoteMonitor {
       if (!first) {
         // A stream ended while the unit is not complete (canceled, B restarted, refused …):
         // do not hammer B; wait a moment or for a status change.
-        await updated.next(remoteTimings.resultsRetryMs, signal);
+        await updated.next(remoteTimings.resultsRetryMs, signal, this.unit.wc.clock);
         if (signal.aborted || this.host.stopped) return;
         const again = this.unit.readRaw();
         if (isComplete(again.State) && stdoutSize(this.unit.dir) >= again.StdoutSize) return;

@@ -241,7 +241,7 @@ export class RemoteUnit extends WorkUnit {
           );
           if (giveUp) return undefined;
         }
-        await sleep(delay, signal, this.reachabilityWake(remoteNode));
+        await sleep(delay, signal, this.reachabilityWake(remoteNode), this.wc.clock);
         delay = Math.min(delay * remoteTimings.retryFactor, remoteTimings.retryMaxMs);
       }
     }

@@ -5,6 +5,7 @@
 import {existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Logger} from 'pino';
+import {systemClock, type Clock} from '../clock.js';
 import type {Runtime} from '../config/types.js';
 import {randomId} from '../netceptor/ids.js';
 import {readStatus, STATE_PENDING} from './status.js';
@@ -45,10 +46,14 @@ export interface WorkceptorOptions {
   /** Re-executes this CLI (detached command runners). */
   selfCommand?: string[];
   logLevel?: string;
+  /** Time source of remote units' retry and poll waits (tests). */
+  clock?: Clock;
 }
 
 export class Workceptor {
   readonly nodeId: string;
+  /** Settable before units start (tests inject a manual clock). */
+  clock: Clock;
   readonly dataDir: string;
   readonly unitsDir: string;
   readonly logger: Logger;
@@ -67,6 +72,7 @@ export class Workceptor {
     this.rt = opts.rt;
     this.selfCommand = opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!]; // node runs a script
     this.logLevel = opts.logLevel ?? 'error';
+    this.clock = opts.clock ?? systemClock;
   }
 
   get isShutDown(): boolean {
