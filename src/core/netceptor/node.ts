@@ -51,7 +51,7 @@ import {nameHash} from './name-hash.js';
 import {nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
-import {MAX_KNOWN_NODES, RoutingState} from './routing.js';
+import {MAX_KNOWN_EDGES, MAX_KNOWN_NODES, RoutingState} from './routing.js';
 import {MAX_SERVICE_ADS, ServiceAdStore} from './service-ads.js';
 
 /** Protocol timers (netceptor-wire.md §4.10); overridable for tests. */
@@ -521,11 +521,15 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     }
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
+    if (res.outcome === 'edge-limit') {
+      this.noteLimit('edges', {peer, node: u.nodeId}, `Dropping routing updates that add connections: ${MAX_KNOWN_EDGES} connections between known nodes are stored already`);
+      return;
+    }
     if (res.outcome === 'node-limit' || res.outcome === 'connection-limit') {
       const msg =
         res.outcome === 'node-limit'
-          ? `Dropping routing updates for new nodes: ${this.limits.maxKnownNodes} nodes are known already (maxknownnodes)`
-          : `Dropping routing updates listing more than ${this.limits.maxKnownNodes} connections (maxknownnodes)`;
+          ? `Dropping routing updates for new nodes: ${this.limits.maxKnownNodes} nodes are known already`
+          : `Dropping routing updates listing more than ${this.limits.maxKnownNodes} connections`;
       logOncePerCause(this.logger, this.repeats, 'warn', 'routing-limit', res.outcome, {peer, node: u.nodeId}, msg);
       return;
     }
