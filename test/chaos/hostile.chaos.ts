@@ -103,7 +103,10 @@ describe('chaos: hostile peers and clients', function () {
 
   after(async () => {
     for (const d of daemons.reverse()) await d.stop();
-    console.log(JSON.stringify({hostile: {scale: SHORT ? 'short' : 'full', baseline: {rssMB: round(base.rss / 2 ** 20), fds: base.fds}, figures}}, null, 1));
+    const report = {benchmark: 'hostile', scale: SHORT ? 'short' : 'full', caps: S, baseline: {rssMB: round(base.rss / 2 ** 20), fds: base.fds}, figures};
+    console.log(JSON.stringify(report, null, 1));
+    // bench/hostile.bench.ts reads the figures from here
+    if (process.env.RECEPTOR_HOSTILE_JSON) writeFileSync(process.env.RECEPTOR_HOSTILE_JSON, JSON.stringify(report));
   });
 
   /** Runs `attack` while pinging the victim from `good` and running one remote unit; then checks the victim. */
@@ -327,6 +330,7 @@ describe('chaos: hostile peers and clients', function () {
     const warn = victim.logs().filter((r) => r.level === 'warn' || r.level === 'error' || Number(r.level) >= 40);
     const causes: Record<string, RegExp> = {
       'known nodes': /^Dropping routing updates for new nodes/,
+      'known edges': /^Dropping routing updates that add connections/,
       'service ads': /^Dropping service advertisements/,
       'stream connections': /^Dropping new stream connections/,
       'control sessions full': /has \d+ sessions; refusing new ones/,

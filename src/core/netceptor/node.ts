@@ -85,6 +85,8 @@ export const DEFAULT_TIMINGS: NetceptorTimings = {
 export interface NetceptorLimits {
   /** Nodes in the routing table; the node-name table keeps twice as many names at most. */
   maxKnownNodes: number;
+  /** Connections listed by known nodes, stored over all of them. */
+  maxKnownEdges: number;
   /** Service advertisements stored (and as many cancel tombstones). */
   maxServiceAds: number;
   /** Backend sessions still in the netceptor handshake at once; one more is closed at once. */
@@ -97,6 +99,7 @@ export interface NetceptorLimits {
 
 export const DEFAULT_LIMITS: Readonly<NetceptorLimits> = Object.freeze({
   maxKnownNodes: MAX_KNOWN_NODES,
+  maxKnownEdges: MAX_KNOWN_EDGES,
   maxServiceAds: MAX_SERVICE_ADS,
   maxPendingLinks: 1024,
   maxStreamConnections: 4096,
@@ -236,7 +239,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     this.limits = {...DEFAULT_LIMITS, ...opts.limits};
     this.namesPruneAt = this.maxNames;
     this.ads = new ServiceAdStore<StoredAd>({maxEntries: this.limits.maxServiceAds});
-    this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch, maxKnownNodes: this.limits.maxKnownNodes});
+    this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch, maxKnownNodes: this.limits.maxKnownNodes, maxKnownEdges: this.limits.maxKnownEdges});
     this.learnName(this.id);
     this.armRoutePeriod();
     this.armIdleCheck();
@@ -522,7 +525,11 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
     if (res.outcome === 'edge-limit') {
-      this.noteLimit('edges', {peer, node: u.nodeId}, `Dropping routing updates that add connections: ${MAX_KNOWN_EDGES} connections between known nodes are stored already`);
+      this.noteLimit(
+        'edges',
+        {peer, node: u.nodeId},
+        `Dropping routing updates that add connections: ${this.limits.maxKnownEdges} connections between known nodes are stored already (maxknownedges)`,
+      );
       return;
     }
     if (res.outcome === 'node-limit' || res.outcome === 'connection-limit') {

@@ -116,10 +116,11 @@ export interface RoutingStateOptions {
 
 /**
  * Edges (listed connections) kept over all nodes (not in Go): without it, maxKnownNodes made-up
- * nodes each listing maxKnownNodes neighbours would be 10^8 edges. Past it, an update that
+ * nodes each listing maxKnownNodes neighbours would be 10^8 edges, and every route computation
+ * walks them all. Past it, an update that
  * would add edges is dropped as `edge-limit`.
  */
-export const MAX_KNOWN_EDGES = 500_000;
+export const MAX_KNOWN_EDGES = 100_000;
 
 const IGNORED = {flood: false, sendOwnUpdateSoon: false, recompute: false, learnNames: []} as const;
 

@@ -20,6 +20,7 @@ export interface NodeValues {
   reportedversion: string;
   quicengine: string;
   maxknownnodes: number;
+  maxknownedges: number;
   maxserviceads: number;
   maxpendinglinks: number;
   maxstreamconnections: number;
@@ -30,6 +31,7 @@ export interface NodeValues {
 /** The cap fields (ours only) and the limit each sets; 0 or unset means the default. */
 const LIMIT_FIELDS = {
   maxknownnodes: 'maxKnownNodes',
+  maxknownedges: 'maxKnownEdges',
   maxserviceads: 'maxServiceAds',
   maxpendinglinks: 'maxPendingLinks',
   maxstreamconnections: 'maxStreamConnections',
@@ -38,6 +40,7 @@ const LIMIT_FIELDS = {
 
 const LIMIT_TEXTS: Record<keyof typeof LIMIT_FIELDS, string> = {
   maxknownnodes: 'Nodes kept in the routing table; routing updates for more are dropped',
+  maxknownedges: 'Connections between known nodes stored in all; routing updates adding more are dropped',
   maxserviceads: 'Service advertisements stored; ads for more services are dropped',
   maxpendinglinks: 'Backend connections in the netceptor handshake at once; more are closed at once',
   maxstreamconnections: 'QUIC stream connections a stream service (e.g. control) accepts at once; more are dropped',
@@ -117,7 +120,8 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     if (v.id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', v.id);
     parseMaxIdle(v.maxidleconnectiontimeout);
     for (const f of Object.keys(LIMIT_FIELDS) as Array<keyof typeof LIMIT_FIELDS>) {
-      if (v[f] < 0 || !Number.isInteger(v[f])) throw fieldError(`${f} must be a whole number, 0 or more (0 = default)`, f, String(v[f]));
+      const n = v[f] ?? 0; // unset when the values come from code rather than the loader
+      if (n < 0 || !Number.isInteger(n)) throw fieldError(`${f} must be a whole number, 0 or more (0 = default)`, f, String(n));
     }
     checkField('firewallrules', undefined, () => parseFirewallRules(v.firewallrules)); // the message names the rule
     if (v.quicengine && !QUIC_ENGINE_CHOICE_SET.has(v.quicengine.toLowerCase())) {
