@@ -541,8 +541,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       return;
     }
     for (const n of res.learnNames) this.learnName(n);
-    // An oversized list is dropped by routing; a later copy (seen/stale) must not feed it in here.
-    if (u.connections.size <= this.limits.maxKnownNodes) for (const n of u.connections.keys()) this.learnName(n);
+    // Names listed only as connections are not learned (as in Go): they are not routable until
+    // their own update arrives, and hashing thousands per update let one peer stall the node.
     // A newer epoch is a new process of that node: streams to the old one are dead.
     if (res.outcome === 'accepted' && before && u.updateEpoch > before.epoch) this.emit('restarted', u.nodeId);
     if (res.duplicate?.action === 'shutdown') {
