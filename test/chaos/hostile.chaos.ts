@@ -342,7 +342,10 @@ describe('chaos: hostile peers and clients', function () {
       'line too long': /request line too long/,
     };
     const counts = Object.fromEntries(Object.entries(causes).map(([k, re]) => [k, warn.filter((r) => re.test(String(r.msg))).length]));
+    const byMsg = new Map<string, number>();
+    for (const r of warn) byMsg.set(String(r.msg), (byMsg.get(String(r.msg)) ?? 0) + 1);
     console.log(`    victim log lines per cause: ${JSON.stringify(counts)}; warn lines in all: ${warn.length}`);
+    console.log(`    victim warn lines: ${JSON.stringify(Object.fromEntries([...byMsg].sort((x, y) => y[1] - x[1]).slice(0, 8)))}`);
     for (const [k, n] of Object.entries(counts)) expect(n, `log lines for ${k}`).to.be.within(1, 2);
     tally('log causes checked', Object.keys(counts).length);
   });
