@@ -19,12 +19,13 @@ export interface NodeValues {
   maxidleconnectiontimeout: string;
   reportedversion: string;
   quicengine: string;
-  maxknownnodes: number;
-  maxknownedges: number;
-  maxserviceads: number;
-  maxpendinglinks: number;
-  maxstreamconnections: number;
-  maxstreamconnectionspernode: number;
+  /** The caps (ours; the loader gives 0 when unset). */
+  maxknownnodes?: number;
+  maxknownedges?: number;
+  maxserviceads?: number;
+  maxpendinglinks?: number;
+  maxstreamconnections?: number;
+  maxstreamconnectionspernode?: number;
   [k: string]: unknown;
 }
 
@@ -51,7 +52,8 @@ const LIMIT_TEXTS: Record<keyof typeof LIMIT_FIELDS, string> = {
 export function nodeLimits(v: Pick<NodeValues, keyof typeof LIMIT_FIELDS>): Partial<NetceptorLimits> {
   const out: Partial<NetceptorLimits> = {};
   for (const [field, key] of Object.entries(LIMIT_FIELDS) as Array<[keyof typeof LIMIT_FIELDS, keyof NetceptorLimits]>) {
-    if (v[field] > 0) out[key] = v[field];
+    const n = v[field] ?? 0;
+    if (n > 0) out[key] = n;
   }
   return out;
 }
@@ -120,7 +122,7 @@ export const nodeType: ActionTypeDef<NodeValues> = {
     if (v.id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', v.id);
     parseMaxIdle(v.maxidleconnectiontimeout);
     for (const f of Object.keys(LIMIT_FIELDS) as Array<keyof typeof LIMIT_FIELDS>) {
-      const n = v[f] ?? 0; // unset when the values come from code rather than the loader
+      const n = v[f] ?? 0;
       if (n < 0 || !Number.isInteger(n)) throw fieldError(`${f} must be a whole number, 0 or more (0 = default)`, f, String(n));
     }
     checkField('firewallrules', undefined, () => parseFirewallRules(v.firewallrules)); // the message names the rule

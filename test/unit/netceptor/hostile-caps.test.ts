@@ -11,6 +11,7 @@ import {MAX_SEND_BACKLOG} from '../../../src/core/netceptor/session-base.js';
 import {ServiceAdStore} from '../../../src/core/netceptor/service-ads.js';
 import {TcpSession} from '../../../src/plugins/backend-tcp/backend.js';
 import {ManualClock} from '../../../src/core/clock.js';
+import {nodeLimits, nodeType} from '../../../src/plugins/node/index.js';
 import {FAST, link, makeNode, memPair, until} from '../../support/mesh.js';
 
 function upd(nodeId: string, id: string, connections: Record<string, number>): RouteUpdateInput {
@@ -108,5 +109,13 @@ describe('netceptor caps against hostile peers', () => {
       server?.destroy();
       srv.close();
     }
+  });
+
+  it('the node item sets the caps from its fields (0 = default) and refuses negative ones', () => {
+    const caps = {maxknownnodes: 5, maxknownedges: 0, maxserviceads: 7, maxpendinglinks: 0, maxstreamconnections: 9, maxstreamconnectionspernode: 3};
+    expect(nodeLimits(caps)).to.deep.equal({maxKnownNodes: 5, maxServiceAds: 7, maxStreamConnections: 9, maxStreamConnectionsPerNode: 3});
+    const base = {id: 'a', datadir: '/tmp/x', firewallrules: [], maxidleconnectiontimeout: '', reportedversion: '', quicengine: '', ...caps};
+    expect(() => nodeType.validate!(base)).not.to.throw();
+    expect(() => nodeType.validate!({...base, maxserviceads: -1})).to.throw(/maxserviceads must be a whole number/);
   });
 });
