@@ -571,7 +571,8 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       return;
     }
     if (!res.flood) return;
-    this.learnName(ad.nodeId);
+    // No name learned here (as in Go): the node's own routing update brings it; hashing every
+    // advertised node ID cost seconds under a flood of made-up ones.
     for (const l of this.conns.values()) if (l !== link) l.session.send(ad.raw);
     this.emit('advertisement', ad);
   }
