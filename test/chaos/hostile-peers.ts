@@ -4,6 +4,7 @@
  * from /proc and a control socket.
  */
 import {randomBytes} from 'node:crypto';
+import {once} from 'node:events';
 import {readdirSync, readFileSync} from 'node:fs';
 import net from 'node:net';
 import {
@@ -122,16 +123,14 @@ export class RawPeer {
 }
 
 /** Waits for `drain` (or `close`), without leaving listeners behind. */
-export function drained(sock: net.Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      sock.off('drain', done);
-      sock.off('close', done);
-      resolve();
-    };
-    sock.on('drain', done);
-    sock.on('close', done);
-  });
+export async function drained(sock: net.Socket): Promise<void> {
+  const ac = new AbortController();
+  const wait = (event: string) => once(sock, event, {signal: ac.signal}).catch(() => {}); // the loser is aborted
+  try {
+    await Promise.race([wait('drain'), wait('close')]);
+  } finally {
+    ac.abort();
+  }
 }
 
 /** RSS (bytes) and open fds of a process, from /proc. */
