@@ -103,7 +103,7 @@ describe('chaos: hostile peers and clients', function () {
 
   after(async () => {
     for (const d of daemons.reverse()) await d.stop();
-    const report = {benchmark: 'hostile', scale: SHORT ? 'short' : 'full', caps: S, baseline: {rssMB: round(base.rss / 2 ** 20), fds: base.fds}, figures};
+    const report = {benchmark: 'hostile', scale: SHORT ? 'short' : 'full', parameters: S, baseline: {rssMB: round(base.rss / 2 ** 20), fds: base.fds}, figures};
     console.log(JSON.stringify(report, null, 1));
     // bench/hostile.bench.ts reads the figures from here
     if (process.env.RECEPTOR_HOSTILE_JSON) writeFileSync(process.env.RECEPTOR_HOSTILE_JSON, JSON.stringify(report));
