@@ -10,6 +10,12 @@ import type {BackendSession, SessionHandler} from './backend.js';
 import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import {ReceptorError} from '../errors.js';
 
+/**
+ * Bytes a session may hold for a peer that does not read before new messages are dropped
+ * (datagram semantics; QUIC above resends). Ours: Go blocks the sending goroutine instead.
+ */
+export const MAX_SEND_BACKLOG = 8 * 1024 * 1024;
+
 export interface SessionInit {
   remote: string;
   outbound: boolean;
@@ -35,6 +41,7 @@ export abstract class BaseSession implements BackendSession {
   private endError: Error | undefined;
   private notified = false;
   private releasedOnce = false;
+  private backlogDrops = 0;
 
   protected constructor(init: SessionInit) {
     this.remote = init.remote;
@@ -45,6 +52,16 @@ export abstract class BaseSession implements BackendSession {
     this.closed = new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
     });
+  }
+
+  /** Bytes written but not yet taken by the transport (0 when the transport cannot tell). */
+  protected backlogBytes(): number {
+    return 0;
+  }
+
+  /** Messages dropped because the peer did not read (see MAX_SEND_BACKLOG). */
+  get droppedForBacklog(): number {
+    return this.backlogDrops;
   }
 
   /** True until the session ended (locally or remotely). */
@@ -72,6 +89,12 @@ export abstract class BaseSession implements BackendSession {
     }
     if (msg.length > this.maxMessageSize) {
       this.logger?.warn({remote: this.remote, size: msg.length, max: this.maxMessageSize}, 'message too large for this backend; not sent');
+      return;
+    }
+    if (this.backlogBytes() > MAX_SEND_BACKLOG) {
+      // one line per session; the count is in the close line
+      if (this.backlogDrops++ === 0)
+        this.logger?.warn({remote: this.remote, backlog: this.backlogBytes()}, `peer is not reading: dropping messages while over ${MAX_SEND_BACKLOG} bytes wait for it`);
       return;
     }
     try {
