@@ -92,7 +92,14 @@ describe('fuzz: certificate parsers', function () {
     const input = fc.record({
       seeds: fc.array(fc.nat(5), {minLength: 1, maxLength: 3}),
       ms: fc.array(mutation, {maxLength: 5}),
-      pins: fc.array(fc.oneof(fc.string({maxLength: 20}), fc.string({unit: fc.constantFrom(...'0123456789abcdefABCDEF:'.split('')), minLength: 64, maxLength: 64}), fc.constantFrom('', ':', 'zz'.repeat(32))), {maxLength: 2}),
+      pins: fc.array(
+        fc.oneof(
+          fc.string({maxLength: 20}),
+          fc.string({unit: fc.constantFrom(...'0123456789abcdefABCDEF:'.split('')), minLength: 64, maxLength: 64}),
+          fc.constantFrom('', ':', 'zz'.repeat(32)),
+        ),
+        {maxLength: 2},
+      ),
     });
     fuzz(fuzzSettings('certs-pem', 0xce72, 800), input, ({seeds: picks, ms, pins}) => {
       const text = Buffer.from(picks.map((i) => pem(seeds[i]!.type, seeds[i]!.der)).join(''));

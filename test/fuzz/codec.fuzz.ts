@@ -56,7 +56,13 @@ describe('fuzz: netceptor codec and TCP framer', function () {
 
   it('TcpFramer: any chunking of framed messages and garbage yields the messages and never buffers past one frame', () => {
     const stream = fc.record({
-      messages: fc.array(fc.oneof({weight: 4, arbitrary: fc.uint8Array({minLength: 1, maxLength: 300})}, {weight: 1, arbitrary: fc.integer({min: 1, max: MAX_TCP_MESSAGE}).map((n) => new Uint8Array(n))}), {maxLength: 8}),
+      messages: fc.array(
+        fc.oneof(
+          {weight: 4, arbitrary: fc.uint8Array({minLength: 1, maxLength: 300})},
+          {weight: 1, arbitrary: fc.integer({min: 1, max: MAX_TCP_MESSAGE}).map((n) => new Uint8Array(n))},
+        ),
+        {maxLength: 8},
+      ),
       garbage: fc.option(fc.uint8Array({minLength: 1, maxLength: 64})),
       cuts: fc.array(fc.nat(), {maxLength: 40}),
     });

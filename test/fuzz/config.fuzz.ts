@@ -20,13 +20,50 @@ import {tally} from '../support/tally.js';
 
 /** Scalars as YAML text, including the YAML 1.1 forms Go's parser reads specially. */
 const scalar = fc.oneof(
-  fc.constantFrom('~', 'null', 'yes', 'no', 'on', 'off', 'true', 'False', '0x1F', '0o17', '017', '1e3', '.inf', '-.nan', '1_000', '2001-12-14', "''", '""', '-1', '99999999999999999999999', '1.5', 'foo', 'localhost:2222', '/tmp/x', '!!str 1', '&a x', '*a', '*b', '[]', '{}', '|'),
+  fc.constantFrom(
+    '~',
+    'null',
+    'yes',
+    'no',
+    'on',
+    'off',
+    'true',
+    'False',
+    '0x1F',
+    '0o17',
+    '017',
+    '1e3',
+    '.inf',
+    '-.nan',
+    '1_000',
+    '2001-12-14',
+    "''",
+    '""',
+    '-1',
+    '99999999999999999999999',
+    '1.5',
+    'foo',
+    'localhost:2222',
+    '/tmp/x',
+    '!!str 1',
+    '&a x',
+    '*a',
+    '*b',
+    '[]',
+    '{}',
+    '|',
+  ),
   fc.string({maxLength: 12}).map((s) => JSON.stringify(s)),
   fc.integer().map(String),
   fc.double().map(String),
 );
 const value: fc.Arbitrary<string> = fc.letrec<{v: string}>((tie) => ({
-  v: fc.oneof({depthSize: 'small', withCrossShrink: true}, scalar, fc.array(tie('v'), {maxLength: 3}).map((a) => `[${a.join(', ')}]`), fc.array(fc.tuple(fc.constantFrom('a', 'id', 'port', 'k'), tie('v')), {maxLength: 3}).map((e) => `{${e.map(([k, v]) => `${k}: ${v}`).join(', ')}}`)),
+  v: fc.oneof(
+    {depthSize: 'small', withCrossShrink: true},
+    scalar,
+    fc.array(tie('v'), {maxLength: 3}).map((a) => `[${a.join(', ')}]`),
+    fc.array(fc.tuple(fc.constantFrom('a', 'id', 'port', 'k'), tie('v')), {maxLength: 3}).map((e) => `{${e.map(([k, v]) => `${k}: ${v}`).join(', ')}}`),
+  ),
 })).v;
 
 let registry: ActionRegistry;
@@ -38,7 +75,13 @@ const item = (): fc.Arbitrary<{key: string; fields: Array<[string, string]>; bar
   itemKey().chain((key) =>
     fc.record({
       key: fc.constant(key),
-      fields: fc.array(fc.tuple(fc.oneof({weight: 5, arbitrary: fc.constantFrom(...(fieldsOf.get(key)?.length ? fieldsOf.get(key)! : ['id']))}, {weight: 1, arbitrary: fc.string({maxLength: 8})}), value), {maxLength: 4}),
+      fields: fc.array(
+        fc.tuple(
+          fc.oneof({weight: 5, arbitrary: fc.constantFrom(...(fieldsOf.get(key)?.length ? fieldsOf.get(key)! : ['id']))}, {weight: 1, arbitrary: fc.string({maxLength: 8})}),
+          value,
+        ),
+        {maxLength: 4},
+      ),
       bare: fc.option(scalar, {freq: 4}),
     }),
   );
@@ -94,7 +137,10 @@ describe('fuzz: configuration files and arguments', function () {
     // The built-in types, as the root package's register hook gives them (no dist/ needed).
     registry = new ActionRegistry();
     for (const def of builtinTypes() as ActionTypeDef[]) registry.add(def, 'receptor-mesh');
-    keys = registry.list().map((t) => t.def.key).filter((k) => !['command-runner', 'config', 'c'].includes(k));
+    keys = registry
+      .list()
+      .map((t) => t.def.key)
+      .filter((k) => !['command-runner', 'config', 'c'].includes(k));
     fieldsOf = new Map(keys.map((k) => [k, registry.get(k)!.def.fields.map((f) => f.name)]));
   });
 
@@ -115,7 +161,10 @@ describe('fuzz: configuration files and arguments', function () {
   it('Go-style command-line arguments: load or a ConfigError naming the argument', () => {
     const token = fc.oneof(
       {weight: 3, arbitrary: fc.constantFrom(...keys).map((k) => `--${k}`)},
-      {weight: 4, arbitrary: fc.tuple(fc.constantFrom('id', 'port', 'address', 'filename', 'service', 'level', 'cost', 'nodecost', 'tls', 'x'), scalar).map(([f, v]) => `${f}=${v}`)},
+      {
+        weight: 4,
+        arbitrary: fc.tuple(fc.constantFrom('id', 'port', 'address', 'filename', 'service', 'level', 'cost', 'nodecost', 'tls', 'x'), scalar).map(([f, v]) => `${f}=${v}`),
+      },
       {weight: 1, arbitrary: fc.oneof(fc.string({maxLength: 12}), fc.constantFrom('-', '--', '-c', '--config', '--help=x', '--config-v2', '-node', '='))},
     );
     fuzz(fuzzSettings('config-cli', 0xc0f2, 1500), fc.array(token, {maxLength: 8}), (argv) => {

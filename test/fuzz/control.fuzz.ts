@@ -28,15 +28,26 @@ const jsonValue = fc.oneof(fc.jsonValue({maxDepth: 2}), fc.constantFrom<unknown>
 /** One request line, as a description (built in the case so failures print short). */
 type LineSpec = {text: string[]} | {json: Array<[string, unknown]>} | {huge: number} | {binary: Uint8Array};
 const lineSpec: fc.Arbitrary<LineSpec> = fc.oneof(
-  {weight: 5, arbitrary: fc.record({text: fc.tuple(fc.oneof(fc.constantFrom(...COMMANDS), word), fc.constantFrom(...SUBCOMMANDS, ''), fc.array(word, {maxLength: 4})).map(([c, s, rest]) => [c, s, ...rest].filter((w) => w !== ''))})},
   {
     weight: 5,
     arbitrary: fc.record({
-      json: fc.tuple(
-        fc.oneof(fc.constantFrom(...COMMANDS), word),
-        fc.option(fc.constantFrom(...SUBCOMMANDS)),
-        fc.array(fc.tuple(fc.constantFrom('node', 'service', 'unitid', 'startpos', 'worktype', 'tlsclient', 'ttl', 'signwork', 'signature', 'params', 'count', 'x'), jsonValue), {maxLength: 5}),
-      ).map(([c, s, fields]): Array<[string, unknown]> => [['command', c], ...(s === null ? [] : [['subcommand', s] as [string, unknown]]), ...fields]),
+      text: fc
+        .tuple(fc.oneof(fc.constantFrom(...COMMANDS), word), fc.constantFrom(...SUBCOMMANDS, ''), fc.array(word, {maxLength: 4}))
+        .map(([c, s, rest]) => [c, s, ...rest].filter((w) => w !== '')),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      json: fc
+        .tuple(
+          fc.oneof(fc.constantFrom(...COMMANDS), word),
+          fc.option(fc.constantFrom(...SUBCOMMANDS)),
+          fc.array(fc.tuple(fc.constantFrom('node', 'service', 'unitid', 'startpos', 'worktype', 'tlsclient', 'ttl', 'signwork', 'signature', 'params', 'count', 'x'), jsonValue), {
+            maxLength: 5,
+          }),
+        )
+        .map(([c, s, fields]): Array<[string, unknown]> => [['command', c], ...(s === null ? [] : [['subcommand', s] as [string, unknown]]), ...fields]),
     }),
   },
   {weight: 1, arbitrary: fc.record({huge: fc.integer({min: 1, max: 2 << 20})})},
@@ -90,7 +101,13 @@ describe('fuzz: control line protocol', function () {
 
   it('every session gets a reply or an error, and the server serves the next one', async () => {
     const idWord = fc.constantFrom(() => unitId);
-    const spec = fc.array(fc.oneof({weight: 6, arbitrary: lineSpec}, {weight: 1, arbitrary: fc.tuple(fc.constantFrom('status', 'results', 'cancel', 'release'), idWord).map(([sub, id]): LineSpec => ({text: ['work', sub, id()]}))}), {minLength: 1, maxLength: 3});
+    const spec = fc.array(
+      fc.oneof(
+        {weight: 6, arbitrary: lineSpec},
+        {weight: 1, arbitrary: fc.tuple(fc.constantFrom('status', 'results', 'cancel', 'release'), idWord).map(([sub, id]): LineSpec => ({text: ['work', sub, id()]}))},
+      ),
+      {minLength: 1, maxLength: 3},
+    );
     let open = 0;
     await fuzzAsync(fuzzSettings('control', 0xc7a1, 300), spec, async (specs) => {
       const lines = specs.map(buildLine);

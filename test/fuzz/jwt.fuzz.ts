@@ -59,7 +59,9 @@ function signed(alg: string, input: string, key: KeyObject | 'none' | 'hmac-pub'
   const hash = ['256', '384', '512'].includes(bits) ? `sha${bits}` : 'sha512';
   if (key === 'hmac-pub') return b64(createHmac(hash, pubPem).update(input).digest());
   const pss = alg.startsWith('PS');
-  return b64(sign(hash, Buffer.from(input), pss ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 || 32} : {key, padding: constants.RSA_PKCS1_PADDING}));
+  return b64(
+    sign(hash, Buffer.from(input), pss ? {key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 || 32} : {key, padding: constants.RSA_PKCS1_PADDING}),
+  );
 }
 
 const claimValue = fc.oneof(fc.jsonValue({maxDepth: 1}), fc.constantFrom<unknown>(NODE, [NODE], [], [''], ['', NODE], NOW_S + 60, NOW_S - 60, String(NOW_S + 60), 1e300, -1, null));
@@ -76,7 +78,16 @@ describe('fuzz: work-signing JWTs', function () {
     const token = fc.oneof(
       {weight: 1, arbitrary: fc.string({maxLength: 80}).map((s) => ({s, edits: []}))},
       {weight: 4, arbitrary: fc.array(edit, {minLength: 1, maxLength: 4}).map((edits) => ({s: valid, edits}))},
-      {weight: 1, arbitrary: fc.tuple(fc.nat(2), fc.string({maxLength: 40})).map(([i, seg]) => ({s: valid.split('.').map((p, j) => (j === i ? seg : p)).join('.'), edits: []}))},
+      {
+        weight: 1,
+        arbitrary: fc.tuple(fc.nat(2), fc.string({maxLength: 40})).map(([i, seg]) => ({
+          s: valid
+            .split('.')
+            .map((p, j) => (j === i ? seg : p))
+            .join('.'),
+          edits: [],
+        })),
+      },
     );
     fuzz(fuzzSettings('jwt-tampered', 0x17a1, 1500), token, ({s, edits}) => {
       let t = s;

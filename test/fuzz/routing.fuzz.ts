@@ -65,10 +65,14 @@ interface Frame {
   mutations: Mutation[];
 }
 const frameSpec: fc.Arbitrary<FrameSpec> = fc.oneof({weight: 4, arbitrary: fc.record({update})}, {weight: 3, arbitrary: fc.record({ad})});
-const frame: fc.Arbitrary<Frame> = fc.record({spec: frameSpec, mutations: fc.oneof({weight: 3, arbitrary: fc.constant<Mutation[]>([])}, {weight: 1, arbitrary: fc.array(mutation, {minLength: 1, maxLength: 4})})});
+const frame: fc.Arbitrary<Frame> = fc.record({
+  spec: frameSpec,
+  mutations: fc.oneof({weight: 3, arbitrary: fc.constant<Mutation[]>([])}, {weight: 1, arbitrary: fc.array(mutation, {minLength: 1, maxLength: 4})}),
+});
 
 function encodeFrame({spec, mutations}: Frame): Buffer {
-  const bytes = 'ad' in spec ? encodeServiceAdvertisement(spec.ad) : encodeRoutingUpdate({...spec.update, connections: connectionMap(spec.update.connections)} satisfies RoutingUpdate);
+  const bytes =
+    'ad' in spec ? encodeServiceAdvertisement(spec.ad) : encodeRoutingUpdate({...spec.update, connections: connectionMap(spec.update.connections)} satisfies RoutingUpdate);
   return mutations.length > 0 ? mutate(bytes, mutations) : bytes;
 }
 
@@ -100,7 +104,15 @@ describe('fuzz: routing updates and service advertisements into a node', functio
       theirs.start({onMessage: () => {}, onClose: () => {}});
       n.attachSession(ours, {cost: 1});
       ours.receive(
-        encodeRoutingUpdate({nodeId: PEER, updateId: `hello${reconnects}`, updateEpoch: 1n << 60n, updateSequence: BigInt(reconnects + 1), connections: new Map(), forwardingNode: PEER, suspectedDuplicate: 0n}),
+        encodeRoutingUpdate({
+          nodeId: PEER,
+          updateId: `hello${reconnects}`,
+          updateEpoch: 1n << 60n,
+          updateSequence: BigInt(reconnects + 1),
+          connections: new Map(),
+          forwardingNode: PEER,
+          suspectedDuplicate: 0n,
+        }),
       );
       await until(() => n.connectedPeers().includes(PEER), 'hostile link up');
       session = ours;

@@ -37,7 +37,10 @@ const submitSpec = fc.record({
   payload: fc.uint8Array({maxLength: 2048}),
 });
 
-const unitIdWord = fc.oneof(fc.constantFrom('..', '../foo', '/etc/passwd', 'a/b', '.', '', 'x'.repeat(300), '%2e%2e', 'AAAAAAAA'), fc.string({unit: 'binary', maxLength: 16}).filter((s) => !/[\r\n]/.test(s)));
+const unitIdWord = fc.oneof(
+  fc.constantFrom('..', '../foo', '/etc/passwd', 'a/b', '.', '', 'x'.repeat(300), '%2e%2e', 'AAAAAAAA'),
+  fc.string({unit: 'binary', maxLength: 16}).filter((s) => !/[\r\n]/.test(s)),
+);
 const unitOps = fc.array(fc.tuple(fc.constantFrom('status', 'results', 'cancel', 'release', 'force-release'), unitIdWord, fc.boolean()), {maxLength: 3});
 
 function session(path: string, data: Buffer[], deadlineMs = HANG_LIMIT_MS - 1000): Promise<string> {

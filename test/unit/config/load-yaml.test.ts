@@ -169,7 +169,12 @@ describe('config: item validation at load time', () => {
   });
   it('an alias bomb is refused as excessive aliasing', () => {
     const rows = ['- node:', '    id: x', '- local-only:', '    a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 0; i < 6; i++) rows.push(`    ${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`);
+    for (let i = 0; i < 6; i++)
+      rows.push(
+        `    ${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(', ')}]`,
+      );
     yamlFails(rows.join('\n') + '\n', 'yaml: document contains excessive aliasing');
   });
 });
