@@ -50,33 +50,46 @@ function checkTime(wall0: number, cpu0: number): void {
   if (cpu > CASE_LIMIT_MS) throw new Error(`case used ${Math.round(cpu)} ms of CPU (${Math.round(wall)} ms wall; limit ${CASE_LIMIT_MS} ms)`);
 }
 
-/** Runs a synchronous property with the target's settings, timing each case; tallies the cases. */
-export function fuzz<T>(settings: FuzzSettings, arb: fc.Arbitrary<T>, check: (value: T) => void): void {
+/** Counts the cases `run` executes (shrinking included) into the tally, whatever the outcome. */
+function counted<R>(run: (count: () => void) => R): R {
   let cases = 0;
+  const report = () => {
+    tally('cases', cases);
+    console.log(`  ${cases} cases run; slowest: ${Math.round(slowest.cpuMs)} ms CPU, ${Math.round(slowest.wallMs)} ms wall`);
+  };
   try {
+    const r = run(() => cases++);
+    if (r instanceof Promise) return r.finally(report) as R;
+    report();
+    return r;
+  } catch (err) {
+    report();
+    throw err;
+  }
+}
+
+/** Runs a synchronous property with the target's settings (shrinking on), timing each case. */
+export function fuzz<T>(settings: FuzzSettings, arb: fc.Arbitrary<T>, check: (value: T) => void): void {
+  counted((count) =>
     fc.assert(
       fc.property(arb, (v) => {
-        cases++;
+        count();
         const wall0 = performance.now();
         const cpu0 = cpuMs();
         check(v);
         checkTime(wall0, cpu0);
       }),
-      {seed: settings.seed, numRuns: settings.numRuns, endOnFailure: false},
-    );
-  } finally {
-    tally('cases', cases);
-    console.log(`  ${cases} cases run; slowest: ${Math.round(slowest.cpuMs)} ms CPU, ${Math.round(slowest.wallMs)} ms wall`);
-  }
+      {seed: settings.seed, numRuns: settings.numRuns},
+    ),
+  );
 }
 
-/** The asynchronous form of {@link fuzz}; a case that never settles fails after the limit too. */
-export async function fuzzAsync<T>(settings: FuzzSettings, arb: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
-  let cases = 0;
-  try {
-    await fc.assert(
+/** The asynchronous form of {@link fuzz}; a case that has not settled after HANG_LIMIT_MS fails. */
+export function fuzzAsync<T>(settings: FuzzSettings, arb: fc.Arbitrary<T>, check: (value: T) => Promise<void>): Promise<void> {
+  return counted((count) =>
+    fc.assert(
       fc.asyncProperty(arb, async (v) => {
-        cases++;
+        count();
         const wall0 = performance.now();
         const cpu0 = cpuMs();
         let timer: NodeJS.Timeout | undefined;
@@ -90,10 +103,7 @@ export async function fuzzAsync<T>(settings: FuzzSettings, arb: fc.Arbitrary<T>,
         }
         checkTime(wall0, cpu0);
       }),
-      {seed: settings.seed, numRuns: settings.numRuns, endOnFailure: false},
-    );
-  } finally {
-    tally('cases', cases);
-    console.log(`  ${cases} cases run; slowest: ${Math.round(slowest.cpuMs)} ms CPU, ${Math.round(slowest.wallMs)} ms wall`);
-  }
+      {seed: settings.seed, numRuns: settings.numRuns},
+    ),
+  );
 }
