@@ -143,8 +143,12 @@ describe('fuzz: routing updates and service advertisements into a node', functio
     // through itself. Once it is gone, the honest route returns and pings are answered.
     session?.close();
     await until(() => !n.connectedPeers().includes(PEER) && n.statusRoutingTable().friend === 'friend', 'honest route back');
-    const r = await ping(n, 'friend');
-    expect(r.error).to.equal(undefined);
+    // The floods relayed to friend may still queue ahead of the first ping on a loaded machine.
+    let r = await ping(n, 'friend');
+    for (let i = 0; i < 5 && r.error === 'timeout'; i++) r = await ping(n, 'friend');
+    const state = () =>
+      JSON.stringify({peers: n.connectedPeers(), friendPeers: friend.connectedPeers(), route: n.statusRoutingTable().friend, back: friend.statusRoutingTable().foo});
+    expect(r.error, state()).to.equal(undefined);
     await n.shutdown();
     await friend.shutdown();
   });
