@@ -67,7 +67,7 @@ describe('fuzz: certificate parsers', function () {
       {weight: 1, arbitrary: fc.uint8Array({maxLength: 300}).map((b) => ({seed: -1, der: Buffer.from(b)}))},
       {weight: 5, arbitrary: fc.tuple(fc.nat(5), fc.array(mutation, {minLength: 1, maxLength: 5})).map(([i, ms]) => ({seed: i, ms}))},
     );
-    fuzz(fuzzSettings('certs-der', 0xce71, 800), input, (v) => {
+    fuzz(fuzzSettings('certs-der', 0xce71, 500), input, (v) => {
       const der = 'der' in v ? v.der : mutate(seeds[v.seed]!.der, v.ms);
       attempt(() => decode(der));
       attempt(() => decodeCertificate(der));

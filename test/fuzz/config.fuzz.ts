@@ -151,7 +151,7 @@ describe('fuzz: configuration files and arguments', function () {
       plural: fc.array(fc.boolean(), {minLength: 5, maxLength: 5}),
       mutations: fc.oneof(fc.constant<Mutation[]>([]), fc.array(mutation, {minLength: 1, maxLength: 4})),
     });
-    fuzz(fuzzSettings('config-yaml', 0xc0f1, 1000), input, ({items, v2: isV2, plural, mutations}) => {
+    fuzz(fuzzSettings('config-yaml', 0xc0f1, 600), input, ({items, v2: isV2, plural, mutations}) => {
       const text = Buffer.from(isV2 ? v2(items, plural) : v1(items));
       writeFileSync(file, mutations.length > 0 ? mutate(text, mutations) : text);
       check(() => loadConfig(['--config', file], registry, {cwd: dir}), file);

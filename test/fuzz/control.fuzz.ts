@@ -109,7 +109,7 @@ describe('fuzz: control line protocol', function () {
       {minLength: 1, maxLength: 3},
     );
     let open = 0;
-    await fuzzAsync(fuzzSettings('control', 0xc7a1, 300), spec, async (specs) => {
+    await fuzzAsync(fuzzSettings('control', 0xc7a1, 200), spec, async (specs) => {
       const lines = specs.map(buildLine);
       const {out, closed} = await session(w.sock, lines, HANG_LIMIT_MS - 1000);
       if (!closed) open++;

@@ -122,7 +122,7 @@ describe('fuzz: routing updates and service advertisements into a node', functio
     await until(() => n.statusRoutingTable().friend === 'friend', 'honest link up');
     const max = {names: 0, ads: 0, tombstones: 0, known: 0, seen: 0};
     try {
-      await fuzzAsync(fuzzSettings('routing', 0x40ade, 500), fc.array(frame, {minLength: 1, maxLength: 3}), async (frames) => {
+      await fuzzAsync(fuzzSettings('routing', 0x40ade, 300), fc.array(frame, {minLength: 1, maxLength: 3}), async (frames) => {
         const s = await connect();
         for (const f of frames) {
           const bytes = encodeFrame(f);

@@ -103,7 +103,7 @@ describe('fuzz: work submit payloads', function () {
 
   it('every submission is created or refused with an error; random unit IDs are refused; nothing leaks', async () => {
     let created = 0;
-    await fuzzAsync(fuzzSettings('work', 0x30b5, 500), fc.tuple(submitSpec, unitOps), async ([spec, ops]) => {
+    await fuzzAsync(fuzzSettings('work', 0x30b5, 300), fc.tuple(submitSpec, unitOps), async ([spec, ops]) => {
       const out = await session(w.sock, [Buffer.from(submitLine(spec)), Buffer.from(spec.payload)]);
       const lines = out.split('\n');
       expect(lines[0]).to.equal('Receptor Control, node foo');
