@@ -48,7 +48,7 @@ import {
 import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
-import {nodeIdProblem, printableNodeId} from './node-id.js';
+import {MAX_NODE_ID_BYTES, nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
 import {MAX_KNOWN_EDGES, MAX_KNOWN_NODES, RoutingState} from './routing.js';
@@ -599,7 +599,9 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     // Go names the service when opening one, not when sending to one (SendMessageWithHopsToLive)
     checkServiceName(toService, false);
     const to = toNode.toLowerCase() === 'localhost' ? this.id : toNode;
-    this.learnName(to);
+    // No node with a longer ID is ever routable (peers and updates naming one are refused), so
+    // do not hash it: hashing a 16 MiB name from a control client took seconds of CPU.
+    if (to === this.id || Buffer.byteLength(to, 'utf8') <= MAX_NODE_ID_BYTES) this.learnName(to);
     const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     this.route({hops: hopsToLive, fromNode: this.id, toNode: to, fromService, toService, payload: data}, true);
   }
