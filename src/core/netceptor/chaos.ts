@@ -260,7 +260,12 @@ export class ChaosSession implements BackendSession {
     this.outbound = inner.outbound;
     this.maxMessageSize = inner.maxMessageSize;
     if (inner.peerCertNodeIds) this.peerCertNodeIds = inner.peerCertNodeIds;
-    this.out = new FaultPipe(link, derivedSeed(link.opts.seed, index, 0), (m) => inner.send(m), () => this.affected);
+    this.out = new FaultPipe(
+      link,
+      derivedSeed(link.opts.seed, index, 0),
+      (m) => inner.send(m),
+      () => this.affected,
+    );
   }
 
   /** Whether faults apply: always without a peer filter, else once the peer is known to match. */
@@ -276,7 +281,12 @@ export class ChaosSession implements BackendSession {
 
   start(h: SessionHandler): void {
     let ended = false;
-    const pipe = new FaultPipe(this.link, derivedSeed(this.link.opts.seed, this.index, 1), (m) => !ended && h.onMessage(m), () => this.affected);
+    const pipe = new FaultPipe(
+      this.link,
+      derivedSeed(this.link.opts.seed, this.index, 1),
+      (m) => !ended && h.onMessage(m),
+      () => this.affected,
+    );
     this.inbound = pipe;
     this.inner.start({
       onMessage: (m) => {

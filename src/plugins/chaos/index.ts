@@ -61,7 +61,16 @@ export function chaosOptions(v: ChaosValues): ChaosOptions {
   if (!CUT_MODES.includes(mode)) throw fieldError(`${v.cutmode} is not a cut mode (use drop, close)`, 'cutmode', v.cutmode);
   if (v.peers.some((p) => p === '')) throw fieldError('peers must not contain an empty node ID', 'peers', v.peers);
   if (v.backends.some((b) => b === '')) throw fieldError('backends must not contain an empty backend kind', 'backends', v.backends);
-  const opts: ChaosOptions = {seed: v.seed, drop: v.drop, duplicate: v.duplicate, reorder: v.reorder, corrupt: v.corrupt, delayMinMs, delayMaxMs, cutMode: mode as 'drop' | 'close'};
+  const opts: ChaosOptions = {
+    seed: v.seed,
+    drop: v.drop,
+    duplicate: v.duplicate,
+    reorder: v.reorder,
+    corrupt: v.corrupt,
+    delayMinMs,
+    delayMaxMs,
+    cutMode: mode as 'drop' | 'close',
+  };
   if (cutEveryMs > 0) Object.assign(opts, {cutEveryMs, cutForMs});
   if (v.peers.length > 0) opts.peers = [...v.peers];
   if (v.backends.length > 0) opts.backends = v.backends.map((b) => b.toLowerCase());
@@ -104,7 +113,17 @@ export const chaosType: ActionTypeDef<ChaosValues> = {
           log.info({stats: link.stats}, 'chaos: fault counts');
         });
         rt.logger.warn(
-          {seed: v.seed, drop: v.drop, duplicate: v.duplicate, reorder: v.reorder, corrupt: v.corrupt, delaymin: v.delaymin, delaymax: v.delaymax, cutevery: v.cutevery, cutfor: v.cutfor},
+          {
+            seed: v.seed,
+            drop: v.drop,
+            duplicate: v.duplicate,
+            reorder: v.reorder,
+            corrupt: v.corrupt,
+            delaymin: v.delaymin,
+            delaymax: v.delaymax,
+            cutevery: v.cutevery,
+            cutfor: v.cutfor,
+          },
           '*** CHAOS LAYER ACTIVE: this node damages its own mesh traffic on purpose (the chaos item). For fault tests only; remove the item for real use. ***',
         );
       },
