@@ -32,7 +32,7 @@ export interface ChaosOptions {
   cutMode?: 'drop' | 'close';
   /** Only sessions with these peer node IDs (learnt from the peer's handshake) are affected. */
   peers?: readonly string[];
-  /** Only backends of these kinds (`tcp`, `udp`, `ws`, …) are wrapped. */
+  /** Only these backends are wrapped: `tcp`, `udp`, `ws` (both ends) or a backend kind such as `udp-peer`. */
   backends?: readonly string[];
   clock?: Clock;
 }
@@ -129,10 +129,10 @@ export class ChaosLink {
     return s;
   }
 
-  /** Whether sessions of this backend kind are affected. */
+  /** Whether this backend kind is wrapped: `udp` covers `udp-listener` and `udp-peer`; an item key only itself. */
   covers(kind: string): boolean {
     const only = this.opts.backends;
-    return !only || only.length === 0 || only.includes(kind);
+    return !only || only.length === 0 || only.some((k) => kind === k || kind.startsWith(`${k}-`));
   }
 
   /** Wraps a backend so that every session it yields goes through this link (when `covers` its kind). */

@@ -94,7 +94,7 @@ export const chaosType: ActionTypeDef<ChaosValues> = {
     {name: 'cutfor', type: 'string', description: 'How long a cut lasts (shorter than cutevery)'},
     {name: 'cutmode', type: 'string', default: 'drop', description: 'drop: a cut loses every message both ways; close: it also closes the sessions'},
     {name: 'peers', type: 'string-list', description: 'Only links to these node IDs (default: all)'},
-    {name: 'backends', type: 'string-list', description: 'Only backends of these kinds: tcp, udp, ws (default: all)'},
+    {name: 'backends', type: 'string-list', description: 'Only these backends: tcp, udp, ws, or an item such as udp-peer (default: all)'},
   ],
   validate(v) {
     chaosOptions(v);

@@ -257,6 +257,16 @@ describe('chaos layer (src/core/netceptor/chaos.ts)', () => {
     expect(seen[0]).to.not.equal(udp.session);
     seen[0]!.send(msgOf(1));
     expect(udp.session.sent).to.have.length(0);
+    // the real backends' kinds are their item keys: `udp` covers both ends, an item key only itself
+    for (const [kind, covered] of [
+      ['udp-listener', true],
+      ['udp-peer', true],
+      ['udpx', false],
+      ['tcp-peer', false],
+    ] as const) {
+      expect(l.covers(kind), kind).to.equal(covered);
+    }
+    expect(new ChaosLink({seed: 1, backends: ['udp-peer']}).covers('udp-listener')).to.equal(false);
   });
 
   it('around in-memory sessions: two nodes still link and route with loss, duplicates and reordering', async function () {
