@@ -41,10 +41,12 @@ async function submitHalves(S: InteropNode, dir: string, n: number): Promise<{id
 async function expectExact(S: InteropNode, E: InteropNode, id: string, files: WorkFiles, streaming: ReturnType<typeof oursResults>): Promise<void> {
   const size = files.halvesSize;
   // The local copy may still be catching up when the state turns Succeeded.
-  const st = await waitStatus(S, id, (s) => s.State === SUCCEEDED && s.StdoutSize === size && localStdoutSize(S, id) >= size, 'Succeeded with all output', 240_000).catch((err: Error) => {
-    tally('stuck units');
-    throw err;
-  });
+  const st = await waitStatus(S, id, (s) => s.State === SUCCEEDED && s.StdoutSize === size && localStdoutSize(S, id) >= size, 'Succeeded with all output', 240_000).catch(
+    (err: Error) => {
+      tally('stuck units');
+      throw err;
+    },
+  );
   expect(localStdoutSize(S, id)).to.equal(size);
   const remoteId = typeof st.ExtraData === 'object' && st.ExtraData ? st.ExtraData.RemoteUnitID : undefined;
   expect(remoteId, 'remote unit ID').to.be.a('string');
@@ -61,7 +63,11 @@ async function expectExact(S: InteropNode, E: InteropNode, id: string, files: Wo
   }
   const rel = await ours(['work', 'release', id, '--socket', S.sock]);
   expect(rel.code, rel.stdout + rel.stderr).to.equal(0);
-  await waitFor(async () => (await unitStatus(E, remoteId!)) === undefined, 60_000, () => `remote unit ${remoteId} released on the executor`);
+  await waitFor(
+    async () => (await unitStatus(E, remoteId!)) === undefined,
+    60_000,
+    () => `remote unit ${remoteId} released on the executor`,
+  );
 }
 
 describe(`chaos: cut links under a large remote result (${SHORT ? 'short' : 'full'})`, function () {
@@ -107,7 +113,11 @@ describe(`chaos: cut links under a large remote result (${SHORT ? 'short' : 'ful
       const {id, gate} = await submitHalves(S, dir, ++n);
       const streaming = oursResults(S, id, 300_000);
       // Cut once the first bytes are here: the rest (half2 at least: the job waits for the gate) is in flight.
-      await waitFor(() => localStdoutSize(S, id) > 0, 120_000, () => `first result bytes of ${id}\n${tail(S)}`);
+      await waitFor(
+        () => localStdoutSize(S, id) > 0,
+        120_000,
+        () => `first result bytes of ${id}\n${tail(S)}`,
+      );
       proxy.cutNow();
       tally('link cuts');
       const atCut = localStdoutSize(S, id);
@@ -148,12 +158,20 @@ describe(`chaos: a large remote result over UDP with 5 % loss (${SHORT ? 'short'
     expect(E.stderr).to.include('CHAOS LAYER ACTIVE');
     const {id, gate} = await submitHalves(S, dir, 1);
     const streaming = oursResults(S, id, 600_000);
-    await waitFor(() => localStdoutSize(S, id) > 0, 120_000, () => `first result bytes of ${id}\n${tail(S)}`);
+    await waitFor(
+      () => localStdoutSize(S, id) > 0,
+      120_000,
+      () => `first result bytes of ${id}\n${tail(S)}`,
+    );
     writeFileSync(gate, '');
     await expectExact(S, E, id, files, streaming);
     await E.stop();
     // 'exit' may come before the last of stderr has been read
-    const line = await waitFor(() => E.stderr.split('\n').find((l) => l.includes('"msg":"chaos: fault counts"')), 10_000, () => `the fault counts in\n${tail(E)}`);
+    const line = await waitFor(
+      () => E.stderr.split('\n').find((l) => l.includes('"msg":"chaos: fault counts"')),
+      10_000,
+      () => `the fault counts in\n${tail(E)}`,
+    );
     const stats = (JSON.parse(line) as {stats: {messages: number; dropped: number}}).stats;
     expect(stats.dropped, 'messages the chaos layer dropped').to.be.greaterThan(0);
     // 5 % of the messages of this run, with the tolerance of the unit test's rates (±15 %)

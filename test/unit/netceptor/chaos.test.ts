@@ -2,43 +2,15 @@
 import {expect} from 'chai';
 import {pino} from 'pino';
 import {ManualClock} from '../../../src/core/clock.js';
-import type {BackendSession, MeshBackend, SessionHandler} from '../../../src/core/netceptor/backend.js';
+import type {BackendSession, MeshBackend} from '../../../src/core/netceptor/backend.js';
 import {ChaosLink, type ChaosOptions} from '../../../src/core/netceptor/chaos.js';
 import {encodeRoutingUpdate} from '../../../src/core/netceptor/codec.js';
 import {RoutingState} from '../../../src/core/netceptor/routing.js';
-import {FAST, makeNode, memPair, until} from '../../support/mesh.js';
-
-/** An inner session that records what the layer sends and lets the test inject what it receives. */
-class Recorder implements BackendSession {
-  readonly kind = 'rec';
-  readonly remote = 'rec:peer';
-  readonly outbound = true;
-  readonly maxMessageSize = 65535;
-  sent: Buffer[] = [];
-  handler: SessionHandler | undefined;
-  isClosed = false;
-  private resolve!: () => void;
-  readonly closed = new Promise<void>((r) => (this.resolve = r));
-  start(h: SessionHandler): void {
-    this.handler = h;
-  }
-  send(msg: Uint8Array): void {
-    if (!this.isClosed) this.sent.push(Buffer.from(msg));
-  }
-  close(err?: Error): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    this.handler?.onClose(err);
-    this.resolve();
-  }
-  inject(m: Buffer): void {
-    this.handler?.onMessage(m);
-  }
-}
+import {FAST, makeNode, memPair, RecordingSession, until} from '../../support/mesh.js';
 
 interface Rig {
   link: ChaosLink;
-  inner: Recorder;
+  inner: RecordingSession;
   outer: BackendSession;
   received: Buffer[];
   closes: Array<Error | undefined>;
@@ -47,7 +19,7 @@ interface Rig {
 
 function rig(opts: Omit<ChaosOptions, 'clock'>, clock = new ManualClock()): Rig {
   const l = new ChaosLink({...opts, clock});
-  const inner = new Recorder();
+  const inner = new RecordingSession();
   const outer = l.wrap(inner);
   const received: Buffer[] = [];
   const closes: Array<Error | undefined> = [];
@@ -241,8 +213,8 @@ describe('chaos layer (src/core/netceptor/chaos.ts)', () => {
   });
 
   it('wrapBackend wraps the sessions of covered kinds only', async () => {
-    const fake = (kind: string): MeshBackend & {session: Recorder} => {
-      const session = new Recorder();
+    const fake = (kind: string): MeshBackend & {session: RecordingSession} => {
+      const session = new RecordingSession();
       return {kind, description: `${kind} fake`, session, start: async (sink) => (sink(session), {stop: async () => {}})};
     };
     const l = new ChaosLink({seed: 1, drop: 1, backends: ['udp']});

@@ -5,12 +5,12 @@ import {Writable} from 'node:stream';
 import {loadConfig} from '../../../src/core/config/load.js';
 import {ActionRegistry} from '../../../src/core/config/registry.js';
 import {ConfigError} from '../../../src/core/errors.js';
-import type {BackendSession, MeshBackend, SessionHandler} from '../../../src/core/netceptor/backend.js';
+import type {MeshBackend} from '../../../src/core/netceptor/backend.js';
 import {NodeRuntime} from '../../../src/core/runtime.js';
 import {chaosOptions, type ChaosValues} from '../../../src/plugins/chaos/index.js';
 import {builtinTypes} from '../../../src/plugins/register.js';
 import {tempFiles} from '../../support/config-fixtures.js';
-import {makeNode} from '../../support/mesh.js';
+import {makeNode, RecordingSession} from '../../support/mesh.js';
 
 const reg = new ActionRegistry();
 for (const t of builtinTypes()) reg.add(t, 'receptor-mesh');
@@ -24,21 +24,6 @@ function failsWith(argv: string[], cwd = '/'): ConfigError {
     return e as ConfigError;
   }
   throw new Error(`expected ${argv.join(' ')} to fail`);
-}
-
-/** Records what the node sends on its side of a link. */
-class Recorder implements BackendSession {
-  readonly kind = 'tcp';
-  readonly remote = 'rec';
-  readonly outbound = true;
-  readonly maxMessageSize = 65535;
-  sent: Buffer[] = [];
-  readonly closed = new Promise<void>(() => {});
-  start(_h: SessionHandler): void {}
-  send(msg: Uint8Array): void {
-    this.sent.push(Buffer.from(msg));
-  }
-  close(): void {}
 }
 
 describe('chaos item (ours)', () => {
@@ -112,7 +97,7 @@ describe('chaos item (ours)', () => {
     const item = reg.get('chaos')!.def.create(values, {key: 'chaos', plugin: 'receptor-mesh', source: {kind: 'cli', token: '--chaos', position: 1}, explicit: new Set(['drop'])});
     await item.prepare!(rt);
     expect(lines.join('')).to.include('CHAOS LAYER ACTIVE');
-    const session = new Recorder();
+    const session = new RecordingSession('tcp');
     const backend: MeshBackend = {kind: 'tcp', description: 'fake', start: async (sink) => (sink(session), {stop: async () => {}})};
     await node.addMeshBackend(backend, {cost: 1});
     expect(node.backends).to.include(backend); // the original stays listed (reload stops it by identity)
@@ -123,7 +108,7 @@ describe('chaos item (ours)', () => {
 
     // without the item the same backend sends its handshake
     const plain = makeNode('b');
-    const s2 = new Recorder();
+    const s2 = new RecordingSession('tcp');
     await plain.addMeshBackend({kind: 'tcp', description: 'fake', start: async (sink) => (sink(s2), {stop: async () => {}})}, {cost: 1});
     expect(s2.sent.length).to.be.greaterThan(0);
     await plain.shutdown();
