@@ -51,15 +51,27 @@ describe('integration: a remote start cut short by the link is started again', f
     const payload = randomBytes(24 << 20);
     const submitted = submitWork(a.sock, {node: 'b', worktype: 'cat'}, payload);
     // Cut once b has created the remote unit, i.e. while the payload streams to it.
-    await waitFor(async () => Object.keys(JSON.parse(await ask(b.sock, 'work list')) as object).length > 0, 30_000, () => 'the remote unit on b');
+    await waitFor(
+      async () => Object.keys(JSON.parse(await ask(b.sock, 'work list')) as object).length > 0,
+      30_000,
+      () => 'the remote unit on b',
+    );
     chaos.cutNow();
     const r = await submitted;
     expect(r.id).to.match(/^\w+$/);
-    await until(() => logs.some((l) => l.includes('Remote start interrupted by the link')), `the interrupted start logged (reply ${r.reply}) ${logs.length} ${logs.slice(-6).join('')}`, 30_000);
+    await until(
+      () => logs.some((l) => l.includes('Remote start interrupted by the link')),
+      `the interrupted start logged (reply ${r.reply}) ${logs.length} ${logs.slice(-6).join('')}`,
+      30_000,
+    );
     chaos.restore();
     link(a.node, b.node); // in-memory links do not redial
     const unit = a.wc.unit(r.id);
-    await until(() => unit.status().State === STATE_SUCCEEDED && unit.status().StdoutSize === payload.length, `unit ${r.id} Succeeded: ${JSON.stringify(unit.status())} ${logs.slice(-10).join('')}`, 60_000);
+    await until(
+      () => unit.status().State === STATE_SUCCEEDED && unit.status().StdoutSize === payload.length,
+      `unit ${r.id} Succeeded: ${JSON.stringify(unit.status())} ${logs.slice(-10).join('')}`,
+      60_000,
+    );
     const out = await readResults(a.sock, r.id);
     expect(out.length).to.equal(payload.length);
     expect(sha(out)).to.equal(sha(payload));
