@@ -35,19 +35,19 @@ import {STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type Workceptor} from './workceptor.js';
 
-/** A failed open in Go's words (`open <path>: no such file or directory`). */
+/** How long the status check after an interrupted start waits for the reply. */
+const RECONCILE_REPLY_MS = 10_000;
+
 /**
  * A submit exchange cut short by the link (the stream broke while sending the request or the
  * payload, or before the reply): worth retrying, unlike a refusal or a local problem.
  */
-/** How long the status check after an interrupted start waits for the reply. */
-const RECONCILE_REPLY_MS = 10_000;
-
 export function isLinkLoss(err: unknown): boolean {
   const msg = (err as Error | undefined)?.message ?? '';
   return /^(write error sending to |read error reading from |error sending stdin file: )/.test(msg);
 }
 
+/** A failed open in Go's words (`open <path>: no such file or directory`). */
 function fsErrorText(err: unknown, path: string): string {
   return pathErrorText(err, 'open', path);
 }
@@ -391,7 +391,12 @@ export class RemoteUnit extends WorkUnit {
           // A start cut short by the link: find out what the remote side got before trying again.
           await sleep(delay, job.signal);
           delay = Math.min(delay * remoteTimings.retryFactor, remoteTimings.retryMaxMs);
-          if (!forRelease && (await this.reconcileStart(job.signal)) === 'started') break;
+          const seen = forRelease ? 'again' : await this.reconcileStart(job.signal);
+          if (seen === 'started') break;
+          if (seen === 'unknown') {
+            if (job.signal.aborted) return;
+            continue; // ask again rather than risk running the unit twice
+          }
         }
         const conn = await this.connectRetrying(job.signal);
         if (!conn) return;
@@ -424,12 +429,13 @@ export class RemoteUnit extends WorkUnit {
    * After a start the link cut short: when the remote unit was created, asks for its status.
    * One that runs or ran (it had all its input) counts as started, so it is not run twice; one
    * that failed reading its input, or is unknown, is released there and the start is redone.
+   * 'unknown' when B could not be asked (the caller asks again).
    */
-  private async reconcileStart(signal: AbortSignal): Promise<'started' | 'again'> {
+  private async reconcileStart(signal: AbortSignal): Promise<'started' | 'again' | 'unknown'> {
     const remoteId = this.extra().RemoteUnitID;
     if (remoteId === '') return 'again';
     const conn = await this.connectRetrying(signal);
-    if (!conn) return 'again';
+    if (!conn) return 'unknown';
     try {
       await conn.write(encodeReply({command: 'work', subcommand: 'status', unitid: remoteId}));
       const reply = await conn.readLine(signal, RECONCILE_REPLY_MS);
@@ -446,7 +452,8 @@ export class RemoteUnit extends WorkUnit {
         await this.request(conn, {command: 'work', subcommand: 'release', unitid: remoteId}, signal);
       }
     } catch (err) {
-      this.logger.debug({err: (err as Error).message}, 'checking the interrupted remote start failed; starting again');
+      this.logger.debug({err: (err as Error).message}, 'checking the interrupted remote start failed; asking again');
+      return 'unknown';
     } finally {
       conn.close();
     }
