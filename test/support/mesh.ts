@@ -121,3 +121,31 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
 
 /** Fast protocol timings for tests that run on the real clock. */
 export const FAST = {triggerDelayMs: 5, handshakeIntervalMs: 50, serviceAdFirstDelayMs: 20};
+
+/** A session that records what is sent on it and lets a test inject what it receives. */
+export class RecordingSession implements BackendSession {
+  readonly remote = 'rec:peer';
+  readonly outbound = true;
+  readonly maxMessageSize = 65535;
+  sent: Buffer[] = [];
+  handler: SessionHandler | undefined;
+  isClosed = false;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+  constructor(readonly kind = 'rec') {}
+  start(h: SessionHandler): void {
+    this.handler = h;
+  }
+  send(msg: Uint8Array): void {
+    if (!this.isClosed) this.sent.push(Buffer.from(msg));
+  }
+  close(err?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.handler?.onClose(err);
+    this.resolveClosed();
+  }
+  inject(m: Buffer): void {
+    this.handler?.onMessage(m);
+  }
+}

@@ -211,6 +211,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private readonly ads: ServiceAdStore<StoredAd>;
   private readonly backendList: BackendHandle[] = [];
   private readonly running = new Map<BackendHandle, BackendRunning>();
+  private backendWrapper: ((b: MeshBackend) => MeshBackend) | undefined;
   private workCommands: WorkCommand[] = [];
 
   private routeTimer: TimerHandle | undefined;
@@ -263,8 +264,15 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     return this.backendList;
   }
 
+  /** Every backend started after this goes through `wrap` (the `chaos` item's fault layer). */
+  setBackendWrapper(wrap: ((b: MeshBackend) => MeshBackend) | undefined): void {
+    this.backendWrapper = wrap;
+  }
+
   async addMeshBackend(backend: MeshBackend, opts: LinkOptions): Promise<BackendRunning> {
-    const run = await backend.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
+    // The wrapped backend only starts; lists keep the original, which reload stops by identity.
+    const started = this.backendWrapper?.(backend) ?? backend;
+    const run = await started.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
     this.backendList.push(backend);
     this.running.set(backend, run);
     return run;
