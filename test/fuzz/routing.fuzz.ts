@@ -4,6 +4,7 @@
  * (known nodes, remembered UpdateIDs, names, ads), and it still routes pings for an honest peer.
  */
 import {expect} from 'chai';
+import {MAX_SERVICE_ADS} from '../../src/core/netceptor/service-ads.js';
 import fc from 'fast-check';
 import {encodeRoutingUpdate, encodeServiceAdvertisement, type RoutingUpdate, type ServiceAdvertisement} from '../../src/core/netceptor/codec.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
@@ -134,6 +135,10 @@ describe('fuzz: routing updates and service advertisements into a node', functio
         expect(known, 'known nodes').to.be.at.most(MAX_KNOWN_NODES);
         expect(seen, 'remembered UpdateIDs').to.be.at.most(MAX_SEEN_UPDATES);
         const z = sizes(n);
+        // The name table is pruned to routable names past 2 × the node cap (a few peers' names over).
+        expect(z.names, 'node-name table').to.be.at.most(2 * MAX_KNOWN_NODES + 16);
+        expect(z.ads, 'service ads').to.be.at.most(MAX_SERVICE_ADS);
+        expect(z.tombstones, 'ad cancel tombstones').to.be.at.most(MAX_SERVICE_ADS);
         for (const [k, v] of Object.entries({...z, known, seen}) as Array<[keyof typeof max, number]>) max[k] = Math.max(max[k], v);
       });
     } finally {

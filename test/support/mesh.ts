@@ -113,6 +113,8 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
+    // A promise is always truthy: an async probe would pass at once (use waitFor from cli.ts).
+    if (v instanceof Promise) throw new Error(`until(${what}): the probe returned a promise; use waitFor for async probes`);
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
