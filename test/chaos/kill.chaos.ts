@@ -28,7 +28,7 @@ const SEED = Number(process.env.RECEPTOR_CHAOS_SEED ?? 0x5eed16) >>> 0;
 const FINAL_DEADLINE_MS = SHORT ? 90_000 : 180_000;
 
 type Role = 'submitter' | 'hop' | 'executor';
-type Phase = 'before-output' | 'mid-job' | 'mid-results';
+type Phase = 'before-output' | 'mid-job' | 'while-writing' | 'mid-results';
 interface Scenario {
   role: Role;
   phase: Phase;
@@ -41,12 +41,12 @@ interface Scenario {
 function scenarios(): Scenario[] {
   const rnd = mulberry32(SEED);
   const roles: Role[] = ['submitter', 'hop', 'executor'];
-  const perRole = SHORT ? 1 : 6;
+  const perRole = SHORT ? 1 : 4;
   const out: Scenario[] = [];
   for (const role of roles) {
     for (let i = 0; i < perRole; i++) {
       // Short: the executor mid-job (the reported bug), the others mid-results and mid-job.
-      const phase: Phase = SHORT ? (role === 'hop' ? 'mid-results' : 'mid-job') : (['mid-job', 'mid-results', 'before-output'] as const)[i % 3]!;
+      const phase: Phase = SHORT ? (role === 'hop' ? 'mid-results' : 'mid-job') : (['mid-job', 'mid-results', 'while-writing', 'before-output'] as const)[i % 4]!;
       out.push({role, phase, split: 0.2 + 0.6 * rnd(), at: 0.05 + 0.9 * rnd()});
     }
   }
@@ -86,12 +86,21 @@ describe(`chaos: kill -9 of submitter, hop and executor during a ${SIZE >> 20} M
         params: `-c 'read g n; head -c $n ${big}; while [ ! -e "$g" ]; do sleep 0.05; done; tail -c +$((n+1)) ${big}'`,
       },
     };
+    // `trickle`: prints big.bin in 32 blocks of the payload's size, 0.1 s apart (the job is
+    // writing while a node dies).
+    const trickle: Item = {
+      'work-command': {
+        worktype: 'trickle',
+        command: 'sh',
+        params: `-c 'read n; i=0; while [ $i -lt 32 ]; do dd if=${big} bs=$n skip=$i count=1 iflag=fullblock status=none; sleep 0.1; i=$((i+1)); done'`,
+      },
+    };
     const [p1, p2] = await freePorts(2);
     const listen = (port: number): Item => ({'tcp-listener': {port, bindaddr: '127.0.0.1'}});
     const peer = (port: number): Item => ({'tcp-peer': {address: `127.0.0.1:${port}`, redial: true}});
-    S = new InteropNode(OURS, 'sub', dir, {items: [listen(p1!), paced]});
+    S = new InteropNode(OURS, 'sub', dir, {items: [listen(p1!), paced, trickle]});
     H = new InteropNode(OURS, 'hop', dir, {items: [peer(p1!), listen(p2!)]});
-    E = new InteropNode(OURS, 'exec', dir, {items: [peer(p2!), paced]});
+    E = new InteropNode(OURS, 'exec', dir, {items: [peer(p2!), paced, trickle]});
     await Promise.all([S.start(), H.start(), E.start()]);
     await converged();
   });
@@ -162,7 +171,8 @@ describe(`chaos: kill -9 of submitter, hop and executor during a ${SIZE >> 20} M
       const gate = join(dir, `gate-${++gates}`);
       const head = sc.phase === 'mid-job' ? Math.floor(SIZE * sc.split) : 0;
       if (sc.phase === 'mid-results') writeFileSync(gate, '');
-      const sub = await ours(['work', 'submit', 'paced', '--node', 'exec', '-l', `${gate} ${head}`, '--socket', S.sock]);
+      const [type, payload] = sc.phase === 'while-writing' ? ['trickle', `${SIZE / 32}`] : ['paced', `${gate} ${head}`];
+      const sub = await ours(['work', 'submit', type, '--node', 'exec', '-l', payload, '--socket', S.sock]);
       expect(sub.code, sub.stdout + sub.stderr).to.equal(0);
       const id = unitIdOf(sub.stdout);
       submitted.push(id);

@@ -21,7 +21,7 @@
  * live in remote-monitor.ts, remote-conn.ts and remote-type.ts.
  */
 import {open} from 'node:fs/promises';
-import {pathErrorText} from '../go/errno.js';
+import {errnoText, pathErrorText} from '../go/errno.js';
 import {asGoMap} from '../go/json.js';
 import {formatLocal, isZeroTime, unixMilli, unmarshalTimeJSON} from '../go/time.js';
 import {Netceptor} from '../netceptor/node.js';
@@ -489,10 +489,21 @@ export class RemoteUnit extends WorkUnit {
   }
 
   private async cancelOrRelease(release: boolean, force: boolean): Promise<'done' | 'pending'> {
-    const e = this.updateExtra((x) => {
+    const mark = (x: RemoteExtraData) => {
       x.LocalCancelled = true;
       if (release) x.LocalReleased = true;
-    });
+    };
+    let e: RemoteExtraData;
+    try {
+      e = this.updateExtra(mark);
+    } catch (err) {
+      // A full disk must not keep a unit (and its output) from being released: go on with
+      // the marks in memory (a restart before the end would not resume the release).
+      if (!release) throw err;
+      this.logger.warn(`Could not save the release mark of unit ${this.id}: ${errnoText(err)}`);
+      e = this.extra();
+      mark(e);
+    }
     if (!e.RemoteStarted) {
       await this.stopJob();
     }
