@@ -47,6 +47,9 @@ export class RemoteUnit extends WorkUnit {
   private job: Job | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** The release in progress (see release). */
+  private releasing: Promise<ReleaseResult> | undefined;
+  private releaseSent = false;
 
   constructor(wc: Workceptor, id: string) {
     super(wc, id, 'remote');
@@ -485,7 +488,21 @@ export class RemoteUnit extends WorkUnit {
   }
 
   async release(force: boolean): Promise<ReleaseResult> {
-    return (await this.cancelOrRelease(true, force)) === 'pending' ? 'release pending' : 'released';
+    // Releases that overlap share one outcome: a second one would stop the first one's
+    // connection (which then answered `release pending`) or find the remote unit gone.
+    if (!force && this.releasing) return this.releasing;
+    // B took the release and the unit waits for B to drop its unit: nothing to send again (B
+    // would answer `unknown work unit`).
+    if (!force && this.releaseSent && this.job) return 'released';
+    const p = this.cancelOrRelease(true, force).then((r): ReleaseResult => (r === 'pending' ? 'release pending' : 'released'));
+    if (force) return p;
+    void p.then((r) => (this.releaseSent = r === 'released')).catch(() => {});
+    this.releasing = p;
+    try {
+      return await p;
+    } finally {
+      if (this.releasing === p) this.releasing = undefined;
+    }
   }
 
   private async cancelOrRelease(release: boolean, force: boolean): Promise<'done' | 'pending'> {
