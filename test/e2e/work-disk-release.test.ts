@@ -29,7 +29,7 @@ function tryMount(at: string, opts: string): boolean {
 describe('e2e: datadir and release regressions', function () {
   this.timeout(120_000);
   const mounts: string[] = [];
-  let nodes: InteropNode[] = [];
+  const nodes: InteropNode[] = [];
   after(async () => {
     await cleanUp(nodes);
     for (const m of mounts) spawnSync('umount', [m], {stdio: 'ignore'});
