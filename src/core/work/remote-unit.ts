@@ -21,7 +21,7 @@
  * live in remote-monitor.ts, remote-conn.ts and remote-type.ts.
  */
 import {open} from 'node:fs/promises';
-import {pathErrorText} from '../go/errno.js';
+import {errnoText, pathErrorText} from '../go/errno.js';
 import {asGoMap} from '../go/json.js';
 import {formatLocal, isZeroTime, unixMilli, unmarshalTimeJSON} from '../go/time.js';
 import {Netceptor} from '../netceptor/node.js';
@@ -59,6 +59,9 @@ export class RemoteUnit extends WorkUnit {
   private job: Job | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** The release in progress (see release). */
+  private releasing: Promise<ReleaseResult> | undefined;
+  private releaseSent = false;
 
   constructor(wc: Workceptor, id: string) {
     super(wc, id, 'remote');
@@ -560,14 +563,39 @@ export class RemoteUnit extends WorkUnit {
   }
 
   async release(force: boolean): Promise<ReleaseResult> {
-    return (await this.cancelOrRelease(true, force)) === 'pending' ? 'release pending' : 'released';
+    // Releases that overlap share one outcome: a second one would stop the first one's
+    // connection (which then answered `release pending`) or find the remote unit gone.
+    if (!force && this.releasing) return this.releasing;
+    // B took the release and the unit waits for B to drop its unit: nothing to send again (B
+    // would answer `unknown work unit`).
+    if (!force && this.releaseSent && this.job) return 'released';
+    const p = this.cancelOrRelease(true, force).then((r): ReleaseResult => (r === 'pending' ? 'release pending' : 'released'));
+    if (force) return p;
+    void p.then((r) => (this.releaseSent = r === 'released')).catch(() => {});
+    this.releasing = p;
+    try {
+      return await p;
+    } finally {
+      if (this.releasing === p) this.releasing = undefined;
+    }
   }
 
   private async cancelOrRelease(release: boolean, force: boolean): Promise<'done' | 'pending'> {
-    const e = this.updateExtra((x) => {
+    const mark = (x: RemoteExtraData) => {
       x.LocalCancelled = true;
       if (release) x.LocalReleased = true;
-    });
+    };
+    let e: RemoteExtraData;
+    try {
+      e = this.updateExtra(mark);
+    } catch (err) {
+      // A full disk must not keep a unit (and its output) from being released: go on with
+      // the marks in memory (a restart before the end would not resume the release).
+      if (!release) throw err;
+      this.logger.warn(`Could not save the release mark of unit ${this.id}: ${errnoText(err)}`);
+      e = this.extra();
+      mark(e);
+    }
     if (!e.RemoteStarted) {
       await this.stopJob();
     }

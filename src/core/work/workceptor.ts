@@ -25,7 +25,8 @@ export interface WorkTypeDef {
 }
 
 /** An error reported to the control client as `ERROR: <message>`. */
-import {WorkError} from '../errors.js';
+import {ReceptorError, WorkError} from '../errors.js';
+import {errnoText} from '../go/errno.js';
 export {WorkError};
 
 export interface RemoteSubmitOptions {
@@ -171,6 +172,28 @@ export class Workceptor {
     this.units.delete(id);
     u.changed();
     u.dispose();
+  }
+
+  /**
+   * Start-up check (ours; Go finds out at the first submission): `<datadir>/<nodeID>` exists
+   * or is created, and takes a file. A read-only or full datadir is refused at once, naming
+   * the directory, rather than failing every unit later.
+   */
+  checkDataDir(): void {
+    const probe = join(this.unitsDir, `.write-check-${process.pid}`);
+    try {
+      try {
+        mkdirSync(this.unitsDir, {recursive: true, mode: 0o700});
+      } catch (err) {
+        // A recursive mkdir says ENOENT on a read-only parent: ask for the real reason.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(this.dataDir)) throw err;
+        mkdirSync(this.unitsDir, {mode: 0o700});
+      }
+      writeFileSync(probe, '');
+      rmSync(probe, {force: true});
+    } catch (err) {
+      throw new ReceptorError('E_DATADIR', `Cannot use the data directory ${this.unitsDir}: ${errnoText(err)}`);
+    }
   }
 
   /** Scans `<datadir>/<nodeID>` for unit directories not yet known, and restarts them (§10). */
