@@ -15,12 +15,10 @@ import {once} from 'node:events';
 import {randomFillSync} from 'node:crypto';
 import type {Readable, Writable} from 'node:stream';
 import {QuicEndpoint} from '../src/core/netceptor/quic/endpoint.js';
-import type {QuicEngine} from '../src/core/netceptor/quic/engine.js';
-import {quicheEngine} from '../src/core/netceptor/quic/quiche.js';
-import {TsQuicEngine} from '../src/core/netceptor/quic/ts/engine.js';
 import {dialQuic, listenQuic, type QuicConnection} from '../src/core/netceptor/quic/stream.js';
 import {createInsecureStreamCert} from '../src/core/pki/x509.js';
 import {mulberry32} from '../test/support/prng.js';
+import {ENGINE_NAMES, makeEngine, type EngineName} from '../test/support/quic-engines.js';
 
 function arg(name: string, dflt: number): number {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -34,7 +32,6 @@ const lossArg = arg('loss', 0.02);
 const engineArg = process.argv.find((x) => x.startsWith('--engine=') || x.startsWith('--engines='));
 const engineSpecs = (engineArg ? engineArg.slice(engineArg.indexOf('=') + 1) : 'quiche').split(',').filter(Boolean);
 
-type EngineName = 'quiche' | 'ts';
 interface EnginePair {
   label: string;
   client: EngineName;
@@ -43,13 +40,9 @@ interface EnginePair {
 
 function parseEngine(spec: string): EnginePair {
   const [client, server = client] = spec.split('-');
-  const ok = (e: string | undefined): e is EngineName => e === 'quiche' || e === 'ts';
+  const ok = (e: string | undefined): e is EngineName => (ENGINE_NAMES as readonly string[]).includes(e ?? '');
   if (!ok(client) || !ok(server)) throw new Error(`--engine: ${spec} is not quiche, ts or a pair client-server (e.g. ts-quiche)`);
   return {label: spec, client, server};
-}
-
-function makeEngine(name: EngineName): QuicEngine {
-  return name === 'quiche' ? quicheEngine() : new TsQuicEngine();
 }
 
 async function setup(

@@ -7,10 +7,12 @@ import {instantiate, PHASES, runPhase, type LiveItem} from './config/lifecycle.j
 import {loadActionRegistry} from './config/plugins.js';
 import {actionHelp} from './config/help.js';
 import type {ActionRegistry} from './config/registry.js';
+import {startDiagnostics} from './diag.js';
 import {createLogger} from './log.js';
 import {createReloader} from './reload.js';
 import {NodeRuntime, type ShutdownRequest} from './runtime.js';
 import {takeQuicEngineFlag} from './netceptor/quic/select.js';
+import {settings} from './settings.js';
 
 export interface DaemonOptions {
   argv: string[];
@@ -76,7 +78,9 @@ export async function runDaemon(daemonOpts: DaemonOptions): Promise<number> {
     shuttingDown = true;
     resolveStop(req);
   });
+  let stopDiagnostics: (() => void) | undefined;
   const cleanup = async () => {
+    stopDiagnostics?.();
     await rt.shutdown();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -103,6 +107,8 @@ export async function runDaemon(daemonOpts: DaemonOptions): Promise<number> {
   }
   if (reloader) rt.registry('reload').register('reload', () => reloader.reload());
   logger.info('Initialization complete');
+  const {diagFile, diagIntervalMs} = settings();
+  if (diagFile) stopDiagnostics = startDiagnostics(diagFile, diagIntervalMs ?? 2000, logger);
   const req = await stopped;
   await cleanup();
   logger.info({reason: req.reason}, 'Shutdown complete');

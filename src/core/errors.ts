@@ -88,6 +88,7 @@ export const ERROR_CATALOGUE = {
   E_WORK_PARAMS: {exitCode: 1, description: 'Work parameters were refused (not allowed by the work type, unbalanced quotes).'},
   E_SIGNATURE: {exitCode: 1, description: 'Work signing or verification failed or is not configured (no key, a bad or expired token).'},
   E_STATUS_FILE: {exitCode: 1, description: "A unit's status file cannot be parsed."},
+  E_DATADIR: {exitCode: 1, description: "The node's data directory cannot be created or written at start (read-only, no permission, no space)."},
   E_RUNNER_ARGS: {exitCode: 1, description: 'The work runner process was started with arguments it cannot use.'},
 
   // What a peer sent (contained: logged, the message or connection dropped)

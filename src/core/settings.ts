@@ -30,6 +30,10 @@ export interface ProcessSettings {
   readonly statusFsync: boolean;
   /** RECEPTOR_RUNNER_KILL_DELAY_MS: how long the command runner waits after SIGINT before SIGKILL (tests). */
   readonly runnerKillDelayMs: number | undefined;
+  /** RECEPTOR_DIAG_FILE: the daemon rewrites this JSON file with its memory, fds, handles and timers (soak tests; '' = off). */
+  readonly diagFile: string | undefined;
+  /** RECEPTOR_DIAG_INTERVAL_MS: how often it does (default 2000 ms). */
+  readonly diagIntervalMs: number | undefined;
   /** HOME: what `~` in a socket path expands to. */
   readonly home: string | undefined;
   /** PATH: where the command runner looks up a bare command name (Go's exec.LookPath). */
@@ -81,6 +85,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): ProcessSettings {
     payloadTraceLevel: Number.parseInt(env.RECEPTOR_PAYLOAD_TRACE_LEVEL ?? '', 10) || 0,
     statusFsync: env.RECEPTOR_STATUS_FSYNC === '1',
     runnerKillDelayMs: nonNegativeNumber(env.RECEPTOR_RUNNER_KILL_DELAY_MS),
+    diagFile: env.RECEPTOR_DIAG_FILE || undefined,
+    diagIntervalMs: positiveInteger(env.RECEPTOR_DIAG_INTERVAL_MS),
     home: env.HOME,
     path: env.PATH ?? '',
     kubeconfig: env.KUBECONFIG ?? '',

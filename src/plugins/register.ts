@@ -4,6 +4,7 @@ import {tcpBackendTypes} from './backend-tcp/index.js';
 import {udpBackendTypes} from './backend-udp/index.js';
 import {wsBackendTypes} from './backend-ws/index.js';
 import {certificateTypes} from './certificates/index.js';
+import {chaosType} from './chaos/index.js';
 import {controlServiceType} from './control-service/index.js';
 import {serviceTypes} from './services/index.js';
 import {tlsTypes} from './tls/index.js';
@@ -33,6 +34,7 @@ export function builtinTypes(): RegisterHookResult {
     ...workSigningTypes,
     ...workCommandTypes,
     workKubernetesType,
+    chaosType,
   ];
 }
 

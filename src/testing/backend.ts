@@ -21,6 +21,14 @@ export interface GarbageCase {
    * connection-oriented transports: once the listener has dropped that connection).
    */
   send(address: string): Promise<void>;
+  /**
+   * Connectionless transports, where nothing tells that the garbage arrived: `send` also sends
+   * this valid message right after the garbage, from another source (on loopback, datagrams
+   * reach the listener in send order). The listener must then show exactly one new session,
+   * the marker's, holding only the marker: the garbage reached it first and was dropped
+   * without opening a session or delivering a message.
+   */
+  marker?: Buffer;
 }
 
 export interface BackendPair {
@@ -321,7 +329,14 @@ export function backendCompliance(name: string, makePair: MakePair): void {
       const {pair, L, l, d, address} = await connect();
       let tag = 300;
       for (const g of pair.garbage!) {
+        const before = L.records.length;
         await g.send(address);
+        if (g.marker) {
+          const marked = await waitFor(`the marker sent after garbage "${g.name}"`, () => L.records.slice(before).find((r) => r.msgs.length > 0));
+          expect(L.records.length - before, `sessions opened by garbage "${g.name}" and its marker`).to.equal(1);
+          expect(marked.msgs, `what garbage "${g.name}" and its marker delivered`).to.deep.equal([g.marker]);
+          marked.s.close(); // no close signal on this transport: end the marker's session here
+        }
         await waitFor(`sessions opened by garbage "${g.name}" to close`, () => L.records.filter((r) => r !== l).every((r) => r.closed));
         expect(l.closed || d.closed, `good session survives "${g.name}"`).to.equal(false);
         await roundTrip(l, d, (tag += 2));

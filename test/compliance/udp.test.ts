@@ -29,6 +29,9 @@ async function rawSocket(): Promise<{sock: dgram.Socket; got: Buffer[]; send(to:
   };
 }
 
+/** Sent from the same socket right after the empty datagram (see GarbageCase.marker). */
+const EMPTY_MARKER = Buffer.from('after the empty datagram');
+
 const makePair: MakePair = async (opts = {}) => ({
   listener: new UdpListenerBackend({port: opts.port ?? 0, bindAddr: '127.0.0.1'}),
   dialerFor: (address, o = {}) => new UdpDialerBackend({address, redial: o.redial ?? true, backoff: FAST}),
@@ -40,10 +43,13 @@ const makePair: MakePair = async (opts = {}) => ({
     {
       name: 'empty datagram',
       send: async (a) => {
-        const raw = await rawSocket();
+        const [raw, other] = [await rawSocket(), await rawSocket()];
         await raw.send(a, Buffer.alloc(0));
+        await other.send(a, EMPTY_MARKER);
         raw.close();
+        other.close();
       },
+      marker: EMPTY_MARKER,
     },
   ],
 });

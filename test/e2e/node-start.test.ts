@@ -1,7 +1,8 @@
 /** End-to-end: the real CLI starts, stops on signals, and refuses bad configs. */
 import {expect} from 'chai';
 import {spawnSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {existsSync, readFileSync, writeFileSync} from 'node:fs';
+import {join} from 'node:path';
 import {GO_RECEPTOR_VERSION} from '../../src/core/version.js';
 import {BIN, Daemon, runCli} from '../support/cli.js';
 import {tempFiles} from '../support/config-fixtures.js';
@@ -29,6 +30,32 @@ describe('e2e: receptor node start', function () {
     expect(rec.node).to.equal('foo');
     expect((await b.stop('SIGINT')).code).to.equal(0);
   });
+
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`restarts after ${sig} on the same datadir and control socket (a killed node leaves its socket file behind)`, async () => {
+      const dir = tempFiles({});
+      const sock = join(dir, 'n.sock');
+      const cfg = join(dir, 'n.yml');
+      writeFileSync(
+        cfg,
+        ['- node:', '    id: again', `    datadir: ${join(dir, 'data')}`, '- local-only:', '- control-service:', '    service: control', `    filename: ${sock}`, ''].join('\n'),
+      );
+      const first = new Daemon(['-c', cfg]);
+      await first.waitForLog('Initialization complete');
+      const stopped = await first.stop(sig);
+      if (sig === 'SIGKILL') expect(existsSync(sock), 'stale socket left by the killed node').to.equal(true);
+      else expect(stopped.code).to.equal(0);
+      const second = new Daemon(['-c', cfg]);
+      try {
+        await second.waitForLog('Initialization complete');
+        const st = await runCli(['status', '--json', '--socket', sock]);
+        expect(st.code, st.stderr).to.equal(0);
+        expect((JSON.parse(st.stdout) as {NodeID: string}).NodeID).to.equal('again');
+      } finally {
+        expect((await second.stop('SIGTERM')).code).to.equal(0);
+      }
+    });
+  }
 
   it('refuses to start with no backends, like Go', async () => {
     const res = await runCli(['--node', 'id=lonely']);

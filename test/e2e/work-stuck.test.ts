@@ -113,31 +113,37 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   const node = nodeSetup(dir, join(dir, 'foo-data'), ['- work-command: {worktype: sleep, command: sleep, params: "60"}']);
   const jobs: number[] = [];
 
+  /** Submits a `sleep 60` unit and waits until it runs: its ID and its runner's PID. */
+  const runningSleep = async (): Promise<{id: string; runner: number}> => {
+    const id = await node.submit('sleep');
+    const {runner, job} = await node.running(id);
+    jobs.push(job);
+    return {id, runner};
+  };
+
   before(async () => node.start());
   after(async () => {
     for (const pid of jobs) killQuietly(pid);
     await node.stop();
   });
 
-  it('a runner killed with -9 while the node is up: Failed at once, ExtraData null, also after a restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
-    process.kill(runner, 'SIGKILL');
-    const s = await node.until(id, (st) => st.State === 3, 'unit Failed after its runner was killed');
-    expect(s.Detail).to.equal('Command runner exited unexpectedly: signal: killed');
-    const disk = JSON.parse(readFileSync(join(node.unitDir(id), 'status'), 'utf8')) as WorkStatus;
-    expect(disk).to.include({State: 3, Detail: 'Command runner exited unexpectedly: signal: killed'});
-    expect(disk.ExtraData).to.equal(null);
-    await node.stop();
-    await node.start();
-    expect(await node.status(id)).to.include({State: 3, Detail: 'Command runner exited unexpectedly: signal: killed'});
-  });
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`a runner killed with -9 while the node is up: Failed at once, ExtraData null, also after a restart (${sig})`, async () => {
+      const {id, runner} = await runningSleep();
+      process.kill(runner, 'SIGKILL');
+      const s = await node.until(id, (st) => st.State === 3, 'unit Failed after its runner was killed');
+      expect(s.Detail).to.equal('Command runner exited unexpectedly: signal: killed');
+      const disk = JSON.parse(readFileSync(join(node.unitDir(id), 'status'), 'utf8')) as WorkStatus;
+      expect(disk).to.include({State: 3, Detail: 'Command runner exited unexpectedly: signal: killed'});
+      expect(disk.ExtraData).to.equal(null);
+      await node.stop(sig);
+      await node.start();
+      expect(await node.status(id)).to.include({State: 3, Detail: 'Command runner exited unexpectedly: signal: killed'});
+    });
+  }
 
   it('a runner killed with -9 while the node is down: Failed at restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     expect(alive(runner), 'the detached runner outlives the node').to.equal(true);
     process.kill(runner, 'SIGKILL');
@@ -151,9 +157,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a runner killed with -9 after the node restarted (not its child): Failed, PID in the detail', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     await node.start();
     expect(await node.status(id)).to.include({State: 1});
@@ -163,9 +167,7 @@ describe('e2e: units whose runner dies are not stuck in Running', function () {
   });
 
   it('a Running unit whose runner PID now belongs to another process is Failed at restart', async () => {
-    const id = await node.submit('sleep');
-    const {runner, job} = await node.running(id);
-    jobs.push(job);
+    const {id, runner} = await runningSleep();
     await node.stop('SIGKILL');
     process.kill(runner, 'SIGKILL');
     await waitFor(
@@ -218,26 +220,29 @@ describe('e2e: a unit that fills the datadir disk', function () {
     expect(status.WorkType).to.equal('fill');
   };
 
-  it('ends Failed with "no space left on device", leaves a valid status file, the node keeps serving; also after a restart', async () => {
-    const id = await node.submit('fill');
-    const s = await node.until(id, (st) => st.State === 3, 'unit Failed on a full disk', 30_000);
-    expect(s.Detail).to.match(/^Command runner exited unexpectedly: exit status \d+ \(status file not written: no space left on device\)$/);
-    checkFiles(id);
-    expect((await node.work(['list', '--json'])).code).to.equal(0);
+  for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`ends Failed with "no space left on device", leaves a valid status file, the node keeps serving; also after a restart (${sig})`, async () => {
+      const id = await node.submit('fill');
+      const s = await node.until(id, (st) => st.State === 3, 'unit Failed on a full disk', 30_000);
+      expect(s.Detail).to.match(/^Command runner exited unexpectedly: exit status \d+ \(status file not written: no space left on device\)$/);
+      checkFiles(id);
+      expect((await node.work(['list', '--json'])).code).to.equal(0);
 
-    await node.stop();
-    await node.start();
-    const r = await node.status(id);
-    expect(r.State).to.equal(3);
-    // The disk may fill before the runner's first Running write: then the unit was Pending.
-    expect(r.Detail).to.match(/^(Failed to restart: command runner is gone|Pending at restart) \(status file not written: no space left on device\)$/);
-    checkFiles(id);
+      await node.stop(sig);
+      await node.start();
+      const r = await node.status(id);
+      expect(r.State).to.equal(3);
+      // The disk may fill before the runner's first Running write: then the unit was Pending.
+      expect(r.Detail).to.match(/^(Failed to restart: command runner is gone|Pending at restart) \(status file not written: no space left on device\)$/);
+      checkFiles(id);
 
-    // Freeing the space: the node serves new work again.
-    expect((await node.work(['release', id])).code).to.equal(0);
-    expect(existsSync(node.unitDir(id))).to.equal(false);
-    const small = await node.submit('small');
-    const done = await node.until(small, (st) => st.State === 2, 'small unit Succeeded');
-    expect(done.Detail).to.equal('exit status 0');
-  });
+      // Freeing the space: the node serves new work again.
+      expect((await node.work(['release', id])).code).to.equal(0);
+      expect(existsSync(node.unitDir(id))).to.equal(false);
+      const small = await node.submit('small');
+      const done = await node.until(small, (st) => st.State === 2, 'small unit Succeeded');
+      expect(done.Detail).to.equal('exit status 0');
+      expect((await node.work(['release', small])).code).to.equal(0); // the next variant starts with an empty disk
+    });
+  }
 });

@@ -1,10 +1,12 @@
 /**
  * The control service against the captured receptorctl sessions: every non-work request is
- * replayed chunk by chunk and each reply is compared with the captured one by shape (key
- * names, key order, JSON types); times and IDs are variables. Work sessions are replayed by
- * the work tests.
+ * replayed chunk by chunk and each reply is compared with the captured one by value (key
+ * order included), with times, RTTs, host figures and the version normalised after checking
+ * each. Work sessions are replayed by the work tests.
  */
 import {expect} from 'chai';
+import {availableParallelism, totalmem} from 'node:os';
+import {durationString} from '../../src/core/go/time.js';
 import {implementationString, reportedVersion} from '../../src/core/version.js';
 import {CONN_TYPE_STREAM} from '../../src/core/netceptor/codec.js';
 import type {Netceptor} from '../../src/core/netceptor/node.js';
@@ -13,18 +15,46 @@ import {FAST, link, makeNode, until} from '../support/mesh.js';
 
 const sessions = capturedSessions();
 
-/** Same keys in the same order and the same JSON types, recursively (arrays: element-wise on the shorter). */
-function sameShape(ours: unknown, theirs: unknown, path = '$'): void {
-  const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
-  expect(kind(ours), `type at ${path}`).to.equal(kind(theirs));
-  if (Array.isArray(ours) && Array.isArray(theirs)) {
-    for (let i = 0; i < Math.min(ours.length, theirs.length); i++) sameShape(ours[i], theirs[i], `${path}[${i}]`);
-  } else if (kind(ours) === 'object') {
-    const a = ours as Record<string, unknown>;
-    const b = theirs as Record<string, unknown>;
-    expect(Object.keys(a), `keys at ${path}`).to.deep.equal(Object.keys(b));
-    for (const k of Object.keys(a)) sameShape(a[k], b[k], `${path}.${k}`);
+/** Go's version string in the capture (ours reports reportedVersion() in its place). */
+const GO_VERSION = 'v1.4.9+git52be4019';
+const RFC3339_NANO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * Replaces what differs between runs by nature with placeholders, after checking each such
+ * value on its own: advertisement times (RFC 3339), RTTs (Time in ns and TimeStr, Go's
+ * Duration.String() of it), host CPU count and memory, and the version (Go's in the capture,
+ * reportedVersion() in ours). Everything else stays as it is.
+ */
+function normalize(v: unknown, side: 'ours' | 'theirs', path = '$'): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => normalize(x, side, `${path}[${i}]`));
+  if (v === null || typeof v !== 'object') return v;
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(o)) {
+    const at = `${side} ${path}.${k}`;
+    if (k === 'Time' && typeof x === 'string') {
+      expect(x, at).to.match(RFC3339_NANO);
+      out[k] = '<time>';
+    } else if (k === 'Time' && typeof x === 'number' && typeof o.TimeStr === 'string') {
+      expect(Number.isInteger(x) && x > 0, at).to.equal(true);
+      expect(o.TimeStr, `${at}Str`).to.equal(durationString(BigInt(x)));
+      out[k] = '<rtt ns>';
+    } else if (k === 'TimeStr' && typeof o.Time === 'number') out[k] = '<rtt>';
+    else if (k === 'SystemCPUCount' || k === 'SystemMemoryMiB') {
+      expect(Number.isInteger(x) && (x as number) > 0, at).to.equal(true);
+      if (side === 'ours') expect(x, at).to.equal(k === 'SystemCPUCount' ? availableParallelism() : Math.floor(totalmem() / 1048576));
+      out[k] = `<${k}>`;
+    } else if (k === 'Version') {
+      expect(x, at).to.equal(side === 'ours' ? reportedVersion().version : GO_VERSION);
+      out[k] = '<version>';
+    } else out[k] = normalize(x, side, `${path}.${k}`);
   }
+  return out;
+}
+
+/** Equal by value after normalize(): same keys in the same order, arrays of equal length. */
+function sameValue(ours: unknown, theirs: unknown): void {
+  expect(JSON.stringify(normalize(ours, 'ours'))).to.equal(JSON.stringify(normalize(theirs, 'theirs')));
 }
 
 function compareReplies(ours: string, theirs: string, node: string): void {
@@ -35,7 +65,7 @@ function compareReplies(ours: string, theirs: string, node: string): void {
     const want = b[i];
     if (want.startsWith('Receptor Control')) return expect(line).to.equal(`Receptor Control, node ${node}`);
     if (want.startsWith('ERROR')) return expect(line).to.equal(want);
-    sameShape(JSON.parse(line), JSON.parse(want));
+    sameValue(JSON.parse(line), JSON.parse(want));
   });
 }
 

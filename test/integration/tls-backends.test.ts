@@ -83,16 +83,23 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
   before(async () => {
     const [ca, otherCa] = await Promise.all([createCa({commonName: 'mesh CA'}), createCa({commonName: 'untrusted CA'})]);
     const base = await createCsr({commonName: 'leaf', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], nodeIds: ['A']});
-    const issue = async (nodeIds: string[], issuer: CreatedCa) => {
+    const issue = async (nodeIds: string[], issuer: CreatedCa, validity: {notBefore?: Date; notAfter?: Date} = {}) => {
       const csr = await createCsr({commonName: nodeIds[0] ?? 'none', key: base.key, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], nodeIds});
-      return signCsr({csrPem: csr.csrPem, caCertPem: issuer.certPem, caKeyPem: issuer.key});
+      return signCsr({csrPem: csr.csrPem, caCertPem: issuer.certPem, caKeyPem: issuer.key, ...validity});
     };
+    const YEAR = 365 * 24 * 3_600_000;
+    const expired = {notBefore: new Date(Date.now() - 2 * YEAR), notAfter: new Date(Date.now() - YEAR)};
+    const future = {notBefore: new Date(Date.now() + YEAR), notAfter: new Date(Date.now() + 2 * YEAR)};
     const certs = {
       'a.crt': await issue(['A'], ca),
       'b.crt': await issue(['B'], ca),
       'b-wrong-id.crt': await issue(['X'], ca),
       'a-untrusted.crt': await issue(['A'], otherCa),
       'b-untrusted.crt': await issue(['B'], otherCa),
+      'a-expired.crt': await issue(['A'], ca, expired),
+      'b-expired.crt': await issue(['B'], ca, expired),
+      'a-future.crt': await issue(['A'], ca, future),
+      'b-future.crt': await issue(['B'], ca, future),
     };
     dir = tempFiles({
       ...Object.fromEntries(Object.entries(certs).map(([n, c]) => [n, c.certPem])),
@@ -100,7 +107,7 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
       'ca.crt': ca.certPem,
       'other-ca.crt': otherCa.certPem,
     });
-    f = Object.fromEntries(['a.crt', 'b.crt', 'b-wrong-id.crt', 'a-untrusted.crt', 'b-untrusted.crt', 'leaf.key', 'ca.crt', 'other-ca.crt'].map((n) => [n, join(dir, n)]));
+    f = Object.fromEntries([...Object.keys(certs), 'leaf.key', 'ca.crt', 'other-ca.crt'].map((n) => [n, join(dir, n)]));
     fp = Object.fromEntries(
       Object.entries(certs).map(([n, c]) => [n, fingerprintHex(createHash('sha512').update(c.certDer).digest())]), // SHA-512, colon form
     );
@@ -269,6 +276,26 @@ describe('TLS on mesh backends (integration, 127.0.0.1)', function () {
         expect(a.node.connectedPeers()).to.deep.equal([]);
         expect(b.node.connectedPeers()).to.deep.equal([]);
       });
+
+      for (const [when, file] of [
+        ['expired', 'expired'],
+        ['not yet valid', 'future'],
+      ] as const) {
+        it(`stays down when the listener's certificate is ${when} (the dialer logs why)`, async () => {
+          const {a, b} = await link(kind, {cert: f[`a-${file}.crt`]}, {rootcas: f['ca.crt']});
+          const [line] = await logged(b, /Backend connection failed \(will retry\)/, 2);
+          expect(line!.msg).to.equal('Backend connection failed (will retry): tls: failed to verify certificate: x509: certificate has expired or is not yet valid');
+          stayedDown(a, b);
+        });
+
+        it(`stays down when the dialer's client certificate is ${when} (the listener logs why)`, async () => {
+          const {a, b} = await link(kind, {clientcas: f['ca.crt'], requireclientcert: true}, {rootcas: f['ca.crt'], cert: f[`b-${file}.crt`]});
+          const [line] = await logged(a, /TLS handshake with backend peer failed/);
+          expect(line!.err).to.equal('tls: failed to verify certificate: x509: certificate has expired or is not yet valid');
+          await logged(b, RETRY, 2);
+          stayedDown(a, b);
+        });
+      }
 
       it('mintls13 on one side links up with the default flavour on the other', async () => {
         const {a, b} = await link(kind, {mintls13: true}, {rootcas: f['ca.crt']});

@@ -1,117 +1,39 @@
 /**
  * Remote work (workceptor.md §8): units submitted on node A to node B over the mesh control
- * service, through A's unix control socket. B runs in-process work types (echo, drip, sleep)
- * so the tests exercise only the remote worker and the control protocol.
+ * service, through A's unix control socket. B runs real command work types (echo, drip, sleep)
+ * through detached command runners of the built CLI (needs `npm run build`).
  */
 import {expect} from 'chai';
 import {createHash, generateKeyPairSync, randomBytes} from 'node:crypto';
 import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
-import {readFile, writeFile, appendFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {ManualClock, systemClock, type TimerHandle} from '../../src/core/clock.js';
 import {createCa, createCsr, signCsr} from '../../src/core/pki/x509.js';
 import {buildTlsClientConfig, buildTlsServerConfig, loadCaBundle, loadKeyPair} from '../../src/core/tls/config.js';
 import {formatLocal, unixMilli, unmarshalTimeJSON} from '../../src/core/go/time.js';
-import {remoteTimings, RemoteUnit} from '../../src/core/work/remote.js';
+import {RemoteUnit} from '../../src/core/work/remote.js';
 import {readStatus, STATE_CANCELED, STATE_FAILED, STATE_RUNNING, STATE_SUCCEEDED} from '../../src/core/work/status.js';
-import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from '../../src/core/work/unit.js';
-import type {Workceptor, WorkTypeDef} from '../../src/core/work/workceptor.js';
 import {ask, commandType, readResults, startWorkNode, submitWork, type WorkNode, type WorkNodeOptions} from '../support/work.js';
 import type {CommandTypeConfig} from '../../src/core/work/command.js';
 import {BIN} from '../support/cli.js';
 import {link, until} from '../support/mesh.js';
 
 // ---------------------------------------------------------------------------------------------
-// In-process work types for node B
+// Work types for node B: real command runners (the built CLI re-executed as `receptor` worker)
 // ---------------------------------------------------------------------------------------------
 
-/** Base of the test types: ExtraData {Params}, cancel ⇒ Canceled, release ⇒ delete. */
-abstract class TestUnit extends WorkUnit {
-  protected params = '';
-  protected stop = new AbortController();
-  override setParams(p: Record<string, string>): void {
-    this.params = p.params ?? '';
-  }
-  override initialExtraData(): unknown {
-    return {Pid: 0, Params: this.params};
-  }
-  async restart(): Promise<void> {}
-  async cancel(): Promise<CancelResult> {
-    this.stop.abort();
-    if (!this.released) this.updateBasic(STATE_CANCELED, 'Canceled', -1);
-    return 'cancelled';
-  }
-  async release(force: boolean): Promise<ReleaseResult> {
-    this.stop.abort();
-    await this.deleteUnit(force);
-    return 'released';
-  }
-  override dispose(): void {
-    this.stop.abort();
-    super.dispose();
-  }
-  protected storedParams(): string {
-    const e = this.readRaw().ExtraData as {Params?: string} | null;
-    return e?.Params ?? '';
-  }
-}
+/** `echo` copies stdin (runtime params are accepted and land in `$0` of the shell, unused). */
+const ECHO = commandType('echo', 'sh', '-c cat', {allowRuntimeParams: true});
+/** `drip` writes `line <i>\n` every `<seconds>`, `<count>` times (params `count seconds`). */
+const DRIP = commandType('drip', 'sh', `-c 'i=0; while [ "$i" -lt "$0" ]; do sleep "$1"; echo "line $i"; i=$((i+1)); done'`, {allowRuntimeParams: true});
+/** `sleep` runs until canceled. */
+const SLEEP = commandType('sleep', 'sh', `-c 'echo sleeping; exec sleep 120'`);
+const B_TYPES: CommandTypeConfig[] = [ECHO, DRIP, SLEEP];
+/** `secure`: `echo` that needs signed work (only on a node with a verification key). */
+const SECURE = commandType('secure', 'cat', '', {verifySignature: true});
 
-/** Copies stdin to stdout, then Succeeded `exit status 0`. */
-class EchoUnit extends TestUnit {
-  async start(): Promise<StartResult> {
-    await writeFile(this.stdoutPath, '', {mode: 0o600});
-    this.updateBasic(STATE_RUNNING, 'Running: PID 1', 0);
-    void (async () => {
-      const data = await readFile(this.stdinPath);
-      await writeFile(this.stdoutPath, data);
-      if (!this.released) this.updateBasic(STATE_SUCCEEDED, 'exit status 0', data.length);
-    })().catch(() => {});
-    return 'started';
-  }
-}
-
-/** Writes `line <i>\n` every `<interval>` ms, `<count>` times (params `count interval`). */
-class DripUnit extends TestUnit {
-  async start(): Promise<StartResult> {
-    const [count, interval] = this.storedParams().split(' ').map(Number);
-    await writeFile(this.stdoutPath, '', {mode: 0o600});
-    this.updateBasic(STATE_RUNNING, 'Running: PID 2', 0);
-    const signal = this.stop.signal;
-    void (async () => {
-      let size = 0;
-      for (let i = 0; i < count; i++) {
-        await new Promise((r) => setTimeout(r, interval));
-        if (signal.aborted || this.released) return;
-        const line = `line ${i}\n`;
-        await appendFile(this.stdoutPath, line);
-        size += line.length;
-        this.updateBasic(STATE_RUNNING, 'Running: PID 2', size);
-      }
-      if (!signal.aborted && !this.released) this.updateBasic(STATE_SUCCEEDED, 'exit status 0', size);
-    })().catch(() => {});
-    return 'started';
-  }
-}
-
-/** Runs until canceled. */
-class SleepUnit extends TestUnit {
-  async start(): Promise<StartResult> {
-    await writeFile(this.stdoutPath, 'sleeping\n', {mode: 0o600});
-    this.updateBasic(STATE_RUNNING, 'Running: PID 3', 9);
-    return 'started';
-  }
-}
-
-function testType(name: string, make: (wc: Workceptor, id: string) => WorkUnit, verifySignature = false): WorkTypeDef {
-  return {name, verifySignature, advertise: true, create: make};
-}
-
-const B_TYPES: WorkTypeDef[] = [
-  testType('echo', (wc, id) => new EchoUnit(wc, id, 'echo')),
-  testType('drip', (wc, id) => new DripUnit(wc, id, 'drip')),
-  testType('sleep', (wc, id) => new SleepUnit(wc, id, 'sleep')),
-  testType('secure', (wc, id) => new EchoUnit(wc, id, 'secure'), true),
-];
+const DIST_RUNNER = join(BIN, '..', '..', 'dist', 'work-runner-main.js');
 
 // ---------------------------------------------------------------------------------------------
 // Nodes
@@ -119,11 +41,8 @@ const B_TYPES: WorkTypeDef[] = [
 
 type TNode = WorkNode;
 
-function startNode(
-  id: string,
-  opts: {types?: WorkTypeDef[]; commands?: CommandTypeConfig[]; dataDir?: string; controlTls?: string; prepare?: WorkNodeOptions['prepare']} = {},
-): Promise<TNode> {
-  return startWorkNode(id, {workTypes: opts.types, types: opts.commands, dataDir: opts.dataDir, controlTls: opts.controlTls, prepare: opts.prepare});
+function startNode(id: string, opts: {types?: CommandTypeConfig[]; dataDir?: string; controlTls?: string; prepare?: WorkNodeOptions['prepare']} = {}): Promise<TNode> {
+  return startWorkNode(id, {types: opts.types, dataDir: opts.dataDir, controlTls: opts.controlTls, prepare: opts.prepare});
 }
 
 async function linked(a: TNode, b: TNode): Promise<void> {
@@ -171,11 +90,19 @@ async function waitStatus(sock: string, id: string, pred: (s: Status) => boolean
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
+/** A manual clock (never advanced here) that counts the waits armed on it. */
+class WatchedClock extends ManualClock {
+  armed = 0;
+  override setTimeout(fn: () => void, ms: number): TimerHandle {
+    this.armed++;
+    return super.setTimeout(fn, ms);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('integration: remote work units', function () {
   this.timeout(60_000);
-  const saved = {...remoteTimings};
   let a: TNode;
   let b: TNode;
   const extra: TNode[] = [];
@@ -183,15 +110,14 @@ describe('integration: remote work units', function () {
   const onUnhandled = (r: unknown) => unhandled.push(r);
 
   before(async () => {
+    // Every unit on B runs in a real runner process: without dist/ nothing here can run.
+    if (!existsSync(DIST_RUNNER)) throw new Error(`${DIST_RUNNER} is missing: run \`npm run build\` before these tests`);
     process.on('unhandledRejection', onUnhandled);
-    remoteTimings.retryFirstMs = 50;
-    remoteTimings.retryMaxMs = 400;
     a = await startNode('a');
     b = await startNode('b', {types: B_TYPES});
     await linked(a, b);
   });
   after(async () => {
-    Object.assign(remoteTimings, saved);
     for (const n of [...extra, a, b]) await n?.close().catch(() => {});
     process.off('unhandledRejection', onUnhandled);
     expect(unhandled, 'unhandled rejections').to.deep.equal([]);
@@ -224,10 +150,9 @@ describe('integration: remote work units', function () {
   });
 
   it('mirrors completion without waiting for a status poll (event-driven between our nodes)', async () => {
-    // With the poll interval an hour long, completion can only come from the results stream
-    // ending and the immediate status query it triggers.
-    const saved = remoteTimings.statusPollMs;
-    remoteTimings.statusPollMs = 3_600_000;
+    // A's waits run on a clock that never moves: completion can only come from the results
+    // stream ending and the immediate status query it triggers, never from a status poll.
+    a.wc.clock = new ManualClock();
     try {
       for (let i = 0; i < 3; i++) {
         const r = await submit(a.sock, {node: 'b', worktype: 'echo'}, `run ${i}\n`);
@@ -238,7 +163,7 @@ describe('integration: remote work units', function () {
         expect(await ask(a.sock, `work release ${r.id}`)).to.match(/released/);
       }
     } finally {
-      remoteTimings.statusPollMs = saved;
+      a.wc.clock = systemClock;
     }
   });
 
@@ -253,7 +178,7 @@ describe('integration: remote work units', function () {
   });
 
   it('streams output live while the remote unit runs, and the local stdout is 0600', async () => {
-    const r = await submit(a.sock, {node: 'b', worktype: 'drip', params: '5 100'});
+    const r = await submit(a.sock, {node: 'b', worktype: 'drip', params: '5 0.1'});
     expect(r.reply).to.contain('Job Started');
     const u = a.wc.unit(r.id);
     await until(() => {
@@ -325,14 +250,14 @@ describe('integration: remote work units', function () {
   });
 
   it('Job Submitted for a node that is not there yet, delivered when it appears', async () => {
-    const r = await submit(a.sock, {node: 'c', worktype: 'echo', params: 'late'}, 'late payload\n');
-    expect(r.reply).to.equal(`{"result":"Job Submitted","unitid":"${r.id}"}`);
-    // Keep the back-off far longer than the test: delivery must come from the
+    // A's back-off runs on a clock that never moves: delivery must come from the
     // route/advertisement wake-up.
-    remoteTimings.retryFirstMs = 3_600_000;
-    remoteTimings.retryMaxMs = 3_600_000;
+    const clock = new WatchedClock();
+    a.wc.clock = clock;
     try {
-      await new Promise((res) => setTimeout(res, 150));
+      const r = await submit(a.sock, {node: 'c', worktype: 'echo', params: 'late'}, 'late payload\n');
+      expect(r.reply).to.equal(`{"result":"Job Submitted","unitid":"${r.id}"}`);
+      await until(() => clock.armed > 0, 'the unit waiting in its back-off');
       const c = await startNode('c', {types: B_TYPES});
       extra.push(c);
       link(b.node, c.node);
@@ -342,8 +267,7 @@ describe('integration: remote work units', function () {
       expect(s).to.include({State: 2, Detail: 'exit status 0'});
       expect(s.ExtraData).to.include({RemoteNode: 'c', RemoteStarted: true});
     } finally {
-      remoteTimings.retryFirstMs = 50;
-      remoteTimings.retryMaxMs = 400;
+      a.wc.clock = systemClock;
     }
   });
 
@@ -442,7 +366,7 @@ describe('integration: remote work units', function () {
     mkKeys('good');
     mkKeys('bad');
     const s1 = await startNode('s1', {prepare: (rt) => rt.registry('work-signing').register('default', {privateKeyPath: join(dir, 'good.priv'), lifetimeMs: 60_000})});
-    const s2 = await startNode('s2', {types: B_TYPES, prepare: (rt) => rt.registry('work-verification').register('default', {publicKeyPath: join(dir, 'good.pub')})});
+    const s2 = await startNode('s2', {types: [...B_TYPES, SECURE], prepare: (rt) => rt.registry('work-verification').register('default', {publicKeyPath: join(dir, 'good.pub')})});
     const s3 = await startNode('s3', {prepare: (rt) => rt.registry('work-signing').register('default', {privateKeyPath: join(dir, 'bad.priv'), lifetimeMs: 60_000})});
     extra.push(s1, s2, s3);
     await linked(s1, s2);
@@ -507,7 +431,7 @@ describe('integration: remote work units', function () {
     const dataDir = mkdtempSync(join(tmpdir(), 'receptor-rw-e-'));
     let e = await startNode('e', {dataDir});
     await linked(e, b);
-    const r = await submit(e.sock, {node: 'b', worktype: 'drip', params: '10 100'});
+    const r = await submit(e.sock, {node: 'b', worktype: 'drip', params: '10 0.1'});
     expect(r.reply).to.contain('Job Started');
     const pend = await submit(e.sock, {node: 'ghost', worktype: 'echo'});
     expect(pend.reply).to.contain('Job Submitted');
@@ -548,8 +472,7 @@ describe('integration: remote work units', function () {
   });
 
   it('real command units on B (detached runners; needs a built dist): cat round trip, then cancel of sleep', async function () {
-    if (!existsSync(join(BIN, '..', '..', 'dist', 'work-runner-main.js'))) this.skip();
-    const h = await startNode('h', {commands: [commandType('cat', 'cat'), commandType('sleep', 'sleep', '30')]});
+    const h = await startNode('h', {types: [commandType('cat', 'cat'), commandType('sleep', 'sleep', '30')]});
     extra.push(h);
     link(b.node, h.node);
     await until(() => a.node.statusAdvertisements().some((x) => x.NodeID === 'h' && x.Service === 'control'), 'a sees h');

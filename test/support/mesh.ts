@@ -113,6 +113,8 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();
+    // A promise is always truthy: an async probe would pass at once (use waitFor from cli.ts).
+    if (v instanceof Promise) throw new Error(`until(${what}): the probe returned a promise; use waitFor for async probes`);
     if (v !== undefined && v !== false) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
@@ -121,3 +123,31 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
 
 /** Fast protocol timings for tests that run on the real clock. */
 export const FAST = {triggerDelayMs: 5, handshakeIntervalMs: 50, serviceAdFirstDelayMs: 20};
+
+/** A session that records what is sent on it and lets a test inject what it receives. */
+export class RecordingSession implements BackendSession {
+  readonly remote = 'rec:peer';
+  readonly outbound = true;
+  readonly maxMessageSize = 65535;
+  sent: Buffer[] = [];
+  handler: SessionHandler | undefined;
+  isClosed = false;
+  private resolveClosed!: () => void;
+  readonly closed = new Promise<void>((r) => (this.resolveClosed = r));
+  constructor(readonly kind = 'rec') {}
+  start(h: SessionHandler): void {
+    this.handler = h;
+  }
+  send(msg: Uint8Array): void {
+    if (!this.isClosed) this.sent.push(Buffer.from(msg));
+  }
+  close(err?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.handler?.onClose(err);
+    this.resolveClosed();
+  }
+  inject(m: Buffer): void {
+    this.handler?.onMessage(m);
+  }
+}

@@ -44,6 +44,8 @@ export interface WorkNodeOptions {
   logLines?: string[];
   /** Fields of the control service (e.g. idletimeout, maxsessions). */
   control?: Partial<ControlServiceOptions>;
+  /** How the node runs its command runner (default: this CLI's dist build). */
+  selfCommand?: string[];
 }
 
 export function commandType(workType: string, command: string, params = '', extra: Partial<CommandTypeConfig> = {}): CommandTypeConfig {
@@ -56,7 +58,7 @@ export async function startWorkNode(id: string, opts: WorkNodeOptions = {}): Pro
   const node = makeNode(id, {timings: FAST, dataDir});
   const lines = opts.logLines;
   const logger = lines ? pino({level: 'debug'}, {write: (l: string) => void lines.push(l)}) : createLogger((process.env.TEST_LOG_LEVEL as 'debug') ?? 'silent');
-  const rt = new NodeRuntime(logger, {configFiles: [], argv: [], selfCommand: [process.execPath, BIN]});
+  const rt = new NodeRuntime(logger, {configFiles: [], argv: [], selfCommand: opts.selfCommand ?? [process.execPath, BIN]});
   rt.setNode(node);
   await opts.prepare?.(rt);
   const wc = await initWorkceptor(rt);

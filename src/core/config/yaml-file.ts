@@ -50,7 +50,16 @@ export function parseYaml11(text: string, file: string): unknown {
       'E_CONFIG_FILE',
     );
   }
-  return doc.toJS({maxAliasCount: 1000}) ?? null;
+  try {
+    return doc.toJS({maxAliasCount: 1000}) ?? null;
+  } catch (err) {
+    // Aliases are resolved here, not while parsing: an unknown anchor or an alias bomb throws
+    // a ReferenceError; report them with yaml.v2's texts (which carry no line).
+    const msg = err instanceof Error ? err.message : String(err);
+    const unknown = /^Unresolved alias[^:]*: (.*)$/.exec(msg);
+    const reason = unknown ? `unknown anchor '${unknown[1]}' referenced` : /alias count/i.test(msg) ? 'document contains excessive aliasing' : msg.split('\n', 1)[0];
+    throw new ConfigError(`${FILE_PREFIX}yaml: ${reason}`, {source: {kind: 'file', file, index: 0}}, 'E_CONFIG_FILE');
+  }
 }
 
 export function readConfigText(file: string): string {

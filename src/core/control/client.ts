@@ -9,6 +9,7 @@
 import {existsSync} from 'node:fs';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import {ReceptorError, type ErrorCode} from '../errors.js';
 import {LineReader} from '../wire/line-reader.js';
 import {parseControlAddress, type ControlAddress} from './address.js';
@@ -27,6 +28,8 @@ export interface ControlConnectOptions {
 export interface ReadOptions {
   /** Give up after this many ms (the buffered bytes stay available). */
   timeoutMs?: number;
+  /** Time source for the timeout (tests). */
+  clock?: Clock;
 }
 
 /** The connection could not be made, was lost, or timed out (exit 1). */
@@ -391,25 +394,26 @@ export class ControlClient {
     if (this.detached) throw new Error('the connection was detached from this client');
     if (this.reading) throw new Error('only one read at a time');
     this.reading = true;
-    const deadline = opts.timeoutMs === undefined ? undefined : Date.now() + opts.timeoutMs;
+    const clock = opts.clock ?? systemClock;
+    const deadline = opts.timeoutMs === undefined ? undefined : clock.now() + opts.timeoutMs;
     try {
       for (;;) {
         const r = probe();
         if (r) return r.value;
         await new Promise<void>((resolve, reject) => {
-          let timer: NodeJS.Timeout | undefined;
+          let timer: TimerHandle | undefined;
           this.wake = () => {
-            if (timer) clearTimeout(timer);
+            if (timer) clock.clearTimeout(timer);
             resolve();
           };
           if (deadline !== undefined) {
-            const left = deadline - Date.now();
+            const left = deadline - clock.now();
             const fail = () => {
               this.wake = undefined;
               reject(new ControlConnectError(`Timed out after ${opts.timeoutMs} ms waiting for ${what} from the node`));
             };
             if (left <= 0) fail();
-            else timer = setTimeout(fail, left);
+            else timer = clock.setTimeout(fail, left);
           }
         });
       }

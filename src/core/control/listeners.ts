@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import type {Logger} from 'pino';
 import {errnoText} from '../go/errno.js';
 import {ReceptorError} from '../errors.js';
+import {listenerHandshakeErrorText} from '../tls/go-tls-errors.js';
 
 export interface Listening {
   readonly address: string;
@@ -37,6 +38,25 @@ function listen(server: net.Server, ...args: unknown[]): Promise<void> {
 }
 
 /**
+ * Listens on a unix socket created with at most `mode`: Go binds with the process umask and
+ * chmods afterwards, so for a moment anyone the umask lets in may connect. Node binds inside
+ * listen() synchronously, so a umask set around that call covers it (workers cannot set one).
+ */
+function bindUnix(server: net.Server, path: string, mode: number): Promise<void> {
+  let old: number | undefined;
+  try {
+    old = process.umask(~mode & 0o777);
+  } catch {
+    // worker thread: Go's window remains; the chmod below still applies
+  }
+  try {
+    return listen(server, path);
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
+/**
  * Go's sequence: lock `<path>.lock`, remove a stale socket, listen, chmod. Node has no
  * flock(2), so the lock is "someone answers on the socket": a live socket is refused with
  * Go's message and a dead one is replaced. The empty 0600 lock file is kept, as Go does.
@@ -61,7 +81,7 @@ export async function listenUnix(path: string, mode: number, onConnection: OnCon
   const server = net.createServer({allowHalfOpen: true}, onConnection);
   trackSockets(server);
   try {
-    await listen(server, path);
+    await bindUnix(server, path, mode);
   } catch (err) {
     throw fail(`could not listen on socket file: ${(err as Error).message}`);
   }
@@ -101,8 +121,11 @@ export async function listenTcp(
     : net.createServer({allowHalfOpen: true}, onConnection);
   trackSockets(server);
   if (tlsOptions) {
+    const requireClientCert = (tlsOptions as {receptor?: {requireClientCert?: boolean}}).receptor?.requireClientCert ?? false;
     server.on('tlsClientError', (err, socket: tls.TLSSocket) => {
-      logger.error({err: err.message}, `TLS handshake error: ${err.message}. Closing socket.`);
+      // Go's cause (a refused client certificate, not Node's bare "socket hang up")
+      const cause = listenerHandshakeErrorText(err, socket, {requireClientCert});
+      logger.error({err: cause, remote: `${socket.remoteAddress}:${socket.remotePort}`}, `TLS handshake error: ${cause}. Closing socket.`);
       // Node reports a handshake timeout here but leaves the connection open: close it, as Go does.
       socket.destroy();
     });

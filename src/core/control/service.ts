@@ -14,6 +14,7 @@ import type {Duplex} from 'node:stream';
 import type net from 'node:net';
 import type tls from 'node:tls';
 import {ReceptorError} from '../errors.js';
+import {logOncePerCause, RepeatFilter} from '../repeat-log.js';
 
 /** The `control-service` item's fields (config.md §5.8), as this module reads them. */
 export interface ControlServiceOptions {
@@ -92,7 +93,12 @@ export async function startControlService(rt: Runtime, v: ControlServiceOptions)
       s.conn.stream.on('error', () => {});
       admitted(gate, s.conn.stream, {isUnix: false, remote: `${s.remoteNode}:${s.remoteService}`, transport: 'mesh'});
     });
-    listener.on('refused', (peer: string, err: Error) => logger.warn({peer, err: err.message}, 'mesh control connection refused'));
+    // once per node and reason: a peer dialling thousands of times must not write thousands of lines
+    const repeats = new RepeatFilter();
+    listener.on('refused', (peer: string, err: Error) => {
+      const node = peer.slice(0, peer.lastIndexOf(':'));
+      logOncePerCause(logger, repeats, 'warn', `refused:${node}`, err.message, {peer, err: err.message}, 'mesh control connection refused');
+    });
     listening.push({address: `mesh:${v.service}`, close: async () => listener.close()});
   }
   if (v.filename !== '') {

@@ -77,6 +77,8 @@ export interface LinkOptions {
 export interface MeshNodeHandle extends NodeHandle {
   /** Starts a backend and runs the netceptor protocol on its sessions. */
   addMeshBackend(backend: MeshBackend, opts: LinkOptions): Promise<BackendRunning>;
+  /** Every backend started after this goes through `wrap` (the `chaos` item; ours). */
+  setBackendWrapper?(wrap: ((b: MeshBackend) => MeshBackend) | undefined): void;
 }
 
 export function isMeshNode(n: NodeHandle): n is MeshNodeHandle {

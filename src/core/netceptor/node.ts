@@ -48,11 +48,11 @@ import {
 import {evaluateFirewall, type FirewallRule} from './firewall.js';
 import {ephemeralServiceName, isReservedService} from './ids.js';
 import {nameHash} from './name-hash.js';
-import {nodeIdProblem, printableNodeId} from './node-id.js';
+import {MAX_NODE_ID_BYTES, nodeIdProblem, printableNodeId} from './node-id.js';
 import {PacketConn, type PacketConnHost} from './packet-conn.js';
 import {STABLE_LINK_MS} from './redial.js';
-import {MAX_KNOWN_NODES, RoutingState} from './routing.js';
-import {ServiceAdStore} from './service-ads.js';
+import {MAX_KNOWN_EDGES, MAX_KNOWN_NODES, RoutingState} from './routing.js';
+import {MAX_SERVICE_ADS, ServiceAdStore} from './service-ads.js';
 
 /** Protocol timers (netceptor-wire.md §4.10); overridable for tests. */
 export interface NetceptorTimings {
@@ -81,6 +81,31 @@ export const DEFAULT_TIMINGS: NetceptorTimings = {
   idleCheckMs: 5000,
 };
 
+/** Caps against hostile peers (none of them exist in Go receptor; README "Caps against hostile peers and clients"). */
+export interface NetceptorLimits {
+  /** Nodes in the routing table; the node-name table keeps twice as many names at most. */
+  maxKnownNodes: number;
+  /** Connections listed by known nodes, stored over all of them. */
+  maxKnownEdges: number;
+  /** Service advertisements stored (and as many cancel tombstones). */
+  maxServiceAds: number;
+  /** Backend sessions still in the netceptor handshake at once; one more is closed at once. */
+  maxPendingLinks: number;
+  /** QUIC connections a stream service accepts at once, in total. */
+  maxStreamConnections: number;
+  /** QUIC connections a stream service accepts at once from one node. */
+  maxStreamConnectionsPerNode: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<NetceptorLimits> = Object.freeze({
+  maxKnownNodes: MAX_KNOWN_NODES,
+  maxKnownEdges: MAX_KNOWN_EDGES,
+  maxServiceAds: MAX_SERVICE_ADS,
+  maxPendingLinks: 1024,
+  maxStreamConnections: 4096,
+  maxStreamConnectionsPerNode: 1024,
+});
+
 export interface NetceptorOptions {
   nodeId: string;
   dataDir?: string;
@@ -93,6 +118,7 @@ export interface NetceptorOptions {
   epoch?: bigint;
   /** Called when this node learns it is a duplicate and must stop (§6.7). */
   onFatal?: (reason: string) => void;
+  limits?: Partial<NetceptorLimits>;
 }
 
 type LinkState = 'pending' | 'established' | 'closed';
@@ -170,16 +196,22 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private firewall: FirewallRule[];
   private readonly onFatal?: (reason: string) => void;
 
+  readonly limits: Readonly<NetceptorLimits>;
   private readonly links = new Set<Link>();
+  /** Links still in the handshake (a subset of `links`). */
+  private readonly pendingLinks = new Set<Link>();
   private readonly conns = new Map<string, Link>();
+  /** Node names by wire hash, for data messages; pruned of names without a route (see learnName). */
   private readonly names = new Map<bigint, string>();
+  private namesPruneAt: number;
   /** The same table keyed by the 8 wire bytes (latin1), for the forwarding fast path. */
   private readonly namesByBytes = new Map<string, string>();
   private ownHashBytes = '';
   private readonly services = new Map<string, LocalService>();
-  private readonly ads = new ServiceAdStore<StoredAd>();
+  private readonly ads: ServiceAdStore<StoredAd>;
   private readonly backendList: BackendHandle[] = [];
   private readonly running = new Map<BackendHandle, BackendRunning>();
+  private backendWrapper: ((b: MeshBackend) => MeshBackend) | undefined;
   private workCommands: WorkCommand[] = [];
 
   private routeTimer: TimerHandle | undefined;
@@ -205,7 +237,10 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     this.firewall = opts.firewallRules ?? [];
     this.repeats = new RepeatFilter(this.clock);
     this.onFatal = opts.onFatal;
-    this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch});
+    this.limits = {...DEFAULT_LIMITS, ...opts.limits};
+    this.namesPruneAt = this.maxNames;
+    this.ads = new ServiceAdStore<StoredAd>({maxEntries: this.limits.maxServiceAds});
+    this.routing = new RoutingState({nodeId: this.id, clock: this.clock, epoch: opts.epoch, maxKnownNodes: this.limits.maxKnownNodes, maxKnownEdges: this.limits.maxKnownEdges});
     this.learnName(this.id);
     this.armRoutePeriod();
     this.armIdleCheck();
@@ -229,8 +264,15 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     return this.backendList;
   }
 
+  /** Every backend started after this goes through `wrap` (the `chaos` item's fault layer). */
+  setBackendWrapper(wrap: ((b: MeshBackend) => MeshBackend) | undefined): void {
+    this.backendWrapper = wrap;
+  }
+
   async addMeshBackend(backend: MeshBackend, opts: LinkOptions): Promise<BackendRunning> {
-    const run = await backend.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
+    // The wrapped backend only starts; lists keep the original, which reload stops by identity.
+    const started = this.backendWrapper?.(backend) ?? backend;
+    const run = await started.start((s) => this.attachSession(s, opts, backend.kind), this.logger);
     this.backendList.push(backend);
     this.running.set(backend, run);
     return run;
@@ -256,8 +298,14 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       session.close();
       return;
     }
+    if (this.pendingLinks.size >= this.limits.maxPendingLinks) {
+      this.noteLimit('pending-links', {remote: session.remote, backend}, `Closing new connections: ${this.limits.maxPendingLinks} are still in the handshake (maxpendinglinks)`);
+      session.close(new Error('too many connections in the handshake'));
+      return;
+    }
     const link = new Link(session, opts, backend, this.clock.now());
     this.links.add(link);
+    this.pendingLinks.add(link);
     this.logger.debug({remote: session.remote, backend}, 'Backend session started');
     session.start({
       onMessage: (m) => this.onMessage(link, m),
@@ -313,6 +361,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
       );
     }
     this.stopHandshake(link);
+    this.pendingLinks.delete(link);
     link.state = 'established';
     link.peerId = peer;
     link.establishedAt = this.clock.now();
@@ -357,6 +406,7 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     link.state = 'closed';
     this.stopHandshake(link);
     this.links.delete(link);
+    this.pendingLinks.delete(link);
     if (wasEstablished && this.conns.get(link.peerId) === link) {
       this.conns.delete(link.peerId);
       this.routing.removeConnection(link.peerId);
@@ -482,17 +532,25 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     }
     const before = this.routing.nodeRecord(u.nodeId);
     const res = this.routing.handleUpdate(u);
+    if (res.outcome === 'edge-limit') {
+      this.noteLimit(
+        'edges',
+        {peer, node: u.nodeId},
+        `Dropping routing updates that add connections: ${this.limits.maxKnownEdges} connections between known nodes are stored already (maxknownedges)`,
+      );
+      return;
+    }
     if (res.outcome === 'node-limit' || res.outcome === 'connection-limit') {
       const msg =
         res.outcome === 'node-limit'
-          ? `Dropping routing updates for new nodes: ${MAX_KNOWN_NODES} nodes are known already`
-          : `Dropping routing updates listing more than ${MAX_KNOWN_NODES} connections`;
+          ? `Dropping routing updates for new nodes: ${this.limits.maxKnownNodes} nodes are known already`
+          : `Dropping routing updates listing more than ${this.limits.maxKnownNodes} connections`;
       logOncePerCause(this.logger, this.repeats, 'warn', 'routing-limit', res.outcome, {peer, node: u.nodeId}, msg);
       return;
     }
     for (const n of res.learnNames) this.learnName(n);
-    // An oversized list is dropped by routing; a later copy (seen/stale) must not feed it in here.
-    if (u.connections.size <= MAX_KNOWN_NODES) for (const n of u.connections.keys()) this.learnName(n);
+    // Names listed only as connections are not learned (as in Go): they are not routable until
+    // their own update arrives, and hashing thousands per update let one peer stall the node.
     // A newer epoch is a new process of that node: streams to the old one are dead.
     if (res.outcome === 'accepted' && before && u.updateEpoch > before.epoch) this.emit('restarted', u.nodeId);
     if (res.duplicate?.action === 'shutdown') {
@@ -512,8 +570,17 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   private onServiceAd(link: Link, ad: DecodedServiceAdvertisement): void {
     if (ad.nodeId === this.id) return;
     const res = this.ads.receive({nodeId: ad.nodeId, service: ad.service, timeNs: ad.time.unixNano, cancel: ad.cancel, ad});
+    if (res.outcome === 'limit') {
+      this.noteLimit(
+        'service-ad-limit',
+        {peer: link.peerId, node: ad.nodeId},
+        `Dropping service advertisements for new services: ${this.limits.maxServiceAds} are stored already (maxserviceads)`,
+      );
+      return;
+    }
     if (!res.flood) return;
-    this.learnName(ad.nodeId);
+    // No name learned here (as in Go): the node's own routing update brings it; hashing every
+    // advertised node ID cost seconds under a flood of made-up ones.
     for (const l of this.conns.values()) if (l !== link) l.session.send(ad.raw);
     this.emit('advertisement', ad);
   }
@@ -540,7 +607,9 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
     // Go names the service when opening one, not when sending to one (SendMessageWithHopsToLive)
     checkServiceName(toService, false);
     const to = toNode.toLowerCase() === 'localhost' ? this.id : toNode;
-    this.learnName(to);
+    // No node with a longer ID is ever routable (peers and updates naming one are refused), so
+    // do not hash it: hashing a 16 MiB name from a control client took seconds of CPU.
+    if (to === this.id || Buffer.byteLength(to, 'utf8') <= MAX_NODE_ID_BYTES) this.learnName(to);
     const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
     this.route({hops: hopsToLive, fromNode: this.id, toNode: to, fromService, toService, payload: data}, true);
   }
@@ -781,14 +850,45 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
 
   // ---------------------------------------------------------------- names & status -----
 
+  /** Names kept before a prune: twice the routing table, so every routable node fits. */
+  private get maxNames(): number {
+    return 2 * this.limits.maxKnownNodes;
+  }
+
   private learnName(name: string): void {
     const h = nameHash(name);
     if (this.names.has(h)) return;
     this.names.set(h, name);
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigUInt64BE(h);
-    this.namesByBytes.set(b.toString('latin1'), name);
-    if (name === this.id) this.ownHashBytes = b.toString('latin1');
+    this.namesByBytes.set(hashKey(h), name);
+    if (name === this.id) this.ownHashBytes = hashKey(h);
+    if (this.names.size > this.namesPruneAt) this.pruneNames();
+  }
+
+  /**
+   * Forgets the oldest names of nodes that are neither us, a peer, in the routing table nor
+   * reachable (a peer announcing ever-new node IDs). A data message from or to a forgotten
+   * name is dropped like one for an unknown hash; the name comes back with its next route.
+   * The next prune waits for a quarter of the cap more names, so a flood costs O(1) per name.
+   */
+  private pruneNames(): void {
+    const target = Math.floor((this.maxNames * 3) / 4);
+    for (const [h, name] of this.names) {
+      if (this.names.size <= target) break;
+      if (name === this.id || this.conns.has(name) || this.routing.nodeRecord(name) || this.routing.nextHop(name) !== undefined) continue;
+      this.names.delete(h);
+      this.namesByBytes.delete(hashKey(h));
+    }
+    this.namesPruneAt = Math.max(this.maxNames, this.names.size + (this.maxNames >> 2));
+  }
+
+  /** Node names known by hash (bounded, see pruneNames). */
+  get knownNameCount(): number {
+    return this.names.size;
+  }
+
+  /** Logs a cap being hit once per cause (repeats at debug, a summary every 5 min). */
+  noteLimit(key: string, fields: Record<string, unknown>, msg: string): void {
+    logOncePerCause(this.logger, this.repeats, 'warn', `limit:${key}`, 'limit', fields, msg);
   }
 
   /**
@@ -878,6 +978,13 @@ export class Netceptor extends EventEmitter implements MeshNodeHandle, PacketCon
   get isShutdown(): boolean {
     return this.shut;
   }
+}
+
+/** The 8 wire bytes of a name hash as a map key. */
+function hashKey(h: bigint): string {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(h);
+  return b.toString('latin1');
 }
 
 function checkServiceName(name: string, named = true): void {

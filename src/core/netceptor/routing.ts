@@ -70,6 +70,7 @@ export type RouteUpdateOutcome =
   | 'stale' // step 5: older epoch, or same epoch and sequence not higher
   | 'node-limit' // a new node while MAX_KNOWN_NODES are known: dropped (not in Go)
   | 'connection-limit' // lists more than MAX_KNOWN_NODES connections: dropped (not in Go)
+  | 'edge-limit' // would store more than MAX_KNOWN_EDGES connections in all: dropped (not in Go)
   | 'accepted'; // step 5: stored
 
 export interface RouteUpdateResult {
@@ -109,7 +110,17 @@ export interface RoutingStateOptions {
   maxSeenUpdates?: number;
   /** Defaults to MAX_KNOWN_NODES. */
   maxKnownNodes?: number;
+  /** Defaults to MAX_KNOWN_EDGES. */
+  maxKnownEdges?: number;
 }
+
+/**
+ * Edges (listed connections) kept over all nodes (not in Go): without it, maxKnownNodes made-up
+ * nodes each listing maxKnownNodes neighbours would be 10^8 edges, and every route computation
+ * walks them all. Past it, an update that
+ * would add edges is dropped as `edge-limit`.
+ */
+export const MAX_KNOWN_EDGES = 100_000;
 
 const IGNORED = {flood: false, sendOwnUpdateSoon: false, recompute: false, learnNames: []} as const;
 
@@ -129,6 +140,8 @@ export class RoutingState {
   private readonly inbound = new Map<string, Set<string>>();
   private readonly maxSeen: number;
   private readonly maxNodes: number;
+  private readonly maxEdges: number;
+  private edges = 0;
   /** UpdateID → when it was first seen (ms). */
   private readonly seen = new Map<string, number>();
   /**
@@ -148,6 +161,12 @@ export class RoutingState {
     this.lastPurge = opts.clock.now();
     this.maxSeen = opts.maxSeenUpdates ?? MAX_SEEN_UPDATES;
     this.maxNodes = opts.maxKnownNodes ?? MAX_KNOWN_NODES;
+    this.maxEdges = opts.maxKnownEdges ?? MAX_KNOWN_EDGES;
+  }
+
+  /** Edges stored over all nodes (see MAX_KNOWN_EDGES). */
+  get edgeCount(): number {
+    return this.edges;
   }
 
   // --- sequence and own updates --------------------------------------------------------
@@ -239,6 +258,8 @@ export class RoutingState {
     }
     if (!rec && !this.own.has(u.nodeId) && this.records.size >= this.maxNodes) return {outcome: 'node-limit', ...IGNORED};
     if (u.connections.size > this.maxNodes) return {outcome: 'connection-limit', ...IGNORED};
+    const grows = u.connections.size - (this.topology.get(u.nodeId)?.size ?? 0);
+    if (grows > 0 && this.edges + grows > this.maxEdges) return {outcome: 'edge-limit', ...IGNORED};
     this.records.set(u.nodeId, {epoch: u.updateEpoch, sequence: u.updateSequence});
     const changed = this.replaceEdges(u.nodeId, u.connections);
     return {
@@ -269,6 +290,7 @@ export class RoutingState {
     const stored = this.topology.get(node);
     if (stored && sameEdges(stored, connections)) return false;
     for (const to of stored?.keys() ?? []) this.inbound.get(to)?.delete(node);
+    this.edges += connections.size - (stored?.size ?? 0);
     this.topology.set(node, new Map(connections));
     for (const to of connections.keys()) inboundOf(this.inbound, to).add(node);
     // Edges toward `node` from nodes it no longer lists go (only own edges stay).
@@ -279,12 +301,14 @@ export class RoutingState {
   }
 
   private setEdge(from: string, to: string, cost: number): void {
-    edgesOf(this.topology, from).set(to, cost);
+    const m = edgesOf(this.topology, from);
+    if (!m.has(to)) this.edges++;
+    m.set(to, cost);
     inboundOf(this.inbound, to).add(from);
   }
 
   private deleteEdge(from: string, to: string): void {
-    this.topology.get(from)?.delete(to);
+    if (this.topology.get(from)?.delete(to)) this.edges--;
     this.inbound.get(to)?.delete(from);
   }
 

@@ -28,7 +28,8 @@ export type ServiceAdOutcome =
   | 'cancelled' // removed an older entry
   | 'cancel-unknown' // a newer cancel for a key with no entry: re-flooded like Go does
   | 'stale' // not strictly later than the stored entry: dropped
-  | 'stale-cancel'; // a cancel not newer than the tombstone: dropped
+  | 'stale-cancel' // a cancel not newer than the tombstone: dropped
+  | 'limit'; // a new key while maxEntries ads are stored: dropped, not flooded (not in Go)
 
 export interface ServiceAdResult {
   readonly outcome: ServiceAdOutcome;
@@ -36,15 +37,31 @@ export interface ServiceAdResult {
   readonly flood: boolean;
 }
 
+/** Ads kept at most (ours; Go keeps every ad it hears of): a peer inventing services cannot grow memory forever. */
+export const MAX_SERVICE_ADS = 65_536;
+
+export interface ServiceAdStoreOptions {
+  /** Stored ads at most (default MAX_SERVICE_ADS); tombstones are kept up to the same number. */
+  maxEntries?: number;
+}
+
 export class ServiceAdStore<A extends ServiceAdInput = ServiceAdInput> {
   private readonly ads = new Map<string, Map<string, A>>();
   /** Time of the latest accepted cancel per key, while the key has no entry. */
   private readonly tombstones = new Map<string, Map<string, bigint>>();
+  private count = 0;
+  private tombCount = 0;
+  readonly maxEntries: number;
+
+  constructor(opts: ServiceAdStoreOptions = {}) {
+    this.maxEntries = opts.maxEntries ?? MAX_SERVICE_ADS;
+  }
 
   /** Applies an advertisement received from the network. */
   receive(ad: A): ServiceAdResult {
     const current = this.get(ad.nodeId, ad.service);
     if (current && ad.timeNs <= current.timeNs) return {outcome: 'stale', flood: false};
+    if (!current && !ad.cancel && this.count >= this.maxEntries) return {outcome: 'limit', flood: false};
     if (ad.cancel) {
       const tomb = lookup(this.tombstones, ad.nodeId, ad.service);
       if (!current && tomb !== undefined && ad.timeNs <= tomb) return {outcome: 'stale-cancel', flood: false};
@@ -57,8 +74,8 @@ export class ServiceAdStore<A extends ServiceAdInput = ServiceAdInput> {
 
   /** Stores an ad unconditionally (e.g. a local service). */
   set(ad: A): void {
-    store(this.ads, ad.nodeId, ad.service, ad);
-    unstore(this.tombstones, ad.nodeId, ad.service);
+    if (store(this.ads, ad.nodeId, ad.service, ad)) this.count++;
+    if (unstore(this.tombstones, ad.nodeId, ad.service)) this.tombCount--;
   }
 
   /**
@@ -67,9 +84,18 @@ export class ServiceAdStore<A extends ServiceAdInput = ServiceAdInput> {
    */
   remove(nodeId: string, service: string, cancelTimeNs?: bigint): boolean {
     const existed = unstore(this.ads, nodeId, service);
+    if (existed) this.count--;
     if (cancelTimeNs !== undefined) {
       const tomb = lookup(this.tombstones, nodeId, service);
-      if (tomb === undefined || cancelTimeNs > tomb) store(this.tombstones, nodeId, service, cancelTimeNs);
+      if (tomb === undefined || cancelTimeNs > tomb) {
+        if (store(this.tombstones, nodeId, service, cancelTimeNs)) this.tombCount++;
+        // Forget the oldest node's tombstones: at worst an old cancel is flooded once more.
+        while (this.tombCount > this.maxEntries) {
+          const [oldest, services] = this.tombstones.entries().next().value!;
+          this.tombstones.delete(oldest);
+          this.tombCount -= services.size;
+        }
+      }
     }
     return existed;
   }
@@ -96,9 +122,12 @@ export class ServiceAdStore<A extends ServiceAdInput = ServiceAdInput> {
   }
 
   get size(): number {
-    let n = 0;
-    for (const services of this.ads.values()) n += services.size;
-    return n;
+    return this.count;
+  }
+
+  /** Tombstones kept (cancels remembered for keys without an entry). */
+  get tombstoneCount(): number {
+    return this.tombCount;
   }
 }
 
@@ -110,10 +139,13 @@ function lookup<V>(m: Map<string, Map<string, V>>, node: string, service: string
   return m.get(node)?.get(service);
 }
 
-function store<V>(m: Map<string, Map<string, V>>, node: string, service: string, v: V): void {
+/** Sets the value; returns whether the key is new. */
+function store<V>(m: Map<string, Map<string, V>>, node: string, service: string, v: V): boolean {
   let inner = m.get(node);
   if (!inner) m.set(node, (inner = new Map()));
+  const added = !inner.has(service);
   inner.set(service, v);
+  return added;
 }
 
 function unstore<V>(m: Map<string, Map<string, V>>, node: string, service: string): boolean {

@@ -7,7 +7,14 @@
 import type {Socket} from 'node:net';
 import type {Logger} from 'pino';
 import type {BackendSession, SessionHandler} from './backend.js';
+import {systemClock, type Clock, type TimerHandle} from '../clock.js';
 import {ReceptorError} from '../errors.js';
+
+/**
+ * Bytes a session may hold for a peer that does not read before new messages are dropped
+ * (datagram semantics; QUIC above resends). Ours: Go blocks the sending goroutine instead.
+ */
+export const MAX_SEND_BACKLOG = 8 * 1024 * 1024;
 
 export interface SessionInit {
   remote: string;
@@ -34,6 +41,7 @@ export abstract class BaseSession implements BackendSession {
   private endError: Error | undefined;
   private notified = false;
   private releasedOnce = false;
+  private backlogDrops = 0;
 
   protected constructor(init: SessionInit) {
     this.remote = init.remote;
@@ -44,6 +52,16 @@ export abstract class BaseSession implements BackendSession {
     this.closed = new Promise<void>((resolve) => {
       this.resolveClosed = resolve;
     });
+  }
+
+  /** Bytes written but not yet taken by the transport (0 when the transport cannot tell). */
+  protected backlogBytes(): number {
+    return 0;
+  }
+
+  /** Messages dropped because the peer did not read (see MAX_SEND_BACKLOG). */
+  get droppedForBacklog(): number {
+    return this.backlogDrops;
   }
 
   /** True until the session ended (locally or remotely). */
@@ -71,6 +89,12 @@ export abstract class BaseSession implements BackendSession {
     }
     if (msg.length > this.maxMessageSize) {
       this.logger?.warn({remote: this.remote, size: msg.length, max: this.maxMessageSize}, 'message too large for this backend; not sent');
+      return;
+    }
+    if (this.backlogBytes() > MAX_SEND_BACKLOG) {
+      // one line per session; the count is in the close line
+      if (this.backlogDrops++ === 0)
+        this.logger?.warn({remote: this.remote, backlog: this.backlogBytes()}, `peer is not reading: dropping messages while over ${MAX_SEND_BACKLOG} bytes wait for it`);
       return;
     }
     try {
@@ -189,16 +213,19 @@ export function netSocketHandle(socket: Socket): SocketHandle {
 export abstract class StreamSocketSession extends BaseSession {
   private readonly handle: SocketHandle;
   private readonly graceMs: number;
-  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private graceTimer: TimerHandle | undefined;
 
-  protected constructor(init: SessionInit & {graceMs?: number}, handle: SocketHandle) {
+  /** `clock` times the grace period (tests). */
+  protected constructor(init: SessionInit & {graceMs?: number; clock?: Clock}, handle: SocketHandle) {
     super(init);
     this.handle = handle;
     this.graceMs = init.graceMs ?? SOCKET_CLOSE_GRACE_MS;
+    this.clock = init.clock ?? systemClock;
     handle.events.on('end', () => this.transportEnded());
     handle.events.on('error', (err: Error) => this.transportEnded(err));
     handle.events.on('close', () => {
-      if (this.graceTimer) clearTimeout(this.graceTimer);
+      if (this.graceTimer) this.clock.clearTimeout(this.graceTimer);
       this.transportEnded();
       this.released();
     });
@@ -219,8 +246,8 @@ export abstract class StreamSocketSession extends BaseSession {
       return;
     }
     this.handle.end();
-    this.graceTimer = setTimeout(() => this.handle.destroy(), this.graceMs);
-    this.graceTimer.unref();
+    this.graceTimer = this.clock.setTimeout(() => this.handle.destroy(), this.graceMs);
+    this.graceTimer.unref?.();
   }
 }
 

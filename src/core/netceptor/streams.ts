@@ -27,9 +27,26 @@ function splitPeer(peer: string): [string, string] {
   return [peer.slice(0, i), peer.slice(i + 1)];
 }
 
-function endpointOn(pc: PacketConn): QuicEndpoint {
+function endpointOn(pc: PacketConn, node?: Netceptor): QuicEndpoint {
+  // A listener caps its connections (each dial is one QUIC connection from a fresh ephemeral service).
+  const caps = node
+    ? {
+        maxConnections: node.limits.maxStreamConnections,
+        maxConnectionsPerGroup: node.limits.maxStreamConnectionsPerNode,
+        groupOf: (peer: string) => splitPeer(peer)[0],
+        onRefused: (peer: string, cause: 'total' | 'group') => {
+          const [from] = splitPeer(peer);
+          const msg =
+            cause === 'total'
+              ? `Dropping new stream connections to service ${pc.service}: ${node.limits.maxStreamConnections} are open (maxstreamconnections)`
+              : `Dropping new stream connections from ${from} to service ${pc.service}: ${node.limits.maxStreamConnectionsPerNode} are open from that node (maxstreamconnectionspernode)`;
+          node.noteLimit(`stream-conns:${pc.service}:${cause}`, {service: pc.service, from}, msg);
+        },
+      }
+    : {};
   const endpoint = new QuicEndpoint({
     engine: quicEngine(), // the process's engine (quic/select.ts)
+    ...caps,
     send: (peer, packet) => {
       const [node, service] = splitPeer(peer);
       pc.writeTo(packet, node, service);
@@ -101,7 +118,7 @@ export class StreamListener extends EventEmitter {
 export async function listenStream(node: Netceptor, service: string, opts: {tls?: TlsServerConfig; tags?: Record<string, string> | null} = {}): Promise<StreamListener> {
   const pc = node.listenPacketAndAdvertise(service, opts.tls ? CONN_TYPE_STREAM_TLS : CONN_TYPE_STREAM, opts.tags ?? null);
   try {
-    const endpoint = endpointOn(pc);
+    const endpoint = endpointOn(pc, node);
     const t = opts.tls;
     const listener = await listenQuic(endpoint, {
       tls: t

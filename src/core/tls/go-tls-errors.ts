@@ -96,6 +96,15 @@ export function goTlsErrorText(err: Error & {code?: unknown}, server: {requireCl
   return err.message;
 }
 
+/**
+ * Go's text for a TLS handshake a listener failed: Node drops a client whose certificate does
+ * not verify with a bare "socket hang up"; why is in the socket's `authorizationError`.
+ */
+export function listenerHandshakeErrorText(err: Error & {code?: unknown}, socket: {authorizationError?: unknown} | undefined, server: {requireClientCert?: boolean} = {}): string {
+  if (socket?.authorizationError) return goVerifyErrorText(String(socket.authorizationError));
+  return goTlsErrorText(err, server);
+}
+
 /** `err` with Go's text (see goTlsErrorText); the same error when the text does not change. */
 export function goTlsError(err: Error & {code?: unknown}): Error {
   const text = goTlsErrorText(err);

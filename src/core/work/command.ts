@@ -212,6 +212,9 @@ export class CommandUnit extends WorkUnit {
   async cancel(): Promise<CancelResult> {
     const pid = this.extra()?.Pid ?? 0;
     if (pid <= 0) return 'cancelled';
+    // The job ended by itself and its runner is only exiting (its PID still recorded): a
+    // Succeeded or Failed unit stays so (a release in that moment answered Canceled to readers).
+    if (isComplete(this.readRaw().State)) return 'cancelled';
     this.frozen = this.readRaw();
     try {
       try {

@@ -10,6 +10,7 @@ import {ReceptorError} from '../errors.js';
 /** Creates the node's work manager, registers `remote` and resumes units on disk (node Init). */
 export async function initWorkceptor(rt: Runtime): Promise<Workceptor> {
   const wc = workceptorOf(rt);
+  wc.checkDataDir();
   if (!wc.workType('remote')) await wc.registerType(remoteTypeDef);
   return wc;
 }

@@ -3,19 +3,20 @@
  * and the one background activity (start, monitor, cancel/release) that cancel, release and
  * dispose stop and wait for.
  */
+import {systemClock, type Clock} from '../clock.js';
 
 /** Resolves after `ms` or when the signal aborts (never rejects). */
-export function sleep(ms: number, signal: AbortSignal, wake?: (fire: () => void) => () => void): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal, wake?: (fire: () => void) => () => void, clock: Clock = systemClock): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => {
     let unwake: (() => void) | undefined;
     const done = () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       signal.removeEventListener('abort', done);
       unwake?.();
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    const timer = clock.setTimeout(done, ms);
     signal.addEventListener('abort', done, {once: true});
     unwake = wake?.(done);
   });
@@ -31,15 +32,20 @@ export class Kicker {
     this.waiter?.();
   }
 
-  async wait(ms: number, signal: AbortSignal): Promise<void> {
+  async wait(ms: number, signal: AbortSignal, clock?: Clock): Promise<void> {
     if (this.pending) {
       this.pending = false;
       return;
     }
-    await sleep(ms, signal, (fire) => {
-      this.waiter = fire;
-      return () => (this.waiter = undefined);
-    });
+    await sleep(
+      ms,
+      signal,
+      (fire) => {
+        this.waiter = fire;
+        return () => (this.waiter = undefined);
+      },
+      clock,
+    );
     this.pending = false;
   }
 }
@@ -52,14 +58,19 @@ export class Pulse {
     for (const w of this.waiters.splice(0)) w();
   }
 
-  next(ms: number, signal: AbortSignal): Promise<void> {
-    return sleep(ms, signal, (fire) => {
-      this.waiters.push(fire);
-      return () => {
-        const i = this.waiters.indexOf(fire);
-        if (i >= 0) this.waiters.splice(i, 1);
-      };
-    });
+  next(ms: number, signal: AbortSignal, clock?: Clock): Promise<void> {
+    return sleep(
+      ms,
+      signal,
+      (fire) => {
+        this.waiters.push(fire);
+        return () => {
+          const i = this.waiters.indexOf(fire);
+          if (i >= 0) this.waiters.splice(i, 1);
+        };
+      },
+      clock,
+    );
   }
 }
 

@@ -4,6 +4,7 @@
  * and appends B's output to the local stdout. Either ending ends both.
  */
 import {open} from 'node:fs/promises';
+import {errnoText} from '../go/errno.js';
 import type {Netceptor} from '../netceptor/node.js';
 import {encodeReply} from '../wire/control-codec.js';
 import type {RemoteControlConn} from './remote-conn.js';
@@ -32,6 +33,8 @@ export interface MonitorHost {
 export class RemoteMonitor {
   /** Open connections of the monitor tasks. */
   private readonly monitorConns = new Set<RemoteControlConn>();
+  /** Set when the local copy cannot be kept (a full disk): the unit was marked Failed. */
+  private localFailure = false;
 
   constructor(private readonly host: MonitorHost) {}
 
@@ -159,13 +162,40 @@ export class RemoteMonitor {
         const cur = this.unit.readRaw();
         // Rewrite the file only when B reported something new (a long job polls every second).
         const same = cur.State === si.State && cur.Detail === si.Detail && cur.StdoutSize === si.StdoutSize;
-        if (!same && !this.host.safely('status', () => this.unit.updateBasic(si.State, si.Detail, si.StdoutSize))) return;
+        if (this.localFailure) return;
+        if (!same && !this.mirror(si)) return;
         updated.fire();
-        await kick.wait(remoteTimings.statusPollMs, signal);
+        await kick.wait(remoteTimings.statusPollMs, signal, this.unit.wc.clock);
       }
     } finally {
       conn?.close();
     }
+  }
+
+  /**
+   * Writes B's State/Detail/StdoutSize into the local status. A write that fails (a full disk)
+   * fails the unit (kept in memory until the disk allows) and stops monitoring: a mirrored
+   * state the node cannot save would otherwise stay behind for ever, and results streams of a
+   * unit that never completes never end.
+   */
+  private mirror(si: StatusRecord): boolean {
+    if (this.host.stopped) return false;
+    try {
+      this.unit.updateBasic(si.State, si.Detail, si.StdoutSize);
+      return true;
+    } catch (err) {
+      if (this.host.stopped) return false;
+      this.failLocally(`Could not save the status of remote unit ${this.host.extra().RemoteUnitID}: ${errnoText(err)}`);
+      return false;
+    }
+  }
+
+  /** Fails the unit with what was copied so far (StdoutSize = the local size: streams end). */
+  private failLocally(detail: string): void {
+    if (this.localFailure || this.host.stopped) return;
+    this.localFailure = true;
+    this.unit.logger.error(detail);
+    this.unit.markFailed(detail);
   }
 
   /**
@@ -185,18 +215,18 @@ export class RemoteMonitor {
     for (;;) {
       if (!first) {
         // Ask for a fresh status right away and wait for it (fallback: the usual poll interval).
-        const next = updated.next(remoteTimings.statusPollMs, signal);
+        const next = updated.next(remoteTimings.statusPollMs, signal, this.unit.wc.clock);
         kick.kick();
         await next;
       }
-      if (signal.aborted || this.host.stopped) return;
+      if (signal.aborted || this.host.stopped || this.localFailure) return;
       const s = this.unit.readRaw();
       const disk = stdoutSize(this.unit.dir);
       if (isComplete(s.State) && disk >= s.StdoutSize) return;
       if (!first) {
         // A stream ended while the unit is not complete (canceled, B restarted, refused …):
         // do not hammer B; wait a moment or for a status change.
-        await updated.next(remoteTimings.resultsRetryMs, signal);
+        await updated.next(remoteTimings.resultsRetryMs, signal, this.unit.wc.clock);
         if (signal.aborted || this.host.stopped) return;
         const again = this.unit.readRaw();
         if (isComplete(again.State) && stdoutSize(this.unit.dir) >= again.StdoutSize) return;
@@ -249,16 +279,27 @@ export class RemoteMonitor {
       }
       try {
         for (;;) {
-          const chunk = await conn.readChunk(signal);
+          let chunk: Buffer | undefined;
+          try {
+            chunk = await conn.readChunk(signal);
+          } catch (err) {
+            if (!signal.aborted) this.unit.logger.warn(`Error reading the results of ${e.RemoteUnitID} from ${node}: ${(err as Error).message}`);
+            break;
+          }
           if (!chunk) break;
           if (this.host.stopped) break;
-          await fh.write(chunk);
+          try {
+            // A full disk may take part of a chunk: write the rest (or fail on it).
+            for (let off = 0; off < chunk.length;) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          } catch (err) {
+            // The local disk refuses the output (full, read-only): retrying cannot help.
+            if (!this.host.stopped) this.failLocally(`Could not write the results of remote unit ${e.RemoteUnitID} to ${this.unit.stdoutPath}: ${errnoText(err)}`);
+            break;
+          }
           this.unit.changed();
         }
-      } catch (err) {
-        if (!signal.aborted) this.unit.logger.warn(`Error copying to stdout file ${this.unit.stdoutPath}: ${(err as Error).message}`);
       } finally {
-        await fh.close();
+        await fh.close().catch(() => {});
       }
     } finally {
       conn.close();

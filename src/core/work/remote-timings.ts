@@ -1,4 +1,4 @@
-/** Timings of the remote worker; tests shrink them. */
+/** Timings of the remote worker (Go's values; tests inject a clock rather than change them). */
 export const remoteTimings = {
   /** First connection retry delay (Go: SuccessWorkSleep, 1 s). */
   retryFirstMs: 1000,

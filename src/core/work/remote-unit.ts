@@ -21,7 +21,7 @@
  * live in remote-monitor.ts, remote-conn.ts and remote-type.ts.
  */
 import {open} from 'node:fs/promises';
-import {pathErrorText} from '../go/errno.js';
+import {errnoText, pathErrorText} from '../go/errno.js';
 import {asGoMap} from '../go/json.js';
 import {formatLocal, isZeroTime, unixMilli, unmarshalTimeJSON} from '../go/time.js';
 import {Netceptor} from '../netceptor/node.js';
@@ -31,9 +31,21 @@ import {GO_ZERO_TIME_TEXT, isSecretKey, makeExtra, normalizeExtra, type RemoteEx
 import {Job, sleep} from './remote-jobs.js';
 import {RemoteMonitor, type MonitorHost} from './remote-monitor.js';
 import {remoteTimings} from './remote-timings.js';
-import {STATE_FAILED, type StatusRecord} from './status.js';
+import {STATE_FAILED, STATE_PENDING, type StatusRecord} from './status.js';
 import {WorkUnit, type CancelResult, type ReleaseResult, type StartResult} from './unit.js';
 import {WorkError, type Workceptor} from './workceptor.js';
+
+/** How long the status check after an interrupted start waits for the reply. */
+const RECONCILE_REPLY_MS = 10_000;
+
+/**
+ * A submit exchange cut short by the link (the stream broke while sending the request or the
+ * payload, or before the reply): worth retrying, unlike a refusal or a local problem.
+ */
+export function isLinkLoss(err: unknown): boolean {
+  const msg = (err as Error | undefined)?.message ?? '';
+  return /^(write error sending to |read error reading from |error sending stdin file: )/.test(msg);
+}
 
 /** A failed open in Go's words (`open <path>: no such file or directory`). */
 function fsErrorText(err: unknown, path: string): string {
@@ -47,6 +59,9 @@ export class RemoteUnit extends WorkUnit {
   private job: Job | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private disposed = false;
+  /** The release in progress (see release). */
+  private releasing: Promise<ReleaseResult> | undefined;
+  private releaseSent = false;
 
   constructor(wc: Workceptor, id: string) {
     super(wc, id, 'remote');
@@ -241,7 +256,7 @@ export class RemoteUnit extends WorkUnit {
           );
           if (giveUp) return undefined;
         }
-        await sleep(delay, signal, this.reachabilityWake(remoteNode));
+        await sleep(delay, signal, this.reachabilityWake(remoteNode), this.wc.clock);
         delay = Math.min(delay * remoteTimings.retryFactor, remoteTimings.retryMaxMs);
       }
     }
@@ -359,6 +374,11 @@ export class RemoteUnit extends WorkUnit {
     try {
       await action(conn, job.signal);
     } catch (err) {
+      if (!forRelease && !job.signal.aborted && isLinkLoss(err)) {
+        this.logger.warn({err: (err as Error).message}, `Remote start interrupted by the link (${(err as Error).message}); retrying`);
+        void this.background(job, forRelease, action, true);
+        return 'pending';
+      }
       job.finish();
       throw err;
     }
@@ -366,17 +386,39 @@ export class RemoteUnit extends WorkUnit {
     return 'done';
   }
 
-  private async background(job: Job, forRelease: boolean, action: Action): Promise<void> {
+  private async background(job: Job, forRelease: boolean, action: Action, interrupted = false): Promise<void> {
     try {
-      const conn = await this.connectRetrying(job.signal);
-      if (!conn) return;
-      try {
-        await action(conn, job.signal);
-      } catch (err) {
-        // Go only logs this; the unit keeps its state (quirk W3).
-        if (!job.signal.aborted) this.logger.error({err: (err as Error).message}, `Remote ${forRelease ? 'cancel/release' : 'start'} failed: ${(err as Error).message}`);
-        return;
+      let delay = remoteTimings.retryFirstMs;
+      for (let again = interrupted; ; again = true) {
+        if (again) {
+          // A start cut short by the link: find out what the remote side got before trying again.
+          await sleep(delay, job.signal);
+          delay = Math.min(delay * remoteTimings.retryFactor, remoteTimings.retryMaxMs);
+          const seen = forRelease ? 'again' : await this.reconcileStart(job.signal);
+          if (seen === 'started') break;
+          if (seen === 'unknown') {
+            if (job.signal.aborted) return;
+            continue; // ask again rather than risk running the unit twice
+          }
+        }
+        const conn = await this.connectRetrying(job.signal);
+        if (!conn) return;
+        try {
+          await action(conn, job.signal);
+          break;
+        } catch (err) {
+          if (job.signal.aborted) return;
+          // Go only logs this and the unit keeps its state (quirk W3); ours retries a start the
+          // link cut short, so a flapping link does not leave the unit Pending for ever.
+          if (!forRelease && isLinkLoss(err)) {
+            this.logger.warn({err: (err as Error).message}, `Remote start interrupted by the link (${(err as Error).message}); retrying`);
+            continue;
+          }
+          this.logger.error({err: (err as Error).message}, `Remote ${forRelease ? 'cancel/release' : 'start'} failed: ${(err as Error).message}`);
+          return;
+        }
       }
+      if (job.signal.aborted) return;
       await new RemoteMonitor(this.monitorHost()).run(job.signal, forRelease);
       if (forRelease && !job.signal.aborted && !this.stopped) await this.localDelete();
     } catch (err) {
@@ -384,6 +426,42 @@ export class RemoteUnit extends WorkUnit {
     } finally {
       job.finish();
     }
+  }
+
+  /**
+   * After a start the link cut short: when the remote unit was created, asks for its status.
+   * One that runs or ran (it had all its input) counts as started, so it is not run twice; one
+   * that failed reading its input, or is unknown, is released there and the start is redone.
+   * 'unknown' when B could not be asked (the caller asks again).
+   */
+  private async reconcileStart(signal: AbortSignal): Promise<'started' | 'again' | 'unknown'> {
+    const remoteId = this.extra().RemoteUnitID;
+    if (remoteId === '') return 'again';
+    const conn = await this.connectRetrying(signal);
+    if (!conn) return 'unknown';
+    try {
+      await conn.write(encodeReply({command: 'work', subcommand: 'status', unitid: remoteId}));
+      const reply = await conn.readLine(signal, RECONCILE_REPLY_MS);
+      if (!reply.startsWith('ERROR')) {
+        const st = JSON.parse(reply) as {State?: number; Detail?: string};
+        // Still waiting for the input the broken stream carried, or failed reading it: it never ran.
+        const detail = st.Detail ?? '';
+        const inputLost = (st.State === STATE_FAILED && detail.startsWith('Error reading input data')) || (st.State === STATE_PENDING && detail === 'Waiting for Input Data');
+        if (!inputLost) {
+          this.updateExtra((x) => (x.RemoteStarted = true));
+          this.clearExpiry();
+          return 'started';
+        }
+        await this.request(conn, {command: 'work', subcommand: 'release', unitid: remoteId}, signal);
+      }
+    } catch (err) {
+      this.logger.debug({err: (err as Error).message}, 'checking the interrupted remote start failed; asking again');
+      return 'unknown';
+    } finally {
+      conn.close();
+    }
+    this.updateExtra((x) => (x.RemoteUnitID = ''));
+    return 'again';
   }
 
   private async monitorThenFinish(job: Job, forRelease: boolean): Promise<void> {
@@ -485,14 +563,39 @@ export class RemoteUnit extends WorkUnit {
   }
 
   async release(force: boolean): Promise<ReleaseResult> {
-    return (await this.cancelOrRelease(true, force)) === 'pending' ? 'release pending' : 'released';
+    // Releases that overlap share one outcome: a second one would stop the first one's
+    // connection (which then answered `release pending`) or find the remote unit gone.
+    if (!force && this.releasing) return this.releasing;
+    // B took the release and the unit waits for B to drop its unit: nothing to send again (B
+    // would answer `unknown work unit`).
+    if (!force && this.releaseSent && this.job) return 'released';
+    const p = this.cancelOrRelease(true, force).then((r): ReleaseResult => (r === 'pending' ? 'release pending' : 'released'));
+    if (force) return p;
+    void p.then((r) => (this.releaseSent = r === 'released')).catch(() => {});
+    this.releasing = p;
+    try {
+      return await p;
+    } finally {
+      if (this.releasing === p) this.releasing = undefined;
+    }
   }
 
   private async cancelOrRelease(release: boolean, force: boolean): Promise<'done' | 'pending'> {
-    const e = this.updateExtra((x) => {
+    const mark = (x: RemoteExtraData) => {
       x.LocalCancelled = true;
       if (release) x.LocalReleased = true;
-    });
+    };
+    let e: RemoteExtraData;
+    try {
+      e = this.updateExtra(mark);
+    } catch (err) {
+      // A full disk must not keep a unit (and its output) from being released: go on with
+      // the marks in memory (a restart before the end would not resume the release).
+      if (!release) throw err;
+      this.logger.warn(`Could not save the release mark of unit ${this.id}: ${errnoText(err)}`);
+      e = this.extra();
+      mark(e);
+    }
     if (!e.RemoteStarted) {
       await this.stopJob();
     }

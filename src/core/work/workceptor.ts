@@ -5,6 +5,7 @@
 import {existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs';
 import {join} from 'node:path';
 import type {Logger} from 'pino';
+import {systemClock, type Clock} from '../clock.js';
 import type {Runtime} from '../config/types.js';
 import {randomId} from '../netceptor/ids.js';
 import {readStatus, STATE_PENDING} from './status.js';
@@ -24,7 +25,8 @@ export interface WorkTypeDef {
 }
 
 /** An error reported to the control client as `ERROR: <message>`. */
-import {WorkError} from '../errors.js';
+import {ReceptorError, WorkError} from '../errors.js';
+import {errnoText} from '../go/errno.js';
 export {WorkError};
 
 export interface RemoteSubmitOptions {
@@ -45,10 +47,14 @@ export interface WorkceptorOptions {
   /** Re-executes this CLI (detached command runners). */
   selfCommand?: string[];
   logLevel?: string;
+  /** Time source of remote units' retry and poll waits (tests). */
+  clock?: Clock;
 }
 
 export class Workceptor {
   readonly nodeId: string;
+  /** Settable before units start (tests inject a manual clock). */
+  clock: Clock;
   readonly dataDir: string;
   readonly unitsDir: string;
   readonly logger: Logger;
@@ -67,6 +73,7 @@ export class Workceptor {
     this.rt = opts.rt;
     this.selfCommand = opts.selfCommand ?? [process.execPath, ...process.execArgv, process.argv[1]!]; // node runs a script
     this.logLevel = opts.logLevel ?? 'error';
+    this.clock = opts.clock ?? systemClock;
   }
 
   get isShutDown(): boolean {
@@ -165,6 +172,28 @@ export class Workceptor {
     this.units.delete(id);
     u.changed();
     u.dispose();
+  }
+
+  /**
+   * Start-up check (ours; Go finds out at the first submission): `<datadir>/<nodeID>` exists
+   * or is created, and takes a file. A read-only or full datadir is refused at once, naming
+   * the directory, rather than failing every unit later.
+   */
+  checkDataDir(): void {
+    const probe = join(this.unitsDir, `.write-check-${process.pid}`);
+    try {
+      try {
+        mkdirSync(this.unitsDir, {recursive: true, mode: 0o700});
+      } catch (err) {
+        // A recursive mkdir says ENOENT on a read-only parent: ask for the real reason.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(this.dataDir)) throw err;
+        mkdirSync(this.unitsDir, {mode: 0o700});
+      }
+      writeFileSync(probe, '');
+      rmSync(probe, {force: true});
+    } catch (err) {
+      throw new ReceptorError('E_DATADIR', `Cannot use the data directory ${this.unitsDir}: ${errnoText(err)}`);
+    }
   }
 
   /** Scans `<datadir>/<nodeID>` for unit directories not yet known, and restarts them (§10). */

@@ -10,7 +10,7 @@ import type {ActionTypeDef, FieldSpec, Runtime} from '../../core/config/types.js
 import {isMeshNode, type LinkOptions, type MeshBackend, type MeshNodeHandle} from '../../core/netceptor/backend.js';
 import {runRedialLoop, STABLE_LINK_MS, type BackoffOptions, type RedialEvent, type RedialSession} from '../../core/netceptor/redial.js';
 import type {Clock} from '../../core/clock.js';
-import {goTlsErrorText, goVerifyErrorText} from '../../core/tls/go-tls-errors.js';
+import {listenerHandshakeErrorText} from '../../core/tls/go-tls-errors.js';
 import {logOncePerCause, RepeatFilter} from '../../core/repeat-log.js';
 import type {BackendRunning} from '../../core/netceptor/backend.js';
 import {joinHostPort, splitHostPort} from '../../core/netceptor/session-base.js';
@@ -204,11 +204,6 @@ export function peerCertNodeIdsFor(tlsOpts: TlsServerOptions | TlsClientOptions 
 }
 
 /**
- * Go's text for a failed TLS handshake on a listener (the client's alert, a missing or
- * untrusted client certificate), for the listener's log line. Node drops a client whose
- * certificate does not verify with a bare "socket hang up"; why is in `authorizationError`.
- */
-/**
  * The listener's line for a failed TLS handshake: the remote and Go's cause, once per remote
  * host and cause (a peer redialling every few seconds is not a new event each time).
  */
@@ -219,10 +214,10 @@ export function logTlsHandshakeFailure(logger: Logger, repeats: RepeatFilter, tl
   logOncePerCause(logger, repeats, 'warn', `tls:${host}`, cause, {remote, err: cause}, `TLS handshake with backend peer failed: ${cause} (remote ${remote})`);
 }
 
+/** Go's text for a failed TLS handshake on a listener (the client's alert, a missing or untrusted client certificate). */
 export function handshakeFailureText(tlsOpts: TlsServerOptions | undefined, err: Error, socket: TLSSocket | undefined): string {
-  if (socket?.authorizationError) return goVerifyErrorText(String(socket.authorizationError));
   const requireClientCert = (tlsOpts as {receptor?: {requireClientCert?: boolean}} | undefined)?.receptor?.requireClientCert ?? false;
-  return goTlsErrorText(err, {requireClientCert});
+  return listenerHandshakeErrorText(err, socket, {requireClientCert});
 }
 
 /** What a dialler backend needs to run its redial loop (shared by the TCP, UDP and WebSocket peers). */

@@ -73,6 +73,10 @@ export class TcpSession extends StreamSocketSession {
    * Frames written in the same tick go out in one writev (cork until the next tick); large
    * messages are written with a separate 2-byte header instead of being copied.
    */
+  protected override backlogBytes(): number {
+    return this.socket.writableLength;
+  }
+
   protected transmit(msg: Uint8Array): void {
     if (this.socket.destroyed || !this.socket.writable) return;
     if (!this.corked) {

@@ -70,6 +70,10 @@ export class WsSession extends StreamSocketSession {
     ws.on('error', (err) => this.logger?.debug({remote: this.remote, err: err.message}, 'WebSocket error'));
   }
 
+  protected override backlogBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   protected transmit(msg: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(msg, {binary: true, compress: false});

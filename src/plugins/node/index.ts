@@ -4,7 +4,7 @@ import {parseDuration} from '../../core/go/time.js';
 import {checkField, ConfigError, fieldError} from '../../core/errors.js';
 import type {ActionTypeDef} from '../../core/config/types.js';
 import {parseFirewallRules} from '../../core/netceptor/firewall.js';
-import {Netceptor} from '../../core/netceptor/node.js';
+import {DEFAULT_LIMITS, Netceptor, type NetceptorLimits} from '../../core/netceptor/node.js';
 import {reportedVersionProblem, setConfiguredVersion} from '../../core/version.js';
 
 export const DEFAULT_MAX_IDLE_MS = 21_000;
@@ -19,7 +19,43 @@ export interface NodeValues {
   maxidleconnectiontimeout: string;
   reportedversion: string;
   quicengine: string;
+  /** The caps (ours; the loader gives 0 when unset). */
+  maxknownnodes?: number;
+  maxknownedges?: number;
+  maxserviceads?: number;
+  maxpendinglinks?: number;
+  maxstreamconnections?: number;
+  maxstreamconnectionspernode?: number;
   [k: string]: unknown;
+}
+
+/** The cap fields (ours only) and the limit each sets; 0 or unset means the default. */
+const LIMIT_FIELDS = {
+  maxknownnodes: 'maxKnownNodes',
+  maxknownedges: 'maxKnownEdges',
+  maxserviceads: 'maxServiceAds',
+  maxpendinglinks: 'maxPendingLinks',
+  maxstreamconnections: 'maxStreamConnections',
+  maxstreamconnectionspernode: 'maxStreamConnectionsPerNode',
+} as const satisfies Record<string, keyof NetceptorLimits>;
+
+const LIMIT_TEXTS: Record<keyof typeof LIMIT_FIELDS, string> = {
+  maxknownnodes: 'Nodes kept in the routing table; routing updates for more are dropped',
+  maxknownedges: 'Connections between known nodes stored in all; routing updates adding more are dropped',
+  maxserviceads: 'Service advertisements stored; ads for more services are dropped',
+  maxpendinglinks: 'Backend connections in the netceptor handshake at once; more are closed at once',
+  maxstreamconnections: 'QUIC stream connections a stream service (e.g. control) accepts at once; more are dropped',
+  maxstreamconnectionspernode: 'QUIC stream connections a stream service accepts at once from one node; more are dropped',
+};
+
+/** The node's caps from the item (0 = default). */
+export function nodeLimits(v: Pick<NodeValues, keyof typeof LIMIT_FIELDS>): Partial<NetceptorLimits> {
+  const out: Partial<NetceptorLimits> = {};
+  for (const [field, key] of Object.entries(LIMIT_FIELDS) as Array<[keyof typeof LIMIT_FIELDS, keyof NetceptorLimits]>) {
+    const n = v[field] ?? 0;
+    if (n > 0) out[key] = n;
+  }
+  return out;
 }
 
 /** Resolves the node ID (hostname by default) and refuses reserved names. */
@@ -72,6 +108,11 @@ export const nodeType: ActionTypeDef<NodeValues> = {
       description:
         'QUIC engine for mesh streams: auto (the native quiche binding when it loads, else the TypeScript engine), quiche or ts. $RECEPTOR_QUIC_ENGINE and --quic-engine override it. Not a Go receptor field.',
     },
+    ...(Object.keys(LIMIT_FIELDS) as Array<keyof typeof LIMIT_FIELDS>).map((name) => ({
+      name,
+      type: 'int' as const,
+      description: `${LIMIT_TEXTS[name]} (default ${DEFAULT_LIMITS[LIMIT_FIELDS[name]]}). Not a Go receptor field.`,
+    })),
     {name: 'receptorkubesupportreconnect', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_SUPPORT_RECONNECT).'},
     {name: 'receptorkubeclientsetqps', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_QPS).'},
     {name: 'receptorkubeclientsetburst', type: 'string', description: 'Accepted for compatibility; unused (see RECEPTOR_KUBE_CLIENTSET_BURST).'},
@@ -80,6 +121,10 @@ export const nodeType: ActionTypeDef<NodeValues> = {
   validate(v) {
     if (v.id.toLowerCase() === 'localhost') throw fieldError('node ID "localhost" is reserved', 'id', v.id);
     parseMaxIdle(v.maxidleconnectiontimeout);
+    for (const f of Object.keys(LIMIT_FIELDS) as Array<keyof typeof LIMIT_FIELDS>) {
+      const n = v[f] ?? 0;
+      if (n < 0 || !Number.isInteger(n)) throw fieldError(`${f} must be a whole number, 0 or more (0 = default)`, f, String(n));
+    }
     checkField('firewallrules', undefined, () => parseFirewallRules(v.firewallrules)); // the message names the rule
     if (v.quicengine && !QUIC_ENGINE_CHOICE_SET.has(v.quicengine.toLowerCase())) {
       throw fieldError(`${v.quicengine} is not a QUIC engine (use auto, quiche, ts)`, 'quicengine', v.quicengine);
@@ -103,13 +148,14 @@ export const nodeType: ActionTypeDef<NodeValues> = {
           logger: rt.logger,
           maxIdleMs: parseMaxIdle(v.maxidleconnectiontimeout),
           firewallRules: rules,
+          limits: nodeLimits(v),
           onFatal: (reason) => rt.requestShutdown(reason, 0),
         });
         setConfiguredVersion(node, v.reportedversion);
         rt.setNode(node);
         // The process's QUIC engine, chosen once at start (loads the native binding for auto).
         const {configureQuicEngine} = await import('../../core/netceptor/quic/select.js');
-        const sel = configureQuicEngine(v.quicengine);
+        const sel = await configureQuicEngine(v.quicengine);
         rt.logger.info({quicEngine: sel.name, choice: sel.choice, source: sel.source, reason: sel.reason}, `QUIC engine: ${sel.name}`);
         rt.onShutdown(() => node.shutdown());
         // The work manager: registers `remote` and resumes units found on disk (§10).

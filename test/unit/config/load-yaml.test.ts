@@ -159,4 +159,22 @@ describe('config: item validation at load time', () => {
     yamlFails('- log-level: loud\n', 'loud is not a valid log level name', '');
     expect(loadYaml('- log-level: DEBUG\n').items[0].values.level).to.equal('DEBUG');
   });
+
+  // Found by the fuzz suite: an alias without its anchor escaped as a ReferenceError.
+  it('an alias to an unknown anchor is a ConfigError with yaml.v2 text, not a ReferenceError', () => {
+    const err = yamlFails('- node:\n    id: *nope\n', "yaml: unknown anchor 'nope' referenced");
+    expect(err.code).to.equal('E_CONFIG_FILE');
+    expect(err.detail.source).to.deep.include({kind: 'file'});
+    yamlFails('- node:\n    id: {a: [{a: {a: *b}}]}\n', "yaml: unknown anchor 'b' referenced");
+  });
+  it('an alias bomb is refused as excessive aliasing', () => {
+    const rows = ['- node:', '    id: x', '- local-only:', '    a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 6; i++)
+      rows.push(
+        `    ${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(', ')}]`,
+      );
+    yamlFails(rows.join('\n') + '\n', 'yaml: document contains excessive aliasing');
+  });
 });

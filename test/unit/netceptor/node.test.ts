@@ -1,12 +1,13 @@
 /** The stateful mesh node over in-memory sessions (real protocol, no sockets). */
 import {expect} from 'chai';
+import {readFileSync} from 'node:fs';
 import {ManualClock} from '../../../src/core/clock.js';
 import {decodeMessage, encodeData, encodeRoutingUpdate, MSG_TYPE_REJECT, MSG_TYPE_ROUTING_UPDATE, type RoutingUpdate} from '../../../src/core/netceptor/codec.js';
 import {parseFirewallRules} from '../../../src/core/netceptor/firewall.js';
 import {nameHash} from '../../../src/core/netceptor/name-hash.js';
 import type {Netceptor} from '../../../src/core/netceptor/node.js';
 import {ping, traceroute} from '../../../src/core/netceptor/ping.js';
-import {FAST, link, makeNode, memPair, until, type MemSession} from '../../support/mesh.js';
+import {FAST, link, makeNode, memPair, until} from '../../support/mesh.js';
 
 const nodes: Netceptor[] = [];
 function node(id: string, opts: Parameters<typeof makeNode>[1] = {}): Netceptor {
@@ -149,8 +150,11 @@ describe('netceptor node', () => {
       p.theirs.send(update({nodeId: 'bar'}));
       await until(() => n.connectedPeers().includes('bar'), 'established');
       p.theirs.send(update({nodeId: 'bar', updateSequence: 2n}));
-      await new Promise((r) => setTimeout(r, 30));
+      // Sessions deliver in order: once the next update (listing us) is applied, the one above was too.
+      p.theirs.send(update({nodeId: 'bar', updateSequence: 3n, connections: new Map([['foo', 1]])}));
+      await until(() => n.knownConnectionCosts().bar?.foo === 1, 'the later update applied');
       expect(p.isClosed()).to.equal(false);
+      expect(n.connectedPeers()).to.deep.equal(['bar']);
     });
 
     it('drops an idle connection after maxidle, checked periodically', async () => {
@@ -349,23 +353,30 @@ describe('netceptor node', () => {
     });
   });
 
-  it('handshakes with a Go node byte-for-byte (captured bar update from tcp.jsonl)', async () => {
-    // bar's first routing update from the capture (see vectors README, chunk 1).
-    const goUpdate = Buffer.from(
-      '{"NodeID":"bar","UpdateID":"oBgG92fE","UpdateEpoch":30125087533541300,"UpdateSequence":1,"Connections":{},"ForwardingNode":"bar","SuspectedDuplicate":0}',
-    );
-    const n = node('foo');
+  it('handshakes with a Go node byte-for-byte (captured foo/bar updates from tcp.frames.jsonl)', async () => {
+    // Both ends of the tcp capture are Go nodes: we replay bar's first update to a node with
+    // Go foo's epoch and check our two replies against Go foo's bytes. Only UpdateID is random
+    // (8 characters), so it is copied from ours into the captured frame before comparing.
+    const frames = readFileSync(new URL('../../vectors/captures/tcp.frames.jsonl', import.meta.url), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as {conn: number; dir: string; n?: number; type?: number; msg_hex?: string; json?: {UpdateID: string}});
+    const route = (dir: string, k: number) => frames.find((f) => f.conn === 1 && f.dir === dir && f.n === k && f.type === 1)!;
+    const [barFirst, fooFirst, fooListing] = [route('bar->foo', 1), route('foo->bar', 1), route('foo->bar', 2)];
+    const goFoo = (f: typeof fooFirst, id: string) => Buffer.from(f.msg_hex!.replace(Buffer.from(f.json!.UpdateID).toString('hex'), Buffer.from(id).toString('hex')), 'hex');
+    const clock = new ManualClock();
+    // The epoch is above 2^53: read it from the text, not from the parsed JSON number.
+    const epoch = BigInt(/"UpdateEpoch":(\d+)/.exec(Buffer.from(fooFirst.msg_hex!, 'hex').toString())![1]);
+    const n = node('foo', {clock, epoch});
     const p = scripted(n);
-    p.theirs.send(Buffer.concat([Buffer.from([1]), goUpdate]));
+    await until(() => p.got.length === 1, 'initial update');
+    const ours1 = p.got[0];
+    expect(ours1.toString('hex')).to.equal(goFoo(fooFirst, (decodeMessage(ours1) as RoutingUpdate).updateId).toString('hex'));
+    p.theirs.send(Buffer.from(barFirst.msg_hex!, 'hex'));
     await until(() => n.connectedPeers().includes('bar'), 'established with Go bytes');
-    const listed = await until(() => p.updates().find((u) => u.connections.get('bar') === 1), 'update listing bar');
-    const text = p.got
-      .find((m) => m[0] === 1 && decodeMessage(m) && (decodeMessage(m) as RoutingUpdate).updateId === listed.updateId)!
-      .subarray(1)
-      .toString();
-    expect(text).to.match(
-      /^\{"NodeID":"foo","UpdateID":"[0-9a-zA-Z]{8}","UpdateEpoch":\d+,"UpdateSequence":\d+,"Connections":\{"bar":1\},"ForwardingNode":"foo","SuspectedDuplicate":0\}$/,
-    );
-    void (p.ours as MemSession);
+    clock.advance(FAST.triggerDelayMs);
+    await until(() => p.got.length === 2, 'update listing bar');
+    const ours2 = p.got[1];
+    expect(ours2.toString('hex')).to.equal(goFoo(fooListing, (decodeMessage(ours2) as RoutingUpdate).updateId).toString('hex'));
   });
 });

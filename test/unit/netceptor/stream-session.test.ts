@@ -1,6 +1,7 @@
 /** StreamSocketSession (socket wiring, graceful close) and ListenerSessions, on real sockets. */
 import {expect} from 'chai';
 import * as net from 'node:net';
+import {ManualClock, type Clock} from '../../../src/core/clock.js';
 import {netSocketHandle, StreamSocketSession} from '../../../src/core/netceptor/session-base.js';
 import type {BackendSession} from '../../../src/core/netceptor/backend.js';
 import {ListenerSessions} from '../../../src/plugins/backend-common/listener.js';
@@ -11,8 +12,9 @@ class RawSession extends StreamSocketSession {
   constructor(
     private readonly socket: net.Socket,
     graceMs: number,
+    clock?: Clock,
   ) {
-    super({remote: 'test', outbound: true, maxMessageSize: 1024, graceMs}, netSocketHandle(socket));
+    super({remote: 'test', outbound: true, maxMessageSize: 1024, graceMs, clock}, netSocketHandle(socket));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
   }
   protected transmit(msg: Uint8Array): void {
@@ -41,19 +43,22 @@ describe('StreamSocketSession', () => {
   it('a local close ends the socket (the peer sees EOF after the queued data) and drops it after the grace period', async () => {
     const p = await pair();
     try {
-      const s = new RawSession(p.client, 100);
+      const clock = new ManualClock();
+      const s = new RawSession(p.client, 100, clock);
       const seen = closeEvents(s);
       const got: Buffer[] = [];
       p.server.on('data', (c: Buffer) => got.push(c));
       const eof = new Promise<void>((r) => p.server.once('end', r));
       s.send(Buffer.from('last words'));
-      const t0 = Date.now();
       s.close();
       await eof;
       expect(Buffer.concat(got).toString()).to.equal('last words');
       // The peer keeps its half open: only the grace timer destroys our socket.
+      clock.advance(99);
+      await new Promise((r) => setImmediate(r));
+      expect(p.client.destroyed, 'not before the grace period').to.equal(false);
+      clock.advance(1);
       await s.closed;
-      expect(Date.now() - t0).to.be.at.least(90);
       expect(p.client.destroyed).to.equal(true);
       expect(seen).to.deep.equal([undefined]);
     } finally {
@@ -64,12 +69,12 @@ describe('StreamSocketSession', () => {
   it('a peer that closes in time releases the session before the grace period', async () => {
     const p = await pair();
     try {
-      const s = new RawSession(p.client, 10_000);
+      // The grace timer runs on a clock that never moves: only the peer's close can release it.
+      const s = new RawSession(p.client, 10_000, new ManualClock());
       p.server.once('end', () => p.server.end());
-      const t0 = Date.now();
       s.close();
       await s.closed;
-      expect(Date.now() - t0).to.be.below(5_000);
+      expect(p.client.destroyed).to.equal(true);
     } finally {
       p.close();
     }

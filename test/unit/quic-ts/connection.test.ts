@@ -12,7 +12,8 @@ import type {QuicEndpoint} from '../../../src/core/netceptor/quic/endpoint.js';
 import {DEFAULT_TRANSPORT_PARAMS, MAX_GO_QUIC_PACKET, type QuicEngine, type QuicTlsConfig, type QuicTransportParams} from '../../../src/core/netceptor/quic/engine.js';
 import {quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
 import {dialQuic, listenQuic, type QuicListener, type QuicListenerOptions} from '../../../src/core/netceptor/quic/stream.js';
-import {TsEngineConnection, TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
+import type {TsConnection} from '../../../src/core/netceptor/quic/ts/connection.js';
+import {TsQuicEngine} from '../../../src/core/netceptor/quic/ts/engine.js';
 import {encodeFrames, type Frame} from '../../../src/core/netceptor/quic/ts/frames.js';
 import type {PeerCids} from '../../../src/core/netceptor/quic/ts/peer-cids.js';
 import type {KeyPhaseState} from '../../../src/core/netceptor/quic/ts/protection.js';
@@ -43,14 +44,14 @@ interface PairOptions {
 class DirectPair {
   t = 1000;
   readonly engine: TsQuicEngine;
-  readonly client: TsEngineConnection;
-  readonly server: TsEngineConnection;
+  readonly client: TsConnection;
+  readonly server: TsConnection;
   readonly rng: () => number;
   readonly loss: number;
   readonly reorder: number;
   readonly out: Buffer;
   sizes = {client: [] as number[], server: [] as number[]};
-  private held: Array<{to: TsEngineConnection; p: Buffer}> = [];
+  private held: Array<{to: TsConnection; p: Buffer}> = [];
 
   constructor(cert: {certPem: string; keyPem: string}, opts: PairOptions = {}) {
     this.engine = new TsQuicEngine({now: () => this.t, ...(opts.keyUpdatePackets !== undefined ? {keyUpdatePackets: opts.keyUpdatePackets} : {})});
@@ -88,12 +89,12 @@ class DirectPair {
           this.held.push({to, p});
           continue;
         }
-        to.recv(p, HP, HP);
+        to.recv(p);
       }
     }
     const late = this.held;
     this.held = [];
-    for (const h of late) h.to.recv(h.p, HP, HP);
+    for (const h of late) h.to.recv(h.p);
     return moved + late.length;
   }
 
@@ -137,7 +138,7 @@ function transfer(p: DirectPair, size: number, onRound?: () => void): {sentUp: s
   const fill = (b: Buffer): void => {
     for (let i = 0; i < b.length; i += 4) b.writeUInt32LE((rng() * 2 ** 32) >>> 0, i);
   };
-  const pushSide = (c: TsEngineConnection, sent: number, h: ReturnType<typeof createHash>): number => {
+  const pushSide = (c: TsConnection, sent: number, h: ReturnType<typeof createHash>): number => {
     let s = sent;
     while (s < size) {
       const n = Math.min(chunk.length, size - s);
@@ -150,7 +151,7 @@ function transfer(p: DirectPair, size: number, onRound?: () => void): {sentUp: s
     }
     return s;
   };
-  const pullSide = (c: TsEngineConnection, h: ReturnType<typeof createHash>): [number, boolean] => {
+  const pullSide = (c: TsConnection, h: ReturnType<typeof createHash>): [number, boolean] => {
     let got = 0;
     let fin = false;
     for (;;) {
@@ -209,13 +210,13 @@ describe('TS QUIC engine: connection', function () {
 
   describe('through QuicEndpoint and dialQuic/listenQuic', () => {
     class RecordingTsEngine extends TsQuicEngine {
-      conns: TsEngineConnection[] = [];
-      override connect(...args: Parameters<TsQuicEngine['connect']>): TsEngineConnection {
+      conns: TsConnection[] = [];
+      override connect(...args: Parameters<TsQuicEngine['connect']>): TsConnection {
         const c = super.connect(...args);
         this.conns.push(c);
         return c;
       }
-      override accept(...args: Parameters<TsQuicEngine['accept']>): TsEngineConnection {
+      override accept(...args: Parameters<TsQuicEngine['accept']>): TsConnection {
         const c = super.accept(...args);
         this.conns.push(c);
         return c;
@@ -434,7 +435,7 @@ describe('TS QUIC engine: connection', function () {
     it('an application close during the handshake goes out as APPLICATION_ERROR (0x0c)', () => {
       const p = new DirectPair(insecure);
       const n = p.client.send(p.out) as number;
-      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      p.server.recv(Buffer.from(p.out.subarray(0, n)));
       expect(p.server.close(true, 77, Buffer.from('nope'))).to.equal(true);
       p.step();
       expect(p.client.peerError()).to.deep.include({isApp: false, code: 0x0c});
@@ -508,16 +509,16 @@ describe('TS QUIC engine: connection', function () {
       const p = new DirectPair(insecure);
       p.handshake();
       p.run(() => p.step() === 0);
-      const c = p.client.conn as unknown as {rollKeys(): void};
+      const c = p.client as unknown as {rollKeys(): void};
       expect(p.client.streamSend(0, Buffer.from('a'), false)).to.equal(1);
       c.rollKeys();
       let n = p.client.send(p.out) as number;
-      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      p.server.recv(Buffer.from(p.out.subarray(0, n)));
       expect(p.server.stats().keyUpdates).to.equal(1);
       expect(p.client.streamSend(0, Buffer.from('b'), false)).to.equal(1);
       c.rollKeys();
       n = p.client.send(p.out) as number;
-      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      p.server.recv(Buffer.from(p.out.subarray(0, n)));
       expect(p.server.localError()).to.deep.include({isApp: false, code: 0x0e});
     });
 
@@ -535,7 +536,7 @@ describe('TS QUIC engine: connection', function () {
     it('the server sends at most 3× what it received before the client is validated', () => {
       const p = new DirectPair(insecure);
       const n = p.client.send(p.out) as number;
-      p.server.recv(Buffer.from(p.out.subarray(0, n)), HP, HP);
+      p.server.recv(Buffer.from(p.out.subarray(0, n)));
       let sent = 0;
       // Nothing more from the client: PTOs fire, the server may not exceed its budget.
       for (let i = 0; i < 6; i++) {
@@ -551,9 +552,9 @@ describe('TS QUIC engine: connection', function () {
       const p = new DirectPair(insecure);
       p.handshake();
       const token = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
-      (p.client.conn as unknown as {cids: PeerCids}).cids.addResetToken(token);
+      (p.client as unknown as {cids: PeerCids}).cids.addResetToken(token);
       const junk = Buffer.concat([Buffer.from([0x41]), Buffer.alloc(30, 7), token]);
-      p.client.recv(junk, HP, HP);
+      p.client.recv(junk);
       expect(p.client.isClosed()).to.equal(true);
       expect(p.client.localError()?.reason.toString()).to.equal('received a stateless reset with token 00112233445566778899aabbccddeeff');
     });
@@ -561,18 +562,18 @@ describe('TS QUIC engine: connection', function () {
     it('forgeries up to the AEAD integrity limit close with AEAD_LIMIT_REACHED', () => {
       const p = new DirectPair(insecure);
       p.handshake();
-      const ks = (p.client.conn as unknown as {app: KeyPhaseState}).app;
+      const ks = (p.client as unknown as {app: KeyPhaseState}).app;
       ks.read.usage.openFailures = ks.read.usage.limits.integrity - 1;
       ks.nextRead.usage.openFailures = ks.nextRead.usage.limits.integrity - 1;
       const forged = Buffer.concat([Buffer.from([0x40]), Buffer.from('c1c2c3c4', 'hex'), Buffer.alloc(40, 0x33)]);
-      p.client.recv(forged, HP, HP);
+      p.client.recv(forged);
       expect(p.client.localError()).to.deep.include({isApp: false, code: 0x0f});
     });
 
     it('NEW_CONNECTION_ID: stored up to the limit, retire_prior_to answered and the DCID switched', () => {
       const p = new DirectPair(insecure);
       p.handshake();
-      const c = (p.client.conn as unknown as {cids: PeerCids}).cids;
+      const c = (p.client as unknown as {cids: PeerCids}).cids;
       const cid1 = Buffer.from('0102030405060708', 'hex');
       const cid2 = Buffer.from('1112131415161718', 'hex');
       expect(c.onNewConnectionId(1, 0, cid1, Buffer.alloc(16, 1))).to.equal(null);
@@ -654,7 +655,7 @@ describe('TS QUIC engine: connection', function () {
           p.run(() => p.step() === 0);
         }
         const frames = Array.from({length: 1 + int(4)}, frame);
-        const c = p.client.conn as unknown as {app: KeyPhaseState; cids: PeerCids; spaces: Array<{nextPn: number}>};
+        const c = p.client as unknown as {app: KeyPhaseState; cids: PeerCids; spaces: Array<{nextPn: number}>};
         const space = c.spaces[2] as {nextPn: number};
         const pn = space.nextPn++;
         const payload = Buffer.concat([encodeFrames(frames), Buffer.alloc(4)]);
@@ -664,7 +665,7 @@ describe('TS QUIC engine: connection', function () {
           Buffer.from([(pn >>> 24) & 0xff, (pn >>> 16) & 0xff, (pn >>> 8) & 0xff, pn & 0xff]),
         ]);
         const pkt = c.app.write.seal(header, header.length - 4, 4, pn, payload);
-        expect(() => p.server.recv(pkt, HP, HP)).to.not.throw();
+        expect(() => p.server.recv(pkt)).to.not.throw();
         expect(() => p.server.send(p.out)).to.not.throw();
         expect(() => p.server.onTimeout()).to.not.throw();
         const buf = Buffer.alloc(64);

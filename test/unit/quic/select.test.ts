@@ -1,10 +1,12 @@
 /** QUIC engine selection: precedence (option > environment > node item > auto), bad values, auto's fallback. */
 import {expect} from 'chai';
+import {execFileSync} from 'node:child_process';
 import {ReceptorError} from '../../../src/core/errors.js';
 import type {QuicEngine} from '../../../src/core/netceptor/quic/engine.js';
 import {loadQuicheFrom, quicheAvailable, quicheEngine} from '../../../src/core/netceptor/quic/quiche.js';
 import {
   configureQuicEngine,
+  loadTsEngine,
   quicEngine,
   quicEngineSelection,
   resetQuicEngineSelection,
@@ -34,6 +36,7 @@ const missingQuiche = (): QuicEngine => {
 
 describe('QUIC engine selection', () => {
   const saved = process.env.RECEPTOR_QUIC_ENGINE;
+  before(() => loadTsEngine());
   beforeEach(() => {
     delete process.env.RECEPTOR_QUIC_ENGINE;
     resetQuicEngineSelection();
@@ -68,22 +71,22 @@ describe('QUIC engine selection', () => {
       expect(resolveQuicEngineChoice({flag: '', env: '', config: 'quiche'})).to.deep.equal({choice: 'quiche', source: 'config'});
     });
 
-    it('the environment overrides the node item when the process configures its engine', () => {
+    it('the environment overrides the node item when the process configures its engine', async () => {
       process.env.RECEPTOR_QUIC_ENGINE = 'ts';
-      const sel = configureQuicEngine('quiche', {quiche: missingQuiche});
+      const sel = await configureQuicEngine('quiche', {quiche: missingQuiche});
       expect(sel).to.include({name: 'ts', choice: 'ts', source: 'environment'});
       expect(sel.engine).to.be.instanceOf(TsQuicEngine);
       expect(quicEngine()).to.equal(sel.engine);
       expect(quicEngineSelection()).to.equal(sel);
     });
 
-    it('--quic-engine (both spellings) is taken out of the node arguments and beats the environment', () => {
+    it('--quic-engine (both spellings) is taken out of the node arguments and beats the environment', async () => {
       process.env.RECEPTOR_QUIC_ENGINE = 'quiche';
       expect(takeQuicEngineFlag(['-c', 'x.yml', '--quic-engine', 'ts', '--log-level', 'debug'])).to.deep.equal(['-c', 'x.yml', '--log-level', 'debug']);
-      expect(configureQuicEngine('quiche')).to.include({name: 'ts', source: 'flag'});
+      expect(await configureQuicEngine('quiche')).to.include({name: 'ts', source: 'flag'});
       resetQuicEngineSelection();
       expect(takeQuicEngineFlag(['--node', 'id=a', '--quic-engine=auto'])).to.deep.equal(['--node', 'id=a']);
-      expect(configureQuicEngine(undefined, {quiche: missingQuiche})).to.include({name: 'ts', choice: 'auto', source: 'flag'});
+      expect(await configureQuicEngine(undefined, {quiche: missingQuiche})).to.include({name: 'ts', choice: 'auto', source: 'flag'});
     });
 
     it('without a configured selection, quicEngine() selects from the environment once per process', () => {
@@ -148,6 +151,29 @@ describe('QUIC engine selection', () => {
       const err = thrown(() => selectQuicEngine('quiche', 'environment', {quiche: missingQuiche}));
       expect(err.code).to.equal('E_QUIC_UNAVAILABLE');
       expect(err.message).to.include('@matrixai/quic-nonexistent');
+    });
+
+    it('a process loads the TS engine only when its choice needs it (or RECEPTOR_QUIC_ENGINE=ts at import)', () => {
+      // A fresh process: the module graph of this one already holds the TS engine.
+      const probe = [
+        `const s = await import(${JSON.stringify(new URL('../../../src/core/netceptor/quic/select.ts', import.meta.url).href)});`,
+        `let before = 'loaded';`,
+        `try { s.selectQuicEngine('ts', 'flag'); } catch (e) { before = e.code + ': ' + e.message; }`,
+        `const sel = await s.configureQuicEngine('ts');`,
+        `console.log(JSON.stringify({before, after: sel.name, ctor: sel.engine.constructor.name}));`,
+      ].join('\n');
+      const run = (env: Record<string, string>): {before: string; after: string; ctor: string} => {
+        const {RECEPTOR_QUIC_ENGINE: _drop, ...rest} = process.env;
+        void _drop;
+        const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], {encoding: 'utf8', env: {...rest, ...env}});
+        return JSON.parse(out.trim().split('\n').pop()!) as {before: string; after: string; ctor: string};
+      };
+      expect(run({})).to.deep.equal({
+        before: 'E_QUIC_UNAVAILABLE: the TypeScript QUIC engine is not loaded (configureQuicEngine or loadTsEngine loads it)',
+        after: 'ts',
+        ctor: 'TsQuicEngine',
+      });
+      expect(run({RECEPTOR_QUIC_ENGINE: 'ts'})).to.deep.equal({before: 'loaded', after: 'ts', ctor: 'TsQuicEngine'});
     });
 
     it('ts is the TS engine whatever the platform', () => {

@@ -85,6 +85,14 @@ export interface QuicEndpointOptions {
   /** Transport parameter overrides. */
   params?: Partial<QuicTransportParams>;
   alpn?: readonly string[];
+  /** Server connections alive at once; an Initial beyond it is dropped (default unlimited). */
+  maxConnections?: number;
+  /** Server connections alive at once from one group of peers (see `groupOf`; default unlimited). */
+  maxConnectionsPerGroup?: number;
+  /** The group a peer counts in (e.g. its node, over all its ephemeral services); default the peer. */
+  groupOf?: (peer: string) => string;
+  /** Called when an Initial is dropped because of a cap. */
+  onRefused?: (peer: string, cause: 'total' | 'group') => void;
 }
 
 export interface QuicConnectOptions {
@@ -132,9 +140,19 @@ export class QuicEndpoint {
   private slab = Buffer.allocUnsafe(SLAB_SIZE);
   private slabOff = 0;
   private closedFlag = false;
+  private serverConns = 0;
+  private readonly perGroup = new Map<string, number>();
+  private readonly maxConns: number;
+  private readonly maxPerGroup: number;
+  private readonly groupOf: (peer: string) => string;
+  private readonly onRefused: ((peer: string, cause: 'total' | 'group') => void) | undefined;
 
   constructor(opts: QuicEndpointOptions) {
     this.engine = opts.engine;
+    this.maxConns = opts.maxConnections ?? Infinity;
+    this.maxPerGroup = opts.maxConnectionsPerGroup ?? Infinity;
+    this.groupOf = opts.groupOf ?? ((p) => p);
+    this.onRefused = opts.onRefused;
     this.sendFn = opts.send;
     const max = opts.maxPacketSize ?? DEFAULT_MAX_PACKET;
     if (!Number.isInteger(max) || max < MIN_INITIAL_PACKET || max > MAX_MESH_QUIC_PACKET) {
@@ -301,6 +319,13 @@ export class QuicEndpoint {
     if (this.conns.delete(conn)) {
       this.stats.connections = this.conns.size;
       this.addrs.release(conn.peer);
+      if (conn.role === 'server') {
+        this.serverConns--;
+        const g = this.groupOf(conn.peer);
+        const n = (this.perGroup.get(g) ?? 1) - 1;
+        if (n > 0) this.perGroup.set(g, n);
+        else this.perGroup.delete(g);
+      }
     }
     this.dirty.delete(conn);
   }
@@ -325,6 +350,13 @@ export class QuicEndpoint {
     const hdr = this.engine.parseHeader(packet, LOCAL_CID_LEN);
     if (!hdr || hdr.type !== 'initial' || !this.engine.isVersionSupported(hdr.version)) return undefined;
     if (hdr.dcid.length < 8) return undefined; // RFC 9000 §7.2: a client's first DCID has ≥ 8 bytes
+    const group = this.groupOf(peer);
+    const inGroup = this.perGroup.get(group) ?? 0;
+    if (this.serverConns >= this.maxConns || inGroup >= this.maxPerGroup) {
+      // Dropped, not refused: the client's handshake times out, as when quic-go's accept queue is full.
+      this.onRefused?.(peer, this.serverConns >= this.maxConns ? 'total' : 'group');
+      return undefined;
+    }
     const scid = this.newCid();
     const remote = this.addrs.acquire(peer);
     let core: QuicEngineConnection;
@@ -336,6 +368,8 @@ export class QuicEndpoint {
     }
     const conn = new EngineConnection(this, core, 'server', peer, remote, scid);
     this.register(conn, [scid]);
+    this.serverConns++;
+    this.perGroup.set(group, inGroup + 1);
     conn.routeKeys.push(dcidKey);
     this.routes.set(dcidKey, conn);
     try {

@@ -10,7 +10,7 @@ import {ReceptorError} from '../../errors.js';
 import {settings} from '../../settings.js';
 import type {QuicEngine} from './engine.js';
 import {loadQuicheFrom, QuicheEngine, quicheEngine} from './quiche.js';
-import {TsQuicEngine} from './ts/engine.js';
+import type {TsQuicEngine} from './ts/engine.js';
 
 export const QUIC_ENGINE_CHOICES = ['auto', 'quiche', 'ts'] as const;
 export type QuicEngineChoice = (typeof QUIC_ENGINE_CHOICES)[number];
@@ -76,14 +76,30 @@ function defaultQuiche(): QuicEngine {
   return pkg ? new QuicheEngine(loadQuicheFrom(pkg)) : quicheEngine();
 }
 
+// The TS engine's modules take ~70 ms to load, so only a process that uses it loads them:
+// configureQuicEngine does when the choice needs it, and so does importing this module under
+// RECEPTOR_QUIC_ENGINE=ts (for nodes made in-process without configureQuicEngine).
+let tsModule: typeof import('./ts/engine.js') | undefined;
+
+/** Loads the TypeScript engine's modules (once). */
+export async function loadTsEngine(): Promise<void> {
+  tsModule ??= await import('./ts/engine.js');
+}
+
+if (settings().quicEngine?.toLowerCase() === 'ts') await loadTsEngine();
+
 let sharedTs: TsQuicEngine | undefined;
 function tsEngine(): QuicEngine {
+  if (!tsModule) throw new ReceptorError('E_QUIC_UNAVAILABLE', 'the TypeScript QUIC engine is not loaded (configureQuicEngine or loadTsEngine loads it)');
   const keyUpdatePackets = settings().quicKeyUpdatePackets;
-  sharedTs ??= new TsQuicEngine(keyUpdatePackets !== undefined ? {keyUpdatePackets} : {});
+  sharedTs ??= new tsModule.TsQuicEngine(keyUpdatePackets !== undefined ? {keyUpdatePackets} : {});
   return sharedTs;
 }
 
-/** Makes the engine for a resolved choice; `quiche` without its binding throws E_QUIC_UNAVAILABLE. */
+/**
+ * Makes the engine for a resolved choice; `quiche` without its binding throws E_QUIC_UNAVAILABLE,
+ * and so does a choice that needs the TS engine before {@link loadTsEngine} (unless `deps.ts`).
+ */
 export function selectQuicEngine(choice: QuicEngineChoice, source: QuicEngineSource, deps: SelectDeps = {}): QuicEngineSelection {
   const quiche = deps.quiche ?? defaultQuiche;
   const ts = deps.ts ?? tsEngine;
@@ -135,17 +151,35 @@ export function takeQuicEngineFlag(argv: readonly string[]): string[] {
 
 /**
  * Selects the process's engine from the option, the environment and the node item's field
- * (node start calls this once; a later call replaces the selection for new endpoints).
+ * (node start calls this once; a later call replaces the selection for new endpoints), loading
+ * the TS engine first when the choice needs it.
  */
-export function configureQuicEngine(config?: string, deps: SelectDeps = {}): QuicEngineSelection {
+export async function configureQuicEngine(config?: string, deps: SelectDeps = {}): Promise<QuicEngineSelection> {
   const {choice, source} = resolveQuicEngineChoice({flag: flagValue, env: settings().quicEngine, config});
+  if (!deps.ts && (choice === 'ts' || (choice === 'auto' && !quicheLoads(deps)))) await loadTsEngine();
   current = selectQuicEngine(choice, source, deps);
   return current;
 }
 
-/** The engine for new QUIC endpoints: the configured one, else selected now (option, environment, auto). */
+function quicheLoads(deps: SelectDeps): boolean {
+  try {
+    (deps.quiche ?? defaultQuiche)();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The engine for new QUIC endpoints: the configured one, else selected now (option,
+ * environment, auto; a TS choice needs its modules loaded, see {@link loadTsEngine}).
+ */
 export function quicEngine(): QuicEngine {
-  return (current ?? configureQuicEngine()).engine;
+  if (!current) {
+    const {choice, source} = resolveQuicEngineChoice({flag: flagValue, env: settings().quicEngine});
+    current = selectQuicEngine(choice, source);
+  }
+  return current.engine;
 }
 
 /** The current selection, if one was made. */

@@ -7,7 +7,7 @@
  * becomes a close with INTERNAL_ERROR.
  */
 import {randomBytes, type KeyObject} from 'node:crypto';
-import type {QuicErrorInfo, QuicTransportParams, ShutdownDirection} from '../engine.js';
+import type {QuicEngineConnection, QuicErrorInfo, QuicTransportParams, ShutdownDirection} from '../engine.js';
 import {AckTracker} from './ack.js';
 import {CryptoRecvStream, CryptoSendStream} from './crypto-stream.js';
 import {TransportError, type WireError} from './errors.js';
@@ -95,7 +95,7 @@ interface Piece {
 const LEVEL_SPACE: Record<Level, SpaceId> = {initial: 0, handshake: 1, application: 2};
 const SPACE_LEVEL: Level[] = ['initial', 'handshake', 'application'];
 
-export class TsConnection {
+export class TsConnection implements QuicEngineConnection {
   readonly role: 'client' | 'server';
   private readonly cfg: TsConnectionConfig;
   private readonly now: () => number;

@@ -4,7 +4,7 @@
  */
 import {createPrivateKey} from 'node:crypto';
 import {performance} from 'node:perf_hooks';
-import type {HostPort, QuicConfigOptions, QuicEngine, QuicEngineConfig, QuicEngineConnection, QuicErrorInfo, QuicPacketHeader, ShutdownDirection} from '../engine.js';
+import type {HostPort, QuicConfigOptions, QuicEngine, QuicEngineConfig, QuicPacketHeader} from '../engine.js';
 import {defaultRandom, TsConnection, type TsConnectionConfig} from './connection.js';
 import {QUIC_V1} from './keys.js';
 import {parseHeader} from './packet.js';
@@ -32,83 +32,6 @@ export function pemCertificates(pem: string | Buffer): Buffer[] {
   const re = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push(Buffer.from((m[1] as string).replace(/\s+/g, ''), 'base64'));
   return out;
-}
-
-/** The QuicEngineConnection face of a {@link TsConnection} (the driver's view). */
-export class TsEngineConnection implements QuicEngineConnection {
-  constructor(readonly conn: TsConnection) {}
-  recv(packet: Buffer, from: HostPort, to: HostPort): void {
-    void from;
-    void to;
-    this.conn.recv(packet);
-  }
-  send(out: Buffer): number | null {
-    return this.conn.send(out);
-  }
-  timeout(): number | null {
-    return this.conn.timeout();
-  }
-  onTimeout(): void {
-    this.conn.onTimeout();
-  }
-  streamSend(id: number, data: Buffer, fin: boolean): number | null {
-    return this.conn.streamSend(id, data, fin);
-  }
-  streamRecv(id: number, buf: Buffer): [number, boolean] | null {
-    return this.conn.streamRecv(id, buf);
-  }
-  streamShutdown(id: number, direction: ShutdownDirection, code: number): void {
-    this.conn.streamShutdown(id, direction, code);
-  }
-  streamCapacity(id: number): number {
-    return this.conn.streamCapacity(id);
-  }
-  readableStreams(): Iterable<number> {
-    return this.conn.readableStreams();
-  }
-  writableStreams(): Iterable<number> {
-    return this.conn.writableStreams();
-  }
-  close(app: boolean, code: number, reason: Buffer): boolean {
-    return this.conn.close(app, code, reason);
-  }
-  isEstablished(): boolean {
-    return this.conn.isEstablished();
-  }
-  isDraining(): boolean {
-    return this.conn.isDraining();
-  }
-  isClosed(): boolean {
-    return this.conn.isClosed();
-  }
-  isTimedOut(): boolean {
-    return this.conn.isTimedOut();
-  }
-  peerCertChain(): Buffer[] | null {
-    return this.conn.peerCertChain();
-  }
-  serverName(): string | null {
-    return this.conn.serverName();
-  }
-  applicationProto(): string {
-    return this.conn.applicationProto();
-  }
-  peerError(): QuicErrorInfo | null {
-    return this.conn.peerError();
-  }
-  localError(): QuicErrorInfo | null {
-    return this.conn.localError();
-  }
-  sendAckEliciting(): void {
-    this.conn.sendAckEliciting();
-  }
-  stats(): Record<string, unknown> {
-    return this.conn.stats();
-  }
-  /** Test hook: start a key update (RFC 9001 §6) once allowed. */
-  initiateKeyUpdate(): boolean {
-    return this.conn.initiateKeyUpdate();
-  }
 }
 
 export class TsQuicEngine implements QuicEngine {
@@ -147,21 +70,21 @@ export class TsQuicEngine implements QuicEngine {
     return new TsEngineConfig(cfg);
   }
 
-  connect(config: QuicEngineConfig, serverName: string | null, scid: Buffer, local: HostPort, remote: HostPort): TsEngineConnection {
+  connect(config: QuicEngineConfig, serverName: string | null, scid: Buffer, local: HostPort, remote: HostPort): TsConnection {
     void local;
     void remote;
     const cfg = (config as TsEngineConfig).engineConfig;
     if (cfg.role !== 'client') throw new Error('TsQuicEngine.connect needs a client configuration');
-    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName, ...this.connOpts()}));
+    return new TsConnection({config: cfg, scid, serverName, ...this.connOpts()});
   }
 
-  accept(config: QuicEngineConfig, scid: Buffer, odcid: Buffer | null, local: HostPort, remote: HostPort): TsEngineConnection {
+  accept(config: QuicEngineConfig, scid: Buffer, odcid: Buffer | null, local: HostPort, remote: HostPort): TsConnection {
     void odcid; // no Retry: the original DCID is read from the client's first Initial
     void local;
     void remote;
     const cfg = (config as TsEngineConfig).engineConfig;
     if (cfg.role !== 'server') throw new Error('TsQuicEngine.accept needs a server configuration');
-    return new TsEngineConnection(new TsConnection({config: cfg, scid, serverName: null, ...this.connOpts()}));
+    return new TsConnection({config: cfg, scid, serverName: null, ...this.connOpts()});
   }
 
   parseHeader(packet: Buffer, dcidLen: number): QuicPacketHeader | null {

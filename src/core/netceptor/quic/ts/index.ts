@@ -6,5 +6,5 @@ export * from './protection.js';
 export * from './packet.js';
 export * from './frames.js';
 export * from './transport-params.js';
-export {TsQuicEngine, TsEngineConnection, pemCertificates, type TsQuicEngineOptions} from './engine.js';
+export {TsQuicEngine, pemCertificates, type TsQuicEngineOptions} from './engine.js';
 export {TsConnection, type TsConnectionConfig, type TsConnectionOptions} from './connection.js';
