@@ -251,8 +251,18 @@ async function startMesh(log: (l: string) => void, diagIntervalMs: number): Prom
     // Converged: the submitters see their executors' control services, every node routes to every other.
     const sees = async (from: NodeName, to: NodeName) =>
       (await control(socks[from], 'status', {timeoutMs: 10_000}).catch(() => Buffer.alloc(0))).toString().includes(`"NodeID":"${to}","Service":"control"`);
+    // An ad can arrive before both halves of a link are in the routing table: also require a
+    // route from every node to every other (else the first pings and streams find none).
+    const routesAll = async (from: NodeName): Promise<boolean> => {
+      try {
+        const st = JSON.parse((await control(socks[from], 'status', {timeoutMs: 10_000})).toString()) as {RoutingTable?: Record<string, string>};
+        return NODES.every((n) => n === from || st.RoutingTable?.[n] !== undefined);
+      } catch {
+        return false;
+      }
+    };
     await waitFor(
-      async () => (await sees('a', 'd')) && (await sees('c', 'b')) && (await sees('b', 'c')) && (await sees('d', 'a')),
+      async () => (await sees('a', 'd')) && (await sees('c', 'b')) && (await sees('b', 'c')) && (await sees('d', 'a')) && (await Promise.all(NODES.map(routesAll))).every(Boolean),
       60_000,
       () => 'the diamond to converge',
     );
